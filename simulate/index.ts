@@ -1,0 +1,10 @@
+/**
+ * chorusdb/simulate: whole clusters in one thread on virtual time, everything drawn from one seed.
+ */
+export type { SimEvents, SimOptions, SimStats } from './simulation.js';
+export { Simulation, simEpochMs } from './simulation.js';
+export type { RngState } from './rng.js';
+export { Rng } from './rng.js';
+export { EventQueue } from './event-queue.js';
+export type { Scheduled } from './event-queue.js';
+export { TraceHash, stableText } from './trace.js';

@@ -1,0 +1,385 @@
+/**
+ * The simulator host: any number of nodes in one thread on a virtual clock.
+ *
+ * It runs the real actors (the same ActorKind definitions the thread and inline hosts run). Owns: the
+ * virtual clock, the one event queue ordered by (time, sequence), the one seeded Rng from which every
+ * delivery delay, every interleaving and every actor's `random()` is drawn, and the trace hash.
+ *
+ * Invariants:
+ * - the same seed and the same calls give the same trace hash (nothing reads the real clock or
+ *   Math.random, and no iteration order depends on anything but insertion order);
+ * - per-link FIFO: a message never overtakes an earlier one on the same (sender, receiver) link;
+ * - an event for a crashed incarnation of a node is dropped, never delivered to its successor.
+ */
+import { createNanoEvents } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import type { Actor, ActorContext, Address, LogRecord, Message, NodeSpec, SendResult, TimerId } from '../src/runtime/actor.js';
+import { APP, formatAddress } from '../src/runtime/actor.js';
+import { assert } from '../src/runtime/assert.js';
+import type { FailureReason } from '../src/runtime/errors.js';
+import { MailboxFullError, NoRouteError, invalidArgument, toFailureReason } from '../src/runtime/errors.js';
+import { MailboxLedger, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from '../src/runtime/host.js';
+import { simActorsPerNodeMax, simEventsMaxDefault, simLogRecordsMax, timerDelayMsMax, timersPerActorMax } from '../src/limits.js';
+import { EventQueue } from './event-queue.js';
+import { Rng } from './rng.js';
+import { TraceHash, stableText } from './trace.js';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Fold every event into a trace hash (costs a JSON encoding per event). */
+  readonly trace?: boolean;
+  readonly mailboxMessagesMax?: number;
+  /** Delay of a message between actors of one node, drawn uniformly (default 5–50 µs, a thread hop). */
+  readonly localDelayMs?: readonly [number, number];
+  /** Delay of a message between nodes, drawn uniformly (default 0.1–2 ms). */
+  readonly networkDelayMs?: readonly [number, number];
+  /** Events one simulation may process before it fails as a runaway (default 50 million). */
+  readonly eventsMax?: number;
+  /** Receives every log record as it is made (the last `simLogRecordsMax` are also kept). */
+  readonly log?: (record: LogRecord) => void;
+}
+
+export interface SimEvents {
+  appMessage: (message: Message, from: Address, node: string) => void;
+  actorFailed: (actor: Address, error: FailureReason) => void;
+}
+
+export interface SimStats {
+  readonly events: number;
+  readonly delivered: number;
+  readonly timersFired: number;
+  readonly mailboxFull: number;
+  /** Messages dropped because their node crashed, or a remote mailbox was full. */
+  readonly dropped: number;
+}
+
+/** The simulated epoch: virtual time 0 reads as this on every node's clock (2026-01-01T00:00:00Z). */
+export const simEpochMs = Date.UTC(2026, 0, 1);
+
+/** Event kinds, as small integers so that the hot loop compares numbers. */
+const Kind = { Deliver: 0, Timer: 1, Call: 2 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** One shape for every event keeps the heap monomorphic (and fast). */
+class SimEvent {
+  cancelled = false;
+  constructor(
+    readonly timeMs: number,
+    readonly seq: number,
+    readonly kind: Kind,
+    readonly cell: SimCell | undefined,
+    readonly incarnation: number,
+    readonly fromSlot: number,
+    readonly from: Address | undefined,
+    readonly message: Message | undefined,
+    readonly call: (() => void) | undefined,
+  ) {}
+}
+
+interface SimCell {
+  readonly index: number;
+  readonly address: Address;
+  readonly node: SimNode;
+  actor: Actor | undefined;
+  readonly timers: Map<TimerId, SimEvent>;
+  nextTimerId: number;
+}
+
+interface SimNode {
+  readonly name: string;
+  readonly spec: NodeSpec;
+  readonly cells: Map<string, SimCell>;
+  readonly ledger: MailboxLedger;
+  /** Last scheduled delivery time per local link (fromSlot × actors + toIndex), for FIFO. */
+  readonly lastLocalMs: Float64Array;
+  incarnation: number;
+  up: boolean;
+  clockOffsetMs: number;
+}
+
+export class Simulation {
+  readonly seed: number;
+  readonly rng: Rng;
+  private clockMs = 0;
+  private seq = 0;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<string, SimNode>();
+  private readonly lastRemoteMs = new Map<string, number>();
+  private readonly emitter = createNanoEvents<SimEvents>();
+  private readonly hash: TraceHash | undefined;
+  private readonly mailboxMessagesMax: number;
+  private readonly localDelayMs: readonly [number, number];
+  private readonly networkDelayMs: readonly [number, number];
+  private readonly eventsMax: number;
+  private readonly logRecords: LogRecord[] = [];
+  private counters = { events: 0, delivered: 0, timersFired: 0, mailboxFull: 0, dropped: 0 };
+
+  constructor(private readonly options: SimOptions) {
+    this.seed = options.seed;
+    this.rng = new Rng(options.seed);
+    this.hash = options.trace ? new TraceHash() : undefined;
+    this.mailboxMessagesMax = resolveMailboxMessagesMax('Simulation', options);
+    this.localDelayMs = checkRange('localDelayMs', options.localDelayMs ?? [0.005, 0.05]);
+    this.networkDelayMs = checkRange('networkDelayMs', options.networkDelayMs ?? [0.1, 2]);
+    this.eventsMax = options.eventsMax ?? simEventsMaxDefault;
+  }
+
+  /** Virtual milliseconds since the start of the run. */
+  get nowMs(): number {
+    return this.clockMs;
+  }
+
+  get traceHash(): string {
+    assert(this.hash !== undefined, 'traceHash: create the Simulation with { trace: true }');
+    return this.hash.digest();
+  }
+
+  stats(): SimStats {
+    return { ...this.counters };
+  }
+
+  /** The most recent log records (at most simLogRecordsMax). */
+  logs(): readonly LogRecord[] {
+    return this.logRecords;
+  }
+
+  on<E extends keyof SimEvents>(event: E, listener: SimEvents[E]): Unsubscribe {
+    return this.emitter.on(event, listener);
+  }
+
+  /** Adds a node and creates its actors now. Node specs are factories: restart() builds them again. */
+  addNode(spec: NodeSpec): void {
+    validateNodeSpec('Simulation.addNode', spec);
+    if (this.nodes.has(spec.node)) throw invalidArgument('Simulation.addNode', `node ${spec.node} exists already`);
+    if (spec.actors.length > simActorsPerNodeMax) throw invalidArgument('Simulation.addNode', `node ${spec.node}: at most ${simActorsPerNodeMax} actors`);
+    const n = spec.actors.length;
+    const node: SimNode = {
+      name: spec.node, spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
+      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0,
+    };
+    this.nodes.set(spec.node, node);
+    this.boot(node);
+  }
+
+  /** Sends from a node's application side (from = `{ node: to.node, actor: APP }`). */
+  send(to: Address, message: Message): SendResult {
+    const node = this.nodes.get(to.node);
+    if (node === undefined || !node.up) return new NoRouteError(to);
+    return this.route(node, node.ledger.appSlot, { node: to.node, actor: APP }, to, message);
+  }
+
+  /** Runs `call` at virtual time now + delayMs, in (time, sequence) order with everything else. */
+  at(delayMs: number, call: () => void): void {
+    assert(Number.isFinite(delayMs) && delayMs >= 0, `at: delayMs must be finite and >= 0, got ${delayMs}`);
+    this.queue.push(new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Call, undefined, 0, -1, undefined, undefined, call));
+  }
+
+  /** Kills a node: its actors vanish mid-flight, its timers and the messages in flight to it are lost. */
+  crash(name: string): void {
+    const node = this.nodeNamed('crash', name);
+    if (!node.up) return;
+    node.up = false;
+    node.incarnation++;
+    for (const cell of node.cells.values()) {
+      cell.actor = undefined;
+      cell.timers.clear();
+    }
+    node.ledger.clear();
+    node.lastLocalMs.fill(0);
+  }
+
+  /** Builds a crashed node's actors again from its spec. */
+  restart(name: string): void {
+    const node = this.nodeNamed('restart', name);
+    assert(!node.up, `restart: node ${name} is up; crash it first`);
+    this.boot(node);
+  }
+
+  isUp(name: string): boolean {
+    return this.nodeNamed('isUp', name).up;
+  }
+
+  /** Shifts a node's clock (what its actors read from now()); virtual time itself is unaffected. */
+  setClockOffset(name: string, offsetMs: number): void {
+    this.nodeNamed('setClockOffset', name).clockOffsetMs = offsetMs;
+  }
+
+  /** Processes the next event; false when nothing is left. */
+  step(): boolean {
+    for (;;) {
+      const event = this.queue.pop();
+      if (event === undefined) return false;
+      if (this.process(event)) return true;
+    }
+  }
+
+  /** Processes every event due within the next `durationMs`, then advances the clock to its end. */
+  runFor(durationMs: number): void {
+    assert(Number.isFinite(durationMs) && durationMs >= 0, `runFor: durationMs must be >= 0, got ${durationMs}`);
+    const endMs = this.clockMs + durationMs;
+    for (let next = this.queue.peek(); next !== undefined && next.timeMs <= endMs; next = this.queue.peek()) {
+      this.process(this.queue.pop()!);
+    }
+    this.clockMs = endMs;
+  }
+
+  /** Steps until `done()` holds (true) or the queue empties or `timeMsMax` passes (false). */
+  runUntil(done: () => boolean, timeMsMax = Number.POSITIVE_INFINITY): boolean {
+    const endMs = this.clockMs + timeMsMax;
+    while (!done()) {
+      const next = this.queue.peek();
+      if (next === undefined || next.timeMs > endMs) return false;
+      this.process(this.queue.pop()!);
+    }
+    return true;
+  }
+
+  /** Returns whether the event did something (cancelled and stale events do nothing). */
+  private process(event: SimEvent): boolean {
+    if (event.cancelled) return false;
+    const cell = event.cell;
+    if (cell !== undefined && (event.incarnation !== cell.node.incarnation || !cell.node.up)) {
+      if (event.kind === Kind.Deliver) this.counters.dropped++;
+      return false;
+    }
+    assert(++this.counters.events <= this.eventsMax, `simulation seed ${this.seed}: more than ${this.eventsMax} events (eventsMax); a runaway?`);
+    this.clockMs = event.timeMs;
+    switch (event.kind) {
+      case Kind.Call:
+        event.call!();
+        return true;
+      case Kind.Timer:
+        cell!.timers.delete(event.fromSlot);
+        this.counters.timersFired++;
+        this.hash?.add(`t|${event.timeMs}|${formatAddress(cell!.address)}|${stableText(event.message)}`);
+        this.invoke(cell!, event.message!, cell!.address);
+        return true;
+      case Kind.Deliver:
+        cell!.node.ledger.release(event.fromSlot, cell!.index);
+        this.counters.delivered++;
+        this.hash?.add(`d|${event.timeMs}|${formatAddress(event.from!)}>${formatAddress(cell!.address)}|${stableText(event.message)}`);
+        this.invoke(cell!, event.message!, event.from!);
+        return true;
+    }
+  }
+
+  private invoke(cell: SimCell, message: Message, from: Address): void {
+    const actor = cell.actor;
+    assert(actor !== undefined, `invoke: ${formatAddress(cell.address)} is not running`);
+    try {
+      actor.receive(message, from);
+    } catch (error) {
+      this.fail(cell, error);
+    }
+  }
+
+  /** An actor threw: report it and crash its node (a programmer error must never pass silently). */
+  private fail(cell: SimCell, error: unknown): void {
+    this.emitter.emit('actorFailed', cell.address, toFailureReason(error));
+    this.crash(cell.node.name);
+  }
+
+  private boot(node: SimNode): void {
+    node.up = true;
+    node.cells.clear();
+    node.spec.actors.forEach((actorSpec, index) => {
+      node.cells.set(actorSpec.name, { index, address: { node: node.name, actor: actorSpec.name }, node, actor: undefined, timers: new Map(), nextTimerId: 1 });
+    });
+    const incarnation = node.incarnation;
+    for (const actorSpec of node.spec.actors) {
+      const cell = node.cells.get(actorSpec.name)!;
+      try {
+        cell.actor = actorSpec.kind.create(this.contextFor(cell), actorSpec.params as never);
+      } catch (error) {
+        this.fail(cell, error);
+      }
+      if (node.incarnation !== incarnation) return;
+    }
+  }
+
+  private contextFor(cell: SimCell): ActorContext {
+    const node = cell.node;
+    const now = () => simEpochMs + this.clockMs + node.clockOffsetMs;
+    return {
+      self: cell.address,
+      send: (to, message) => this.route(node, cell.index, cell.address, to, message),
+      now,
+      setTimer: (delayMs, message) => this.setTimer(cell, delayMs, message),
+      cancelTimer: (id) => {
+        const event = cell.timers.get(id);
+        if (event === undefined) return;
+        event.cancelled = true;
+        cell.timers.delete(id);
+      },
+      random: () => this.rng.next(),
+      log: makeLogger(cell.address, now, (record) => this.keepLog(record)),
+    };
+  }
+
+  private setTimer(cell: SimCell, delayMs: number, message: Message): TimerId {
+    assert(Number.isFinite(delayMs) && delayMs >= 0 && delayMs <= timerDelayMsMax, `setTimer: delayMs must be in [0, ${timerDelayMsMax}], got ${delayMs}`);
+    assert(cell.timers.size < timersPerActorMax, `setTimer: ${cell.address.actor} has ${timersPerActorMax} timers pending (timersPerActorMax); a timer leak?`);
+    const id = cell.nextTimerId++;
+    // A timer event carries its id in fromSlot, so that firing can forget it.
+    const event = new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
+    cell.timers.set(id, event);
+    this.queue.push(event);
+    return id;
+  }
+
+  private route(source: SimNode, fromSlot: number, from: Address, to: Address, message: Message): SendResult {
+    if (to.node === source.name) return this.routeLocal(source, fromSlot, from, to, message);
+    const target = this.nodes.get(to.node);
+    // Another node's application (APP) is not reachable over the network: no cell, no route.
+    const cell = target?.cells.get(to.actor);
+    if (target === undefined || cell === undefined) return new NoRouteError(to);
+    // Like a network, a down node or a full remote mailbox loses the message and the sender is not told.
+    if (!target.up || !target.ledger.take(target.ledger.remoteSlot, cell.index)) {
+      this.counters.dropped++;
+      return undefined;
+    }
+    const linkKey = `${formatAddress(from)}>${formatAddress(to)}`;
+    const timeMs = Math.max(this.clockMs + this.rng.between(this.networkDelayMs[0], this.networkDelayMs[1]), this.lastRemoteMs.get(linkKey) ?? 0);
+    this.lastRemoteMs.set(linkKey, timeMs);
+    this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined));
+    return undefined;
+  }
+
+  private routeLocal(node: SimNode, fromSlot: number, from: Address, to: Address, message: Message): SendResult {
+    if (to.actor === APP) {
+      this.emitter.emit('appMessage', message, from, node.name);
+      return undefined;
+    }
+    const cell = node.cells.get(to.actor);
+    if (cell === undefined) return new NoRouteError(to);
+    if (!node.ledger.take(fromSlot, cell.index)) {
+      this.counters.mailboxFull++;
+      return new MailboxFullError(from, to, this.mailboxMessagesMax);
+    }
+    const link = fromSlot * node.spec.actors.length + cell.index;
+    const timeMs = Math.max(this.clockMs + this.rng.between(this.localDelayMs[0], this.localDelayMs[1]), node.lastLocalMs[link]!);
+    node.lastLocalMs[link] = timeMs;
+    this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, node.incarnation, fromSlot, from, message, undefined));
+    return undefined;
+  }
+
+  private keepLog(record: LogRecord): void {
+    this.options.log?.(record);
+    if (this.logRecords.length >= simLogRecordsMax) this.logRecords.shift();
+    this.logRecords.push(record);
+  }
+
+  private nodeNamed(api: string, name: string): SimNode {
+    const node = this.nodes.get(name);
+    if (node === undefined) throw invalidArgument(`Simulation.${api}`, `no node named ${JSON.stringify(name)}`);
+    return node;
+  }
+}
+
+function checkRange(name: string, range: readonly [number, number]): readonly [number, number] {
+  const [min, max] = range;
+  if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
+    throw invalidArgument('Simulation', `${name} must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
+  }
+  return range;
+}

@@ -1,0 +1,15 @@
+/**
+ * chorusdb's public entry point. Today: the actor runtime on its three hosts (the simulator host is
+ * exported from `chorusdb/simulate`). The database API arrives with the store and cluster work.
+ */
+export type {
+  Actor, ActorContext, ActorKind, ActorSpec, Address, LogLevel, LogRecord, Logger, Message, NodeSpec, SendResult, TimerId,
+} from './runtime/actor.js';
+export { APP, defineActor, formatAddress, sameAddress } from './runtime/actor.js';
+export { AssertionError, assert, assertNever } from './runtime/assert.js';
+export type { ChorusErrorCode, FailureReason } from './runtime/errors.js';
+export { ActorFailedError, ChorusError, MailboxFullError, NoRouteError, StoppedError } from './runtime/errors.js';
+export type { HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReason } from './runtime/host.js';
+export { startInlineNode } from './runtime/inline-host.js';
+export { startThreadNode } from './runtime/thread/thread-host.js';
+export * as limits from './limits.js';
