@@ -162,7 +162,7 @@ export class Simulation {
   }
 
   /** Sends from a node's application side (from = `{ node: to.node, actor: APP }`). */
-  send(to: Address, message: Message): SendResult {
+  send<T extends Message>(to: Address, message: T): SendResult {
     const node = this.nodes.get(to.node);
     if (node === undefined || !node.up) return new NoRouteError(to);
     return this.route(node, node.ledger.appSlot, { node: to.node, actor: APP }, to, message);

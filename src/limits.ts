@@ -13,6 +13,9 @@ export const timersPerActorMax = 1024;
 /** Longest timer delay an actor may ask for: 24 hours. */
 export const timerDelayMsMax = 24 * 60 * 60 * 1000;
 
+/** Messages actors send to the application while their node is starting, held until start returns. */
+export const appBacklogMessagesMax = 65_536;
+
 /** Inline host: messages delivered in one event-loop turn before yielding to I/O and timers. */
 export const inlineTurnMessagesMax = 1024;
 

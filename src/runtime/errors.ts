@@ -5,7 +5,12 @@
 import type { Address } from './actor.js';
 import { formatAddress } from './actor.js';
 
-export type ChorusErrorCode = 'MAILBOX_FULL' | 'NO_ROUTE' | 'STOPPED' | 'ACTOR_FAILED' | 'INVALID_ARGUMENT';
+/** Every operating error code in chorusdb, so that callers can switch on `code` exhaustively. */
+export type ChorusErrorCode =
+  // actor runtime
+  | 'MAILBOX_FULL' | 'NO_ROUTE' | 'STOPPED' | 'ACTOR_FAILED' | 'INVALID_ARGUMENT'
+  // store
+  | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE';
 
 export class ChorusError extends Error {
   override readonly name: string = 'ChorusError';

@@ -9,7 +9,7 @@ import type { Address, LogLevel, LogRecord, Logger, Message, NodeSpec, SendResul
 import { APP } from './actor.js';
 import type { FailureReason } from './errors.js';
 import { invalidArgument } from './errors.js';
-import { mailboxMessagesMaxCeiling, mailboxMessagesMaxDefault } from '../limits.js';
+import { appBacklogMessagesMax, mailboxMessagesMaxCeiling, mailboxMessagesMaxDefault } from '../limits.js';
 
 export interface HostOptions {
   /** Unprocessed messages one sender may have at one actor (default 4096). */
@@ -47,6 +47,8 @@ export interface HostStats {
   readonly timersFired: number;
   /** Sends refused because the receiving mailbox was full. */
   readonly mailboxFull: number;
+  /** Worker threads alive now (thread host; 0 elsewhere). */
+  readonly threads: number;
 }
 
 /** The handle an application holds on a running node, whichever host runs it. */
@@ -54,16 +56,17 @@ export interface NodeHost {
   readonly node: string;
   readonly state: HostState;
   /** Sends from the application (from = `{ node, actor: APP }`). */
-  send(to: Address, message: Message): SendResult;
+  send<T extends Message>(to: Address, message: T): SendResult;
   /** Hands in a message that arrived from another node. */
-  deliver(from: Address, to: Address, message: Message): SendResult;
+  deliver<T extends Message>(from: Address, to: Address, message: T): SendResult;
   on<E extends keyof HostEvents>(event: E, listener: HostEvents[E]): Unsubscribe;
+  /** Counters; under the thread host, workers' counters arrive when they stop. */
+  stats(): HostStats;
   /**
    * Stops the node: from now on sends are refused with STOPPED; every message sent before is delivered;
    * timers are cancelled; then each actor's stop hook runs. Resolves when everything is released.
    */
   stop(): Promise<void>;
-  stats(): HostStats;
 }
 
 /** Checks a NodeSpec at the public boundary; internal code trusts it afterwards. */
@@ -143,5 +146,36 @@ export class MailboxLedger {
 
   clear(): void {
     this.pending.fill(0);
+  }
+}
+
+/**
+ * Holds the messages actors send to the application while their node starts, and emits them on the
+ * turn after start returns: otherwise a message sent from `create` (or soon after) would be emitted
+ * before the caller could subscribe, and lost. Past appBacklogMessagesMax, messages are dropped and
+ * counted in one warning.
+ */
+export class AppBacklog {
+  private held: [Message, Address][] | undefined = [];
+  private dropped = 0;
+
+  constructor(
+    private readonly emit: (message: Message, from: Address) => void,
+    private readonly warn: (msg: string) => void,
+  ) {}
+
+  push(message: Message, from: Address): void {
+    if (this.held === undefined) this.emit(message, from);
+    else if (this.held.length < appBacklogMessagesMax) this.held.push([message, from]);
+    else this.dropped++;
+  }
+
+  release(): void {
+    setImmediate(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (this.dropped > 0) this.warn(`dropped ${this.dropped} messages to the application sent during start (appBacklogMessagesMax)`);
+      for (const [message, from] of held) this.emit(message, from);
+    });
   }
 }

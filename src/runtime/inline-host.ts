@@ -12,7 +12,7 @@ import { assert } from './assert.js';
 import { ActorFailedError, MailboxFullError, NoRouteError, StoppedError, toFailureReason } from './errors.js';
 import { Fifo } from './fifo.js';
 import type { HostEvents, HostOptions, HostState, HostStats, NodeHost } from './host.js';
-import { MailboxLedger, defaultLogSink, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from './host.js';
+import { AppBacklog, MailboxLedger, defaultLogSink, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from './host.js';
 import { inlineTurnMessagesMax, timerDelayMsMax, timersPerActorMax } from '../limits.js';
 
 interface Cell {
@@ -54,6 +54,7 @@ class InlineHost implements NodeHost {
   private readonly ledger: MailboxLedger;
   private readonly queue = new Fifo<Delivery>();
   private readonly appAddress: Address;
+  private readonly appBacklog: AppBacklog;
   private drainScheduled = false;
   private stopPromise: Promise<void> | undefined;
   private delivered = 0;
@@ -66,6 +67,10 @@ class InlineHost implements NodeHost {
   ) {
     this.node = spec.node;
     this.appAddress = { node: spec.node, actor: APP };
+    this.appBacklog = new AppBacklog(
+      (message, from) => this.emitter.emit('appMessage', message, from),
+      (msg) => (this.options.log ?? defaultLogSink)({ level: 'warn', timeMs: wallNow(), node: this.node, actor: 'host', msg, fields: undefined }),
+    );
     this.ledger = new MailboxLedger(spec.actors.length, resolveMailboxMessagesMax('startInlineNode', options));
     spec.actors.forEach((actorSpec, index) => {
       this.cells.set(actorSpec.name, { index, address: { node: spec.node, actor: actorSpec.name }, actor: undefined, timers: new Map(), nextTimerId: 1 });
@@ -85,6 +90,7 @@ class InlineHost implements NodeHost {
       }
     }
     this.hostState = 'running';
+    this.appBacklog.release();
   }
 
   get state(): HostState {
@@ -95,17 +101,17 @@ class InlineHost implements NodeHost {
     return this.emitter.on(event, listener);
   }
 
-  send(to: Address, message: Message): SendResult {
+  send<T extends Message>(to: Address, message: T): SendResult {
     return this.route(this.ledger.appSlot, this.appAddress, to, message);
   }
 
-  deliver(from: Address, to: Address, message: Message): SendResult {
+  deliver<T extends Message>(from: Address, to: Address, message: T): SendResult {
     assert(from.node !== this.node, `deliver: message from ${from.node} claims to come from this node`);
     return this.route(this.ledger.remoteSlot, from, to, message);
   }
 
   stats(): HostStats {
-    return { delivered: this.delivered, timersFired: this.timersFired, mailboxFull: this.mailboxFull };
+    return { delivered: this.delivered, timersFired: this.timersFired, mailboxFull: this.mailboxFull, threads: 0 };
   }
 
   stop(): Promise<void> {
@@ -151,7 +157,7 @@ class InlineHost implements NodeHost {
       return this.options.outbound ? this.options.outbound(from, to, message) : new NoRouteError(to);
     }
     if (to.actor === APP) {
-      this.emitter.emit('appMessage', message, from);
+      this.appBacklog.push(message, from);
       return undefined;
     }
     const cell = this.cells.get(to.actor);

@@ -2,8 +2,9 @@
  * Example actors that move many one-way messages: a streamer and a sink.
  *
  * - `stream` sends `count` items with flow control: at most `windowItems` unacknowledged, the sink
- *   acknowledging every `ackEvery`; the sink reports to the application when it has them all. This
- *   measures one-way throughput without ever hitting the mailbox bound.
+ *   acknowledging every `ackEvery` (so `windowItems` must be at least `ackEvery`); the sink reports to
+ *   the application when it has them all. This measures one-way throughput without ever hitting the
+ *   mailbox bound.
  * - `burst` sends `count` items in one go, ignoring flow control, and reports how many the runtime
  *   accepted and how many it refused with MAILBOX_FULL: the mailbox bound, seen from the sender.
  */
@@ -142,6 +143,9 @@ export const sink = defineActor<Item | Expect, SinkParams>({
           default:
             assertNever(message, 'sink message');
         }
+      },
+      stop() {
+        ctx.log.info('sink stopped', { received, outOfOrder });
       },
     };
   },

@@ -21,9 +21,14 @@ export interface TickerReport {
   /** Whether every tick came at least intervalMs after the one before it. */
   readonly intervalsKept: boolean;
 }
+export interface TickerStarted {
+  readonly type: 'tickerStarted';
+}
 export interface TickerParams {
   readonly intervalMs: number;
   readonly ticks: number;
+  /** Say `tickerStarted` to the application from `create`. */
+  readonly announce?: boolean;
 }
 
 export const ticker = defineActor<Tick | Decoy, TickerParams>({
@@ -36,6 +41,7 @@ export const ticker = defineActor<Tick | Decoy, TickerParams>({
     let lastMs = ctx.now();
     ctx.setTimer(params.intervalMs, { type: 'tick', n: 1 });
     ctx.cancelTimer(ctx.setTimer(params.intervalMs / 2, { type: 'decoy' }));
+    if (params.announce) ctx.send({ node: ctx.self.node, actor: APP }, { type: 'tickerStarted' } satisfies TickerStarted);
     return {
       receive(message) {
         switch (message.type) {

@@ -23,7 +23,7 @@ import { assertNever } from '../assert.js';
 import { ActorFailedError, MailboxFullError, NoRouteError, StoppedError, invalidArgument, toFailureReason } from '../errors.js';
 import type { FailureReason } from '../errors.js';
 import type { HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReason } from '../host.js';
-import { defaultLogSink, resolveMailboxMessagesMax, validateNodeSpec } from '../host.js';
+import { AppBacklog, defaultLogSink, resolveMailboxMessagesMax, validateNodeSpec } from '../host.js';
 import { PortLink } from '../../transport/port-link.js';
 import { stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
 import { workerLoadableUrl } from './module-url.js';
@@ -68,6 +68,10 @@ class ThreadHost implements NodeHost {
   private readonly spinUs: number;
   private readonly sink: (record: LogRecord) => void;
   private readonly appAddress: Address;
+  private readonly appBacklog = new AppBacklog(
+    (message, from) => this.emitter.emit('appMessage', message, from),
+    (msg) => this.logHost('warn', msg),
+  );
   private pool: Piscina<ActorTask, ActorTaskResult> | undefined;
   private waiter: (() => void) | undefined;
   private firstFailure: { readonly actor: Address; readonly error: FailureReason } | undefined;
@@ -135,13 +139,14 @@ class ThreadHost implements NodeHost {
       throw new ActorFailedError(this.firstFailure.actor, this.firstFailure.error);
     }
     this.hostState = 'running';
+    this.appBacklog.release();
   }
 
-  send(to: Address, message: Message): SendResult {
+  send<T extends Message>(to: Address, message: T): SendResult {
     return this.route(this.appAddress, to, message);
   }
 
-  deliver(from: Address, to: Address, message: Message): SendResult {
+  deliver<T extends Message>(from: Address, to: Address, message: T): SendResult {
     return this.route(from, to, message);
   }
 
@@ -154,7 +159,7 @@ class ThreadHost implements NodeHost {
       timersFired += result?.timersFired ?? 0;
       mailboxFull += result?.mailboxFull ?? 0;
     }
-    return { delivered, timersFired, mailboxFull };
+    return { delivered, timersFired, mailboxFull, threads: this.pool?.threads.length ?? 0 };
   }
 
   stop(): Promise<void> {
@@ -166,7 +171,7 @@ class ThreadHost implements NodeHost {
     if (this.hostState !== 'running') return new StoppedError(`node ${this.node}`);
     if (to.node !== this.node) return this.options.outbound ? this.options.outbound(from, to, message) : new NoRouteError(to);
     if (to.actor === APP) {
-      this.emitter.emit('appMessage', message, from);
+      this.appBacklog.push(message, from);
       return undefined;
     }
     const handle = this.workers.get(to.actor);
@@ -211,7 +216,7 @@ class ThreadHost implements NodeHost {
   private onOut(handle: WorkerHandle, to: Address, message: Message): void {
     if (to.node === this.node) {
       // Workers route to their peers directly; only the application is reached through here.
-      this.emitter.emit('appMessage', message, handle.address);
+      this.appBacklog.push(message, handle.address);
       return;
     }
     const error = this.options.outbound?.(handle.address, to, message) ?? undefined;

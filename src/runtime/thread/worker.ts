@@ -121,8 +121,7 @@ class WorkerActor {
 
   private onPeer(from: Address, messages: readonly Message[]): number {
     for (const message of messages) this.take(message, from);
-    this.maybeFinish();
-    this.afterActivity();
+    this.afterBatch();
     return messages.length;
   }
 
@@ -142,9 +141,14 @@ class WorkerActor {
           break;
       }
     }
-    this.maybeFinish();
-    this.afterActivity();
+    this.afterBatch();
     return counted;
+  }
+
+  /** The link counts a batch as received only after this handler returns: check for finish after. */
+  private afterBatch(): void {
+    if (this.expected !== undefined) queueMicrotask(() => this.maybeFinish());
+    this.afterActivity();
   }
 
   /**

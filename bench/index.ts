@@ -1,0 +1,18 @@
+/**
+ * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
+ * as the last line, its JSON summary. Suites: runtime.
+ */
+import type { BenchResult } from './report.js';
+import { printResult } from './report.js';
+
+const suites: Record<string, () => Promise<BenchResult>> = {
+  runtime: async () => (await import('./runtime.js')).runRuntimeBench(),
+};
+
+const name = process.argv[2];
+const suite = name === undefined ? undefined : suites[name];
+if (suite === undefined) {
+  process.stderr.write(`usage: npm run bench -- <suite>\nsuites: ${Object.keys(suites).join(', ')}\n`);
+  process.exit(2);
+}
+printResult(await suite());
