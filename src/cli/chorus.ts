@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The `chorus` command line. Subcommands arrive with the features they drive; today: `demo` (what
+ * `npm start` runs), `version` and `help`.
+ */
+import { readFileSync } from 'node:fs';
+import { runDemo } from './demo.js';
+
+const usage = `chorus — chorusdb's command line
+
+Usage:
+  chorus demo        run a local demonstration of the actor runtime on its three hosts
+  chorus version     print the version
+  chorus --help      print this help
+
+Coming with later releases: node, arbiter, status, sim.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return 0;
+    case 'version':
+    case '--version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    case 'demo':
+      return runDemo((line) => process.stdout.write(`${line}\n`));
+    default:
+      process.stderr.write(`chorus: unknown command ${JSON.stringify(command)}\n\n${usage}`);
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

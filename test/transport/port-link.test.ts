@@ -1,0 +1,69 @@
+/**
+ * PortLink, the thread host's link between two actors: what one turn sends leaves as one post, and a
+ * sender can never have more than `limit` unprocessed messages at the receiver.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PortLink } from '../../src/transport/port-link.js';
+import { portBatchMessagesMax } from '../../src/limits.js';
+
+const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+const links: PortLink[] = [];
+
+function pair(limit: number) {
+  const channel = new MessageChannel();
+  const batches: number[] = [];
+  const got: unknown[] = [];
+  const sender = new PortLink(channel.port1, limit, () => 0);
+  const receiver = new PortLink(channel.port2, limit, (items) => {
+    batches.push(items.length);
+    got.push(...items);
+    return items.length;
+  });
+  links.push(sender, receiver);
+  return { sender, receiver, batches, got };
+}
+
+afterEach(() => {
+  for (const link of links.splice(0)) link.close();
+});
+
+describe('PortLink', () => {
+  it('sends what one turn queued in one post, in order', async () => {
+    const { sender, batches, got } = pair(10_000);
+    for (let i = 0; i < 100; i++) expect(sender.trySend(i)).toBe(true);
+    await turn();
+    expect(batches).toEqual([100]);
+    expect(got).toEqual([...Array(100).keys()]);
+  });
+
+  it('splits a burst larger than portBatchMessagesMax into several posts', async () => {
+    const { sender, batches, got } = pair(10_000);
+    const n = portBatchMessagesMax * 2 + 5;
+    for (let i = 0; i < n; i++) sender.trySend(i);
+    await turn();
+    expect(batches).toEqual([portBatchMessagesMax, portBatchMessagesMax, 5]);
+    expect(got).toHaveLength(n);
+  });
+
+  it('refuses a send past the limit until the receiver has processed and returned credit', async () => {
+    const { sender, receiver, got } = pair(8);
+    const accepted = Array.from({ length: 12 }, (_, i) => sender.trySend(i));
+    expect(accepted).toEqual([...Array(8).fill(true), ...Array(4).fill(false)]);
+    await turn();
+    expect(got).toHaveLength(8);
+    expect(receiver.received).toBe(8);
+    expect(sender.trySend('again')).toBe(true); // credit came back without any reply traffic
+    await turn();
+    expect(got).toHaveLength(9);
+  });
+
+  it('never counts uncounted control items against the limit', async () => {
+    const { sender, got } = pair(1);
+    expect(sender.trySend('data')).toBe(true);
+    expect(sender.trySend('more')).toBe(false);
+    sender.post({ type: 'stopping' });
+    await turn();
+    expect(got).toEqual(['data', { type: 'stopping' }]);
+  });
+});
