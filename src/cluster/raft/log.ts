@@ -1,0 +1,122 @@
+/**
+ * The replicated log as one node holds it in memory: entries after the last snapshot, the commit and
+ * apply positions, and which entries are not yet persisted.
+ *
+ * Invariants (Raft §5.3, §5.4):
+ * - indexes are contiguous from snapshotIndex + 1 to lastIndex; terms never decrease along the log;
+ * - applied <= committed <= lastIndex, and committed never goes back;
+ * - a committed entry is never truncated (an attempt is a protocol bug and asserts);
+ * - entries above stableIndex are not yet on disk: the host persists them before it sends anything
+ *   that depends on them.
+ */
+import { assert } from '../../runtime/assert.js';
+import type { Entry } from './messages.js';
+
+export class RaftLog {
+  private entries: Entry[] = [];
+  private snapshotIndex = 0;
+  private snapshotTerm = 0;
+  committed = 0;
+  applied = 0;
+  /** Last index known to be persisted. */
+  stableIndex = 0;
+
+  /** Restores a log from what the host persisted. */
+  static restore(entries: readonly Entry[], committed: number, snapshot = { index: 0, term: 0 }): RaftLog {
+    const log = new RaftLog();
+    log.snapshotIndex = snapshot.index;
+    log.snapshotTerm = snapshot.term;
+    entries.forEach((e, i) => assert(e.index === snapshot.index + 1 + i, `restore: entry ${i} has index ${e.index}`));
+    log.entries = [...entries];
+    log.stableIndex = log.lastIndex();
+    assert(committed <= log.lastIndex(), `restore: commit ${committed} beyond last index ${log.lastIndex()}`);
+    log.committed = Math.max(committed, snapshot.index);
+    log.applied = snapshot.index;
+    return log;
+  }
+
+  firstIndex(): number {
+    return this.snapshotIndex + 1;
+  }
+
+  lastIndex(): number {
+    return this.snapshotIndex + this.entries.length;
+  }
+
+  lastTerm(): number {
+    return this.entries.length === 0 ? this.snapshotTerm : this.entries[this.entries.length - 1]!.term;
+  }
+
+  /** The term of entry `index`; undefined when it is compacted away or beyond the end. */
+  term(index: number): number | undefined {
+    if (index === this.snapshotIndex) return this.snapshotTerm;
+    if (index < this.snapshotIndex || index > this.lastIndex()) return undefined;
+    return this.entries[index - this.snapshotIndex - 1]!.term;
+  }
+
+  /** §5.4.1: is a log ending at (lastIndex, lastTerm) at least as up to date as this one? */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const myTerm = this.lastTerm();
+    return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex());
+  }
+
+  /** Up to `countMax` entries from `from` on (from must not be compacted away). */
+  slice(from: number, countMax: number): Entry[] {
+    assert(from > this.snapshotIndex, `slice: index ${from} is compacted (first index ${this.firstIndex()})`);
+    const start = from - this.snapshotIndex - 1;
+    return this.entries.slice(start, start + countMax);
+  }
+
+  /** Leader: appends new entries at the end. */
+  appendNew(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      assert(e.index === this.lastIndex() + 1 && e.term >= this.lastTerm(), `appendNew: entry ${e.index}/${e.term} does not extend ${this.lastIndex()}/${this.lastTerm()}`);
+      this.entries.push(e);
+    }
+  }
+
+  /**
+   * Follower: accepts entries following (prevIndex, prevTerm) from the leader. Returns the last index
+   * now known to match the leader, or undefined when prevIndex/prevTerm does not match (§5.3).
+   * Entries that already match are kept, so a stale or duplicated append never truncates anything.
+   */
+  tryAppend(prevIndex: number, prevTerm: number, entries: readonly Entry[]): number | undefined {
+    if (this.term(prevIndex) !== prevTerm) return undefined;
+    for (const e of entries) {
+      const existing = this.term(e.index);
+      if (existing === e.term) continue;
+      if (e.index <= this.snapshotIndex) continue; // compacted: committed, so it matches
+      assert(e.index > this.committed, `tryAppend: entry ${e.index} conflicts with a committed entry (commit ${this.committed})`);
+      this.entries.length = e.index - this.snapshotIndex - 1; // drop the conflicting suffix
+      this.stableIndex = Math.min(this.stableIndex, e.index - 1);
+      this.entries.push(e);
+    }
+    return prevIndex + entries.length;
+  }
+
+  /** First index of the term that `index` belongs to, looking back no further than `floor`. */
+  firstIndexOfTerm(index: number, floor: number): number {
+    const term = this.term(index);
+    let i = index;
+    while (i - 1 > Math.max(floor, this.snapshotIndex) && this.term(i - 1) === term) i--;
+    return i;
+  }
+
+  commitTo(index: number): boolean {
+    if (index <= this.committed) return false;
+    assert(index <= this.lastIndex(), `commitTo: ${index} beyond last index ${this.lastIndex()}`);
+    this.committed = index;
+    return true;
+  }
+
+  /** Entries not yet persisted. */
+  unstable(): Entry[] {
+    return this.stableIndex >= this.lastIndex() ? [] : this.slice(Math.max(this.stableIndex + 1, this.firstIndex()), Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Committed entries not yet handed to the state machine, at most `countMax`. */
+  toApply(countMax: number): Entry[] {
+    const upTo = Math.min(this.committed, this.stableIndex); // apply only what is also on our disk
+    return upTo <= this.applied ? [] : this.slice(this.applied + 1, Math.min(countMax, upTo - this.applied));
+  }
+}

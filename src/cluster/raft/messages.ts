@@ -1,0 +1,79 @@
+/**
+ * The whole Raft protocol between replicators, on one screen (Ongaro & Ousterhout 2014, with the
+ * pre-vote and check-quorum extensions of Ongaro's thesis §9.6 and §6.2, and leader transfer §3.10).
+ * Every message carries the sender's term; each request has its reply next to it.
+ */
+import type { NodeId } from './quorum.js';
+
+/** What the log holds. `noop` is the entry a new leader appends to commit its term (§5.4.2, §8). */
+export type EntryData =
+  | { readonly kind: 'noop' }
+  | { readonly kind: 'command'; readonly payload: unknown };
+
+export interface Entry {
+  readonly term: number;
+  readonly index: number;
+  readonly data: EntryData;
+}
+
+interface Envelope {
+  readonly term: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+}
+
+/** §9.6: "would you vote for me in term `term`?" Changes no state on the receiver. */
+export interface PreVote extends Envelope {
+  readonly type: 'preVote';
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+}
+export interface PreVoteResp extends Envelope {
+  readonly type: 'preVoteResp';
+  readonly granted: boolean;
+}
+
+/** §5.2 RequestVote. `transfer`: sent on TimeoutNow, so it may interrupt a live leader's lease. */
+export interface Vote extends Envelope {
+  readonly type: 'vote';
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly transfer: boolean;
+}
+export interface VoteResp extends Envelope {
+  readonly type: 'voteResp';
+  readonly granted: boolean;
+}
+
+/** §5.3 AppendEntries; with no entries it is also the heartbeat. */
+export interface Append extends Envelope {
+  readonly type: 'append';
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+}
+/**
+ * On success `index` is the last index the follower now matches. On rejection `index` is the prevIndex
+ * it rejected and `hint` the highest index that may still match: its last index, or the entry before
+ * its conflicting term (§5.3, the "fast backup" optimization).
+ */
+export interface AppendResp extends Envelope {
+  readonly type: 'appendResp';
+  readonly success: boolean;
+  readonly index: number;
+  readonly hint: number;
+}
+
+/** A follower forwards client commands to the leader it knows. */
+export interface Propose extends Envelope {
+  readonly type: 'propose';
+  readonly payloads: readonly unknown[];
+}
+
+/** §3.10: the leader tells an up-to-date follower to start an election at once. */
+export interface TimeoutNow extends Envelope {
+  readonly type: 'timeoutNow';
+}
+
+export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow;

@@ -1,0 +1,48 @@
+/**
+ * What a leader knows about one follower's log (Raft §5.3): the highest index known to match
+ * (`match`), the next index to send (`next`), and flow control. A follower is either being probed (one
+ * append at a time until the leader finds where their logs agree) or replicated to (appends pipelined,
+ * `next` advanced optimistically, at most `inflightAppendsMax` unacknowledged).
+ *
+ * Invariant: match < next. The in-flight count is a soft bound: heartbeat replies cannot be told from
+ * append replies, so it may undercount by a few; a lost append is recovered when the next heartbeat
+ * is rejected and the follower drops back to probing.
+ */
+export class Progress {
+  match = 0;
+  inflight = 0;
+  probing = true;
+  /** Heard from since the leader's last check-quorum round. */
+  recentActive = true;
+
+  constructor(public next: number) {}
+
+  canSend(inflightMax: number): boolean {
+    return this.probing ? this.inflight === 0 : this.inflight < inflightMax;
+  }
+
+  sent(entries: number): void {
+    if (entries === 0) return;
+    this.inflight++;
+    if (!this.probing) this.next += entries;
+  }
+
+  /** The follower matches up to `index`; true when that is news. */
+  acknowledged(index: number): boolean {
+    this.inflight = Math.max(0, this.inflight - 1);
+    if (index <= this.match) return false;
+    this.match = index;
+    this.next = Math.max(this.next, index + 1);
+    this.probing = false;
+    return true;
+  }
+
+  /** The follower rejected an append at `rejectedPrev`; true when the leader should resend. */
+  rejected(rejectedPrev: number, hint: number): boolean {
+    if (rejectedPrev < this.match) return false; // stale: we know better already
+    this.next = Math.max(this.match + 1, Math.min(rejectedPrev, hint + 1));
+    this.probing = true;
+    this.inflight = 0;
+    return true;
+  }
+}

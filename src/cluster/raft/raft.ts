@@ -1,0 +1,464 @@
+/**
+ * Raft with votes weighted by qrank, as a sans-IO state machine (the etcd-io/raft shape): it is stepped
+ * with messages and abstract ticks and never touches the clock, the network or the disk. Its outputs
+ * are data, collected by `ready()`:
+ *   1. persist `hardState` and `entries` (entries replace any persisted entries from their first index);
+ *   2. only then send `messages` (votes and acknowledgements must not outrun the disk);
+ *   3. apply `committed` in order; then call `advance(ready)`.
+ *
+ * Roles are functions swapped on transition (follower, preCandidate, candidate, leader). Extensions:
+ * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
+ * coming back cannot disrupt a healthy leader; leader transfer (§3.10).
+ *
+ * Safety invariants asserted here: at most one leader per term (an append from another leader of our
+ * own term is impossible); a committed entry is never truncated (RaftLog); commit only advances, and only
+ * by an entry of the leader's own term (§5.4.2).
+ */
+import { assert, assertNever } from '../../runtime/assert.js';
+import { RaftLog } from './log.js';
+import type { Append, AppendResp, Entry, RaftMessage } from './messages.js';
+import type { NodeId, QuorumRule, Voter } from './quorum.js';
+import { qrankQuorum, quorumIndex } from './quorum.js';
+import { Progress } from './progress.js';
+
+export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly voters: readonly Voter[];
+  /** Replaces the qrank arithmetic; must be monotone and admit no two disjoint quorums. */
+  readonly quorum?: QuorumRule;
+  /** Election timeout in ticks; each node draws its own in [electionTicks, 2 × electionTicks). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** The context's random source (seeded under the simulator). */
+  readonly random: () => number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Entries in one append message. */
+  readonly appendEntriesMax: number;
+  /** Unacknowledged append messages per follower while replicating. */
+  readonly inflightAppendsMax: number;
+}
+
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId | undefined;
+  readonly commit: number;
+}
+
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | undefined;
+  readonly term: number;
+}
+
+export interface Ready {
+  readonly hardState: HardState | undefined;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly RaftMessage[];
+  readonly committed: readonly Entry[];
+  /** Set when role, leader or term changed since the last ready. */
+  readonly softState: SoftState | undefined;
+}
+
+export type ProposeResult = 'appended' | 'forwarded' | 'noLeader' | 'transferring';
+
+/** Committed entries handed out per ready(); the rest wait for the next one. */
+const applyBatchEntriesMax = 4096;
+
+export class Raft {
+  readonly id: NodeId;
+  readonly log: RaftLog;
+  term = 0;
+  vote: NodeId | undefined;
+  leader: NodeId | undefined;
+  role: Role = 'follower';
+  private stepRole: (m: RaftMessage) => void = (m) => this.stepFollower(m);
+  private readonly isQuorum: QuorumRule;
+  private readonly peers: readonly NodeId[];
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private votes = new Map<NodeId, boolean>();
+  private progress = new Map<NodeId, Progress>();
+  private transferee: NodeId | undefined;
+  private outbox: RaftMessage[] = [];
+  private lastHard: HardState;
+  private lastSoft: SoftState;
+
+  constructor(
+    private readonly config: RaftConfig,
+    restored?: { readonly hardState: HardState; readonly log: RaftLog },
+  ) {
+    assert(config.voters.some((v) => v.id === config.id), `raft: ${config.id} is not among the voters`);
+    assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'raft: need 1 <= heartbeatTicks < electionTicks');
+    this.id = config.id;
+    this.peers = config.voters.map((v) => v.id).filter((id) => id !== config.id);
+    this.isQuorum = config.quorum ?? qrankQuorum(config.voters);
+    this.log = restored?.log ?? new RaftLog();
+    if (restored) {
+      this.term = restored.hardState.term;
+      this.vote = restored.hardState.vote;
+      this.log.commitTo(restored.hardState.commit);
+    }
+    this.lastHard = this.hardState();
+    this.lastSoft = this.softState();
+    this.resetElection();
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  /** Match index per voter as the leader sees it (undefined when not leader). */
+  matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
+    if (this.role !== 'leader') return undefined;
+    return new Map([[this.id, this.log.stableIndex], ...[...this.progress].map(([id, p]) => [id, p.match] as const)]);
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------------
+
+  tick(): void {
+    this.electionElapsed++;
+    if (this.role !== 'leader') {
+      if (this.electionElapsed >= this.randomizedElectionTicks) this.campaign(this.config.preVote ? 'preCandidate' : 'candidate', false);
+      return;
+    }
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      this.transferee = undefined; // a transfer not done within an election timeout is abandoned
+      if (this.config.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, undefined);
+        return;
+      }
+    }
+    if (++this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const peer of this.peers) this.sendAppend(peer, true);
+    }
+  }
+
+  /** A client command batch from this node's committer. */
+  propose(payloads: readonly unknown[]): ProposeResult {
+    if (payloads.length === 0) return 'appended';
+    if (this.role === 'leader') {
+      if (this.transferee !== undefined) return 'transferring';
+      this.appendOwn(payloads.map((payload) => ({ kind: 'command', payload }) as const));
+      return 'appended';
+    }
+    if (this.leader === undefined) return 'noLeader';
+    this.send({ type: 'propose', term: this.term, from: this.id, to: this.leader, payloads });
+    return 'forwarded';
+  }
+
+  /** §3.10: hand leadership to `target` once its log has caught up. */
+  transferLeadership(target: NodeId): boolean {
+    if (this.role !== 'leader' || target === this.id || !this.progress.has(target)) return false;
+    this.transferee = target;
+    this.electionElapsed = 0;
+    const pr = this.progress.get(target)!;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: target });
+    else this.sendAppend(target, false);
+    return true;
+  }
+
+  step(m: RaftMessage): void {
+    assert(m.to === this.id, `step: message for ${m.to} delivered to ${this.id}`);
+    if (m.term > this.term) {
+      if (this.inLease(m)) return; // §4.2.3: a live leader's followers ignore disruptive elections
+      const noTermChange = m.type === 'preVote' || (m.type === 'preVoteResp' && m.granted);
+      if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'timeoutNow' ? m.from : undefined);
+    } else if (m.term < this.term && m.type !== 'propose') {
+      // Proposals are not bound to a term: a leader takes them from a follower that lags a term behind.
+      this.answerStale(m);
+      return;
+    }
+    switch (m.type) {
+      case 'preVote': {
+        // Grant only for a later term: a pre-candidate asks with the term it would campaign in.
+        const granted = m.term > this.term && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+        this.send({ type: 'preVoteResp', term: granted ? m.term : this.term, from: this.id, to: m.from, granted });
+        return;
+      }
+      case 'vote': {
+        const free = this.vote === m.from || (this.vote === undefined && this.leader === undefined);
+        const granted = free && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+        if (granted) {
+          this.vote = m.from;
+          this.electionElapsed = 0;
+        }
+        this.send({ type: 'voteResp', term: this.term, from: this.id, to: m.from, granted });
+        return;
+      }
+      default:
+        this.stepRole(m);
+    }
+  }
+
+  // ---- outputs ------------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return this.outbox.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
+  }
+
+  ready(): Ready {
+    const hard = this.hardChanged() ? this.hardState() : undefined;
+    const soft = this.softChanged() ? this.softState() : undefined;
+    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax) };
+    this.outbox = [];
+    if (hard) this.lastHard = hard;
+    if (soft) this.lastSoft = soft;
+    return ready;
+  }
+
+  /** The host persisted `ready.entries` and applied `ready.committed`. */
+  advance(ready: Ready): void {
+    const lastEntry = ready.entries[ready.entries.length - 1];
+    // Entries may have been truncated and replaced since this ready was taken: only a matching term counts.
+    if (lastEntry !== undefined && this.log.term(lastEntry.index) === lastEntry.term) this.log.stableIndex = Math.max(this.log.stableIndex, lastEntry.index);
+    const lastApplied = ready.committed[ready.committed.length - 1];
+    if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    if (this.role === 'leader') this.maybeCommit();
+  }
+
+  // ---- roles --------------------------------------------------------------------------------------
+
+  private stepFollower(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleAppend(m);
+        return;
+      case 'propose':
+        if (this.leader !== undefined) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
+        return;
+      case 'timeoutNow':
+        this.campaign('candidate', true);
+        return;
+      case 'preVoteResp':
+      case 'voteResp':
+      case 'appendResp':
+      case 'preVote':
+      case 'vote':
+        return; // stale replies from an earlier role
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private stepCandidate(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+        this.becomeFollower(this.term, m.from); // §5.2: a leader of our term exists
+        this.handleAppend(m);
+        return;
+      case 'preVoteResp':
+      case 'voteResp': {
+        if ((m.type === 'preVoteResp') !== (this.role === 'preCandidate')) return;
+        this.votes.set(m.from, m.granted);
+        const outcome = this.tally();
+        if (outcome === 'won') {
+          if (this.role === 'preCandidate') this.campaign('candidate', false);
+          else this.becomeLeader();
+        } else if (outcome === 'lost') {
+          this.becomeFollower(this.term, undefined);
+        }
+        return;
+      }
+      case 'propose':
+      case 'timeoutNow':
+      case 'appendResp':
+      case 'preVote':
+      case 'vote':
+        return;
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private stepLeader(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+        assert(false, `raft: two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        return;
+      case 'appendResp':
+        this.handleAppendResp(m);
+        return;
+      case 'propose':
+        if (this.transferee === undefined) this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
+        return;
+      case 'preVoteResp':
+      case 'voteResp':
+      case 'timeoutNow':
+      case 'preVote':
+      case 'vote':
+        return;
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  // ---- transitions --------------------------------------------------------------------------------
+
+  private becomeFollower(term: number, leader: NodeId | undefined): void {
+    if (term > this.term) {
+      this.term = term;
+      this.vote = undefined;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.stepRole = (m) => this.stepFollower(m);
+    this.transferee = undefined;
+    this.resetElection();
+  }
+
+  private campaign(role: 'preCandidate' | 'candidate', transfer: boolean): void {
+    this.resetElection();
+    this.role = role;
+    this.leader = undefined;
+    this.stepRole = (m) => this.stepCandidate(m);
+    if (role === 'candidate') {
+      this.term++;
+      this.vote = this.id;
+    }
+    this.votes = new Map([[this.id, true]]);
+    if (this.tally() === 'won') {
+      if (role === 'preCandidate') this.campaign('candidate', false);
+      else this.becomeLeader();
+      return;
+    }
+    const base = { from: this.id, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() };
+    for (const to of this.peers) {
+      if (role === 'preCandidate') this.send({ type: 'preVote', term: this.term + 1, to, ...base });
+      else this.send({ type: 'vote', term: this.term, to, transfer, ...base });
+    }
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === 'candidate', `raft: ${this.role} cannot become leader`);
+    this.role = 'leader';
+    this.leader = this.id;
+    this.stepRole = (m) => this.stepLeader(m);
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.progress = new Map(this.peers.map((id) => [id, new Progress(this.log.lastIndex() + 1)]));
+    this.appendOwn([{ kind: 'noop' }]); // §5.4.2: commits the entries of earlier terms
+  }
+
+  // ---- replication --------------------------------------------------------------------------------
+
+  private appendOwn(data: readonly Entry['data'][]): void {
+    let index = this.log.lastIndex();
+    this.log.appendNew(data.map((d) => ({ term: this.term, index: ++index, data: d })));
+    for (const peer of this.peers) this.sendAppend(peer, false);
+    this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
+  }
+
+  private sendAppend(to: NodeId, heartbeat: boolean): void {
+    const pr = this.progress.get(to)!;
+    if (!heartbeat && !pr.canSend(this.config.inflightAppendsMax)) return;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted; state transfer is not built yet`);
+    const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
+    pr.sent(entries.length);
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed });
+  }
+
+  private handleAppend(m: Append): void {
+    const reply = (success: boolean, index: number, hint: number) =>
+      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success, index, hint });
+    if (m.prevIndex < this.log.committed) {
+      reply(true, this.log.committed, 0); // what we committed matches; the leader resends the rest
+      return;
+    }
+    const last = this.log.tryAppend(m.prevIndex, m.prevTerm, m.entries);
+    if (last === undefined) {
+      const hint = m.prevIndex > this.log.lastIndex() ? this.log.lastIndex() : this.log.firstIndexOfTerm(m.prevIndex, this.log.committed) - 1;
+      reply(false, m.prevIndex, Math.max(hint, this.log.committed));
+      return;
+    }
+    this.log.commitTo(Math.min(m.commit, last));
+    reply(true, last, 0);
+  }
+
+  private handleAppendResp(m: AppendResp): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (!m.success) {
+      if (pr.rejected(m.index, m.hint)) this.sendAppend(m.from, false);
+      return;
+    }
+    if (pr.acknowledged(m.index) && this.maybeCommit()) {
+      for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
+    } else if (pr.next <= this.log.lastIndex()) {
+      this.sendAppend(m.from, false);
+    }
+    if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
+  }
+
+  /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
+  private maybeCommit(): boolean {
+    const index = quorumIndex(this.matchIndexes()!, this.isQuorum);
+    return index > this.log.committed && this.log.term(index) === this.term && this.log.commitTo(index);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------
+
+  private tally(): 'won' | 'lost' | 'pending' {
+    const granted = new Set<NodeId>();
+    const possible = new Set<NodeId>([this.id, ...this.peers]);
+    for (const [id, yes] of this.votes) {
+      if (yes) granted.add(id);
+      else possible.delete(id);
+    }
+    if (this.isQuorum(granted)) return 'won';
+    return this.isQuorum(possible) ? 'pending' : 'lost';
+  }
+
+  private quorumActive(): boolean {
+    const active = new Set<NodeId>([this.id]);
+    for (const [id, pr] of this.progress) {
+      if (pr.recentActive) active.add(id);
+      pr.recentActive = false;
+    }
+    return this.isQuorum(active);
+  }
+
+  /** Under check-quorum, a follower that heard from its leader within an election timeout ignores elections. */
+  private inLease(m: RaftMessage): boolean {
+    const election = (m.type === 'vote' && !m.transfer) || m.type === 'preVote';
+    return election && this.config.checkQuorum && this.leader !== undefined && this.electionElapsed < this.config.electionTicks;
+  }
+
+  /** A message from an older term: tell a stale leader or pre-candidate the current term. */
+  private answerStale(m: RaftMessage): void {
+    if (m.type === 'append') this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: false, index: m.prevIndex, hint: this.log.lastIndex() });
+    else if (m.type === 'preVote') this.send({ type: 'preVoteResp', term: this.term, from: this.id, to: m.from, granted: false });
+  }
+
+  private resetElection(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.config.electionTicks + Math.floor(this.config.random() * this.config.electionTicks);
+  }
+
+  private send(m: RaftMessage): void {
+    this.outbox.push(m);
+  }
+
+  private hardChanged(): boolean {
+    return this.term !== this.lastHard.term || this.vote !== this.lastHard.vote || this.log.committed !== this.lastHard.commit;
+  }
+
+  private softChanged(): boolean {
+    return this.role !== this.lastSoft.role || this.leader !== this.lastSoft.leader || this.term !== this.lastSoft.term;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A deterministic in-memory network of Raft state machines for protocol tests (the shape of
+ * etcd-io/raft's rafttest): no actors, no timers; the test ticks nodes, delivers or drops messages,
+ * cuts links, crashes and restarts nodes. Each node "persists" hard state and entries in a plain object
+ * that survives its crash, exactly what Ready says must be on disk before messages leave.
+ */
+import { Raft } from '../../../src/cluster/raft/raft.js';
+import type { RaftConfig } from '../../../src/cluster/raft/raft.js';
+import { RaftLog } from '../../../src/cluster/raft/log.js';
+import type { Entry, RaftMessage } from '../../../src/cluster/raft/messages.js';
+import type { NodeId, Voter } from '../../../src/cluster/raft/quorum.js';
+import { Rng } from '../../../simulate/rng.js';
+
+interface Disk {
+  term: number;
+  vote: NodeId | undefined;
+  commit: number;
+  entries: Entry[];
+}
+
+export interface NetOptions {
+  readonly voters: readonly Voter[];
+  readonly seed?: number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+}
+
+export class RaftNet {
+  readonly nodes = new Map<NodeId, Raft>();
+  readonly disks = new Map<NodeId, Disk>();
+  /** What each node's state machine applied, in order. */
+  readonly applied = new Map<NodeId, Entry[]>();
+  readonly down = new Set<NodeId>();
+  inFlight: RaftMessage[] = [];
+  private readonly cut = new Set<string>();
+  readonly rng: Rng;
+  /** Leaders seen, per term (election safety: never two). */
+  readonly leadersByTerm = new Map<number, Set<NodeId>>();
+
+  constructor(private readonly options: NetOptions) {
+    this.rng = new Rng(options.seed ?? 1);
+    for (const v of options.voters) {
+      this.disks.set(v.id, { term: 0, vote: undefined, commit: 0, entries: [] });
+      this.applied.set(v.id, []);
+      this.boot(v.id);
+    }
+  }
+
+  ids(): NodeId[] {
+    return this.options.voters.map((v) => v.id);
+  }
+
+  node(id: NodeId): Raft {
+    return this.nodes.get(id)!;
+  }
+
+  leader(): NodeId | undefined {
+    return this.ids().find((id) => !this.down.has(id) && this.node(id).role === 'leader');
+  }
+
+  config(id: NodeId): RaftConfig {
+    return {
+      id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
+      preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
+    };
+  }
+
+  /** Builds a node from what its disk holds (its volatile state is lost). */
+  boot(id: NodeId): void {
+    const disk = this.disks.get(id)!;
+    const log = RaftLog.restore(disk.entries, disk.commit);
+    this.nodes.set(id, new Raft(this.config(id), { hardState: { term: disk.term, vote: disk.vote, commit: disk.commit }, log }));
+    this.applied.set(id, []); // the state machine is rebuilt by applying the log again
+    this.down.delete(id);
+  }
+
+  crash(id: NodeId): void {
+    this.down.add(id);
+    this.inFlight = this.inFlight.filter((m) => m.to !== id);
+  }
+
+  /** Cuts both directions between every node of `a` and every node of `b`. */
+  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
+    for (const x of a) for (const y of b) this.cut.add(`${x}>${y}`).add(`${y}>${x}`);
+  }
+
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.cut.add(`${from}>${to}`);
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Runs every node's Ready: persist, then queue its messages, then apply. */
+  flush(): void {
+    for (const id of this.ids()) {
+      if (this.down.has(id)) continue;
+      const raft = this.node(id);
+      while (raft.hasReady()) {
+        const ready = raft.ready();
+        const disk = this.disks.get(id)!;
+        if (ready.hardState) Object.assign(disk, ready.hardState);
+        const first = ready.entries[0];
+        if (first !== undefined) disk.entries = [...disk.entries.slice(0, first.index - 1), ...ready.entries];
+        for (const m of ready.messages) if (!this.cut.has(`${m.from}>${m.to}`)) this.inFlight.push(m);
+        this.applied.get(id)!.push(...ready.committed);
+        if (ready.softState?.role === 'leader') this.noteLeader(ready.softState.term, id);
+        raft.advance(ready);
+      }
+    }
+  }
+
+  /** Delivers one in-flight message (the oldest, or the one at `at`); false when none. */
+  deliverOne(at = 0): boolean {
+    const m = this.inFlight.splice(at, 1)[0];
+    if (m === undefined) return false;
+    if (!this.down.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
+    this.flush();
+    return true;
+  }
+
+  /** Delivers messages until none is left (bounded, so a livelock fails loudly). */
+  stabilize(stepsMax = 100_000): void {
+    this.flush();
+    for (let i = 0; i < stepsMax; i++) if (!this.deliverOne()) return;
+    throw new Error(`stabilize: still busy after ${stepsMax} deliveries`);
+  }
+
+  tick(id: NodeId, times = 1): void {
+    for (let i = 0; i < times; i++) if (!this.down.has(id)) this.node(id).tick();
+    this.flush();
+  }
+
+  tickAll(times = 1): void {
+    for (let i = 0; i < times; i++) {
+      for (const id of this.ids()) if (!this.down.has(id)) this.node(id).tick();
+      this.stabilize();
+    }
+  }
+
+  /** Ticks one node until it campaigns, then lets the election run. */
+  elect(id: NodeId): void {
+    const raft = this.node(id);
+    for (let i = 0; i < 100 && raft.role === 'follower'; i++) raft.tick();
+    this.stabilize();
+  }
+
+  propose(id: NodeId, payload: unknown): string {
+    const result = this.node(id).propose([payload]);
+    this.flush();
+    return result;
+  }
+
+  /** The payloads a node applied, in order (noops left out). */
+  commands(id: NodeId): unknown[] {
+    return this.applied.get(id)!.flatMap((e) => (e.data.kind === 'command' ? [e.data.payload] : []));
+  }
+
+  private noteLeader(term: number, id: NodeId): void {
+    const set = this.leadersByTerm.get(term) ?? new Set<NodeId>();
+    set.add(id);
+    this.leadersByTerm.set(term, set);
+  }
+}
+
+export const equalVoters = (...ids: NodeId[]): Voter[] => ids.map((id) => ({ id, qrank: 1 }));

@@ -1,0 +1,136 @@
+/**
+ * Protocol scenarios, read as transcripts: each names the section of the Raft paper (Ongaro &
+ * Ousterhout 2014) or of Ongaro's thesis that it exercises.
+ */
+import { describe, expect, it } from 'vitest';
+import { RaftNet, equalVoters } from './net.js';
+
+describe('Raft with weighted votes', () => {
+  it('§5.2 elects one leader; pre-vote does not spend terms', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    expect(net.leader()).toBe('a');
+    expect(net.ids().map((id) => [id, net.node(id).role, net.node(id).term, net.node(id).leader])).toEqual([
+      ['a', 'leader', 1, 'a'],
+      ['b', 'follower', 1, 'a'],
+      ['c', 'follower', 1, 'a'],
+    ]);
+  });
+
+  it('§5.3 replicates proposals made on the leader and on followers, in one order everywhere', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    expect(net.propose('a', 'x=1')).toBe('appended');
+    expect(net.propose('b', 'x=2')).toBe('forwarded');
+    expect(net.propose('c', 'x=3')).toBe('forwarded');
+    net.stabilize();
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1', 'x=2', 'x=3']);
+  });
+
+  it('§5.4.2 a new leader commits earlier terms only through an entry of its own (the noop)', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.partition(['a'], ['b', 'c']);
+    net.propose('a', 'lost'); // never reaches a quorum
+    net.tickAll(40); // a steps down (check-quorum); b or c wins term 2
+    const leader = net.leader()!;
+    expect(['b', 'c']).toContain(leader);
+    const raft = net.node(leader);
+    expect(raft.log.term(raft.log.committed)).toBe(raft.term);
+    expect(raft.log.slice(raft.log.committed, 1)[0]?.data).toEqual({ kind: 'noop' });
+    net.heal();
+    net.tickAll(30);
+    expect(net.leader()).toBe(leader);
+    for (const id of net.ids()) expect(net.commands(id)).toEqual([]); // 'lost' was never committed, and is gone
+    expect(net.node('a').log.lastTerm()).toBe(raft.term);
+  });
+
+  it('qrank: a node holding more than half of the total qrank is a quorum on its own', () => {
+    const net = new RaftNet({ voters: [{ id: 'a', qrank: 3 }, { id: 'b', qrank: 1 }, { id: 'c', qrank: 1 }] });
+    net.elect('a');
+    net.partition(['a'], ['b', 'c']);
+    expect(net.propose('a', 'alone')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('a')).toEqual(['alone']);
+    net.tickAll(50); // b and c (2 of 5) can never elect a leader, and a keeps its leadership
+    expect(net.leader()).toBe('a');
+    expect(net.node('b').role === 'leader' || net.node('c').role === 'leader').toBe(false);
+  });
+
+  it('qrank: an exact half split stops both sides', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c', 'd') });
+    net.elect('a');
+    net.partition(['a', 'b'], ['c', 'd']);
+    net.tickAll(50);
+    expect(net.leader()).toBeUndefined(); // §6.2 check-quorum: a stepped down, and nobody could win
+    expect(net.propose('a', 'nope')).toBe('noLeader');
+  });
+
+  it('thesis §9.6 pre-vote: a node cut off and coming back does not disrupt a healthy leader', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    const term = net.node('a').term;
+    net.partition(['c'], ['a', 'b']);
+    net.tickAll(100); // c keeps campaigning alone
+    expect(net.node('c').term).toBe(term); // pre-votes fail without spending terms
+    net.heal();
+    net.tickAll(20);
+    expect(net.leader()).toBe('a');
+    expect(net.node('a').term).toBe(term);
+    net.propose('a', 'after');
+    net.stabilize();
+    expect(net.commands('c')).toEqual(['after']);
+  });
+
+  it('thesis §6.2 check-quorum: a leader cut off from the majority steps down; the majority goes on', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c', 'd', 'e') });
+    net.elect('a');
+    net.partition(['a', 'b'], ['c', 'd', 'e']);
+    net.tickAll(40);
+    expect(net.node('a').role).not.toBe('leader');
+    const leader = net.leader();
+    expect(['c', 'd', 'e']).toContain(leader);
+    net.propose(leader!, 'majority');
+    net.stabilize();
+    net.heal();
+    net.tickAll(30);
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['majority']);
+  });
+
+  it('thesis §3.10 leader transfer hands leadership to a caught-up follower', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.propose('a', 'one');
+    net.stabilize();
+    expect(net.node('a').transferLeadership('c')).toBe(true);
+    expect(net.propose('a', 'during')).toBe('transferring');
+    net.stabilize();
+    expect(net.leader()).toBe('c');
+    expect(net.node('c').term).toBe(2);
+    net.propose('b', 'two');
+    net.stabilize();
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['one', 'two']);
+  });
+
+  it('§5.3 a follower that crashed catches up from the log; §5.4 a leader crash loses nothing committed', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.propose('a', 1);
+    net.stabilize();
+    net.crash('c');
+    for (let i = 2; i <= 50; i++) net.propose('a', i);
+    net.stabilize();
+    net.boot('c');
+    net.tickAll(5);
+    expect(net.commands('c')).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    net.crash('a');
+    net.tickAll(40);
+    const leader = net.leader();
+    expect(['b', 'c']).toContain(leader);
+    net.propose(leader!, 51);
+    net.stabilize();
+    net.boot('a');
+    net.tickAll(10);
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+  });
+});
