@@ -3,6 +3,8 @@
  * Ousterhout 2014) or of Ongaro's thesis that it exercises.
  */
 import { describe, expect, it } from 'vitest';
+import { RaftLog } from '../../../src/cluster/raft/log.js';
+import { Raft } from '../../../src/cluster/raft/raft.js';
 import { RaftNet, equalVoters } from './net.js';
 
 describe('Raft with weighted votes', () => {
@@ -132,5 +134,26 @@ describe('Raft with weighted votes', () => {
     net.boot('a');
     net.tickAll(10);
     for (const id of net.ids()) expect(net.commands(id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+  });
+});
+
+describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
+  it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
+    const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8 };
+    const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
+    for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
+    expect([s1.role, s1.term]).toEqual(['candidate', 3]);
+    s1.step({ type: 'voteResp', term: 3, from: 's2', to: 's1', granted: true });
+    expect(s1.role).toBe('leader');
+    s1.advance(s1.ready()); // the leader's noop (3@3) is on its disk
+    const ack = (from: string, index: number) => s1.step({ type: 'appendResp', term: 3, from, to: 's1', success: true, index, hint: 0 });
+    ack('s2', 2);
+    ack('s3', 2);
+    s1.advance(s1.ready());
+    expect(s1.log.committed).toBe(1); // 2@1 sits on all three nodes, yet is not committed
+    ack('s2', 3);
+    s1.advance(s1.ready());
+    expect(s1.log.committed).toBe(3); // the noop of term 3 commits, and 2@1 with it
   });
 });
