@@ -5,6 +5,8 @@ export type { SimEvents, SimOptions, SimStats } from './simulation.js';
 export { Simulation, simEpochMs } from './simulation.js';
 export type { RngState } from './rng.js';
 export { Rng } from './rng.js';
+export type { LinkFaults, NetworkStats } from './network.js';
+export { SimNetwork, calmNetwork } from './network.js';
 export { EventQueue } from './event-queue.js';
 export type { Scheduled } from './event-queue.js';
 export { TraceHash, stableText } from './trace.js';

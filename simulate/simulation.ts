@@ -21,6 +21,7 @@ import { MailboxFullError, NoRouteError, invalidArgument, toFailureReason } from
 import { MailboxLedger, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from '../src/runtime/host.js';
 import { simActorsPerNodeMax, simEventsMaxDefault, simLogRecordsMax, timerDelayMsMax, timersPerActorMax } from '../src/limits.js';
 import { EventQueue } from './event-queue.js';
+import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash, stableText } from './trace.js';
 
@@ -31,7 +32,7 @@ export interface SimOptions {
   readonly mailboxMessagesMax?: number;
   /** Delay of a message between actors of one node, drawn uniformly (default 5–50 µs, a thread hop). */
   readonly localDelayMs?: readonly [number, number];
-  /** Delay of a message between nodes, drawn uniformly (default 0.1–2 ms). */
+  /** Delay of a message between nodes, drawn uniformly (default 0.1–2 ms); `network.setFaults` changes it later. */
   readonly networkDelayMs?: readonly [number, number];
   /** Events one simulation may process before it fails as a runaway (default 50 million). */
   readonly eventsMax?: number;
@@ -49,7 +50,7 @@ export interface SimStats {
   readonly delivered: number;
   readonly timersFired: number;
   readonly mailboxFull: number;
-  /** Messages dropped because their node crashed, or a remote mailbox was full. */
+  /** Messages dropped because their node crashed, a link was cut or lossy, or a remote mailbox was full. */
   readonly dropped: number;
 }
 
@@ -95,21 +96,26 @@ interface SimNode {
   incarnation: number;
   up: boolean;
   clockOffsetMs: number;
+  /** How fast this node's clock runs against virtual time (1: exact; 1.001: 0.1% fast). */
+  clockRate: number;
+  paused: boolean;
+  /** Events that came due while the node was paused, in order. */
+  held: SimEvent[];
 }
 
 export class Simulation {
   readonly seed: number;
   readonly rng: Rng;
+  /** The network between nodes: partitions, cuts, clogs, loss, duplication, reordering, delay. */
+  readonly network: SimNetwork;
   private clockMs = 0;
   private seq = 0;
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes = new Map<string, SimNode>();
-  private readonly lastRemoteMs = new Map<string, number>();
   private readonly emitter = createNanoEvents<SimEvents>();
   private readonly hash: TraceHash | undefined;
   private readonly mailboxMessagesMax: number;
   private readonly localDelayMs: readonly [number, number];
-  private readonly networkDelayMs: readonly [number, number];
   private readonly eventsMax: number;
   private readonly logRecords: LogRecord[] = [];
   private counters = { events: 0, delivered: 0, timersFired: 0, mailboxFull: 0, dropped: 0 };
@@ -120,7 +126,8 @@ export class Simulation {
     this.hash = options.trace ? new TraceHash() : undefined;
     this.mailboxMessagesMax = resolveMailboxMessagesMax('Simulation', options);
     this.localDelayMs = checkRange('localDelayMs', options.localDelayMs ?? [0.005, 0.05]);
-    this.networkDelayMs = checkRange('networkDelayMs', options.networkDelayMs ?? [0.1, 2]);
+    this.network = new SimNetwork(this.rng);
+    this.network.setFaults({ delayMs: checkRange('networkDelayMs', options.networkDelayMs ?? [0.1, 2]) });
     this.eventsMax = options.eventsMax ?? simEventsMaxDefault;
   }
 
@@ -155,7 +162,7 @@ export class Simulation {
     const n = spec.actors.length;
     const node: SimNode = {
       name: spec.node, spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
-      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0,
+      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [],
     };
     this.nodes.set(spec.node, node);
     this.boot(node);
@@ -180,6 +187,8 @@ export class Simulation {
     if (!node.up) return;
     node.up = false;
     node.incarnation++;
+    node.paused = false;
+    node.held = [];
     for (const cell of node.cells.values()) {
       cell.actor = undefined;
       cell.timers.clear();
@@ -202,6 +211,32 @@ export class Simulation {
   /** Shifts a node's clock (what its actors read from now()); virtual time itself is unaffected. */
   setClockOffset(name: string, offsetMs: number): void {
     this.nodeNamed('setClockOffset', name).clockOffsetMs = offsetMs;
+  }
+
+  /** Makes a node's clock run fast (rate > 1) or slow (< 1) against virtual time. */
+  setClockRate(name: string, rate: number): void {
+    if (!(rate > 0 && Number.isFinite(rate))) throw invalidArgument('Simulation.setClockRate', `rate must be positive, got ${rate}`);
+    this.nodeNamed('setClockRate', name).clockRate = rate;
+  }
+
+  /** Freezes a node (a long GC pause, a stopped VM): nothing it should receive or fire runs until resume. */
+  pause(name: string): void {
+    const node = this.nodeNamed('pause', name);
+    if (node.up) node.paused = true;
+  }
+
+  /** Unfreezes a node: what came due meanwhile runs now, in the order it came due. */
+  resume(name: string): void {
+    const node = this.nodeNamed('resume', name);
+    if (!node.paused) return;
+    node.paused = false;
+    for (const event of node.held) {
+      const again = new SimEvent(this.clockMs, this.seq++, event.kind, event.cell, event.incarnation, event.fromSlot, event.from, event.message, undefined);
+      again.cancelled = event.cancelled;
+      if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(event.fromSlot, again);
+      this.queue.push(again);
+    }
+    node.held = [];
   }
 
   /** Processes the next event; false when nothing is left. */
@@ -238,9 +273,22 @@ export class Simulation {
   private process(event: SimEvent): boolean {
     if (event.cancelled) return false;
     const cell = event.cell;
-    if (cell !== undefined && (event.incarnation !== cell.node.incarnation || !cell.node.up)) {
-      if (event.kind === Kind.Deliver) this.counters.dropped++;
-      return false;
+    if (cell !== undefined) {
+      const node = cell.node;
+      const crossNode = event.kind === Kind.Deliver && event.fromSlot === node.ledger.remoteSlot;
+      if (crossNode && !this.network.arrive(event.from!.node, node.name)) {
+        this.counters.dropped++;
+        if (event.incarnation === node.incarnation && node.up) node.ledger.release(event.fromSlot, cell.index);
+        return false;
+      }
+      if (event.incarnation !== node.incarnation || !node.up) {
+        if (event.kind === Kind.Deliver) this.counters.dropped++;
+        return false;
+      }
+      if (node.paused) {
+        node.held.push(event);
+        return false;
+      }
     }
     assert(++this.counters.events <= this.eventsMax, `simulation seed ${this.seed}: more than ${this.eventsMax} events (eventsMax); a runaway?`);
     this.clockMs = event.timeMs;
@@ -299,7 +347,7 @@ export class Simulation {
 
   private contextFor(cell: SimCell): ActorContext {
     const node = cell.node;
-    const now = () => simEpochMs + this.clockMs + node.clockOffsetMs;
+    const now = () => simEpochMs + this.clockMs * node.clockRate + node.clockOffsetMs;
     return {
       self: cell.address,
       send: (to, message) => this.route(node, cell.index, cell.address, to, message),
@@ -333,15 +381,18 @@ export class Simulation {
     // Another node's application (APP) is not reachable over the network: no cell, no route.
     const cell = target?.cells.get(to.actor);
     if (target === undefined || cell === undefined) return new NoRouteError(to);
-    // Like a network, a down node or a full remote mailbox loses the message and the sender is not told.
-    if (!target.up || !target.ledger.take(target.ledger.remoteSlot, cell.index)) {
-      this.counters.dropped++;
-      return undefined;
+    // Like a network, a down node, a faulty link or a full remote mailbox loses the message, and the
+    // sender is not told. The network decides first, so that its random draws do not depend on the target.
+    const arrivals = this.network.plan(source.name, to.node, this.clockMs);
+    for (const timeMs of arrivals) {
+      if (!target.up || !target.ledger.take(target.ledger.remoteSlot, cell.index)) {
+        this.network.arrive(source.name, to.node);
+        this.counters.dropped++;
+        continue;
+      }
+      this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined));
     }
-    const linkKey = `${formatAddress(from)}>${formatAddress(to)}`;
-    const timeMs = Math.max(this.clockMs + this.rng.between(this.networkDelayMs[0], this.networkDelayMs[1]), this.lastRemoteMs.get(linkKey) ?? 0);
-    this.lastRemoteMs.set(linkKey, timeMs);
-    this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined));
+    if (arrivals.length === 0) this.counters.dropped++;
     return undefined;
   }
 
