@@ -36,6 +36,11 @@ export class RaftNet {
   readonly rng: Rng;
   /** Leaders seen, per term (election safety: never two). */
   readonly leadersByTerm = new Map<number, Set<NodeId>>();
+  /**
+   * Per committed index: its entry's term, and the lowest term in which any node saw it committed (an
+   * upper bound on the term it was committed in). Leaders of later terms must hold it (§5.4).
+   */
+  readonly committedAt = new Map<number, { readonly entryTerm: number; readonly seenInTerm: number }>();
 
   constructor(private readonly options: NetOptions) {
     this.rng = new Rng(options.seed ?? 1);
@@ -54,8 +59,14 @@ export class RaftNet {
     return this.nodes.get(id)!;
   }
 
+  /** The live leader with the highest term (a deposed leader may not know it yet). */
   leader(): NodeId | undefined {
-    return this.ids().find((id) => !this.down.has(id) && this.node(id).role === 'leader');
+    const leaders = this.ids().filter((id) => !this.down.has(id) && this.node(id).role === 'leader');
+    return leaders.sort((a, b) => this.node(b).term - this.node(a).term)[0];
+  }
+
+  liveLeaders(): NodeId[] {
+    return this.ids().filter((id) => !this.down.has(id) && this.node(id).role === 'leader');
   }
 
   config(id: NodeId): RaftConfig {
@@ -105,6 +116,10 @@ export class RaftNet {
         if (first !== undefined) disk.entries = [...disk.entries.slice(0, first.index - 1), ...ready.entries];
         for (const m of ready.messages) if (!this.cut.has(`${m.from}>${m.to}`)) this.inFlight.push(m);
         this.applied.get(id)!.push(...ready.committed);
+        for (const e of ready.committed) {
+          const seen = this.committedAt.get(e.index);
+          this.committedAt.set(e.index, { entryTerm: e.term, seenInTerm: Math.min(seen?.seenInTerm ?? Infinity, raft.term) });
+        }
         if (ready.softState?.role === 'leader') this.noteLeader(ready.softState.term, id);
         raft.advance(ready);
       }
