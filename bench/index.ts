@@ -1,12 +1,13 @@
 /**
  * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
- * as the last line, its JSON summary. Suites: runtime.
+ * as the last line, its JSON summary. Suites: runtime, store.
  */
 import type { BenchResult } from './report.js';
 import { printResult } from './report.js';
 
 const suites: Record<string, () => Promise<BenchResult>> = {
   runtime: async () => (await import('./runtime.js')).runRuntimeBench(),
+  store: async () => (await import('./store.js')).runStoreBench(),
 };
 
 const name = process.argv[2];

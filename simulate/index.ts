@@ -10,3 +10,5 @@ export { SimNetwork, calmNetwork } from './network.js';
 export { EventQueue } from './event-queue.js';
 export type { Scheduled } from './event-queue.js';
 export { TraceHash, stableText } from './trace.js';
+export { SimDisk } from './sim-disk.js';
+export type { SimDiskOptions } from './sim-disk.js';

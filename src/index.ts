@@ -13,3 +13,5 @@ export type { HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReaso
 export { startInlineNode } from './runtime/inline-host.js';
 export { startThreadNode } from './runtime/thread/thread-host.js';
 export * as limits from './limits.js';
+// Store (issue 3): schema'd tables, transactions, change-sets, snapshots, transaction log.
+export * from './store/index.js';

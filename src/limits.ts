@@ -41,3 +41,49 @@ export const simEventsMaxDefault = 50_000_000;
 export const simLogRecordsMax = 10_000;
 /** Simulator: actors per simulated node. */
 export const simActorsPerNodeMax = 64;
+
+// ---------------------------------------------------------------------------------------------------
+// Store (src/store, src/disk, simulate/sim-disk.ts)
+// ---------------------------------------------------------------------------------------------------
+
+/** Tables in one schema. */
+export const storeTablesMax = 256;
+/** Fields in one table. */
+export const storeFieldsPerTableMax = 256;
+/** Secondary indexes on one table. */
+export const storeIndexesPerTableMax = 32;
+/** Fields in one primary key or index. */
+export const storeKeyFieldsMax = 16;
+/** Characters in a table, field or index name. */
+export const storeNameCharsMax = 64;
+/** UTF-16 code units in one string value, and bytes in one bytes value: 16 MiB. */
+export const storeValueUnitsMax = 16 * 1024 * 1024;
+/** Elements in one array value. */
+export const storeArrayItemsMax = 65_536;
+/** Rows one write transaction may write; more fails the transaction (VALIDATION). */
+export const storeTxWritesMax = 100_000;
+/** Keys and ranges one write transaction may record as read; more fails the transaction (VALIDATION). */
+export const storeTxReadsMax = 1_000_000;
+/**
+ * Certification window, in versions: a change-set whose snapshot is older than this many versions
+ * behind the store is refused as a conflict (snapshot too old). Bounds the per-key version memory.
+ */
+export const certifyWindowVersionsMax = 65_536;
+/** Certification window, in written keys: older versions are forgotten first when more are held. */
+export const certifyWindowKeysMax = 131_072;
+/** Other nodes' schemas one store may learn (evolution mode). */
+export const storeKnownSchemasMax = 64;
+/** Snapshot image: payload bytes a writer aims for in one frame. */
+export const snapshotFrameBytesTarget = 64 * 1024;
+/** Snapshot image and log: the largest frame payload a reader accepts (a larger length is corruption). */
+export const frameBytesMax = 64 * 1024 * 1024;
+/** Snapshot image: bytes gathered before one disk append while saving. */
+export const snapshotWriteBytesMax = 1024 * 1024;
+/** Bytes asked of the disk in one read while loading a snapshot or scanning a log. */
+export const diskReadBytesMax = 1024 * 1024;
+/** Transaction log: bytes written in one group commit; a larger backlog goes out in several groups. */
+export const logGroupBytesMax = 4 * 1024 * 1024;
+/** Transaction log, sync policy `batch`: default interval between group commits. */
+export const logBatchIntervalMsDefault = 5;
+/** Transaction log: default size at which a durable store checkpoints (snapshot plus log truncation). */
+export const logCheckpointBytesDefault = 64 * 1024 * 1024;

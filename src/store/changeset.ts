@@ -1,0 +1,75 @@
+/**
+ * Change-sets: what a write transaction did, as plain data that survives structured clone and msgpack
+ * (the replicator ships them between threads and nodes), and its guard from `unknown`.
+ *
+ * Invariants: a change-set names the schema fingerprint it was written with and the store version its
+ * snapshot was; keys are arrays of key values in primary-key order, rows arrays of values in that
+ * schema's field order; a key occurs at most once in `writes` and never also in `reads`.
+ */
+import { CorruptError } from './errors.js';
+import type { Scalar, Value } from './values.js';
+
+/** A primary key that the transaction read (present or not). */
+export interface ReadRef {
+  readonly table: string;
+  readonly key: readonly Scalar[];
+}
+
+/** A primary-key range the transaction scanned or counted: a later insert into it is a conflict too. */
+export interface RangeRef {
+  readonly table: string;
+  /** Key-value prefixes; null is unbounded. */
+  readonly lower: readonly Scalar[] | null;
+  readonly lowerExclusive: boolean;
+  readonly upper: readonly Scalar[] | null;
+  readonly upperExclusive: boolean;
+}
+
+/** A row stored (`row` in the writer schema's field order) or deleted (`row` null). */
+export interface WriteRef {
+  readonly table: string;
+  readonly key: readonly Scalar[];
+  readonly row: readonly Value[] | null;
+}
+
+export interface ChangeSet {
+  /** Fingerprint of the schema the transaction ran with. */
+  readonly schema: string;
+  /** Store version the transaction's snapshot was. */
+  readonly snapshot: number;
+  readonly reads: readonly ReadRef[];
+  readonly ranges: readonly RangeRef[];
+  readonly writes: readonly WriteRef[];
+}
+
+/** Narrows decoded data to a ChangeSet (shape only; values are checked against the schema on apply). */
+export function toChangeSet(data: unknown, source: string, offset: number): ChangeSet {
+  const fail = (what: string): never => {
+    throw new CorruptError(source, offset, `not a change-set: ${what}`);
+  };
+  if (typeof data !== 'object' || data === null) return fail('not an object');
+  const cs = data as Record<string, unknown>;
+  if (typeof cs['schema'] !== 'string') fail('schema is not a string');
+  if (!Number.isSafeInteger(cs['snapshot']) || (cs['snapshot'] as number) < 0) fail('snapshot is not a version');
+  for (const name of ['reads', 'ranges', 'writes'] as const) if (!Array.isArray(cs[name])) fail(`${name} is not an array`);
+  for (const read of cs['reads'] as unknown[]) if (!isRef(read)) fail('a read is malformed');
+  for (const write of cs['writes'] as unknown[]) {
+    if (!isRef(write) || !('row' in write) || (write.row !== null && !Array.isArray(write.row))) fail('a write is malformed');
+  }
+  for (const range of cs['ranges'] as unknown[]) if (!isRange(range)) fail('a range is malformed');
+  return data as ChangeSet;
+}
+
+function isRef(value: unknown): value is { table: string; key: unknown[]; row?: unknown } {
+  if (typeof value !== 'object' || value === null) return false;
+  const ref = value as Record<string, unknown>;
+  return typeof ref['table'] === 'string' && Array.isArray(ref['key']);
+}
+
+function isRange(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const range = value as Record<string, unknown>;
+  const bound = (b: unknown): boolean => b === null || Array.isArray(b);
+  return typeof range['table'] === 'string' && bound(range['lower']) && bound(range['upper'])
+    && typeof range['lowerExclusive'] === 'boolean' && typeof range['upperExclusive'] === 'boolean';
+}

@@ -1,0 +1,67 @@
+/**
+ * Reading frames `[u32 length][u32 crc32][payload]` out of a byte stream that arrives in chunks of any
+ * size (disk reads, network messages). Pure: bytes in, frames or a verdict out.
+ *
+ * Invariants: `offset` is the stream position of the next unread frame; a frame is returned only whole
+ * and with a matching CRC; the reader holds at most one partial frame plus the last chunk pushed.
+ */
+import { frameBytesMax } from '../limits.js';
+import { crc32, frameHeaderBytes } from './codec.js';
+
+export type FrameResult =
+  | { readonly kind: 'frame'; readonly payload: Uint8Array; readonly offset: number }
+  | { readonly kind: 'more' }
+  /** A frame that cannot be right: its length is impossible, or its CRC does not match. */
+  | { readonly kind: 'bad'; readonly offset: number; readonly length: number; readonly reason: string };
+
+export class FrameReader {
+  private buffer: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  private position = 0;
+
+  /** Stream offset of the next frame not yet returned. */
+  get offset(): number {
+    return this.position;
+  }
+
+  /** Bytes pushed but not yet returned in a frame. */
+  get buffered(): number {
+    return this.buffer.length - this.start;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.start === this.buffer.length) {
+      this.buffer = chunk;
+    } else {
+      const joined = new Uint8Array(this.buffer.length - this.start + chunk.length);
+      joined.set(this.buffer.subarray(this.start));
+      joined.set(chunk, this.buffer.length - this.start);
+      this.buffer = joined;
+    }
+    this.start = 0;
+  }
+
+  next(): FrameResult {
+    const available = this.buffer.length - this.start;
+    if (available < frameHeaderBytes) return { kind: 'more' };
+    const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start, frameHeaderBytes);
+    const length = view.getUint32(0, true);
+    const expected = view.getUint32(4, true);
+    if (length === 0 || length > frameBytesMax) {
+      return { kind: 'bad', offset: this.position, length, reason: `frame length ${length} is outside 1..${frameBytesMax}` };
+    }
+    if (available < frameHeaderBytes + length) return { kind: 'more' };
+    const payload = this.buffer.subarray(this.start + frameHeaderBytes, this.start + frameHeaderBytes + length);
+    if (crc32(payload) !== expected) return { kind: 'bad', offset: this.position, length, reason: 'checksum mismatch' };
+    const offset = this.position;
+    this.start += frameHeaderBytes + length;
+    this.position += frameHeaderBytes + length;
+    return { kind: 'frame', payload, offset };
+  }
+
+  /** The bytes after the last whole frame (the tail), for inspection. */
+  rest(): Uint8Array {
+    return this.buffer.subarray(this.start);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Rows: building the canonical, frozen row object from user input (an object by field name) or from
+ * the wire (an array in some schema's field order), and back to the wire form.
+ *
+ * Invariants: every row of a table has every field of the table, in declared order (so all rows of a
+ * table share one hidden class and encode identically), holds only canonical values, and is frozen.
+ */
+import { ValidationError } from './errors.js';
+import type { FieldSchema, TableSchema } from './schema.js';
+import type { Row, Value } from './values.js';
+import { canonicalValue, Refusal } from './values.js';
+
+function checkField(table: TableSchema, field: FieldSchema, input: unknown, wire: boolean): Value {
+  if (input === undefined || input === null) {
+    if (input === null && field.nullable) return null;
+    if (input === undefined && field.absent !== undefined) return field.absent;
+    throw new ValidationError(table.name, field.name, input, field.nullable || field.absent !== undefined ? 'may not be null' : 'is required');
+  }
+  const value = canonicalValue(field, input, wire);
+  if (value instanceof Refusal) throw new ValidationError(table.name, field.name, input, value.reason);
+  return value;
+}
+
+/**
+ * A row from a user object. With `base` (update), fields the object leaves out keep base's values.
+ * Throws ValidationError naming the table, the field and the value.
+ */
+export function rowFromInput(table: TableSchema, input: unknown, base?: Row): Row {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError(table.name, undefined, input, 'a row must be an object');
+  }
+  const object = input as Record<string, unknown>;
+  for (const name in object) {
+    if (!table.fieldByName.has(name) && object[name] !== undefined) throw new ValidationError(table.name, name, object[name], 'no such field');
+  }
+  const row: Record<string, Value> = {};
+  for (const field of table.fields) {
+    const given = object[field.name];
+    row[field.name] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table, field, given, false);
+  }
+  return Object.freeze(row);
+}
+
+/** A row from its wire form (values in this table's field order), checked like user input. */
+export function rowFromArray(table: TableSchema, values: readonly unknown[]): Row {
+  if (!Array.isArray(values) || values.length !== table.fields.length) {
+    throw new ValidationError(table.name, undefined, values, `a wire row must be an array of ${table.fields.length} values`);
+  }
+  const row: Record<string, Value> = {};
+  for (const field of table.fields) row[field.name] = checkField(table, field, values[field.position], true);
+  return Object.freeze(row);
+}
+
+/** The wire form of a canonical row: its values in field order. */
+export function rowToArray(table: TableSchema, row: Row): Value[] {
+  const fields = table.fields;
+  const out = new Array<Value>(fields.length);
+  for (let i = 0; i < fields.length; i++) out[i] = row[(fields[i] as FieldSchema).name] as Value;
+  return out;
+}
+
+/** The primary key values of a canonical row. */
+export function keyValuesOf(table: TableSchema, row: Row): Value[] {
+  return table.primaryKey.map((field) => row[field.name] as Value);
+}

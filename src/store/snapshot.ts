@@ -1,0 +1,263 @@
+/**
+ * Snapshot images: the whole store as a stream of frames, written from a consistent view while writers
+ * go on, and read back into a fresh state that replaces the old one only when the image proved whole.
+ *
+ * Image = frames `[u32 length][u32 crc32][msgpack payload]`:
+ *   header  { type: 'header', magic, format, schema, fingerprint, version, horizon }
+ *   rows    { type: 'rows', table, rows: [values in the image schema's field order, …] }  (key order)
+ *   window  { type: 'window', entries: [[version, [[table, key values], …]], …] }   (certification)
+ *   end     { type: 'end', frames, rows, digest }   digest: SHA-256 of every earlier payload
+ * Invariants: frames are produced lazily (the image is never held whole, neither when saving nor when
+ * loading); a loader's result is complete and checked (CRCs, key order, counts, digest) or it throws
+ * CorruptError naming the source, offset and what is wrong, and nothing of it is visible.
+ */
+import { snapshotFrameBytesTarget } from '../limits.js';
+import type { Touched, WindowEntry } from './certify.js';
+import { decodeMsgpack, encodeMsgpack, frame, sha256 } from './codec.js';
+import { CorruptError, UniqueError } from './errors.js';
+import type { SchemaPlan } from './evolution.js';
+import { planConversion } from './evolution.js';
+import { FrameReader } from './frames.js';
+import type { Key } from './keys.js';
+import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
+import { rowFromArray, rowToArray } from './rows.js';
+import type { SchemaDef, TableSchema } from './schema.js';
+import { Schema, plainSchemaDef } from './schema.js';
+import { TableData } from './table.js';
+import type { Row } from './values.js';
+
+const magic = 'chorusdb-snapshot';
+const format = 1;
+
+/** What an image is made from: views (clones) of every table, so that writers may go on meanwhile. */
+export interface ImageSource {
+  readonly schema: Schema;
+  readonly version: number;
+  readonly horizon: number;
+  readonly window: readonly WindowEntry[];
+  readonly tables: readonly TableData[];
+}
+
+/** A state read from an image, in the loader's schema. */
+export interface LoadedState {
+  readonly version: number;
+  readonly horizon: number;
+  readonly window: readonly WindowEntry[];
+  readonly tables: readonly TableData[];
+  readonly rows: number;
+}
+
+/** The image's payloads (unframed) in order, without the end frame. */
+export function* imagePayloads(source: ImageSource, withSchema = true): Generator<Uint8Array> {
+  const { schema } = source;
+  yield encodeMsgpack({
+    type: 'header', magic, format, schema: withSchema ? plainSchemaDef(schema.def) : null,
+    fingerprint: schema.fingerprint, version: source.version, horizon: source.horizon,
+  });
+  for (const table of schema.tables) yield* tablePayloads(table, source.tables[table.position] as TableData);
+  let batch: unknown[] = [];
+  let keys = 0;
+  for (const entry of source.window) {
+    const touched = entry.keys.map((t) => [t.table.name, decodeKey(t.table, t.key)]);
+    batch.push([entry.version, touched]);
+    keys += touched.length;
+    if (keys >= 4096) {
+      yield encodeMsgpack({ type: 'window', entries: batch });
+      batch = [];
+      keys = 0;
+    }
+  }
+  if (batch.length > 0) yield encodeMsgpack({ type: 'window', entries: batch });
+}
+
+function* tablePayloads(table: TableSchema, data: TableData): Generator<Uint8Array> {
+  // Rows per frame adapt to the rows' size so that frames stay near snapshotFrameBytesTarget.
+  let perFrame = 256;
+  let rows: unknown[] = [];
+  for (const [, row] of data.tree.entries()) {
+    rows.push(rowToArray(table, row));
+    if (rows.length < perFrame) continue;
+    const payload = encodeMsgpack({ type: 'rows', table: table.name, rows });
+    perFrame = Math.max(1, Math.min(65_536, Math.floor((snapshotFrameBytesTarget * rows.length) / payload.length)));
+    rows = [];
+    yield payload;
+  }
+  if (rows.length > 0) yield encodeMsgpack({ type: 'rows', table: table.name, rows });
+}
+
+/** The image as frames, ending with the end frame: each yielded chunk is one frame. */
+export function* imageFrames(source: ImageSource): Generator<Uint8Array> {
+  const digest = sha256();
+  let frames = 0;
+  let rows = 0;
+  for (const table of source.tables) rows += table.size;
+  for (const payload of imagePayloads(source)) {
+    digest.update(payload);
+    frames++;
+    yield frame(payload);
+  }
+  yield frame(encodeMsgpack({ type: 'end', frames, rows, digest: digest.digest('hex') }));
+}
+
+/** SHA-256 of the store's content: version, horizon, rows in key order, certification window. */
+export function contentHash(source: ImageSource): string {
+  const hash = sha256();
+  for (const payload of imagePayloads(source, false)) hash.update(payload);
+  return hash.digest('hex');
+}
+
+/**
+ * Reads an image pushed in chunks of any size, into the `target` schema (converting by field name when
+ * the image was written with another; IncompatibleSchemaError when it cannot be).
+ */
+export class ImageLoader {
+  private readonly reader = new FrameReader();
+  private readonly digest = sha256();
+  private frames = 0;
+  private rows = 0;
+  private header: { version: number; horizon: number; plan: SchemaPlan; source: Schema } | undefined;
+  private tables: TableData[] | undefined;
+  private lastKeys: (Key | undefined)[] = [];
+  private window: WindowEntry[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly target: Schema,
+    private readonly name: string,
+    /** Schema changes allowed by the caller: drop tables the target lacks (a local schema change). */
+    private readonly dropTables: boolean,
+  ) {}
+
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+    for (;;) {
+      const result = this.reader.next();
+      if (result.kind === 'more') return;
+      if (result.kind === 'bad') throw new CorruptError(this.name, result.offset, result.reason);
+      if (this.ended) throw new CorruptError(this.name, result.offset, 'data after the end frame');
+      this.onFrame(result.payload, result.offset);
+    }
+  }
+
+  /** The loaded state, once the whole image has been pushed. */
+  finish(): LoadedState {
+    if (this.ended && this.reader.buffered > 0) throw new CorruptError(this.name, this.reader.offset, 'data after the end frame');
+    if (this.reader.buffered > 0) throw new CorruptError(this.name, this.reader.offset, `truncated: ${this.reader.buffered} bytes of an incomplete frame`);
+    if (!this.ended || this.header === undefined || this.tables === undefined) throw new CorruptError(this.name, this.reader.offset, 'truncated: no end frame');
+    return { version: this.header.version, horizon: this.header.horizon, window: this.window, tables: this.tables, rows: this.rows };
+  }
+
+  private onFrame(payload: Uint8Array, offset: number): void {
+    let data: unknown;
+    try {
+      data = decodeMsgpack(payload);
+    } catch (error) {
+      throw new CorruptError(this.name, offset, `frame ${this.frames}: undecodable msgpack (${(error as Error).message})`);
+    }
+    const body = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    if (this.header === undefined && body['type'] !== 'header') throw new CorruptError(this.name, offset, 'not a chorusdb snapshot (no header frame)');
+    try {
+      switch (body['type']) {
+        case 'header': return this.onHeader(body, offset);
+        case 'rows': return this.onRows(body, offset);
+        case 'window': return this.onWindow(body, offset);
+        case 'end': return this.onEnd(body, offset);
+        default: throw new CorruptError(this.name, offset, `frame ${this.frames}: unknown frame type ${String(body['type'])}`);
+      }
+    } finally {
+      if (body['type'] !== 'end') {
+        this.digest.update(payload);
+        this.frames++;
+      }
+    }
+  }
+
+  private onHeader(body: Record<string, unknown>, offset: number): void {
+    if (this.header !== undefined) throw new CorruptError(this.name, offset, 'a second header frame');
+    if (body['magic'] !== magic || body['format'] !== format) throw new CorruptError(this.name, offset, `not a format-${format} chorusdb snapshot`);
+    const version = body['version'];
+    const horizon = body['horizon'];
+    if (!Number.isSafeInteger(version) || !Number.isSafeInteger(horizon) || typeof body['fingerprint'] !== 'string') {
+      throw new CorruptError(this.name, offset, 'malformed header');
+    }
+    let source: Schema;
+    try {
+      source = body['fingerprint'] === this.target.fingerprint ? this.target : new Schema(body['schema'] as SchemaDef);
+    } catch (error) {
+      throw new CorruptError(this.name, offset, `header schema: ${(error as Error).message}`);
+    }
+    const plan = planConversion(source, this.target, this.dropTables); // IncompatibleSchemaError goes out as is
+    this.header = { version: version as number, horizon: horizon as number, plan, source };
+    this.tables = this.target.tables.map((table) => TableData.empty(table));
+  }
+
+  private onRows(body: Record<string, unknown>, offset: number): void {
+    const header = this.header as NonNullable<ImageLoader['header']>;
+    const rows = body['rows'];
+    if (typeof body['table'] !== 'string' || !Array.isArray(rows)) throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed rows frame`);
+    if (!header.source.hasTable(body['table'])) throw new CorruptError(this.name, offset, `frame ${this.frames}: unknown table ${body['table']}`);
+    const plan = header.plan.table(body['table']);
+    if (plan === undefined) return; // a table the target schema dropped
+    const table = plan.to;
+    const data = (this.tables as TableData[])[table.position] as TableData;
+    const compare = comparatorFor(table.keyKind);
+    let last = this.lastKeys[table.position];
+    for (let i = 0; i < rows.length; i++) {
+      let row: Row;
+      try {
+        row = rowFromArray(table, plan.identity ? (rows[i] as unknown[]) : plan.convert(rows[i] as unknown[]));
+      } catch (error) {
+        throw new CorruptError(this.name, offset, `frame ${this.frames}, table ${table.name}, row ${i}: ${(error as Error).message}`);
+      }
+      const key = primaryKeyOf(table, row);
+      if (last !== undefined && compare(last, key) >= 0) throw new CorruptError(this.name, offset, `frame ${this.frames}, table ${table.name}, row ${i}: keys out of order`);
+      checkUniqueOnLoad(data, row);
+      data.put(key, row, undefined);
+      last = key;
+    }
+    this.lastKeys[table.position] = last;
+    this.rows += rows.length;
+  }
+
+  private onWindow(body: Record<string, unknown>, offset: number): void {
+    const header = this.header as NonNullable<ImageLoader['header']>;
+    const entries = body['entries'];
+    if (!Array.isArray(entries)) throw new CorruptError(this.name, offset, 'malformed window frame');
+    for (const entry of entries) {
+      if (!Array.isArray(entry) || !Number.isSafeInteger(entry[0]) || !Array.isArray(entry[1])) throw new CorruptError(this.name, offset, 'malformed window entry');
+      const keys: Touched[] = [];
+      for (const item of entry[1] as unknown[]) {
+        const [tableName, values] = Array.isArray(item) ? item : [];
+        const plan = typeof tableName === 'string' ? header.plan.table(tableName) : undefined;
+        if (plan === undefined) continue;
+        try {
+          keys.push({ table: plan.to, key: keyFromValues(plan.to, keyValues(plan.to.name, plan.to.primaryKey, values, false, true)) });
+        } catch (error) {
+          throw new CorruptError(this.name, offset, `window entry ${String(entry[0])}: ${(error as Error).message}`);
+        }
+      }
+      this.window.push({ version: entry[0] as number, keys });
+    }
+  }
+
+  private onEnd(body: Record<string, unknown>, offset: number): void {
+    const digest = this.digest.digest('hex');
+    if (body['frames'] !== this.frames) throw new CorruptError(this.name, offset, `end frame counts ${String(body['frames'])} frames, image has ${this.frames}`);
+    if (body['rows'] !== this.rows && this.header?.plan.identity === true) throw new CorruptError(this.name, offset, `end frame counts ${String(body['rows'])} rows, image has ${this.rows}`);
+    if (body['digest'] !== digest) throw new CorruptError(this.name, offset, 'image digest mismatch');
+    this.ended = true;
+  }
+}
+
+/** A unique index violated by converted rows is UNIQUE (the new schema's constraint), not corruption. */
+function checkUniqueOnLoad(data: TableData, row: Row): void {
+  for (const index of data.schema.indexes) {
+    if (!index.unique || index.fields.some((field) => row[field.name] === null)) continue;
+    let taken = false;
+    data.withIndexValue(index, indexValuePrefix(index, row), () => ((taken = true), false));
+    if (taken) {
+      const values = index.fields.map((field) => row[field.name]);
+      throw new UniqueError(data.schema.name, index.name, index.fields.map((field) => field.name).join(','), values.length === 1 ? values[0] : values);
+    }
+  }
+}

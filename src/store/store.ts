@@ -1,0 +1,294 @@
+/**
+ * The store: a node's whole database in memory — tables under one schema, a version, and the
+ * certification window. Transactions run synchronously (`read`, `write`); `apply` certifies and applies
+ * a change-set; `commit` is write + apply on one node.
+ *
+ * Invariants: the version counts applied change-sets that wrote something; applying the same
+ * change-sets in the same order to stores opened with the same schema gives equal contentHash();
+ * a call that throws leaves the store exactly as it was (checks run before the first mutation).
+ */
+import { storeKnownSchemasMax } from '../limits.js';
+import { assert } from '../runtime/assert.js';
+import type { ChangeSet, WriteRef } from './changeset.js';
+import type { Touched } from './certify.js';
+import { CertWindow } from './certify.js';
+import { EvolutionModeError, IncompatibleSchemaError, UniqueError, ValidationError } from './errors.js';
+import type { SchemaPlan } from './evolution.js';
+import { planConversion } from './evolution.js';
+import type { Key } from './keys.js';
+import { decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
+import type { LogWrite } from './log-format.js';
+import type { ReadTx } from './read-tx.js';
+import { Reader } from './read-tx.js';
+import { keyValuesOf, rowFromArray, rowToArray } from './rows.js';
+import type { SchemaDef, TableSchema } from './schema.js';
+import { Schema } from './schema.js';
+import type { ImageSource, LoadedState } from './snapshot.js';
+import { ImageLoader, contentHash, imageFrames } from './snapshot.js';
+import { TableData } from './table.js';
+import type { Scalar, Value } from './values.js';
+import type { Prepared, PreparedWrite, WriteTx } from './write-tx.js';
+import { Writer } from './write-tx.js';
+
+export interface StoreOptions {
+  /**
+   * Binary schema evolution: change-sets written with another (learned, compatible) schema are
+   * converted by field name; schema changes at run time (alterSchema) are refused.
+   */
+  readonly evolution?: boolean;
+}
+
+export interface ApplyResult {
+  /** The store version after the change-set (unchanged when it wrote nothing). */
+  readonly version: number;
+  /** What was written, in this store's schema (for the transaction log). */
+  readonly writes: readonly WriteRef[];
+}
+
+interface State {
+  schema: Schema;
+  tables: TableData[];
+  version: number;
+  window: CertWindow;
+}
+
+export class Store {
+  private state: State;
+  private readonly prepared = new WeakMap<ChangeSet, Prepared>();
+  private readonly known = new Map<string, Schema>();
+  private readonly plans = new Map<string, SchemaPlan>();
+  readonly evolution: boolean;
+
+  private constructor(schema: Schema, options: StoreOptions) {
+    this.state = { schema, tables: schema.tables.map((table) => TableData.empty(table)), version: 0, window: new CertWindow() };
+    this.evolution = options.evolution === true;
+  }
+
+  /** An empty store. A bad schema is refused with SchemaError naming the table and field. */
+  static open(schema: SchemaDef | Schema, options: StoreOptions = {}): Store {
+    return new Store(schema instanceof Schema ? schema : new Schema(schema), options);
+  }
+
+  get schema(): Schema {
+    return this.state.schema;
+  }
+
+  get version(): number {
+    return this.state.version;
+  }
+
+  /** Runs `body` on the current state. Nothing changes the state while it runs (it is synchronous). */
+  read<T>(body: (tx: ReadTx) => T): T {
+    const result = body(new Reader(this.state));
+    assert(!isThenable(result), 'a read body must be synchronous');
+    return result;
+  }
+
+  /** A read transaction over the state as it is now, which stays consistent while the store changes. */
+  view(): ReadTx {
+    return new Reader({ schema: this.state.schema, version: this.state.version, tables: this.state.tables.map((table) => table.view()) });
+  }
+
+  /**
+   * Runs `body` as a write transaction and returns its change-set; nothing is stored until it is
+   * applied. The first error the body meets fails the transaction, even if the body caught it.
+   */
+  write(body: (tx: WriteTx) => void): ChangeSet {
+    const writer = new Writer(this.state);
+    const result: unknown = body(writer);
+    assert(!isThenable(result), 'a write body must be synchronous (no await inside a transaction)');
+    const { changeSet, prepared } = writer.finish();
+    this.prepared.set(changeSet, prepared);
+    return changeSet;
+  }
+
+  /** write + apply: a local commit on one node. */
+  commit(body: (tx: WriteTx) => void): ApplyResult {
+    return this.apply(this.write(body));
+  }
+
+  /**
+   * Certifies `changeSet` (CONFLICT when something it read or wrote changed after its snapshot) and
+   * applies it. Deterministic: depends only on the change-set and the store's state.
+   */
+  apply(changeSet: ChangeSet): ApplyResult {
+    const cached = this.prepared.get(changeSet);
+    const prepared = cached !== undefined && cached.schema === this.state.schema ? cached : this.prepare(changeSet);
+    this.state.window.certify(prepared, this.state.version);
+    this.checkUnique(prepared);
+    const writes = changeSet.schema === this.state.schema.fingerprint ? changeSet.writes : this.localWrites(prepared);
+    return { version: this.mutate(prepared), writes };
+  }
+
+  /** Teaches the store another node's schema, so that its change-sets can be converted (evolution mode). */
+  learnSchema(def: SchemaDef): void {
+    const schema = new Schema(def);
+    if (schema.fingerprint === this.state.schema.fingerprint || this.known.has(schema.fingerprint)) return;
+    assert(this.known.size < storeKnownSchemasMax, `more than ${storeKnownSchemasMax} learned schemas (storeKnownSchemasMax)`);
+    this.plans.set(schema.fingerprint, planConversion(schema, this.state.schema, false)); // INCOMPATIBLE_SCHEMA now, not later
+    this.known.set(schema.fingerprint, schema);
+  }
+
+  /**
+   * Changes the schema at run time, converting every row by field name (EVOLUTION_MODE while evolution
+   * mode is on; INCOMPATIBLE_SCHEMA or UNIQUE when the data cannot follow; the store is unchanged then).
+   */
+  alterSchema(def: SchemaDef): void {
+    if (this.evolution) throw new EvolutionModeError();
+    const target = new Schema(def);
+    const loader = new ImageLoader(target, 'alterSchema', true);
+    for (const frame of imageFrames(this.imageSource())) loader.push(frame);
+    this.replaceState(target, loader.finish());
+    this.plans.clear();
+  }
+
+  /** SHA-256 over version, rows in key order and certification window: equal on replicas that agree. */
+  contentHash(): string {
+    return contentHash(this.imageSource());
+  }
+
+  /** The snapshot image of the current state, frame by frame, from a view (writers may go on meanwhile). */
+  snapshot(): Iterable<Uint8Array> {
+    return imageFrames(this.imageSource());
+  }
+
+  /** Replaces the whole state with an image; on any error (CORRUPT naming where) the store is unchanged. */
+  async restore(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, source = 'snapshot'): Promise<void> {
+    const loader = new ImageLoader(this.state.schema, source, false);
+    for await (const chunk of chunks) loader.push(chunk);
+    this.replaceState(this.state.schema, loader.finish());
+  }
+
+  /** @internal A consistent source for an image: views of every table, a copy of the window. */
+  imageSource(): ImageSource {
+    const { schema, version, window } = this.state;
+    return { schema, version, horizon: window.horizon, window: window.liveEntries(), tables: this.state.tables.map((table) => table.view()) };
+  }
+
+  private replaceState(schema: Schema, loaded: LoadedState): void {
+    const window = new CertWindow(loaded.horizon);
+    for (const entry of loaded.window) window.record(entry.version, entry.keys);
+    this.state = { schema, tables: [...loaded.tables], version: loaded.version, window };
+  }
+
+  /**
+   * @internal Replays a log record: already certified when it was logged, so only converted, checked
+   * and applied. `version` must be the next version.
+   */
+  replay(version: number, writes: readonly LogWrite[], plan: SchemaPlan): void {
+    assert(version === this.state.version + 1, `log record ${version} does not follow store version ${this.state.version}`);
+    const puts = writes.map((write) => this.resolveWrite(plan, write.table, write.key, write.row));
+    this.mutate({ schema: this.state.schema, snapshot: version - 1, reads: [], ranges: [], writes: puts, puts });
+  }
+
+  /** @internal The conversion plan for data written with `fingerprint` (identity for this schema). */
+  planFor(fingerprint: string, def?: SchemaDef): SchemaPlan {
+    const schema = this.state.schema;
+    if (fingerprint === schema.fingerprint) return planConversion(schema, schema, false);
+    const cached = this.plans.get(fingerprint);
+    if (cached !== undefined) return cached;
+    if (def !== undefined && !this.evolution) {
+      // Our own older data (a log written before alterSchema): convert like alterSchema does.
+      const plan = planConversion(new Schema(def), schema, true);
+      this.plans.set(fingerprint, plan);
+      return plan;
+    }
+    if (!this.evolution) throw new IncompatibleSchemaError(undefined, undefined, `written with schema ${fingerprint}, this store has ${schema.fingerprint} and evolution mode is off`);
+    if (def !== undefined) this.learnSchema(def);
+    const plan = this.plans.get(fingerprint);
+    if (plan === undefined) throw new IncompatibleSchemaError(undefined, undefined, `schema ${fingerprint} is unknown here (learnSchema it first)`);
+    return plan;
+  }
+
+  private prepare(changeSet: ChangeSet): Prepared {
+    const plan = this.planFor(changeSet.schema);
+    const table = (name: string): TableSchema => {
+      const found = plan.table(name)?.to;
+      if (found === undefined) throw new IncompatibleSchemaError(name, undefined, 'no such table here');
+      return found;
+    };
+    const keyOf = (t: TableSchema, values: readonly unknown[]): Key => keyFromValues(t, keyValues(t.name, t.primaryKey, values, false, true));
+    const reads: Touched[] = changeSet.reads.map((read) => {
+      const t = table(read.table);
+      return { table: t, key: keyOf(t, read.key) };
+    });
+    const ranges = changeSet.ranges.map((range) => {
+      const t = table(range.table);
+      const bound = (values: readonly unknown[] | null): ReturnType<typeof keyValues> | null => (values === null ? null : keyValues(t.name, t.primaryKey, values, true, true));
+      return { table: t, range: primaryRange(t, bound(range.lower), range.lowerExclusive, bound(range.upper), range.upperExclusive) };
+    });
+    const puts = changeSet.writes.map((write) => this.resolveWrite(plan, write.table, write.key, write.row));
+    return { schema: this.state.schema, snapshot: changeSet.snapshot, reads, ranges, writes: puts, puts };
+  }
+
+  private resolveWrite(plan: SchemaPlan, tableName: string, key: readonly unknown[] | null, row: readonly unknown[] | null): PreparedWrite {
+    const tablePlan = plan.table(tableName);
+    if (tablePlan === undefined) throw new IncompatibleSchemaError(tableName, undefined, 'no such table here');
+    const table = tablePlan.to;
+    if (row === null) {
+      if (key === null) throw new ValidationError(table.name, undefined, null, 'a delete needs a key');
+      return { table, key: keyFromValues(table, keyValues(table.name, table.primaryKey, key, false, true)), row: null };
+    }
+    const converted = rowFromArray(table, tablePlan.identity ? row : tablePlan.convert(row));
+    const derived = primaryKeyOf(table, converted);
+    if (key !== null && keyFromValues(table, keyValues(table.name, table.primaryKey, key, false, true)) !== derived) {
+      throw new ValidationError(table.name, undefined, key, 'write key does not match its row');
+    }
+    return { table, key: derived, row: converted };
+  }
+
+  /** Unique indexes hold after the change-set: checked against the state and among its own rows. */
+  private checkUnique(prepared: Prepared): void {
+    let written: Set<string> | undefined;
+    const claimed = new Map<string, Key>();
+    for (const put of prepared.puts) {
+      const row = put.row;
+      if (row === null || !put.table.indexes.some((index) => index.unique)) continue;
+      written ??= new Set(prepared.puts.map((p) => `${p.table.position}:${p.key}`));
+      const data = this.state.tables[put.table.position] as TableData;
+      for (const index of put.table.indexes) {
+        if (!index.unique || index.fields.some((field) => row[field.name] === null)) continue;
+        const prefix = indexValuePrefix(index, row);
+        const fail = (): never => {
+          const values = index.fields.map((field) => row[field.name] as Value);
+          throw new UniqueError(put.table.name, index.name, index.fields.map((field) => field.name).join(','), values.length === 1 ? values[0] : values);
+        };
+        const name = `${put.table.position}:${index.position}:${prefix}`;
+        const other = claimed.get(name);
+        if (other !== undefined && other !== put.key) fail();
+        claimed.set(name, put.key);
+        const seen = written;
+        data.withIndexValue(index, prefix, (_entry, stored) => {
+          const storedKey = primaryKeyOf(put.table, stored);
+          return storedKey === put.key || seen.has(`${put.table.position}:${storedKey}`) ? true : fail();
+        });
+      }
+    }
+  }
+
+  private mutate(prepared: Prepared): number {
+    if (prepared.puts.length === 0) return this.state.version;
+    const version = this.state.version + 1;
+    for (const put of prepared.puts) {
+      const data = this.state.tables[put.table.position] as TableData;
+      const old = data.get(put.key);
+      if (put.row !== null) data.put(put.key, put.row, old);
+      else if (old !== undefined) data.remove(put.key, old);
+    }
+    this.state.version = version;
+    this.state.window.record(version, prepared.writes);
+    return version;
+  }
+
+  private localWrites(prepared: Prepared): WriteRef[] {
+    return prepared.puts.map((put) => ({
+      table: put.table.name,
+      key: put.row === null ? decodeKey(put.table, put.key) : (keyValuesOf(put.table, put.row) as Scalar[]),
+      row: put.row === null ? null : rowToArray(put.table, put.row),
+    }));
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

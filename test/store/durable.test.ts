@@ -1,0 +1,162 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { Rng } from '../../simulate/rng.js';
+import { SimDisk } from '../../simulate/sim-disk.js';
+import { NodeDisk } from '../../src/disk/node-disk.js';
+import { CorruptError } from '../../src/store/errors.js';
+import type { DurableStoreOptions, LogTruncatedEvent } from '../../src/store/durable.js';
+import { DurableStore, segmentName } from '../../src/store/durable.js';
+import { decodeLogRecord, encodeLogRecord, isTornTail } from '../../src/store/log-format.js';
+import { FrameReader } from '../../src/store/frames.js';
+import type { Schedule } from '../../src/store/txlog.js';
+import { accounts } from './fixtures.js';
+
+const open = (disk: SimDisk | NodeDisk, extra: Partial<DurableStoreOptions> = {}): Promise<DurableStore> =>
+  DurableStore.open({ disk, schema: accounts, checkpointBytes: 0, ...extra });
+
+async function commitAccounts(store: DurableStore, from: number, count: number): Promise<void> {
+  for (let id = from; id < from + count; id++) await store.commit((tx) => void tx.insert('accounts', { id, email: `u${id}@x` }));
+}
+
+describe('log format (pure)', () => {
+  test('records round-trip through frames; a torn tail is told from corruption', () => {
+    const bytes = encodeLogRecord(7, [{ table: 'accounts', key: [1], row: [1, 'a', 5n, null, null] }, { table: 'accounts', key: [2], row: null }]);
+    const reader = new FrameReader();
+    reader.push(bytes.subarray(0, 5));
+    expect(reader.next().kind).toBe('more');
+    reader.push(bytes.subarray(5));
+    const frame = reader.next();
+    expect(frame.kind).toBe('frame');
+    if (frame.kind !== 'frame') return;
+    expect(decodeLogRecord(frame.payload, 'f', 0)).toEqual({
+      version: 7,
+      writes: [{ table: 'accounts', row: [1, 'a', 5n, null, null], key: null }, { table: 'accounts', row: null, key: [2] }],
+    });
+    expect(isTornTail(100, 100, false)).toBe(true); // the bad frame is the last one
+    expect(isTornTail(60, 100, false)).toBe(false); // whole data follows it: corruption
+    expect(isTornTail(undefined, 100, true)).toBe(true); // zero-filled tail
+  });
+});
+
+describe('durable store on the simulated disk', () => {
+  test('reopening replays the log: every acknowledged commit is back', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const first = await open(disk);
+    await commitAccounts(first, 0, 20);
+    const hash = first.store.contentHash();
+    disk.crash();
+    const second = await open(disk);
+    expect(second.store.contentHash()).toBe(hash);
+    expect(second.store.version).toBe(20);
+  });
+
+  test('a torn tail is cut back to the last whole record and reported; the store opens', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk, { sync: 'none' });
+    await commitAccounts(store, 0, 10);
+    await store.close();
+    const name = segmentName(0);
+    const bytes = disk.contents(name)!;
+    // Simulate a torn append: the last record loses its last 3 bytes.
+    const torn = new SimDisk({ random: () => 0.5 });
+    const file = await torn.open(name, { create: true });
+    await file.append(bytes.subarray(0, bytes.length - 3));
+    await file.sync();
+    await torn.syncDir();
+    const events: LogTruncatedEvent[] = [];
+    const reopened = await open(torn, { listeners: { 'log-truncated': (event) => events.push(event) } });
+    expect(reopened.store.version).toBe(9);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ file: name, droppedBytes: bytes.length - 3 - events[0]!.offset });
+    expect(events[0]!.reason).toMatch(/torn tail/);
+    expect(torn.contents(name)!.length).toBe(events[0]!.offset);
+  });
+
+  test('corruption before the tail refuses to open, naming file and offset', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk);
+    await commitAccounts(store, 0, 10);
+    await store.close();
+    const name = segmentName(0);
+    const size = disk.contents(name)!.length;
+    disk.corrupt(name, Math.floor(size / 2), new Uint8Array([0xff, 0xee]));
+    const error = (await open(disk).catch((e: unknown) => e)) as CorruptError;
+    expect(error).toBeInstanceOf(CorruptError);
+    expect(error.source).toBe(name);
+    expect(error.offset).toBeLessThanOrEqual(Math.floor(size / 2));
+    expect(error.message).toMatch(new RegExp(`^${name} at byte \\d+: (checksum mismatch|frame length)`));
+  });
+
+  test('checkpoints keep the log bounded and the state intact', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk, { checkpointBytes: 2000 });
+    await commitAccounts(store, 0, 300);
+    await store.checkpoint();
+    await commitAccounts(store, 300, 5);
+    const names = await disk.list();
+    expect(names.filter((n) => n.startsWith('snap-'))).toHaveLength(1);
+    expect(names.filter((n) => n.startsWith('log-')).length).toBeLessThanOrEqual(2);
+    for (const name of names) if (name.startsWith('log-')) expect(disk.contents(name)!.length).toBeLessThan(4000);
+    const hash = store.store.contentHash();
+    await store.close();
+    const reopened = await open(disk);
+    expect(reopened.store.contentHash()).toBe(hash);
+    expect(reopened.store.version).toBe(305);
+  });
+
+  test('sync policy batch acknowledges only at the injected interval, with one sync for the group', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const timers: (() => void)[] = [];
+    const schedule: Schedule = (_ms, fire) => {
+      timers.push(fire);
+      return () => undefined;
+    };
+    const store = await open(disk, { sync: 'batch', schedule, batchIntervalMs: 5 });
+    const acks: number[] = [];
+    const pending = [0, 1, 2].map((id) => store.commit((tx) => void tx.insert('accounts', { id, email: `${id}@x` })).then((r) => acks.push(r.version)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(acks).toEqual([]);
+    const syncs = disk.stats.syncs;
+    expect(timers).toHaveLength(1);
+    timers[0]!();
+    await Promise.all(pending);
+    expect(acks).toEqual([1, 2, 3]);
+    expect(disk.stats.syncs - syncs).toBe(1);
+  });
+
+  test('unsynced commits (policy none) may be lost on a crash, but never out of order', async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const rng = new Rng(seed);
+      const disk = new SimDisk({ random: () => rng.next() });
+      const store = await open(disk, { sync: 'none' });
+      const commits = Array.from({ length: 10 }, (_, id) => store.commit((tx) => void tx.insert('accounts', { id, email: `${id}@x` })));
+      await Promise.all(commits);
+      disk.crash();
+      const reopened = await open(disk);
+      const version = reopened.store.version;
+      expect(reopened.store.read((tx) => tx.scan('accounts').map((row) => row['id']))).toEqual(Array.from({ length: version }, (_, i) => i));
+    }
+  });
+});
+
+describe('durable store on node:fs', () => {
+  test('survives close and reopen in a real directory', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'chorus-store-'));
+    try {
+      const disk = await NodeDisk.open(directory);
+      const store = await open(disk);
+      await commitAccounts(store, 0, 50);
+      await store.checkpoint();
+      await commitAccounts(store, 50, 10);
+      const hash = store.store.contentHash();
+      await store.close();
+      const reopened = await open(await NodeDisk.open(directory));
+      expect(reopened.store.contentHash()).toBe(hash);
+      await reopened.close();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
