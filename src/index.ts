@@ -15,3 +15,8 @@ export { startThreadNode } from './runtime/thread/thread-host.js';
 export * as limits from './limits.js';
 // Store (issue 3): schema'd tables, transactions, change-sets, snapshots, transaction log.
 export * from './store/index.js';
+export type { NodeAddress, NodeParams } from './node/params.js';
+export type { NodeEvents, NodeInfo, WriteOptions } from './node/cluster-node.js';
+export { ClusterNode, openNode } from './node/cluster-node.js';
+export { InProcessNetwork } from './transport/in-process.js';
+export type { Window } from './actors/window-flusher.js';

@@ -42,6 +42,17 @@ export const simLogRecordsMax = 10_000;
 /** Simulator: actors per simulated node. */
 export const simActorsPerNodeMax = 64;
 
+/** Cluster: bytes of transactions waiting for commit before writers get OVERLOADED (`clusterSendBuf`). */
+export const clusterSendBufDefault = 64 * 1024 * 1024;
+/** Cluster: how long a write may wait for its commit before it rejects with TIMEOUT. */
+export const writeTimeoutMsDefault = 10_000;
+/** Cluster: entries in one Raft append message. */
+export const raftAppendEntriesMax = 256;
+/** Cluster: unacknowledged append messages per follower. */
+export const raftInflightAppendsMax = 16;
+/** Cluster: bytes the window flusher buffers before it must flush. */
+export const windowBufferBytesMax = 4 * 1024 * 1024;
+
 // ---------------------------------------------------------------------------------------------------
 // Store (src/store, src/disk, simulate/sim-disk.ts)
 // ---------------------------------------------------------------------------------------------------

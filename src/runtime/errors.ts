@@ -10,7 +10,9 @@ export type ChorusErrorCode =
   // actor runtime
   | 'MAILBOX_FULL' | 'NO_ROUTE' | 'STOPPED' | 'ACTOR_FAILED' | 'INVALID_ARGUMENT'
   // store
-  | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE';
+  | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE'
+  // cluster
+  | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED';
 
 export class ChorusError extends Error {
   override readonly name: string = 'ChorusError';

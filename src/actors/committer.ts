@@ -1,0 +1,111 @@
+/**
+ * The committer actor: the node's gate between the application's transactions and the replicated log.
+ * The application runs a transaction body against its local tables (phase 1: validation) and hands the
+ * committer the resulting change-set; the committer bounds what is in flight, hands it to the window
+ * flusher, fails it fast when the replicator refuses it (no leader: NO_QUORUM) or the window refuses it
+ * (OVERLOADED), and passes committed entries back to the application in log order, where the tables
+ * certify and apply them (the store's certification is deterministic, so every node decides alike).
+ *
+ * Invariants: pending bytes never exceed `pendingBytesMax` (the seeds' `clusterSendBuf`); every commit
+ * request gets exactly one answer from here (refused) or from the log (applied) — or the application's
+ * own timeout when the log loses it (a leader change can).
+ */
+import type { Address } from '../runtime/actor.js';
+import { APP, defineActor } from '../runtime/actor.js';
+import { assertNever } from '../runtime/assert.js';
+import type { Committed, ProposeRefused } from './replicator.js';
+import type { Overloaded, Submit } from './window-flusher.js';
+
+/** What goes into the log for one transaction. */
+export interface LogPayload {
+  readonly origin: string;
+  readonly id: number;
+  readonly changeSet: unknown;
+}
+
+export interface CommitRequest {
+  readonly type: 'commit';
+  readonly id: number;
+  readonly changeSet: unknown;
+  readonly bytes: number;
+}
+/** To the application: these commits were not taken; nothing of them is in the log. */
+export interface CommitRefused {
+  readonly type: 'commitRefused';
+  readonly ids: readonly number[];
+  readonly code: 'NO_QUORUM' | 'OVERLOADED';
+  readonly reason: string;
+}
+/** To the application: committed entries, in log order, to certify and apply. */
+export interface ApplyEntries {
+  readonly type: 'apply';
+  readonly index: number;
+  readonly payloads: readonly LogPayload[];
+}
+export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded;
+
+export interface CommitterParams {
+  readonly flusher: string;
+  readonly pendingBytesMax: number;
+}
+
+export const committer = defineActor<CommitterMessage, CommitterParams>({
+  kind: 'chorus/committer',
+  module: import.meta.url,
+  create(ctx, params) {
+    const origin = ctx.self.node;
+    const app: Address = { node: origin, actor: APP };
+    const flusher: Address = { node: origin, actor: params.flusher };
+    const pending = new Map<number, number>(); // id -> bytes
+    let pendingBytes = 0;
+    const release = (id: number) => {
+      const bytes = pending.get(id);
+      if (bytes === undefined) return false;
+      pending.delete(id);
+      pendingBytes -= bytes;
+      return true;
+    };
+    const refuse = (ids: number[], code: CommitRefused['code'], reason: string) => {
+      const mine = ids.filter(release);
+      if (mine.length > 0) ctx.send(app, { type: 'commitRefused', ids: mine, code, reason } satisfies CommitRefused);
+    };
+    const ownIds = (payloads: readonly unknown[]) => (payloads as LogPayload[]).filter((p) => p.origin === origin).map((p) => p.id);
+
+    return {
+      receive(message) {
+        switch (message.type) {
+          case 'commit':
+            if (pendingBytes + message.bytes > params.pendingBytesMax) {
+              ctx.send(app, { type: 'commitRefused', ids: [message.id], code: 'OVERLOADED', reason: `${pendingBytes} bytes are waiting for commit (clusterSendBuf ${params.pendingBytesMax})` } satisfies CommitRefused);
+              return;
+            }
+            pending.set(message.id, message.bytes);
+            pendingBytes += message.bytes;
+            ctx.send(flusher, { type: 'submit', item: { origin, id: message.id, changeSet: message.changeSet } satisfies LogPayload, bytes: message.bytes } satisfies Submit);
+            return;
+          case 'overloaded':
+            refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit the window`);
+            return;
+          case 'proposeRefused':
+            refuse(ownIds(message.payloads), 'NO_QUORUM', message.reason === 'noLeader' ? 'this node knows no leader: its side of the cluster has no quorum' : 'leadership is being transferred');
+            return;
+          case 'committed': {
+            let first = -1;
+            const payloads: LogPayload[] = [];
+            for (const entry of message.entries) {
+              if (entry.data.kind !== 'command') continue;
+              const payload = entry.data.payload as LogPayload;
+              if (first < 0) first = entry.index;
+              payloads.push(payload);
+              if (payload.origin === origin) release(payload.id);
+            }
+            if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, payloads } satisfies ApplyEntries);
+            return;
+          }
+          default:
+            assertNever(message, 'committer message');
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,252 @@
+/**
+ * The embedded API: `openNode(params)` starts one cluster node and returns its handle.
+ *
+ * Where things live (see ARCHITECTURE.md): the tables live here, in the application's thread, so that a
+ * transaction body runs synchronously against a local snapshot; the actors around them (committer,
+ * window flusher, replicator) run on the chosen host and do the distributed work. A write runs its body
+ * here (phase 1: validation, giving a change-set), goes through the committer and the window into the
+ * replicated log, and comes back committed, in log order, to be certified and applied here exactly as on
+ * every other node. The caller's promise settles when its own change-set has been applied on this node
+ * (or refused, or certified as a conflict, or timed out).
+ *
+ * Invariants: change-sets are applied in log order, each once; a write settles exactly once.
+ */
+import { encode } from '@msgpack/msgpack';
+import { createNanoEvents } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import type { Message } from '../runtime/actor.js';
+import { APP } from '../runtime/actor.js';
+import { ChorusError, StoppedError } from '../runtime/errors.js';
+import type { NodeHost } from '../runtime/host.js';
+import { startInlineNode } from '../runtime/inline-host.js';
+import { startThreadNode } from '../runtime/thread/thread-host.js';
+import { Store } from '../store/store.js';
+import type { ApplyResult } from '../store/store.js';
+import type { ChangeSet } from '../store/changeset.js';
+import type { ReadTx } from '../store/read-tx.js';
+import type { WriteTx } from '../store/write-tx.js';
+import { ConflictError, StoreError } from '../store/errors.js';
+import { REPLICATOR, replicator } from '../actors/replicator.js';
+import type { RaftStateChanged, TransferLeadership } from '../actors/replicator.js';
+import { windowFlusher } from '../actors/window-flusher.js';
+import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
+import { committer } from '../actors/committer.js';
+import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
+import { raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
+import type { NodeParams, ResolvedParams } from './params.js';
+import { resolveParams } from './params.js';
+
+export interface NodeEvents {
+  leaderChanged: (leader: string | undefined, term: number) => void;
+  /** This node no longer knows a leader: its writes fail with NO_QUORUM until one is elected. */
+  quorumLost: () => void;
+  quorumRegained: (leader: string) => void;
+}
+
+export interface NodeInfo {
+  readonly nodeId: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | undefined;
+  /** Change-sets applied to this node's tables, and how many certification rejected (CONFLICT, UNIQUE). */
+  readonly applied: number;
+  readonly conflicts: number;
+  readonly pendingWrites: number;
+  readonly storeVersion: number;
+}
+
+export interface WriteOptions {
+  /** Times to run the body again on a fresh snapshot after a CONFLICT (default 0). */
+  readonly retries?: number;
+}
+
+interface PendingWrite {
+  readonly resolve: (result: ApplyResult) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+const COMMITTER = 'committer';
+const FLUSHER = 'flusher';
+
+export async function openNode(params: NodeParams): Promise<ClusterNode> {
+  const resolved = resolveParams(params);
+  const store = Store.open(resolved.schema); // a bad schema is refused here, naming table and field
+  const node = new ClusterNode(resolved, store);
+  await node.start();
+  return node;
+}
+
+export class ClusterNode {
+  readonly nodeId: string;
+  private host: NodeHost | undefined;
+  private readonly emitter = createNanoEvents<NodeEvents>();
+  private readonly pending = new Map<number, PendingWrite>();
+  private nextId = 1;
+  private raftState: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
+  private applied = 0;
+  private conflicts = 0;
+  private windowWaiters: ((window: Window) => void)[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly params: ResolvedParams,
+    private readonly store: Store,
+  ) {
+    this.nodeId = params.self;
+  }
+
+  async start(): Promise<void> {
+    const p = this.params;
+    const spec = {
+      node: p.self,
+      actors: [
+        { name: REPLICATOR, kind: replicator, params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER } },
+        { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
+        { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
+      ],
+    };
+    const start = p.host === 'thread' ? startThreadNode : startInlineNode;
+    this.host = await start(spec, { outbound: p.network.outbound(p.self) });
+    this.host.on('appMessage', (message) => this.onMessage(message));
+    p.network.attach(this.host);
+  }
+
+  on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): Unsubscribe {
+    return this.emitter.on(event, listener);
+  }
+
+  /** Runs `body` on a consistent snapshot of this node's tables; never touches the network. */
+  read<T>(body: (tx: ReadTx) => T): T {
+    return this.store.read(body);
+  }
+
+  /**
+   * Runs `body` as a transaction and commits it through the cluster. Resolves once it is committed by a
+   * quorum and applied here; rejects with VALIDATION / UNIQUE (nothing sent), NO_QUORUM, OVERLOADED,
+   * CONFLICT (certified as a conflict on every node alike), TIMEOUT or STOPPED.
+   */
+  async write(body: (tx: WriteTx) => void, options: WriteOptions = {}): Promise<ApplyResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.writeOnce(body);
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt >= (options.retries ?? 0)) throw error;
+      }
+    }
+  }
+
+  info(): NodeInfo {
+    return {
+      nodeId: this.nodeId, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
+      applied: this.applied, conflicts: this.conflicts, pendingWrites: this.pending.size, storeVersion: this.store.version,
+    };
+  }
+
+  /** A hash of this node's whole database: equal on nodes that applied the same log. */
+  contentHash(): string {
+    return this.store.contentHash();
+  }
+
+  getWindow(): Promise<Window> {
+    return new Promise((resolve) => {
+      this.windowWaiters.push(resolve);
+      this.sendLocal(FLUSHER, { type: 'getWindow', replyTo: { node: this.nodeId, actor: APP } } satisfies GetWindow);
+    });
+  }
+
+  setWindow(window: Window): void {
+    this.sendLocal(FLUSHER, { type: 'setWindow', window } satisfies SetWindow);
+  }
+
+  /** Asks the leader (if this node is it) to hand leadership to `nodeAddr`. */
+  transferLeadership(nodeAddr: string): void {
+    this.sendLocal(REPLICATOR, { type: 'transferLeadership', to: nodeAddr } satisfies TransferLeadership);
+  }
+
+  /** Stops this node: pending writes reject with STOPPED; the actors drain and stop. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.params.network.detach(this.nodeId);
+    for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
+    await this.host?.stop();
+  }
+
+  private writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new StoppedError(`node ${this.nodeId}`));
+    const changeSet = this.store.write(body); // phase 1: VALIDATION and UNIQUE are thrown here
+    const id = this.nextId++;
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      const error = this.sendLocal(COMMITTER, { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength } satisfies CommitRequest);
+      if (error !== undefined) this.settle(id, undefined, new ChorusError('OVERLOADED', `write ${id} not accepted: ${error.message}`));
+    });
+  }
+
+  private sendLocal<T extends Message>(actor: string, message: T) {
+    if (this.host === undefined) return new StoppedError(`node ${this.nodeId}`);
+    return this.host.send({ node: this.nodeId, actor }, message);
+  }
+
+  private onMessage(message: Message): void {
+    switch (message.type) {
+      case 'apply':
+        this.apply(message as ApplyEntries);
+        return;
+      case 'commitRefused': {
+        const refused = message as CommitRefused;
+        for (const id of refused.ids) this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
+        return;
+      }
+      case 'raftState':
+        this.onRaftState(message as RaftStateChanged);
+        return;
+      case 'windowIs': {
+        const waiters = this.windowWaiters;
+        this.windowWaiters = [];
+        for (const resolve of waiters) resolve((message as WindowIs).window);
+        return;
+      }
+      default:
+        return; // other actors' notes to the application are not for this API
+    }
+  }
+
+  /** Certifies and applies committed change-sets in log order, exactly as every other node does. */
+  private apply(entries: ApplyEntries): void {
+    for (const payload of entries.payloads) {
+      let result: ApplyResult | undefined;
+      let failure: Error | undefined;
+      try {
+        result = this.store.apply(payload.changeSet as ChangeSet);
+        this.applied++;
+      } catch (error) {
+        // Apply is deterministic and atomic: a store error (CONFLICT, UNIQUE, ...) rejects this change-set
+        // on every node alike and stores nothing of it. Anything else is a bug: crash loudly.
+        if (!(error instanceof StoreError)) throw error;
+        this.conflicts++;
+        failure = error;
+      }
+      if (payload.origin === this.nodeId) this.settle(payload.id, result, failure);
+    }
+  }
+
+  private onRaftState(state: RaftStateChanged): void {
+    const before = this.raftState;
+    this.raftState = state;
+    if (before.leader !== state.leader || before.term !== state.term) this.emitter.emit('leaderChanged', state.leader, state.term);
+    if (before.leader !== undefined && state.leader === undefined) this.emitter.emit('quorumLost');
+    if (before.leader === undefined && state.leader !== undefined && before.term > 0) this.emitter.emit('quorumRegained', state.leader);
+  }
+
+  private settle(id: number, result: ApplyResult | undefined, error: Error | undefined, known?: PendingWrite): void {
+    const write = known ?? this.pending.get(id);
+    if (write === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(write.timer);
+    if (error !== undefined) write.reject(error);
+    else write.resolve(result!);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `openNode` parameters: the seeds' vocabulary in camelCase, checked once at the public boundary with
+ * errors that name the parameter. Everything after this file trusts them.
+ */
+import type { SchemaDef } from '../store/schema.js';
+import type { Window } from '../actors/window-flusher.js';
+import { checkWindow, noWindow } from '../actors/window-flusher.js';
+import { invalidArgument } from '../runtime/errors.js';
+import type { InProcessNetwork } from '../transport/in-process.js';
+import { clusterSendBufDefault, writeTimeoutMsDefault } from '../limits.js';
+
+export interface NodeAddress {
+  /** The node's address; with `nwType: 'local'` any unique name. */
+  readonly addr: string;
+  /** The node's weight in quorums (default 1). */
+  readonly qrank?: number;
+}
+
+export interface NodeParams {
+  /** Index of this node in `nodes`. */
+  readonly nodeId: number;
+  readonly nodes: readonly NodeAddress[];
+  readonly schema: SchemaDef;
+  /** The transaction window; `length: 0` (default) sends every transaction at once. */
+  readonly window?: Window;
+  /** Bytes of transactions waiting for commit before writers get OVERLOADED (default 64 MiB). */
+  readonly clusterSendBuf?: number;
+  /** Where the actors run: one worker thread each, or on the caller's event loop (default). */
+  readonly host?: 'thread' | 'inline';
+  /** Only 'local' for now: nodes of one process, joined by `network`. */
+  readonly nwType?: 'local';
+  readonly network: InProcessNetwork;
+  /** A write not committed within this long rejects with TIMEOUT (default 10 s). */
+  readonly writeTimeoutMs?: number;
+  /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, 1). */
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly heartbeatTicks?: number;
+}
+
+export interface ResolvedParams {
+  readonly self: string;
+  readonly voters: readonly { readonly id: string; readonly qrank: number }[];
+  readonly schema: SchemaDef;
+  readonly window: Window;
+  readonly clusterSendBuf: number;
+  readonly host: 'thread' | 'inline';
+  readonly network: InProcessNetwork;
+  readonly writeTimeoutMs: number;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+const api = 'openNode';
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw invalidArgument(api, `${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return v;
+}
+
+export function resolveParams(params: NodeParams): ResolvedParams {
+  if (typeof params !== 'object' || params === null) throw invalidArgument(api, 'parameters must be an object');
+  if (!Array.isArray(params.nodes) || params.nodes.length === 0) throw invalidArgument(api, 'nodes must be a non-empty array of { addr, qrank }');
+  const seen = new Set<string>();
+  const voters = params.nodes.map((n, i) => {
+    if (typeof n?.addr !== 'string' || n.addr.length === 0 || n.addr.includes('/')) throw invalidArgument(api, `nodes[${i}].addr must be a non-empty string without '/'`);
+    if (seen.has(n.addr)) throw invalidArgument(api, `nodes[${i}].addr ${JSON.stringify(n.addr)} appears twice`);
+    seen.add(n.addr);
+    return { id: n.addr, qrank: positiveInteger(`nodes[${i}].qrank`, n.qrank, 1) };
+  });
+  if (!Number.isInteger(params.nodeId) || params.nodeId < 0 || params.nodeId >= voters.length) {
+    throw invalidArgument(api, `nodeId must be an index into nodes (0 to ${voters.length - 1}), got ${JSON.stringify(params.nodeId)}`);
+  }
+  const window = params.window ?? noWindow;
+  const windowProblem = checkWindow(window);
+  if (windowProblem !== undefined) throw invalidArgument(api, windowProblem);
+  if (params.host !== undefined && params.host !== 'thread' && params.host !== 'inline') throw invalidArgument(api, `host must be 'thread' or 'inline', got ${JSON.stringify(params.host)}`);
+  if (params.nwType !== undefined && params.nwType !== 'local') throw invalidArgument(api, `nwType ${JSON.stringify(params.nwType)} is not available yet; use 'local'`);
+  if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");
+  const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
+  const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
+  if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
+  return {
+    self: voters[params.nodeId]!.id, voters, schema: params.schema, window,
+    clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault),
+    host: params.host ?? 'inline', network: params.network,
+    writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
+    tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The embedded API as an application sees it: three nodes in one process (nwType 'local'), writes from
+ * any node, local reads, conflicts decided alike everywhere, a node cut off from the others, and the
+ * data converging.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterNode, openNode } from '../../src/node/cluster-node.js';
+import { InProcessNetwork } from '../../src/transport/in-process.js';
+import type { SchemaDef } from '../../src/store/schema.js';
+import { ChorusError } from '../../src/runtime/errors.js';
+
+const schema: SchemaDef = {
+  tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
+};
+const addrs = ['n1', 'n2', 'n3'];
+let nodes: ClusterNode[] = [];
+
+async function cluster(host: 'inline' | 'thread', extra: { writeTimeoutMs?: number } = {}) {
+  const network = new InProcessNetwork();
+  nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, host, network, ...extra })));
+  const leader = async () => {
+    for (let i = 0; i < 300; i++) {
+      const found = nodes.find((n) => n.info().role === 'leader');
+      if (found && nodes.every((n) => n.info().leader === found.nodeId)) return found;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no leader');
+  };
+  await leader();
+  return { network, leader };
+}
+
+const get = (node: ClusterNode, k: string) => node.read((tx) => tx.get('kv', k)?.['v']);
+const settled = async () => {
+  for (let i = 0; i < 300 && new Set(nodes.map((n) => n.contentHash())).size > 1; i++) await new Promise((r) => setTimeout(r, 10));
+};
+
+afterEach(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  nodes = [];
+});
+
+describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) => {
+  it('commits writes from every node, and every node reads them locally', async () => {
+    await cluster(host);
+    const results = await Promise.all(nodes.map((node, i) => node.write((tx) => void tx.upsert('kv', { k: `key${i}`, v: i }))));
+    expect(results).toHaveLength(3);
+    await settled();
+    for (const node of nodes) expect(addrs.map((_, i) => get(node, `key${i}`))).toEqual([0, 1, 2]);
+    expect(new Set(nodes.map((n) => n.contentHash())).size).toBe(1);
+  });
+
+  it('decides a write-write conflict the same way on every node', async () => {
+    await cluster(host);
+    await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'x', v: 0 }));
+    await settled();
+    // Two nodes read x on the same snapshot and both write it: certification lets exactly one through.
+    const bump = (node: ClusterNode, by: number) => node.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + by }));
+    const outcomes = await Promise.allSettled([bump(nodes[1]!, 10), bump(nodes[2]!, 100)]);
+    const rejected = outcomes.filter((o) => o.status === 'rejected') as PromiseRejectedResult[];
+    expect(rejected).toHaveLength(1);
+    expect((rejected[0]!.reason as ChorusError).code).toBe('CONFLICT');
+    await settled();
+    const values = nodes.map((n) => get(n, 'x'));
+    expect(new Set(values).size).toBe(1);
+    expect([10, 100]).toContain(values[0]);
+    // With retries the loser runs again on a fresh snapshot and both increments land.
+    await Promise.all([nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 }), nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 })]);
+    await settled();
+    for (const node of nodes) expect(get(node, 'x')).toBe(values[0]! + 2);
+  });
+
+  it('refuses bad input before anything is sent', async () => {
+    await cluster(host);
+    await expect(nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'x', v: 'not a number' }))).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(nodes[0]!.info().pendingWrites).toBe(0);
+  });
+
+  it('keeps committing on the two connected nodes while one is cut off; the third fails its writes and catches up', async () => {
+    const { network, leader } = await cluster(host, { writeTimeoutMs: 1500 });
+    const boss = await leader();
+    const loner = nodes.find((n) => n !== boss)!;
+    for (const other of nodes) if (other !== loner) network.cut(loner.nodeId, other.nodeId);
+    await boss.write((tx) => void tx.upsert('kv', { k: 'during', v: 1 }));
+    const lonely = await loner.write((tx) => void tx.upsert('kv', { k: 'lonely', v: 1 })).catch((e: unknown) => e);
+    expect(['NO_QUORUM', 'TIMEOUT']).toContain((lonely as ChorusError).code);
+    network.heal();
+    await settled();
+    expect(get(loner, 'during')).toBe(1);
+    expect(nodes.every((n) => get(n, 'lonely') === undefined)).toBe(true);
+  });
+});
+
+describe('openNode parameters', () => {
+  it('refuses bad parameters with an error naming the parameter', async () => {
+    const network = new InProcessNetwork();
+    const base = { nodeId: 0, nodes: [{ addr: 'a' }], schema, network };
+    await expect(openNode({ ...base, nodeId: 3 })).rejects.toThrow(/nodeId must be an index into nodes/);
+    await expect(openNode({ ...base, nodes: [{ addr: 'a', qrank: 0 }] })).rejects.toThrow(/nodes\[0\]\.qrank must be a positive integer/);
+    await expect(openNode({ ...base, window: { length: -1, bsize: 0, timeoutMs: 1 } })).rejects.toThrow(/window\.length/);
+    await expect(openNode({ ...base, schema: { tables: [{ name: 't', fields: [], primaryKey: ['id'] }] } })).rejects.toMatchObject({ code: 'SCHEMA' });
+  });
+});
