@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
- * as the last line, its JSON summary. Suites: runtime, store.
+ * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread].
  */
 import type { BenchResult } from './report.js';
 import { printResult } from './report.js';
@@ -8,6 +8,7 @@ import { printResult } from './report.js';
 const suites: Record<string, () => Promise<BenchResult>> = {
   runtime: async () => (await import('./runtime.js')).runRuntimeBench(),
   store: async () => (await import('./store.js')).runStoreBench(),
+  cluster: async () => (await import('./cluster.js')).runClusterBench(process.argv[3] === 'thread' ? 'thread' : 'inline'),
 };
 
 const name = process.argv[2];

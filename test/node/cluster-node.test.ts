@@ -67,7 +67,7 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     // With retries the loser runs again on a fresh snapshot and both increments land.
     await Promise.all([nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 }), nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 })]);
     await settled();
-    for (const node of nodes) expect(get(node, 'x')).toBe(values[0]! + 2);
+    for (const node of nodes) expect(get(node, "x")).toBe(Number(values[0]) + 2);
   });
 
   it('refuses bad input before anything is sent', async () => {
