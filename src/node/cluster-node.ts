@@ -173,8 +173,11 @@ export class ClusterNode {
     await this.host?.stop();
   }
 
-  private writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
-    if (this.stopped) return Promise.reject(new StoppedError(`node ${this.nodeId}`));
+  private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
+    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    // Right after open, or during an election, give the cluster one election timeout to name a leader
+    // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
+    if (this.raftState.leader === undefined) await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
     const changeSet = this.store.write(body); // phase 1: VALIDATION and UNIQUE are thrown here
     const id = this.nextId++;
     return new Promise<ApplyResult>((resolve, reject) => {
@@ -182,6 +185,20 @@ export class ClusterNode {
       this.pending.set(id, { resolve, reject, timer });
       const error = this.sendLocal(COMMITTER, { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength } satisfies CommitRequest);
       if (error !== undefined) this.settle(id, undefined, new ChorusError('OVERLOADED', `write ${id} not accepted: ${error.message}`));
+    });
+  }
+
+  private leaderWithin(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const off = this.emitter.on('leaderChanged', (leader) => {
+        if (leader !== undefined) done();
+      });
+      function done() {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
     });
   }
 

@@ -70,6 +70,13 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     for (const node of nodes) expect(get(node, "x")).toBe(Number(values[0]) + 2);
   });
 
+  it('lets a write made right after open wait for the first leader instead of failing', async () => {
+    const network = new InProcessNetwork();
+    nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, host, network })));
+    await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'early', v: 7 }));
+    expect(get(nodes[1]!, 'early')).toBe(7);
+  });
+
   it('refuses bad input before anything is sent', async () => {
     await cluster(host);
     await expect(nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'x', v: 'not a number' }))).rejects.toMatchObject({ code: 'VALIDATION' });
