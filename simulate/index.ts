@@ -12,3 +12,5 @@ export type { Scheduled } from './event-queue.js';
 export { TraceHash, stableText } from './trace.js';
 export { SimDisk } from './sim-disk.js';
 export type { SimDiskOptions } from './sim-disk.js';
+export * from './history.js';
+export * from './checkers/index.js';

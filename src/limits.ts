@@ -41,6 +41,18 @@ export const simEventsMaxDefault = 50_000_000;
 export const simLogRecordsMax = 10_000;
 /** Simulator: actors per simulated node. */
 export const simActorsPerNodeMax = 64;
+/** Histories: events one history may hold, so that a runaway workload fails loudly instead of eating memory. */
+export const historyEventsMax = 1_000_000;
+/** Histories: nesting depth of one event's `value`; deeper is rejected instead of recursing without bound. */
+export const historyValueDepthMax = 32;
+/** Linearizability checker: states (linearized set, register value) one key's search may explore before it answers unknown. */
+export const linearizableStatesPerKeyMax = 1_000_000;
+/** Linearizability checker: memory the memo cache of one key's search may use before it answers unknown: 256 MiB. */
+export const linearizableCacheBytesMax = 256 * 1024 * 1024;
+/** Linearizability checker: operations of the longest consistent prefix shown in a failure report. */
+export const linearizableExplainOpsMax = 20;
+/** Checkers: anomalies a checker reports in detail; it still counts every one it finds. */
+export const checkerAnomaliesReportedMax = 100;
 
 /** Cluster: bytes of transactions waiting for commit before writers get OVERLOADED (`clusterSendBuf`). */
 export const clusterSendBufDefault = 64 * 1024 * 1024;
@@ -82,6 +94,17 @@ export const storeTxReadsMax = 1_000_000;
 export const certifyWindowVersionsMax = 65_536;
 /** Certification window, in written keys: older versions are forgotten first when more are held. */
 export const certifyWindowKeysMax = 131_072;
+/** Nesting of arrays and maps the store's msgpack decoder follows; deeper is a corrupt frame. */
+export const storeDecodeDepthMax = 64;
+/** The msgpack decoder keeps views of the last buffer it read up to this size (one read chunk or so). */
+export const storeDecodeCacheBytesMax = 4 * 1024 * 1024;
+/** Entries per sorted-btree node (its branching factor; the library's default). */
+export const storeTreeNodeEntriesMax = 32;
+/**
+ * Certification: keys written since a change-set's snapshot that are scanned to certify it; looking back
+ * further builds a per-key index of the window (kept from then on).
+ */
+export const certifyScanKeysMax = 1024;
 /** Other nodes' schemas one store may learn (evolution mode). */
 export const storeKnownSchemasMax = 64;
 /** Snapshot image: payload bytes a writer aims for in one frame. */

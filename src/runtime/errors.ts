@@ -12,7 +12,9 @@ export type ChorusErrorCode =
   // store
   | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE'
   // cluster
-  | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED';
+  | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED'
+  // simulator
+  | 'HISTORY_FULL';
 
 export class ChorusError extends Error {
   override readonly name: string = 'ChorusError';
