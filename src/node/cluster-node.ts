@@ -22,17 +22,13 @@ import { startInlineNode } from '../runtime/inline-host.js';
 import { startThreadNode } from '../runtime/thread/thread-host.js';
 import { Store } from '../store/store.js';
 import type { ApplyResult } from '../store/store.js';
-import type { ChangeSet } from '../store/changeset.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
-import { ConflictError, StoreError } from '../store/errors.js';
-import { REPLICATOR, replicator } from '../actors/replicator.js';
+import { ConflictError } from '../store/errors.js';
 import type { RaftStateChanged, TransferLeadership } from '../actors/replicator.js';
-import { windowFlusher } from '../actors/window-flusher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
-import { committer } from '../actors/committer.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
-import { raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
+import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { resolveParams } from './params.js';
 
@@ -66,9 +62,6 @@ interface PendingWrite {
   readonly timer: ReturnType<typeof setTimeout>;
 }
 
-const COMMITTER = 'committer';
-const FLUSHER = 'flusher';
-
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
   const store = Store.open(resolved.schema); // a bad schema is refused here, naming table and field
@@ -98,14 +91,7 @@ export class ClusterNode {
 
   async start(): Promise<void> {
     const p = this.params;
-    const spec = {
-      node: p.self,
-      actors: [
-        { name: REPLICATOR, kind: replicator, params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER } },
-        { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
-        { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
-      ],
-    };
+    const spec = clusterNodeSpec(p);
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
     this.host = await start(spec, { outbound: p.network.outbound(p.self) });
     this.host.on('appMessage', (message) => this.onMessage(message));
@@ -231,23 +217,10 @@ export class ClusterNode {
     }
   }
 
-  /** Certifies and applies committed change-sets in log order, exactly as every other node does. */
   private apply(entries: ApplyEntries): void {
-    for (const payload of entries.payloads) {
-      let result: ApplyResult | undefined;
-      let failure: Error | undefined;
-      try {
-        result = this.store.apply(payload.changeSet as ChangeSet);
-        this.applied++;
-      } catch (error) {
-        // Apply is deterministic and atomic: a store error (CONFLICT, UNIQUE, ...) rejects this change-set
-        // on every node alike and stores nothing of it. Anything else is a bug: crash loudly.
-        if (!(error instanceof StoreError)) throw error;
-        this.conflicts++;
-        failure = error;
-      }
-      if (payload.origin === this.nodeId) this.settle(payload.id, result, failure);
-    }
+    const { applied, rejected } = applyCommitted(this.store, this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+    this.applied += applied;
+    this.conflicts += rejected;
   }
 
   private onRaftState(state: RaftStateChanged): void {

@@ -1,0 +1,73 @@
+/**
+ * What one cluster node is made of, for every host (thread, inline, simulator): the actor spec, and the
+ * application-side step that certifies and applies committed change-sets to the node's tables.
+ * ClusterNode and the simulator's cluster harness both build nodes from here, so they run the same thing.
+ */
+import type { NodeSpec } from '../runtime/actor.js';
+import { REPLICATOR, replicator } from '../actors/replicator.js';
+import { windowFlusher } from '../actors/window-flusher.js';
+import type { Window } from '../actors/window-flusher.js';
+import { committer } from '../actors/committer.js';
+import type { ApplyEntries } from '../actors/committer.js';
+import type { Store, ApplyResult } from '../store/store.js';
+import type { ChangeSet } from '../store/changeset.js';
+import { StoreError } from '../store/errors.js';
+import { raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
+
+export const COMMITTER = 'committer';
+export const FLUSHER = 'flusher';
+export { REPLICATOR };
+
+export interface NodeShape {
+  readonly self: string;
+  readonly voters: readonly { readonly id: string; readonly qrank: number }[];
+  readonly window: Window;
+  readonly clusterSendBuf: number;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+export function clusterNodeSpec(p: NodeShape): NodeSpec {
+  return {
+    node: p.self,
+    actors: [
+      {
+        name: REPLICATOR, kind: replicator,
+        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER },
+      },
+      { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
+      { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
+    ],
+  };
+}
+
+/**
+ * Certifies and applies committed change-sets in log order, exactly as every other node does, and
+ * reports the outcome of this node's own ones. Apply is deterministic and atomic: a store error
+ * (CONFLICT, UNIQUE, ...) rejects that change-set on every node alike and stores nothing of it;
+ * anything else is a bug and is thrown.
+ */
+export function applyCommitted(
+  store: Store,
+  self: string,
+  entries: ApplyEntries,
+  settle: (id: number, result: ApplyResult | undefined, error: StoreError | undefined) => void,
+): { applied: number; rejected: number } {
+  let applied = 0;
+  let rejected = 0;
+  for (const payload of entries.payloads) {
+    let result: ApplyResult | undefined;
+    let failure: StoreError | undefined;
+    try {
+      result = store.apply(payload.changeSet as ChangeSet);
+      applied++;
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      rejected++;
+      failure = error;
+    }
+    if (payload.origin === self) settle(payload.id, result, failure);
+  }
+  return { applied, rejected };
+}
