@@ -1,0 +1,103 @@
+/**
+ * A whole chorusdb cluster inside the simulator: every node is the real node spec (replicator, window
+ * flusher, committer; src/node/node-spec.ts) on the simulator host, with its tables in a Store on the
+ * application side, exactly as `openNode` runs it, but on virtual time and the simulated network.
+ *
+ * `transact` is what a client does: run a transaction body on one node's tables (phase 1), commit it
+ * through the log, and hear the outcome exactly once: ok (applied on that node; with what the body
+ * returned), fail (it certainly did not happen: refused, or rejected by certification) or info (no
+ * answer within `writeTimeoutMs`: it may or may not happen), the three outcomes of a Jepsen history.
+ */
+import { encode } from '@msgpack/msgpack';
+import type { Message } from '../src/runtime/actor.js';
+import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
+import type { Window } from '../src/actors/window-flusher.js';
+import { noWindow } from '../src/actors/window-flusher.js';
+import { COMMITTER, applyCommitted, clusterNodeSpec } from '../src/node/node-spec.js';
+import { Store } from '../src/store/store.js';
+import type { SchemaDef } from '../src/store/schema.js';
+import type { WriteTx } from '../src/store/write-tx.js';
+import { Simulation } from './simulation.js';
+
+export type Outcome =
+  | { readonly kind: 'ok'; readonly value: unknown }
+  | { readonly kind: 'fail'; readonly code: string }
+  | { readonly kind: 'info' };
+
+export interface SimClusterOptions {
+  readonly seed: number;
+  readonly nodes: readonly { readonly addr: string; readonly qrank?: number }[];
+  readonly schema: SchemaDef;
+  readonly window?: Window;
+  /** Virtual milliseconds a transaction may wait for its commit before its outcome is `info`. */
+  readonly writeTimeoutMs?: number;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+}
+
+export class SimCluster {
+  readonly sim: Simulation;
+  readonly stores = new Map<string, Store>();
+  private readonly pending = new Map<string, Map<number, (outcome: Outcome) => void>>();
+  private readonly writeTimeoutMs: number;
+  private nextId = 1;
+
+  constructor(options: SimClusterOptions) {
+    this.sim = new Simulation({ seed: options.seed });
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 1_000;
+    const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1 }));
+    for (const { id } of voters) {
+      this.stores.set(id, Store.open(options.schema));
+      this.pending.set(id, new Map());
+      this.sim.addNode(clusterNodeSpec({
+        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
+        tickMs: options.tickMs ?? 10, electionTicks: options.electionTicks ?? 10, heartbeatTicks: 1,
+      }));
+    }
+    this.sim.on('appMessage', (message, _from, node) => this.onMessage(node, message));
+  }
+
+  get nodes(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /** Runs `body` on `node`'s tables and commits it; `done` hears the outcome exactly once. */
+  transact(node: string, body: (tx: WriteTx) => unknown, done: (outcome: Outcome) => void): void {
+    const store = this.stores.get(node)!;
+    let value: unknown;
+    let changeSet;
+    try {
+      changeSet = store.write((tx) => {
+        value = body(tx);
+      });
+    } catch (error) {
+      done({ kind: 'fail', code: (error as { code?: string }).code ?? 'ERROR' });
+      return;
+    }
+    const id = this.nextId++;
+    const waiting = this.pending.get(node)!;
+    let settled = false;
+    const settle = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      waiting.delete(id);
+      done(outcome);
+    };
+    waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
+    this.sim.at(this.writeTimeoutMs, () => settle({ kind: 'info' }));
+    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength } satisfies CommitRequest);
+    if (error !== undefined) settle({ kind: 'fail', code: error.code });
+  }
+
+  private onMessage(node: string, message: Message): void {
+    const waiting = this.pending.get(node)!;
+    if (message.type === 'apply') {
+      applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
+        waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
+      });
+    } else if (message.type === 'commitRefused') {
+      const refused = message as CommitRefused;
+      for (const id of refused.ids) waiting.get(id)?.({ kind: 'fail', code: refused.code });
+    }
+  }
+}
