@@ -1,19 +1,21 @@
 #!/usr/bin/env node
 /**
  * The `chorus` command line. Subcommands arrive with the features they drive; today: `demo` (what
- * `npm start` runs), `version` and `help`.
+ * `npm start` runs), `sim` (simulated clusters under faults), `version` and `help`.
  */
 import { readFileSync } from 'node:fs';
 import { runDemo } from './demo.js';
+import { parseSimArgs, runSim, simUsage } from './sim.js';
 
 const usage = `chorus — chorusdb's command line
 
 Usage:
   chorus demo        run a local demonstration of the actor runtime on its three hosts
+  chorus sim ...     run simulated clusters under faults from seeds and check them (chorus sim --help)
   chorus version     print the version
   chorus --help      print this help
 
-Coming with later releases: node, arbiter, status, sim.
+Coming with later releases: node, arbiter, status.
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -33,6 +35,19 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'demo':
       return runDemo((line) => process.stdout.write(`${line}\n`));
+    case 'sim': {
+      if (argv.includes('--help')) {
+        process.stdout.write(`${simUsage}\n`);
+        return 0;
+      }
+      try {
+        return runSim(parseSimArgs(argv.slice(1)), (line) => process.stdout.write(`${line}\n`));
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'INVALID_ARGUMENT') throw error;
+        process.stderr.write(`${(error as Error).message}\n`);
+        return 2;
+      }
+    }
     default:
       process.stderr.write(`chorus: unknown command ${JSON.stringify(command)}\n\n${usage}`);
       return 2;

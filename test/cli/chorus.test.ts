@@ -23,6 +23,21 @@ describe('chorus', () => {
     expect(run.stderr).toContain('Usage:');
   });
 
+  it('runs simulated seeds, checks them, and ends with a JSON summary line', () => {
+    const run = chorus('sim', '--seed', '3', '--seeds', '2', '--time', '2s', '--check-determinism');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.slice(0, 2).map((l) => l.replace(/\(.*\)/, ''))).toEqual(['seed 3: ok ', 'seed 4: ok ']);
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ seeds: 2, failures: 0, failedSeeds: [], simSeconds: 10 });
+  });
+
+  it('refuses a bad sim option naming it', () => {
+    const run = chorus('sim', '--nodes', '12');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--nodes must be an integer in [1, 9]');
+  });
+
   it('runs the demo (npm start): threads, the mailbox bound, failure handling and a replayed seed', () => {
     const run = chorus('demo');
     expect(run.stderr).toBe('');
