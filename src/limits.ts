@@ -98,8 +98,11 @@ export const certifyWindowKeysMax = 131_072;
 export const storeDecodeDepthMax = 64;
 /** The msgpack decoder keeps views of the last buffer it read up to this size (one read chunk or so). */
 export const storeDecodeCacheBytesMax = 4 * 1024 * 1024;
-/** Entries per sorted-btree node (its branching factor; the library's default). */
-export const storeTreeNodeEntriesMax = 32;
+/**
+ * Entries per sorted-btree node (its branching factor). 64 rather than the library's 32: measured on 1M
+ * rows, 19 against 26 bytes per entry, scans twice and random replaces a quarter faster.
+ */
+export const storeTreeNodeEntriesMax = 64;
 /**
  * Certification: keys written since a change-set's snapshot that are scanned to certify it; looking back
  * further builds a per-key index of the window (kept from then on).

@@ -7,11 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
+import { decodeStoreMsgpack } from './msgpack-decode.js';
 
 // One encoder reused: @msgpack/msgpack's encode() allocates an encoder per call otherwise.
 const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: false });
-const decoder = new Decoder({ useBigInt64: true });
 
 /** msgpack bytes of `value` (a fresh copy: the encoder's buffer is reused). */
 export function encodeMsgpack(value: unknown): Uint8Array {
@@ -20,7 +20,7 @@ export function encodeMsgpack(value: unknown): Uint8Array {
 
 /** Decodes msgpack; throws (a plain Error) on malformed input — callers turn that into CorruptError. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
-  return decoder.decode(bytes);
+  return decodeStoreMsgpack(bytes);
 }
 
 export const frameHeaderBytes = 8;

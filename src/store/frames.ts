@@ -45,9 +45,9 @@ export class FrameReader {
   next(): FrameResult {
     const available = this.buffer.length - this.start;
     if (available < frameHeaderBytes) return { kind: 'more' };
-    const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start, frameHeaderBytes);
-    const length = view.getUint32(0, true);
-    const expected = view.getUint32(4, true);
+    // Read the header bytes directly: a DataView per frame was measurable when replaying 1M records.
+    const length = readUint32LE(this.buffer, this.start);
+    const expected = readUint32LE(this.buffer, this.start + 4);
     if (length === 0 || length > frameBytesMax) {
       return { kind: 'bad', offset: this.position, length, reason: `frame length ${length} is outside 1..${frameBytesMax}` };
     }
@@ -64,4 +64,8 @@ export class FrameReader {
   rest(): Uint8Array {
     return this.buffer.subarray(this.start);
   }
+}
+
+function readUint32LE(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) >>> 0;
 }

@@ -33,12 +33,14 @@ export function rowFromInput(table: TableSchema, input: unknown, base?: Row): Ro
   for (const name in object) {
     if (!table.fieldByName.has(name) && object[name] !== undefined) throw new ValidationError(table.name, name, object[name], 'no such field');
   }
-  const row: Record<string, Value> = {};
-  for (const field of table.fields) {
+  const fields = table.fields;
+  const values = new Array<Value>(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as FieldSchema;
     const given = object[field.name];
-    row[field.name] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table, field, given, false);
+    values[i] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table, field, given, false);
   }
-  return Object.freeze(row);
+  return table.makeRow(values);
 }
 
 /** A row from its wire form (values in this table's field order), checked like user input. */
@@ -46,9 +48,10 @@ export function rowFromArray(table: TableSchema, values: readonly unknown[]): Ro
   if (!Array.isArray(values) || values.length !== table.fields.length) {
     throw new ValidationError(table.name, undefined, values, `a wire row must be an array of ${table.fields.length} values`);
   }
-  const row: Record<string, Value> = {};
-  for (const field of table.fields) row[field.name] = checkField(table, field, values[field.position], true);
-  return Object.freeze(row);
+  const fields = table.fields;
+  const checked = new Array<Value>(fields.length);
+  for (let i = 0; i < fields.length; i++) checked[i] = checkField(table, fields[i] as FieldSchema, values[i], true);
+  return table.makeRow(checked);
 }
 
 /** The wire form of a canonical row: its values in field order. */

@@ -21,7 +21,7 @@ import { FrameReader } from './frames.js';
 import type { Key } from './keys.js';
 import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
 import { rowFromArray, rowToArray } from './rows.js';
-import type { SchemaDef, TableSchema } from './schema.js';
+import type { IndexSchema, SchemaDef, TableSchema } from './schema.js';
 import { Schema, plainSchemaDef } from './schema.js';
 import { TableData } from './table.js';
 import type { Row } from './values.js';
@@ -116,8 +116,8 @@ export class ImageLoader {
   private frames = 0;
   private rows = 0;
   private header: { version: number; horizon: number; plan: SchemaPlan; source: Schema } | undefined;
-  private tables: TableData[] | undefined;
-  private lastKeys: (Key | undefined)[] = [];
+  /** Per target table: keys and rows in key order, bulk-built into tables by finish(). */
+  private loaded: { keys: Key[]; rows: Row[]; unique: Map<IndexSchema, Set<string>> }[] | undefined;
   private window: WindowEntry[] = [];
   private ended = false;
 
@@ -143,8 +143,10 @@ export class ImageLoader {
   finish(): LoadedState {
     if (this.ended && this.reader.buffered > 0) throw new CorruptError(this.name, this.reader.offset, 'data after the end frame');
     if (this.reader.buffered > 0) throw new CorruptError(this.name, this.reader.offset, `truncated: ${this.reader.buffered} bytes of an incomplete frame`);
-    if (!this.ended || this.header === undefined || this.tables === undefined) throw new CorruptError(this.name, this.reader.offset, 'truncated: no end frame');
-    return { version: this.header.version, horizon: this.header.horizon, window: this.window, tables: this.tables, rows: this.rows };
+    if (!this.ended || this.header === undefined || this.loaded === undefined) throw new CorruptError(this.name, this.reader.offset, 'truncated: no end frame');
+    const loaded = this.loaded;
+    const tables = this.target.tables.map((table) => TableData.fromSorted(table, (loaded[table.position] as { keys: Key[] }).keys, (loaded[table.position] as { rows: Row[] }).rows));
+    return { version: this.header.version, horizon: this.header.horizon, window: this.window, tables, rows: this.rows };
   }
 
   private onFrame(payload: Uint8Array, offset: number): void {
@@ -188,7 +190,9 @@ export class ImageLoader {
     }
     const plan = planConversion(source, this.target, this.dropTables); // IncompatibleSchemaError goes out as is
     this.header = { version: version as number, horizon: horizon as number, plan, source };
-    this.tables = this.target.tables.map((table) => TableData.empty(table));
+    this.loaded = this.target.tables.map((table) => ({
+      keys: [], rows: [], unique: new Map(table.indexes.filter((index) => index.unique).map((index) => [index, new Set<string>()])),
+    }));
   }
 
   private onRows(body: Record<string, unknown>, offset: number): void {
@@ -199,9 +203,9 @@ export class ImageLoader {
     const plan = header.plan.table(body['table']);
     if (plan === undefined) return; // a table the target schema dropped
     const table = plan.to;
-    const data = (this.tables as TableData[])[table.position] as TableData;
+    const into = (this.loaded as NonNullable<ImageLoader['loaded']>)[table.position] as NonNullable<ImageLoader['loaded']>[number];
     const compare = comparatorFor(table.keyKind);
-    let last = this.lastKeys[table.position];
+    let last = into.keys[into.keys.length - 1];
     for (let i = 0; i < rows.length; i++) {
       let row: Row;
       try {
@@ -211,11 +215,11 @@ export class ImageLoader {
       }
       const key = primaryKeyOf(table, row);
       if (last !== undefined && compare(last, key) >= 0) throw new CorruptError(this.name, offset, `frame ${this.frames}, table ${table.name}, row ${i}: keys out of order`);
-      checkUniqueOnLoad(data, row);
-      data.put(key, row, undefined);
+      if (into.unique.size > 0) checkUniqueOnLoad(table, into.unique, row);
+      into.keys.push(key);
+      into.rows.push(row);
       last = key;
     }
-    this.lastKeys[table.position] = last;
     this.rows += rows.length;
   }
 
@@ -250,14 +254,14 @@ export class ImageLoader {
 }
 
 /** A unique index violated by converted rows is UNIQUE (the new schema's constraint), not corruption. */
-function checkUniqueOnLoad(data: TableData, row: Row): void {
-  for (const index of data.schema.indexes) {
-    if (!index.unique || index.fields.some((field) => row[field.name] === null)) continue;
-    let taken = false;
-    data.withIndexValue(index, indexValuePrefix(index, row), () => ((taken = true), false));
-    if (taken) {
-      const values = index.fields.map((field) => row[field.name]);
-      throw new UniqueError(data.schema.name, index.name, index.fields.map((field) => field.name).join(','), values.length === 1 ? values[0] : values);
+function checkUniqueOnLoad(table: TableSchema, seen: ReadonlyMap<IndexSchema, Set<string>>, row: Row): void {
+  for (const [index, values] of seen) {
+    if (index.fields.some((field) => row[field.name] === null)) continue; // nulls are distinct
+    const prefix = indexValuePrefix(index, row);
+    if (values.has(prefix)) {
+      const taken = index.fields.map((field) => row[field.name]);
+      throw new UniqueError(table.name, index.name, index.fields.map((field) => field.name).join(','), taken.length === 1 ? taken[0] : taken);
     }
+    values.add(prefix);
   }
 }

@@ -94,17 +94,23 @@ export class Store {
    * applied. The first error the body meets fails the transaction, even if the body caught it.
    */
   write(body: (tx: WriteTx) => void): ChangeSet {
-    const writer = new Writer(this.state);
-    const result: unknown = body(writer);
-    assert(!isThenable(result), 'a write body must be synchronous (no await inside a transaction)');
-    const { changeSet, prepared } = writer.finish();
+    const { changeSet, prepared } = this.run(body);
     this.prepared.set(changeSet, prepared);
     return changeSet;
   }
 
   /** write + apply: a local commit on one node. */
   commit(body: (tx: WriteTx) => void): ApplyResult {
-    return this.apply(this.write(body));
+    // The prepared form goes straight to apply: no WeakMap entry (ephemerons cost the GC, profiled).
+    const { changeSet, prepared } = this.run(body);
+    return this.applyPrepared(changeSet, prepared);
+  }
+
+  private run(body: (tx: WriteTx) => void): { changeSet: ChangeSet; prepared: Prepared } {
+    const writer = new Writer(this.state);
+    const result: unknown = body(writer);
+    assert(!isThenable(result), 'a write body must be synchronous (no await inside a transaction)');
+    return writer.finish();
   }
 
   /**
@@ -113,7 +119,10 @@ export class Store {
    */
   apply(changeSet: ChangeSet): ApplyResult {
     const cached = this.prepared.get(changeSet);
-    const prepared = cached !== undefined && cached.schema === this.state.schema ? cached : this.prepare(changeSet);
+    return this.applyPrepared(changeSet, cached !== undefined && cached.schema === this.state.schema ? cached : this.prepare(changeSet));
+  }
+
+  private applyPrepared(changeSet: ChangeSet, prepared: Prepared): ApplyResult {
     this.state.window.certify(prepared, this.state.version);
     this.checkUnique(prepared);
     const writes = changeSet.schema === this.state.schema.fingerprint ? changeSet.writes : this.localWrites(prepared);
@@ -178,7 +187,7 @@ export class Store {
   replay(version: number, writes: readonly LogWrite[], plan: SchemaPlan): void {
     assert(version === this.state.version + 1, `log record ${version} does not follow store version ${this.state.version}`);
     const puts = writes.map((write) => this.resolveWrite(plan, write.table, write.key, write.row));
-    this.mutate({ schema: this.state.schema, snapshot: version - 1, reads: [], ranges: [], writes: puts, puts });
+    this.mutate({ schema: this.state.schema, snapshot: version - 1, reads: none, ranges: none, writes: puts, puts });
   }
 
   /** @internal The conversion plan for data written with `fingerprint` (identity for this schema). */
@@ -271,9 +280,8 @@ export class Store {
     const version = this.state.version + 1;
     for (const put of prepared.puts) {
       const data = this.state.tables[put.table.position] as TableData;
-      const old = data.get(put.key);
-      if (put.row !== null) data.put(put.key, put.row, old);
-      else if (old !== undefined) data.remove(put.key, old);
+      if (put.row !== null) data.put(put.key, put.row);
+      else data.remove(put.key);
     }
     this.state.version = version;
     this.state.window.record(version, prepared.writes);
@@ -288,6 +296,9 @@ export class Store {
     }));
   }
 }
+
+/** Shared by replayed records, which read nothing. */
+const none: readonly never[] = Object.freeze([]);
 
 function isThenable(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';

@@ -14,6 +14,8 @@
  * canonical; a view (clone) has no Map and is never mutated.
  */
 import BTreeModule from 'sorted-btree';
+import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
+import { storeTreeNodeEntriesMax } from '../limits.js';
 import { assert } from '../runtime/assert.js';
 import type { Key, KeyRange } from './keys.js';
 import { comparatorFor, compareStrings, encodedKey, indexKeyOf, keyUpper } from './keys.js';
@@ -43,9 +45,26 @@ export class TableData {
     return new TableData(
       schema,
       new Map(),
-      new BTree<Key, Row>(undefined, comparatorFor(schema.keyKind)),
-      schema.indexes.map(() => new BTree<string, Row>(undefined, compareStrings)),
+      new BTree<Key, Row>(undefined, comparatorFor(schema.keyKind), storeTreeNodeEntriesMax),
+      schema.indexes.map(() => new BTree<string, Row>(undefined, compareStrings, storeTreeNodeEntriesMax)),
     );
+  }
+
+  /**
+   * A live table from rows in strictly increasing key order (a snapshot image), built in bulk: the
+   * trees come out of sorted-btree's bulkLoad, O(n) and with fuller leaves than n inserts (measured
+   * 15 against 26 bytes per entry; load 2x faster). Unique indexes must already have been checked.
+   */
+  static fromSorted(schema: TableSchema, keys: Key[], rows: Row[]): TableData {
+    assert(keys.length === rows.length, 'fromSorted: one key per row');
+    const map = new Map<Key, Row>();
+    for (let i = 0; i < keys.length; i++) map.set(keys[i] as Key, rows[i] as Row);
+    const indexes = schema.indexes.map((index) => {
+      const entries = rows.map((row, i) => ({ entry: indexKeyOf(index, row, encodedKey(schema, keys[i] as Key)), row }));
+      entries.sort((a, b) => compareStrings(a.entry, b.entry));
+      return sortedTree(entries.map((e) => e.entry), entries.map((e) => e.row), compareStrings);
+    });
+    return new TableData(schema, map, sortedTree(keys, rows, comparatorFor(schema.keyKind)), indexes);
   }
 
   /** A consistent, read-only view: O(1) now, copy-on-write as the live table changes later. */
@@ -61,9 +80,11 @@ export class TableData {
     return this.rows === undefined ? this.tree.get(key) : this.rows.get(key);
   }
 
-  /** Stores `row` under `key`, replacing `old` (the row currently there, if any). */
-  put(key: Key, row: Row, old: Row | undefined): void {
+  /** Stores `row` under `key`, replacing the row there if any. */
+  put(key: Key, row: Row): void {
     assert(this.rows !== undefined, 'views are read-only');
+    // Tables without indexes never need the old row: one hash lookup less per write.
+    const old = this.schema.indexes.length === 0 ? undefined : this.rows.get(key);
     this.rows.set(key, row);
     this.tree.set(key, row);
     if (this.schema.indexes.length === 0) return;
@@ -79,8 +100,11 @@ export class TableData {
     }
   }
 
-  remove(key: Key, old: Row): void {
+  /** Removes the row under `key`, if any. */
+  remove(key: Key): void {
     assert(this.rows !== undefined, 'views are read-only');
+    const old = this.rows.get(key);
+    if (old === undefined) return;
     this.rows.delete(key);
     this.tree.delete(key);
     if (this.schema.indexes.length === 0) return;
@@ -101,6 +125,11 @@ export class TableData {
   withIndexValue(index: IndexSchema, prefix: string, visit: Visit<string>): void {
     visitTree(this.indexes[index.position] as BTree<string, Row>, compareStrings, { low: prefix, lowInclusive: true, high: prefix + keyUpper, highInclusive: false }, false, visit);
   }
+}
+
+function sortedTree<K extends Key>(keys: K[], rows: Row[], compare: (a: K, b: K) => number): BTree<K, Row> {
+  if (keys.length === 0) return new BTree<K, Row>(undefined, compare, storeTreeNodeEntriesMax);
+  return bulkLoad(keys, rows, storeTreeNodeEntriesMax, compare) as BTree<K, Row>;
 }
 
 function visitTree<K extends Key>(

@@ -44,10 +44,13 @@ export interface Prepared extends CertifyRequest {
   readonly puts: readonly PreparedWrite[];
 }
 
+const noRanges: readonly never[] = Object.freeze([]);
+
 export class Writer extends Reader implements WriteTx {
   private readonly overlays: (Map<Key, Row | null> | undefined)[] = [];
-  private readonly uniqueOverlay = new Map<string, Key>();
-  private readonly readKeys = new Map<string, Touched>();
+  // Created on first use: most transactions are a few writes to tables without unique indexes.
+  private uniqueOverlayMap: Map<string, Key> | undefined;
+  private readKeysMap: Map<string, Touched> | undefined;
   private readonly rangeReads: { ref: RangeRef; table: TableSchema; range: KeyRange }[] = [];
   private writeCount = 0;
   private failure: unknown = undefined;
@@ -55,6 +58,14 @@ export class Writer extends Reader implements WriteTx {
 
   constructor(source: ReadSource) {
     super(source);
+  }
+
+  private get uniqueOverlay(): Map<string, Key> {
+    return (this.uniqueOverlayMap ??= new Map());
+  }
+
+  private get readKeys(): Map<string, Touched> {
+    return (this.readKeysMap ??= new Map());
   }
 
   private op<T>(body: () => T): T {
@@ -169,7 +180,7 @@ export class Writer extends Reader implements WriteTx {
   }
 
   private noteRange(table: TableSchema, lower: readonly Scalar[] | null, lowerExclusive: boolean, upper: readonly Scalar[] | null, upperExclusive: boolean): void {
-    if (this.readKeys.size + this.rangeReads.length >= storeTxReadsMax) {
+    if ((this.readKeysMap?.size ?? 0) + this.rangeReads.length >= storeTxReadsMax) {
       throw new ValidationError(table.name, undefined, undefined, `transaction read more than ${storeTxReadsMax} keys (storeTxReadsMax)`);
     }
     const ref: RangeRef = Object.freeze({ table: table.name, lower, lowerExclusive, upper, upperExclusive });
@@ -298,16 +309,18 @@ export class Writer extends Reader implements WriteTx {
     }
     const reads: ReadRef[] = [];
     const readKeys: Touched[] = [];
-    for (const touched of this.readKeys.values()) {
+    for (const touched of this.readKeysMap?.values() ?? []) {
       if (this.overlays[touched.table.position]?.has(touched.key) === true) continue;
       reads.push(Object.freeze({ table: touched.table.name, key: Object.freeze(decodeKey(touched.table, touched.key)) }));
       readKeys.push(touched);
     }
     const snapshot = this.source.version;
+    // Most local commits read no range: share one empty array rather than map two new ones.
+    const unscanned = this.rangeReads.length === 0;
     const changeSet: ChangeSet = Object.freeze({
-      schema: schema.fingerprint, snapshot, reads: Object.freeze(reads), ranges: Object.freeze(this.rangeReads.map((r) => r.ref)), writes: Object.freeze(writes),
+      schema: schema.fingerprint, snapshot, reads: Object.freeze(reads), ranges: unscanned ? noRanges : Object.freeze(this.rangeReads.map((r) => r.ref)), writes: Object.freeze(writes),
     });
-    const ranges = this.rangeReads.map(({ table, range }) => ({ table, range }));
+    const ranges = unscanned ? noRanges : this.rangeReads.map(({ table, range }) => ({ table, range }));
     return { changeSet, prepared: { schema, snapshot, reads: readKeys, writes: writeKeys, ranges, puts } };
   }
 }
