@@ -12,6 +12,7 @@ import type { History } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
 import { Rng } from './rng.js';
+import type { Simulation } from './simulation.js';
 
 export type Fault =
   | { readonly kind: 'partition'; readonly mask: number }
@@ -74,7 +75,7 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number): Time
 export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
   const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(cluster, options.faults);
+  scheduleFaults(cluster.sim, cluster.nodes, options.faults);
   const history = new HistoryRecorder();
   const clients = startClients(cluster, history, keys, options.clients ?? 6);
   const { sim } = cluster;
@@ -88,9 +89,8 @@ export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   return { seed: options.seed, problems: check(cluster, history, keys), history: history.events, okOps: history.events.filter((e) => e.type === 'ok').length, events: sim.stats().events, simMs: sim.nowMs };
 }
 
-function scheduleFaults(cluster: SimCluster, faults: readonly TimedFault[]): void {
-  const { sim } = cluster;
-  const names = cluster.nodes;
+/** Schedules each fault at its virtual time; node numbers wrap around the node list. */
+export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[]): void {
   const at = (i: number) => names[i % names.length]!;
   for (const { atMs, fault: f } of faults) {
     sim.at(atMs, () => {

@@ -9,24 +9,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
-import type { Fault } from '../../simulate/workload.js';
+import { faultSchedule, qranks } from './faults.js';
 
 const safetyMs = 3_000;
 
-const fault: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ kind: fc.constant('partition' as const), mask: fc.nat(31) }),
-  fc.record({ kind: fc.constant('cutOneWay' as const), from: fc.nat(4), to: fc.nat(4) }),
-  fc.record({ kind: fc.constant('heal' as const) }),
-  fc.record({ kind: fc.constant('rates' as const), loss: fc.double({ min: 0, max: 0.2, noNaN: true }), duplicate: fc.double({ min: 0, max: 0.1, noNaN: true }), reorder: fc.double({ min: 0, max: 0.3, noNaN: true }) }),
-  fc.record({ kind: fc.constant('clog' as const), from: fc.nat(4), to: fc.nat(4), forMs: fc.integer({ min: 10, max: 500 }) }),
-  fc.record({ kind: fc.constant('pause' as const), node: fc.nat(4), forMs: fc.integer({ min: 50, max: 600 }) }),
-);
-
-const scenario = fc.record({
-  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  ranks: fc.oneof(fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 3, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 5, maxLength: 5 })),
-  faults: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: safetyMs }), fault }), { maxLength: 8 }),
-});
+const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(safetyMs, 8) });
 
 describe('cluster register workload on the simulator', () => {
   it('is linearizable, loses no acknowledged write, and converges after healing (generated schedules)', () => {

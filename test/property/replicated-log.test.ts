@@ -12,6 +12,9 @@ import type { Committed, RaftStateChanged } from '../../src/actors/replicator.js
 import { REPLICATOR, replicator } from '../../src/actors/replicator.js';
 import type { Voter } from '../../src/cluster/raft/quorum.js';
 import { Simulation } from '../../simulate/simulation.js';
+import { scheduleFaults } from '../../simulate/workload.js';
+import type { TimedFault } from '../../simulate/workload.js';
+import { faultSchedule, qranks } from './faults.js';
 
 /** Test state machine: records the payloads it applies. */
 const ledger = defineActor<Committed | { type: 'report' }, undefined>({
@@ -31,34 +34,17 @@ const ledger = defineActor<Committed | { type: 'report' }, undefined>({
   },
 });
 
-type Fault =
-  | { readonly kind: 'partition'; readonly mask: number }
-  | { readonly kind: 'cutOneWay'; readonly from: number; readonly to: number }
-  | { readonly kind: 'heal' }
-  | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
-  | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
-  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number };
-
-const fault: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ kind: fc.constant('partition' as const), mask: fc.nat(31) }),
-  fc.record({ kind: fc.constant('cutOneWay' as const), from: fc.nat(4), to: fc.nat(4) }),
-  fc.record({ kind: fc.constant('heal' as const) }),
-  fc.record({ kind: fc.constant('rates' as const), loss: fc.double({ min: 0, max: 0.3, noNaN: true }), duplicate: fc.double({ min: 0, max: 0.2, noNaN: true }), reorder: fc.double({ min: 0, max: 0.5, noNaN: true }) }),
-  fc.record({ kind: fc.constant('clog' as const), from: fc.nat(4), to: fc.nat(4), forMs: fc.integer({ min: 10, max: 500 }) }),
-  fc.record({ kind: fc.constant('pause' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }) }),
-);
-
 const scenario = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  ranks: fc.oneof(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 5, maxLength: 5 })),
-  faults: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 3000 }), fault }), { maxLength: 12 }),
+  ranks: qranks(3),
+  faults: faultSchedule(3000, 12),
   proposalEveryMs: fc.integer({ min: 5, max: 60 }),
 });
 
 interface Scenario {
   readonly seed: number;
   readonly ranks: readonly number[];
-  readonly faults: readonly { readonly atMs: number; readonly fault: Fault }[];
+  readonly faults: readonly TimedFault[];
   readonly proposalEveryMs: number;
 }
 
@@ -85,33 +71,8 @@ function run(s: Scenario) {
       ],
     });
   }
+  scheduleFaults(sim, names, s.faults);
   const at = (i: number) => names[i % names.length]!;
-  for (const { atMs, fault: f } of s.faults) {
-    sim.at(atMs, () => {
-      switch (f.kind) {
-        case 'partition':
-          sim.network.heal();
-          sim.network.partition([names.filter((_, i) => f.mask & (1 << i)), names.filter((_, i) => !(f.mask & (1 << i)))]);
-          break;
-        case 'cutOneWay':
-          sim.network.cutOneWay(at(f.from), at(f.to));
-          break;
-        case 'heal':
-          sim.network.heal();
-          break;
-        case 'rates':
-          sim.network.setFaults({ lossRate: f.loss, duplicateRate: f.duplicate, reorderRate: f.reorder });
-          break;
-        case 'clog':
-          sim.network.clog(at(f.from), at(f.to), sim.nowMs + f.forMs);
-          break;
-        case 'pause':
-          sim.pause(at(f.node));
-          sim.at(f.forMs, () => sim.resume(at(f.node)));
-          break;
-      }
-    });
-  }
   let proposals = 0;
   const propose = (node: string, payload: string) =>
     sim.send({ node, actor: REPLICATOR }, { type: 'propose', payloads: [payload], replyTo: { node, actor: APP } });
@@ -144,7 +105,7 @@ describe('replicated log on the simulator', () => {
   });
 
   it('replays a seed exactly', () => {
-    const s = { seed: 4242, ranks: [1, 2, 1, 1, 3], faults: [{ atMs: 300, fault: { kind: 'partition' as const, mask: 0b00110 } }, { atMs: 900, fault: { kind: 'heal' as const } }], proposalEveryMs: 20 };
+    const s: Scenario = { seed: 4242, ranks: [1, 2, 1, 1, 3], faults: [{ atMs: 300, fault: { kind: 'partition', mask: 0b00110 } }, { atMs: 900, fault: { kind: 'heal' } }], proposalEveryMs: 20 };
     const first = run(s).applied;
     expect(run(s).applied).toEqual(first);
     // Not vacuous: outside the faults the cluster commits most of what it is asked to (a proposal
