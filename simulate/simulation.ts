@@ -64,6 +64,8 @@ type Kind = (typeof Kind)[keyof typeof Kind];
 /** One shape for every event keeps the heap monomorphic (and fast). */
 class SimEvent {
   cancelled = false;
+  /** A packet between nodes that has reached its node (counted off its network path already). */
+  arrived = false;
   constructor(
     readonly timeMs: number,
     readonly seq: number,
@@ -233,6 +235,7 @@ export class Simulation {
     for (const event of node.held) {
       const again = new SimEvent(this.clockMs, this.seq++, event.kind, event.cell, event.incarnation, event.fromSlot, event.from, event.message, undefined);
       again.cancelled = event.cancelled;
+      again.arrived = event.arrived;
       if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(event.fromSlot, again);
       this.queue.push(again);
     }
@@ -276,10 +279,13 @@ export class Simulation {
     if (cell !== undefined) {
       const node = cell.node;
       const crossNode = event.kind === Kind.Deliver && event.fromSlot === node.ledger.remoteSlot;
-      if (crossNode && !this.network.arrive(event.from!.node, node.name)) {
-        this.counters.dropped++;
-        if (event.incarnation === node.incarnation && node.up) node.ledger.release(event.fromSlot, cell.index);
-        return false;
+      if (crossNode && !event.arrived) {
+        event.arrived = true; // a packet held by a paused node comes by again: count it off its path once
+        if (!this.network.arrive(event.from!.node, node.name)) {
+          this.counters.dropped++;
+          if (event.incarnation === node.incarnation && node.up) node.ledger.release(event.fromSlot, cell.index);
+          return false;
+        }
       }
       if (event.incarnation !== node.incarnation || !node.up) {
         if (event.kind === Kind.Deliver) this.counters.dropped++;

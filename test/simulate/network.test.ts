@@ -150,3 +150,19 @@ describe('simulated network faults', () => {
     expect(clock('b') - simEpochMs).toBeCloseTo(sim.nowMs * 1.5, 0);
   });
 });
+
+describe('paused nodes and path capacity', () => {
+  it('counts a packet held by a paused node off its path exactly once', () => {
+    const { sim, fire, seen } = twoNodes();
+    sim.network.setFaults({ pathPacketsMax: 10 });
+    sim.pause('b');
+    fire('a', 'b', 10);
+    sim.runFor(10);
+    sim.resume('b');
+    sim.runFor(1);
+    fire('a', 'b', 15); // the path holds 10 again, no more and no fewer
+    sim.runFor(10);
+    expect(seen('b')).toEqual(range(1, 20));
+    expect(sim.network.stats().overCapacity).toBe(5);
+  });
+});
