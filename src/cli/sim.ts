@@ -1,11 +1,12 @@
 /**
- * `chorus sim`: runs the register workload on a simulated cluster for one seed or a sweep of seeds, each
+ * `chorus sim`: runs a workload (register or bank) on a simulated cluster for one seed or a sweep of seeds, each
  * drawing its own fault schedule, checks every run, prints the command that replays any failure, and
  * ends with one JSON line: {"seeds","failures","failedSeeds","simSeconds","wallSeconds","eventsPerSec"}.
  */
 import { writeFileSync } from 'node:fs';
 import { formatHistory } from '../../simulate/history.js';
 import { runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
+import { runBankWorkload } from '../../simulate/bank.js';
 import type { WorkloadResult } from '../../simulate/workload.js';
 import { invalidArgument } from '../runtime/errors.js';
 
@@ -16,18 +17,21 @@ export interface SimArgs {
   readonly timeMs: number;
   readonly historyFile: string | undefined;
   readonly checkDeterminism: boolean;
+  readonly workload: 'register' | 'bank';
 }
 
-export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N] [--time 60s] [--history FILE] [--check-determinism]
+export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N] [--time 60s] [--workload register|bank] [--history FILE] [--check-determinism]
   --seed S              first seed (default 1)
   --seeds K             how many seeds to run from S (default 1)
   --nodes N             nodes in the cluster, 1 to 9 (default 3)
   --time T              simulated time with faults on, e.g. 500ms, 10s, 2m (default 10s)
+  --workload W          register (read/write/cas, checked for linearizability and lost writes; default)
+                        or bank (transfers, every snapshot read must keep the total)
   --history FILE        write the (last failing, else last) run's history as JSON lines
   --check-determinism   run every seed twice and fail if the two histories differ`;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
-  const args = { seed: 1, seeds: 1, nodes: 3, timeMs: 10_000, historyFile: undefined as string | undefined, checkDeterminism: false };
+  const args = { seed: 1, seeds: 1, nodes: 3, timeMs: 10_000, historyFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as 'register' | 'bank' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -46,6 +50,11 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     else if (flag === '--time') args.timeMs = parseDuration(value());
     else if (flag === '--history') args.historyFile = value();
     else if (flag === '--check-determinism') args.checkDeterminism = true;
+    else if (flag === '--workload') {
+      const w = value();
+      if (w !== 'register' && w !== 'bank') throw invalidArgument('chorus sim', `--workload must be register or bank, got ${JSON.stringify(w)}`);
+      args.workload = w;
+    }
     else throw invalidArgument('chorus sim', `unknown option ${JSON.stringify(flag)}\n${simUsage}`);
   }
   return args;
@@ -67,9 +76,10 @@ export function runSim(args: SimArgs, print: (line: string) => void): number {
   let events = 0;
   let kept: WorkloadResult | undefined;
   const ranks = Array.from({ length: args.nodes }, () => 1);
-  const replay = (seed: number) => `npx chorus sim --seed ${seed} --nodes ${args.nodes} --time ${args.timeMs}ms${args.checkDeterminism ? ' --check-determinism' : ''}`;
+  const replay = (seed: number) => `npx chorus sim --seed ${seed} --nodes ${args.nodes} --time ${args.timeMs}ms --workload ${args.workload}${args.checkDeterminism ? ' --check-determinism' : ''}`;
+  const workload = args.workload === 'bank' ? runBankWorkload : runRegisterWorkload;
   for (let seed = args.seed; seed < args.seed + args.seeds; seed++) {
-    const run = () => runRegisterWorkload({ seed, ranks, faults: swarmFaults(seed, args.nodes, args.timeMs), safetyMs: args.timeMs });
+    const run = () => workload({ seed, ranks, faults: swarmFaults(seed, args.nodes, args.timeMs), safetyMs: args.timeMs });
     const result = run();
     const problems = [...result.problems];
     if (args.checkDeterminism && formatHistory(run().history) !== formatHistory(result.history)) problems.push('the same seed gave a different history on a second run');
@@ -81,14 +91,14 @@ export function runSim(args: SimArgs, print: (line: string) => void): number {
       print(`seed ${seed}: FAILED\n  ${problems.join('\n  ')}\n  replay: ${replay(seed)}`);
     } else {
       if (failedSeeds.length === 0) kept = result;
-      if (args.seeds <= 20) print(`seed ${seed}: ok (${result.okOps} operations acknowledged, ${result.events} events, ${(result.simMs / 1000).toFixed(1)} s simulated)`);
+      if (args.seeds <= 20) print(`seed ${seed}: ok (${result.okOps} ${args.workload === 'bank' ? 'transfers' : 'operations'} acknowledged, ${result.events} events, ${(result.simMs / 1000).toFixed(1)} s simulated)`);
       else if ((seed - args.seed + 1) % Math.ceil(args.seeds / 20) === 0) print(`${seed - args.seed + 1}/${args.seeds} seeds, ${failedSeeds.length} failed`);
     }
   }
   if (args.historyFile !== undefined && kept !== undefined) writeFileSync(args.historyFile, formatHistory(kept.history));
   const wallSeconds = (performance.now() - began) / 1000;
   print(JSON.stringify({
-    seeds: args.seeds, failures: failedSeeds.length, failedSeeds, nodes: args.nodes,
+    seeds: args.seeds, failures: failedSeeds.length, failedSeeds, nodes: args.nodes, workload: args.workload,
     simSeconds: Math.round(simMs) / 1000, wallSeconds: Math.round(wallSeconds * 1000) / 1000, eventsPerSec: Math.round(events / wallSeconds),
   }));
   return failedSeeds.length === 0 ? 0 : 1;

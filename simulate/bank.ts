@@ -1,0 +1,96 @@
+/**
+ * The bank workload: accounts whose balances only ever move between each other. Clients transfer
+ * money (a transaction that reads both balances and writes both, certified so that no update is lost)
+ * and read every balance from their node's local snapshot, while faults come and go. Every read must
+ * sum to the opening total (simulate/checkers/bank.ts): a torn apply, a lost or doubled transfer, or an
+ * inconsistent snapshot shows up as a wrong total. After healing, every node must hold the same data.
+ */
+import type { SchemaDef } from '../src/store/schema.js';
+import { SimCluster } from './cluster.js';
+import type { Outcome } from './cluster.js';
+import { HistoryRecorder } from './history.js';
+import { checkBank } from './checkers/bank.js';
+import { scheduleFaults } from './workload.js';
+import type { WorkloadOptions, WorkloadResult } from './workload.js';
+
+const schema: SchemaDef = { tables: [{ name: 'account', fields: [{ name: 'id', type: 'string' }, { name: 'balance', type: 'int32' }], primaryKey: ['id'] }] };
+const openingBalance = 100;
+const setupMsMax = 10_000;
+const livenessMs = 1_500;
+const drainMs = 1_500;
+
+export interface BankOptions extends WorkloadOptions {
+  readonly accounts?: number;
+}
+
+export function runBankWorkload(options: BankOptions): WorkloadResult {
+  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs: 500 });
+  const { sim } = cluster;
+  const accounts = Array.from({ length: options.accounts ?? 5 }, (_, i) => `acct${i}`);
+  const problems: string[] = [];
+  if (!openAccounts(cluster, accounts)) problems.push(`the opening transaction did not commit within ${setupMsMax} ms without faults`);
+  scheduleFaults(sim, cluster.nodes, options.faults); // times count from now: after the opening
+  const history = new HistoryRecorder();
+  let stopped = false;
+  const step = (process: number) => {
+    if (stopped) return;
+    const node = cluster.nodes[process % cluster.nodes.length]!;
+    const again = () => sim.at(sim.rng.between(0, 20), () => step(process));
+    if (sim.rng.chance(0.5)) {
+      // A snapshot read of every balance on this node's tables: it must always add up.
+      const handle = history.invoke({ process, f: 'read', key: null, value: null, time: sim.nowMs });
+      const balances = cluster.stores.get(node)!.read((tx) => Object.fromEntries(accounts.map((id) => [id, Number(tx.get('account', id)?.['balance'] ?? 0)])));
+      history.ok(handle, sim.nowMs, balances);
+      again();
+      return;
+    }
+    const from = accounts[sim.rng.int(accounts.length)]!;
+    const to = accounts[(accounts.indexOf(from) + 1 + sim.rng.int(accounts.length - 1)) % accounts.length]!;
+    const amount = 1 + sim.rng.int(20);
+    const handle = history.invoke({ process, f: 'transfer', key: null, value: { from, to, amount }, time: sim.nowMs });
+    cluster.transact(node, (tx) => {
+      const fromBalance = Number(tx.get('account', from)?.['balance']);
+      const toBalance = Number(tx.get('account', to)?.['balance']);
+      if (fromBalance < amount) throw Object.assign(new Error('insufficient funds'), { code: 'INSUFFICIENT' });
+      tx.update('account', { id: from, balance: fromBalance - amount });
+      tx.update('account', { id: to, balance: toBalance + amount });
+    }, (outcome: Outcome) => {
+      if (outcome.kind === 'ok') history.ok(handle, sim.nowMs);
+      else if (outcome.kind === 'fail') history.fail(handle, sim.nowMs);
+      else history.info(handle, sim.nowMs);
+      again();
+    });
+  };
+  for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
+  sim.runFor(options.safetyMs);
+  sim.network.heal();
+  sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
+  for (const node of cluster.nodes) sim.resume(node);
+  sim.runFor(livenessMs);
+  stopped = true;
+  sim.runFor(drainMs);
+  const verdict = checkBank(history.events, { total: openingBalance * accounts.length, accounts });
+  if (verdict.ok !== true) problems.push(`bank invariant broken: ${JSON.stringify(verdict).slice(0, 1500)}`);
+  const hashes = new Set([...cluster.stores.values()].map((store) => store.contentHash()));
+  if (hashes.size !== 1) problems.push(`nodes did not converge: ${hashes.size} different content hashes`);
+  const transfers = history.events.filter((e) => e.type === 'ok' && e.f === 'transfer').length;
+  return { seed: options.seed, problems, history: history.events, okOps: transfers, events: sim.stats().events, simMs: sim.nowMs };
+}
+
+/** Opens the accounts in one transaction before the faults start, retrying until it commits. */
+function openAccounts(cluster: SimCluster, accounts: readonly string[]): boolean {
+  let done = false;
+  const attempt = () => {
+    cluster.transact(cluster.nodes[0]!, (tx) => {
+      for (const id of accounts) if (tx.get('account', id) === undefined) tx.insert('account', { id, balance: openingBalance });
+    }, (outcome) => {
+      if (outcome.kind === 'ok') done = true;
+      else cluster.sim.at(50, attempt);
+    });
+  };
+  attempt();
+  const committed = cluster.sim.runUntil(() => done, setupMsMax);
+  // Every node has applied it once the first node has and the cluster is quiet: give it a moment.
+  cluster.sim.runFor(100);
+  return committed;
+}
