@@ -7,8 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { formatHistory } from '../../simulate/history.js';
 import { runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
 import { runBankWorkload } from '../../simulate/bank.js';
+import { runListAppendWorkload } from '../../simulate/list-append.js';
 import type { WorkloadResult } from '../../simulate/workload.js';
 import { invalidArgument } from '../runtime/errors.js';
+
+const workloads = { register: runRegisterWorkload, bank: runBankWorkload, 'list-append': runListAppendWorkload } as const;
+type Workload = keyof typeof workloads;
 
 export interface SimArgs {
   readonly seed: number;
@@ -17,21 +21,22 @@ export interface SimArgs {
   readonly timeMs: number;
   readonly historyFile: string | undefined;
   readonly checkDeterminism: boolean;
-  readonly workload: 'register' | 'bank';
+  readonly workload: Workload;
 }
 
-export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N] [--time 60s] [--workload register|bank] [--history FILE] [--check-determinism]
+export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N] [--time 60s] [--workload register|bank|list-append] [--history FILE] [--check-determinism]
   --seed S              first seed (default 1)
   --seeds K             how many seeds to run from S (default 1)
   --nodes N             nodes in the cluster, 1 to 9 (default 3)
   --time T              simulated time with faults on, e.g. 500ms, 10s, 2m (default 10s)
   --workload W          register (read/write/cas, checked for linearizability and lost writes; default)
-                        or bank (transfers, every snapshot read must keep the total)
+                        bank (transfers, every snapshot read must keep the total), or
+                        list-append (appends and list reads, checked for one order per key)
   --history FILE        write the (last failing, else last) run's history as JSON lines
   --check-determinism   run every seed twice and fail if the two histories differ`;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
-  const args = { seed: 1, seeds: 1, nodes: 3, timeMs: 10_000, historyFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as 'register' | 'bank' };
+  const args = { seed: 1, seeds: 1, nodes: 3, timeMs: 10_000, historyFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as Workload };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -52,8 +57,8 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     else if (flag === '--check-determinism') args.checkDeterminism = true;
     else if (flag === '--workload') {
       const w = value();
-      if (w !== 'register' && w !== 'bank') throw invalidArgument('chorus sim', `--workload must be register or bank, got ${JSON.stringify(w)}`);
-      args.workload = w;
+      if (!(w in workloads)) throw invalidArgument('chorus sim', `--workload must be one of ${Object.keys(workloads).join(', ')}, got ${JSON.stringify(w)}`);
+      args.workload = w as Workload;
     }
     else throw invalidArgument('chorus sim', `unknown option ${JSON.stringify(flag)}\n${simUsage}`);
   }
@@ -77,7 +82,7 @@ export function runSim(args: SimArgs, print: (line: string) => void): number {
   let kept: WorkloadResult | undefined;
   const ranks = Array.from({ length: args.nodes }, () => 1);
   const replay = (seed: number) => `npx chorus sim --seed ${seed} --nodes ${args.nodes} --time ${args.timeMs}ms --workload ${args.workload}${args.checkDeterminism ? ' --check-determinism' : ''}`;
-  const workload = args.workload === 'bank' ? runBankWorkload : runRegisterWorkload;
+  const workload = workloads[args.workload];
   for (let seed = args.seed; seed < args.seed + args.seeds; seed++) {
     const run = () => workload({ seed, ranks, faults: swarmFaults(seed, args.nodes, args.timeMs), safetyMs: args.timeMs });
     const result = run();
@@ -91,7 +96,7 @@ export function runSim(args: SimArgs, print: (line: string) => void): number {
       print(`seed ${seed}: FAILED\n  ${problems.join('\n  ')}\n  replay: ${replay(seed)}`);
     } else {
       if (failedSeeds.length === 0) kept = result;
-      if (args.seeds <= 20) print(`seed ${seed}: ok (${result.okOps} ${args.workload === 'bank' ? 'transfers' : 'operations'} acknowledged, ${result.events} events, ${(result.simMs / 1000).toFixed(1)} s simulated)`);
+      if (args.seeds <= 20) print(`seed ${seed}: ok (${result.okOps} ${{ register: 'operations', bank: 'transfers', 'list-append': 'appends' }[args.workload]} acknowledged, ${result.events} events, ${(result.simMs / 1000).toFixed(1)} s simulated)`);
       else if ((seed - args.seed + 1) % Math.ceil(args.seeds / 20) === 0) print(`${seed - args.seed + 1}/${args.seeds} seeds, ${failedSeeds.length} failed`);
     }
   }
