@@ -29,7 +29,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   const accounts = Array.from({ length: options.accounts ?? 5 }, (_, i) => `acct${i}`);
   const problems: string[] = [];
   if (!openAccounts(cluster, accounts)) problems.push(`the opening transaction did not commit within ${setupMsMax} ms without faults`);
-  scheduleFaults(sim, cluster.nodes, options.faults); // times count from now: after the opening
+  scheduleFaults(sim, cluster.nodes, options.faults, cluster); // times count from now: after the opening
   const history = new HistoryRecorder();
   let stopped = false;
   const step = (process: number) => {
@@ -37,6 +37,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
     const node = cluster.nodes[process % cluster.nodes.length]!;
     const again = () => sim.at(sim.rng.between(0, 20), () => step(process));
     if (sim.rng.chance(0.5)) {
+      if (!cluster.isReady(node)) return again(); // a node still recovering serves no reads
       // A snapshot read of every balance on this node's tables: it must always add up.
       const handle = history.invoke({ process, f: 'read', key: null, value: null, time: sim.nowMs });
       const balances = cluster.stores.get(node)!.read((tx) => Object.fromEntries(accounts.map((id) => [id, Number(tx.get('account', id)?.['balance'] ?? 0)])));
@@ -65,7 +66,10 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   sim.runFor(options.safetyMs);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-  for (const node of cluster.nodes) sim.resume(node);
+  for (const node of cluster.nodes) {
+    sim.resume(node);
+    cluster.restart(node);
+  }
   sim.runFor(livenessMs);
   stopped = true;
   sim.runFor(drainMs);

@@ -40,11 +40,15 @@ export class SimCluster {
   readonly stores = new Map<string, Store>();
   private readonly pending = new Map<string, Map<number, (outcome: Outcome) => void>>();
   private readonly writeTimeoutMs: number;
+  private readonly schema: SchemaDef;
+  /** Nodes whose tables hold everything committed before they (re)started. */
+  private readonly recovered = new Set<string>();
   private nextId = 1;
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed });
     this.writeTimeoutMs = options.writeTimeoutMs ?? 1_000;
+    this.schema = options.schema;
     const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1 }));
     for (const { id } of voters) {
       this.stores.set(id, Store.open(options.schema));
@@ -61,9 +65,31 @@ export class SimCluster {
     return [...this.stores.keys()];
   }
 
+  /**
+   * Kills a node, application side included: its tables are gone and its waiting clients hear `info`
+   * (their transactions may still commit). Its replicator's journal survives, minus what was not synced.
+   */
+  crash(node: string): void {
+    if (!this.sim.isUp(node)) return;
+    this.sim.crash(node);
+    this.recovered.delete(node);
+    const waiting = this.pending.get(node)!;
+    for (const settle of [...waiting.values()]) settle({ kind: 'info' });
+    this.stores.set(node, Store.open(this.schema));
+  }
+
+  /** Brings a crashed node back: its replicator replays its journal and its tables are rebuilt from the log. */
+  restart(node: string): void {
+    if (!this.sim.isUp(node)) this.sim.restart(node);
+  }
+
   /** Runs `body` on `node`'s tables and commits it; `done` hears the outcome exactly once. */
   transact(node: string, body: (tx: WriteTx) => unknown, done: (outcome: Outcome) => void): void {
     const store = this.stores.get(node)!;
+    if (!this.isReady(node)) {
+      done({ kind: 'fail', code: 'STOPPED' });
+      return;
+    }
     let value: unknown;
     let changeSet;
     try {
@@ -89,8 +115,14 @@ export class SimCluster {
     if (error !== undefined) settle({ kind: 'fail', code: error.code });
   }
 
+  /** Up, and recovered: its tables may be read. */
+  isReady(node: string): boolean {
+    return this.sim.isUp(node) && this.recovered.has(node);
+  }
+
   private onMessage(node: string, message: Message): void {
     const waiting = this.pending.get(node)!;
+    if (message.type === 'recovered') this.recovered.add(node);
     if (message.type === 'apply') {
       applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
         waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });

@@ -22,7 +22,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs: 500 });
   const { sim } = cluster;
   const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(sim, cluster.nodes, options.faults);
+  scheduleFaults(sim, cluster.nodes, options.faults, cluster);
   const history = new HistoryRecorder();
   const listOf = (tx: { get(table: string, key: unknown): Record<string, unknown> | undefined }, key: string) => [...((tx.get('list', key)?.['items'] as number[] | undefined) ?? [])];
   let nextElement = 1;
@@ -50,7 +50,10 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   sim.runFor(options.safetyMs);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-  for (const node of cluster.nodes) sim.resume(node);
+  for (const node of cluster.nodes) {
+    sim.resume(node);
+    cluster.restart(node);
+  }
   sim.runFor(livenessMs);
   stopped = true;
   sim.runFor(drainMs);

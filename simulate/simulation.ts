@@ -24,6 +24,7 @@ import { EventQueue } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash, stableText } from './trace.js';
+import { SimJournal } from './sim-journal.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -103,6 +104,8 @@ interface SimNode {
   paused: boolean;
   /** Events that came due while the node was paused, in order. */
   held: SimEvent[];
+  /** Each actor's stable storage: it outlives crashes (minus what was not synced). */
+  readonly journals: Map<string, SimJournal>;
 }
 
 export class Simulation {
@@ -164,7 +167,7 @@ export class Simulation {
     const n = spec.actors.length;
     const node: SimNode = {
       name: spec.node, spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
-      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [],
+      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [], journals: new Map(),
     };
     this.nodes.set(spec.node, node);
     this.boot(node);
@@ -191,6 +194,7 @@ export class Simulation {
     node.incarnation++;
     node.paused = false;
     node.held = [];
+    for (const journal of node.journals.values()) journal.crash(this.rng);
     for (const cell of node.cells.values()) {
       cell.actor = undefined;
       cell.timers.clear();
@@ -335,6 +339,7 @@ export class Simulation {
 
   private boot(node: SimNode): void {
     node.up = true;
+    for (const journal of node.journals.values()) journal.reopen();
     node.cells.clear();
     node.spec.actors.forEach((actorSpec, index) => {
       node.cells.set(actorSpec.name, { index, address: { node: node.name, actor: actorSpec.name }, node, actor: undefined, timers: new Map(), nextTimerId: 1 });
@@ -354,7 +359,14 @@ export class Simulation {
   private contextFor(cell: SimCell): ActorContext {
     const node = cell.node;
     const now = () => simEpochMs + this.clockMs * node.clockRate + node.clockOffsetMs;
+    const journals = node.journals;
+    const name = cell.address.actor;
     return {
+      get journal() {
+        let journal = journals.get(name);
+        if (journal === undefined) journals.set(name, (journal = new SimJournal()));
+        return journal;
+      },
       self: cell.address,
       send: (to, message) => this.route(node, cell.index, cell.address, to, message),
       now,

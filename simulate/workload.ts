@@ -20,7 +20,9 @@ export type Fault =
   | { readonly kind: 'heal' }
   | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
   | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
-  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number };
+  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
+  /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
+  | { readonly kind: 'crash'; readonly node: number; readonly forMs: number };
 
 export interface TimedFault {
   readonly atMs: number;
@@ -59,7 +61,7 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number): Time
   const count = Math.floor(harshness * 16);
   return Array.from({ length: count }, (): TimedFault => {
     const atMs = Math.floor(rng.next() * safetyMs);
-    const roll = rng.int(6);
+    const roll = rng.int(7);
     const node = () => rng.int(nodes);
     const fault: Fault =
       roll === 0 ? { kind: 'partition', mask: rng.int(1 << nodes) }
@@ -67,7 +69,8 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number): Time
       : roll === 2 ? { kind: 'heal' }
       : roll === 3 ? { kind: 'rates', loss: harshness * 0.3 * rng.next(), duplicate: harshness * 0.1 * rng.next(), reorder: harshness * 0.5 * rng.next() }
       : roll === 4 ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
-      : { kind: 'pause', node: node(), forMs: 50 + rng.int(600) };
+      : roll === 5 ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
+      : { kind: 'crash', node: node(), forMs: 50 + rng.int(800) };
     return { atMs, fault };
   }).sort((a, b) => a.atMs - b.atMs);
 }
@@ -75,22 +78,32 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number): Time
 export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
   const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(cluster.sim, cluster.nodes, options.faults);
+  scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster);
   const history = new HistoryRecorder();
   const clients = startClients(cluster, history, keys, options.clients ?? 6);
   const { sim } = cluster;
   sim.runFor(options.safetyMs);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-  for (const node of cluster.nodes) sim.resume(node);
+  for (const node of cluster.nodes) {
+    sim.resume(node);
+    cluster.restart(node);
+  }
   sim.runFor(livenessMs);
   clients.stop();
   sim.runFor(drainMs);
   return { seed: options.seed, problems: check(cluster, history, keys), history: history.events, okOps: history.events.filter((e) => e.type === 'ok').length, events: sim.stats().events, simMs: sim.nowMs };
 }
 
+export interface NodeLifecycle {
+  crash(node: string): void;
+  restart(node: string): void;
+}
+
 /** Schedules each fault at its virtual time; node numbers wrap around the node list. */
-export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[]): void {
+export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[], nodes?: NodeLifecycle): void {
+  // Crashes may overlap: crashing a crashed node and restarting a running one do nothing.
+  const lifecycle: NodeLifecycle = nodes ?? { crash: (n) => sim.crash(n), restart: (n) => void (sim.isUp(n) || sim.restart(n)) };
   const at = (i: number) => names[i % names.length]!;
   for (const { atMs, fault: f } of faults) {
     sim.at(atMs, () => {
@@ -114,6 +127,10 @@ export function scheduleFaults(sim: Simulation, names: readonly string[], faults
         case 'pause':
           sim.pause(at(f.node));
           sim.at(f.forMs, () => sim.resume(at(f.node)));
+          return;
+        case 'crash':
+          lifecycle.crash(at(f.node));
+          sim.at(f.forMs, () => lifecycle.restart(at(f.node)));
           return;
       }
     });

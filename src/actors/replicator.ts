@@ -3,10 +3,13 @@
  * drives it with ticks from its timer, feeds it the peers' messages and local proposals, and carries
  * out each Ready in the order Raft requires: persist, then send, then hand committed entries on.
  *
- * Persistence: the Ready's hard state and entries are kept by this actor in memory for now; the durable
- * translog behind the disk interface takes this place with the store's integration. Until then a
- * restarted node must not rejoin as a voter with an empty log (Raft requires stable storage), which the
- * hosts do not yet offer: crash-restart is not part of this actor's tested behaviour.
+ * Persistence (Raft §5.1, Figure 2: "updated on stable storage before responding to RPCs"): when the
+ * host gives this actor a journal, every Ready's entries and hard state are appended and synced before
+ * any of its messages leave, and on start the journal is replayed into the log. Without a journal the
+ * log lives in memory only, and a node must not come back under the same address.
+ *
+ * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on) and
+ * `{ h: [term, vote, commit] }`.
  */
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
@@ -15,6 +18,10 @@ import { Raft } from '../cluster/raft/raft.js';
 import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
+import { RaftLog } from '../cluster/raft/log.js';
+import type { HardState } from '../cluster/raft/raft.js';
+import type { Journal } from '../runtime/journal.js';
+import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -49,6 +56,14 @@ export interface Committed {
   readonly type: 'committed';
   readonly entries: readonly Entry[];
 }
+/**
+ * To the apply target, once: every entry committed before this node (re)started has been handed on,
+ * so its tables hold at least what they held before; it may serve reads.
+ */
+export interface Recovered {
+  readonly type: 'recovered';
+  readonly index: number;
+}
 /** To the application: role, leader or term changed. */
 export interface RaftStateChanged {
   readonly type: 'raftState';
@@ -77,25 +92,33 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
   create(ctx, params) {
     const self = ctx.self;
     assert(params.tickMs > 0, 'replicator: tickMs must be positive');
+    const journal = ctx.journal;
     const raft = new Raft({
       id: self.node, voters: params.voters, electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
       appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax,
-    });
+    }, journal === undefined ? undefined : replay(journal));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
+    const recoveredIndex = raft.log.committed;
+    let recoveryAnnounced = false;
 
     const handleReady = () => {
       while (raft.hasReady()) {
         const ready: Ready = raft.ready();
-        // 1. persist ready.hardState and ready.entries: not yet (see the header); Raft's own log holds them.
+        if (journal !== undefined) persist(journal, ready); // 1. persist
         for (const msg of ready.messages) ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft); // 2. send
         if (ready.committed.length > 0) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed); // 3. apply
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         raft.advance(ready);
       }
+      if (!recoveryAnnounced && raft.log.applied >= recoveredIndex) {
+        recoveryAnnounced = true;
+        ctx.send(applyTo, { type: 'recovered', index: recoveredIndex } satisfies Recovered);
+      }
     };
     ctx.setTimer(params.tickMs, { type: 'tick' });
+    handleReady(); // hands on what the journal says was committed, then announces recovery
 
     return {
       receive(message, from) {
@@ -130,3 +153,26 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
   },
 });
+
+/** Rebuilds the log and hard state from the journal (an empty journal gives a fresh node). */
+function replay(journal: Journal): { hardState: HardState; log: RaftLog } {
+  let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
+  let entries: Entry[] = [];
+  for (const bytes of journal.recovered) {
+    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number] };
+    if (record.h !== undefined) hardState = { term: record.h[0], vote: record.h[1] ?? undefined, commit: record.h[2] };
+    const first = record.e?.[0];
+    if (first !== undefined) entries = [...entries.slice(0, first.index - 1), ...record.e!];
+  }
+  // A commit index beyond the entries that survived cannot be (they were synced together): keep it honest.
+  const commit = Math.min(hardState.commit, entries.length);
+  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit) };
+}
+
+function persist(journal: Journal, ready: Ready): void {
+  if (ready.entries.length === 0 && ready.hardState === undefined) return;
+  if (ready.entries.length > 0) journal.append(encodeMsgpack({ e: ready.entries }));
+  const h = ready.hardState;
+  if (h !== undefined) journal.append(encodeMsgpack({ h: [h.term, h.vote ?? null, h.commit] }));
+  journal.sync();
+}

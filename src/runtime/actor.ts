@@ -15,6 +15,7 @@
  *   `send` returns a MailboxFullError and the message is not sent.
  */
 import type { MailboxFullError, NoRouteError, StoppedError } from './errors.js';
+import type { Journal } from './journal.js';
 
 /** Names one actor on one node. Plain data: it crosses threads and the wire unchanged. */
 export interface Address {
@@ -74,6 +75,11 @@ export interface ActorContext<M extends Message = Message> {
   /** A number in [0, 1); seeded and replayable under the simulator. */
   random(): number;
   readonly log: Logger;
+  /**
+   * This actor's stable storage, when the host has some (a `journalDir`, or the simulator); opened on
+   * first use. Undefined when the node runs without durable state.
+   */
+  readonly journal: Journal | undefined;
 }
 
 /** A running actor: its state lives in the closure that `create` returned. */

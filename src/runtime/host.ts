@@ -26,6 +26,8 @@ export interface HostOptions {
    * (default 50 on machines with 2 or more cores, else 0). Trades CPU while traffic is hot for latency.
    */
   readonly spinUs?: number;
+  /** Directory for the actors' journals (stable storage); without it actors have none. */
+  readonly journalDir?: string;
 }
 
 export interface HostEvents {

@@ -14,6 +14,7 @@ import { Fifo } from './fifo.js';
 import type { HostEvents, HostOptions, HostState, HostStats, NodeHost } from './host.js';
 import { AppBacklog, MailboxLedger, defaultLogSink, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from './host.js';
 import { inlineTurnMessagesMax, timerDelayMsMax, timersPerActorMax } from '../limits.js';
+import { FileJournal } from './file-journal.js';
 
 interface Cell {
   readonly index: number;
@@ -21,6 +22,7 @@ interface Cell {
   actor: Actor | undefined;
   readonly timers: Map<TimerId, ReturnType<typeof setTimeout>>;
   nextTimerId: number;
+  journal: FileJournal | undefined;
 }
 
 /** A queued delivery; `fromSlot` -1 marks a timer firing, which holds no mailbox place. */
@@ -73,7 +75,7 @@ class InlineHost implements NodeHost {
     );
     this.ledger = new MailboxLedger(spec.actors.length, resolveMailboxMessagesMax('startInlineNode', options));
     spec.actors.forEach((actorSpec, index) => {
-      this.cells.set(actorSpec.name, { index, address: { node: spec.node, actor: actorSpec.name }, actor: undefined, timers: new Map(), nextTimerId: 1 });
+      this.cells.set(actorSpec.name, { index, address: { node: spec.node, actor: actorSpec.name }, actor: undefined, timers: new Map(), nextTimerId: 1, journal: undefined });
     });
   }
 
@@ -120,7 +122,12 @@ class InlineHost implements NodeHost {
   }
 
   private contextFor(cell: Cell): ActorContext {
+    const journalDir = this.options.journalDir;
     return {
+      get journal() {
+        if (journalDir !== undefined) cell.journal ??= new FileJournal(journalDir, `${cell.address.node}.${cell.address.actor}`);
+        return cell.journal;
+      },
       self: cell.address,
       send: (to, message) => this.route(cell.index, cell.address, to, message),
       now: wallNow,
@@ -238,6 +245,8 @@ class InlineHost implements NodeHost {
       const actor = cell.actor;
       if (actor?.stop) this.guardStop(cell, actor);
       cell.actor = undefined;
+      cell.journal?.close();
+      cell.journal = undefined;
     }
     this.hostState = 'stopped';
     this.emitter.emit('stopped', reason);

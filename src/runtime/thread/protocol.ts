@@ -24,6 +24,8 @@ export interface ActorTask {
   readonly hasOutbound: boolean;
   /** Microseconds to keep polling the ports after activity (0: never spin). */
   readonly spinUs: number;
+  /** Directory for the actor's journal, if the node has stable storage. */
+  readonly journalDir: string | undefined;
   readonly control: MessagePort;
   readonly peers: readonly { readonly actor: string; readonly port: MessagePort }[];
 }

@@ -131,7 +131,7 @@ class ThreadHost implements NodeHost {
       this.workers.set(actor.name, handle);
       const task: ActorTask = {
         node: this.node, actor: actor.name, kind: actor.kind.kind, module: modules[i]!, params: actor.params,
-        mailboxMessagesMax: this.limit, hasOutbound: this.options.outbound !== undefined, spinUs: this.spinUs, control: control.port2, peers: peers[i]!,
+        mailboxMessagesMax: this.limit, hasOutbound: this.options.outbound !== undefined, spinUs: this.spinUs, journalDir: this.options.journalDir, control: control.port2, peers: peers[i]!,
       };
       // Completion is taken from the worker's `stopped` message on the control port, never from the task's
       // result: piscina's channel and the control port are not ordered with each other, and records the

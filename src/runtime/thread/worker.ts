@@ -15,6 +15,7 @@ import { assert } from '../assert.js';
 import { MailboxFullError, NoRouteError, StoppedError, toFailureReason } from '../errors.js';
 import { makeLogger } from '../host.js';
 import { PortLink } from '../../transport/port-link.js';
+import { FileJournal } from '../file-journal.js';
 import { threadSpinTurnMsMax, timerDelayMsMax, timersPerActorMax, workerLogRecordsMax } from '../../limits.js';
 import type { ActorTask, ActorTaskResult, FromWorker, ToWorker } from './protocol.js';
 
@@ -50,6 +51,7 @@ class WorkerActor {
   private logsThisTurn = 0;
   private logsDropped = 0;
   private readonly result = { delivered: 0, timersFired: 0, mailboxFull: 0 };
+  private journal: FileJournal | undefined;
   private spinQueued = false;
   private spinning = false;
 
@@ -74,7 +76,13 @@ class WorkerActor {
   }
 
   private context(): ActorContext {
+    const worker = this;
     return {
+      get journal() {
+        const dir = worker.task.journalDir;
+        if (dir !== undefined) worker.journal ??= new FileJournal(dir, `${worker.task.node}.${worker.task.actor}`);
+        return worker.journal;
+      },
       self: this.self,
       send: (to, message) => this.send(to, message),
       now: wallNow,
@@ -224,6 +232,7 @@ class WorkerActor {
       }
     }
     this.phase = 'stopped';
+    this.journal?.close();
     this.toHost({ type: 'stopped', result: { ...this.result } });
     for (const link of this.peers.values()) link.close();
     this.control.close();

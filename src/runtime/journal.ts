@@ -1,0 +1,16 @@
+/**
+ * Stable storage for one actor: an append-only journal of records, durable once `sync` has returned.
+ * Synchronous on purpose: the actor that needs it (the replicator) must persist before it sends, and a
+ * synchronous journal lets it do so inside one `receive` without leaving the mailbox discipline. It runs
+ * in the actor's own worker under the thread host, so blocking there blocks nothing else.
+ *
+ * Hosts provide it: files under `journalDir` (file-journal.ts) on the thread and inline hosts, memory that
+ * survives simulated crashes (and loses what was not synced) under the simulator.
+ */
+export interface Journal {
+  /** The records that were durable when the actor started, in append order. */
+  readonly recovered: readonly Uint8Array[];
+  append(record: Uint8Array): void;
+  /** Returns once every record appended so far is durable. */
+  sync(): void;
+}
