@@ -81,6 +81,7 @@ export class ClusterNode {
   private conflicts = 0;
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
+  private onRecovered: (() => void) | undefined;
 
   constructor(
     private readonly params: ResolvedParams,
@@ -93,9 +94,13 @@ export class ClusterNode {
     const p = this.params;
     const spec = clusterNodeSpec(p);
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
-    this.host = await start(spec, { outbound: p.network.outbound(p.self) });
+    this.host = await start(spec, { outbound: p.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
+    // The replicator replays its journal and hands on what was committed before; open returns once this
+    // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
+    const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
     p.network.attach(this.host);
+    await recovered;
   }
 
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): Unsubscribe {
@@ -205,6 +210,9 @@ export class ClusterNode {
       }
       case 'raftState':
         this.onRaftState(message as RaftStateChanged);
+        return;
+      case 'recovered':
+        this.onRecovered?.();
         return;
       case 'windowIs': {
         const waiters = this.windowWaiters;

@@ -32,6 +32,12 @@ export interface NodeParams {
   readonly network: InProcessNetwork;
   /** A write not committed within this long rejects with TIMEOUT (default 10 s). */
   readonly writeTimeoutMs?: number;
+  /**
+   * Directory for this node's durable state (the Raft journal). With it a node can stop and come back
+   * under the same address with everything it had; without it the log lives in memory only, and a node
+   * must not be reopened under an address its cluster still knows.
+   */
+  readonly dataDir?: string;
   /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, 1). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -46,6 +52,7 @@ export interface ResolvedParams {
   readonly clusterSendBuf: number;
   readonly host: 'thread' | 'inline';
   readonly network: InProcessNetwork;
+  readonly dataDir: string | undefined;
   readonly writeTimeoutMs: number;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -78,6 +85,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   if (windowProblem !== undefined) throw invalidArgument(api, windowProblem);
   if (params.host !== undefined && params.host !== 'thread' && params.host !== 'inline') throw invalidArgument(api, `host must be 'thread' or 'inline', got ${JSON.stringify(params.host)}`);
   if (params.nwType !== undefined && params.nwType !== 'local') throw invalidArgument(api, `nwType ${JSON.stringify(params.nwType)} is not available yet; use 'local'`);
+  if (params.dataDir !== undefined && (typeof params.dataDir !== 'string' || params.dataDir.length === 0)) throw invalidArgument(api, 'dataDir must be a non-empty path');
   if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
@@ -85,7 +93,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   return {
     self: voters[params.nodeId]!.id, voters, schema: params.schema, window,
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault),
-    host: params.host ?? 'inline', network: params.network,
+    host: params.host ?? 'inline', network: params.network, dataDir: params.dataDir,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };
