@@ -13,7 +13,7 @@
  */
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
-import type { Actor, ActorContext, Address, LogRecord, Message, NodeSpec, SendResult, TimerId } from '../src/runtime/actor.js';
+import type { ActorContext, Address, LogRecord, Message, NodeSpec, SendResult, TimerId } from '../src/runtime/actor.js';
 import { APP, formatAddress } from '../src/runtime/actor.js';
 import { assert } from '../src/runtime/assert.js';
 import type { FailureReason } from '../src/runtime/errors.js';
@@ -25,6 +25,8 @@ import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash, stableText } from './trace.js';
 import { SimJournal } from './sim-journal.js';
+import { Kind, SimEvent } from './sim-state.js';
+import type { SimCell, SimNode } from './sim-state.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -57,56 +59,6 @@ export interface SimStats {
 
 /** The simulated epoch: virtual time 0 reads as this on every node's clock (2026-01-01T00:00:00Z). */
 export const simEpochMs = Date.UTC(2026, 0, 1);
-
-/** Event kinds, as small integers so that the hot loop compares numbers. */
-const Kind = { Deliver: 0, Timer: 1, Call: 2 } as const;
-type Kind = (typeof Kind)[keyof typeof Kind];
-
-/** One shape for every event keeps the heap monomorphic (and fast). */
-class SimEvent {
-  cancelled = false;
-  /** A packet between nodes that has reached its node (counted off its network path already). */
-  arrived = false;
-  constructor(
-    readonly timeMs: number,
-    readonly seq: number,
-    readonly kind: Kind,
-    readonly cell: SimCell | undefined,
-    readonly incarnation: number,
-    readonly fromSlot: number,
-    readonly from: Address | undefined,
-    readonly message: Message | undefined,
-    readonly call: (() => void) | undefined,
-  ) {}
-}
-
-interface SimCell {
-  readonly index: number;
-  readonly address: Address;
-  readonly node: SimNode;
-  actor: Actor | undefined;
-  readonly timers: Map<TimerId, SimEvent>;
-  nextTimerId: number;
-}
-
-interface SimNode {
-  readonly name: string;
-  readonly spec: NodeSpec;
-  readonly cells: Map<string, SimCell>;
-  readonly ledger: MailboxLedger;
-  /** Last scheduled delivery time per local link (fromSlot × actors + toIndex), for FIFO. */
-  readonly lastLocalMs: Float64Array;
-  incarnation: number;
-  up: boolean;
-  clockOffsetMs: number;
-  /** How fast this node's clock runs against virtual time (1: exact; 1.001: 0.1% fast). */
-  clockRate: number;
-  paused: boolean;
-  /** Events that came due while the node was paused, in order. */
-  held: SimEvent[];
-  /** Each actor's stable storage: it outlives crashes (minus what was not synced). */
-  readonly journals: Map<string, SimJournal>;
-}
 
 export class Simulation {
   readonly seed: number;

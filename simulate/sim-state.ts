@@ -1,0 +1,58 @@
+/**
+ * The simulator host's internal shapes: its events (one class for all, so the heap stays monomorphic),
+ * and what it keeps per actor and per node. Internal to simulation.ts.
+ */
+import type { Actor, Address, Message, NodeSpec, TimerId } from '../src/runtime/actor.js';
+import type { MailboxLedger } from '../src/runtime/host.js';
+import type { SimJournal } from './sim-journal.js';
+
+/** Event kinds, as small integers so that the hot loop compares numbers. */
+export const Kind = { Deliver: 0, Timer: 1, Call: 2 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** One shape for every event keeps the heap monomorphic (and fast). */
+export class SimEvent {
+  cancelled = false;
+  /** A packet between nodes that has reached its node (counted off its network path already). */
+  arrived = false;
+  constructor(
+    readonly timeMs: number,
+    readonly seq: number,
+    readonly kind: Kind,
+    readonly cell: SimCell | undefined,
+    readonly incarnation: number,
+    readonly fromSlot: number,
+    readonly from: Address | undefined,
+    readonly message: Message | undefined,
+    readonly call: (() => void) | undefined,
+  ) {}
+}
+
+export interface SimCell {
+  readonly index: number;
+  readonly address: Address;
+  readonly node: SimNode;
+  actor: Actor | undefined;
+  readonly timers: Map<TimerId, SimEvent>;
+  nextTimerId: number;
+}
+
+export interface SimNode {
+  readonly name: string;
+  readonly spec: NodeSpec;
+  readonly cells: Map<string, SimCell>;
+  readonly ledger: MailboxLedger;
+  /** Last scheduled delivery time per local link (fromSlot × actors + toIndex), for FIFO. */
+  readonly lastLocalMs: Float64Array;
+  incarnation: number;
+  up: boolean;
+  clockOffsetMs: number;
+  /** How fast this node's clock runs against virtual time (1: exact; 1.001: 0.1% fast). */
+  clockRate: number;
+  paused: boolean;
+  /** Events that came due while the node was paused, in order. */
+  held: SimEvent[];
+  /** Each actor's stable storage: it outlives crashes (minus what was not synced). */
+  readonly journals: Map<string, SimJournal>;
+}
+
