@@ -6,25 +6,23 @@
  * inconsistent snapshot shows up as a wrong total. After healing, every node must hold the same data.
  */
 import type { SchemaDef } from '../src/store/schema.js';
-import { SimCluster } from './cluster.js';
+import type { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
 import { checkBank } from './checkers/bank.js';
-import { scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, recordOutcome, runPhases, scheduleFaults } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'account', fields: [{ name: 'id', type: 'string' }, { name: 'balance', type: 'int32' }], primaryKey: ['id'] }] };
 const openingBalance = 100;
 const setupMsMax = 10_000;
-const livenessMs = 1_500;
-const drainMs = 1_500;
 
 export interface BankOptions extends WorkloadOptions {
   readonly accounts?: number;
 }
 
 export function runBankWorkload(options: BankOptions): WorkloadResult {
-  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs: 500 });
+  const cluster = clusterFor(options, schema);
   const { sim } = cluster;
   const accounts = Array.from({ length: options.accounts ?? 5 }, (_, i) => `acct${i}`);
   const problems: string[] = [];
@@ -56,27 +54,15 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
       tx.update('account', { id: from, balance: fromBalance - amount });
       tx.update('account', { id: to, balance: toBalance + amount });
     }, (outcome: Outcome) => {
-      if (outcome.kind === 'ok') history.ok(handle, sim.nowMs);
-      else if (outcome.kind === 'fail') history.fail(handle, sim.nowMs);
-      else history.info(handle, sim.nowMs);
+      recordOutcome(history, handle, outcome, sim.nowMs, false);
       again();
     });
   };
   for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
-  sim.runFor(options.safetyMs);
-  sim.network.heal();
-  sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-  for (const node of cluster.nodes) {
-    sim.resume(node);
-    cluster.restart(node);
-  }
-  sim.runFor(livenessMs);
-  stopped = true;
-  sim.runFor(drainMs);
+  runPhases(cluster, options.safetyMs, () => void (stopped = true));
   const verdict = checkBank(history.events, { total: openingBalance * accounts.length, accounts });
   if (verdict.ok !== true) problems.push(`bank invariant broken: ${JSON.stringify(verdict).slice(0, 1500)}`);
-  const hashes = new Set([...cluster.stores.values()].map((store) => store.contentHash()));
-  if (hashes.size !== 1) problems.push(`nodes did not converge: ${hashes.size} different content hashes`);
+  problems.push(...convergenceProblem(cluster));
   const transfers = history.events.filter((e) => e.type === 'ok' && e.f === 'transfer').length;
   return { seed: options.seed, problems, history: history.events, okOps: transfers, events: sim.stats().events, simMs: sim.nowMs };
 }

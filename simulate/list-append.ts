@@ -6,20 +6,18 @@
  * acknowledged append is missing from the final lists, and every node converges.
  */
 import type { SchemaDef } from '../src/store/schema.js';
-import { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
+import type { OpHandle } from './history.js';
 import { checkListAppend } from './checkers/list-append.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
-import { scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, recordOutcome, runPhases, scheduleFaults } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'list', fields: [{ name: 'k', type: 'string' }, { name: 'items', type: 'int32[]' }], primaryKey: ['k'] }] };
-const livenessMs = 1_500;
-const drainMs = 1_500;
 
 export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult {
-  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs: 500 });
+  const cluster = clusterFor(options, schema);
   const { sim } = cluster;
   const keys = options.keys ?? ['a', 'b', 'c'];
   scheduleFaults(sim, cluster.nodes, options.faults, cluster);
@@ -31,10 +29,8 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
     if (stopped) return;
     const node = cluster.nodes[process % cluster.nodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
-    const record = (handle: ReturnType<HistoryRecorder['invoke']>, read: boolean) => (outcome: Outcome) => {
-      if (outcome.kind === 'ok') history.ok(handle, sim.nowMs, read ? (outcome.value as number[]) : undefined);
-      else if (outcome.kind === 'fail') history.fail(handle, sim.nowMs);
-      else history.info(handle, sim.nowMs);
+    const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
+      recordOutcome(history, handle, outcome, sim.nowMs, read);
       sim.at(sim.rng.between(0, 20), () => step(process));
     };
     if (sim.rng.chance(0.5)) {
@@ -47,16 +43,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
     }
   };
   for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
-  sim.runFor(options.safetyMs);
-  sim.network.heal();
-  sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
-  for (const node of cluster.nodes) {
-    sim.resume(node);
-    cluster.restart(node);
-  }
-  sim.runFor(livenessMs);
-  stopped = true;
-  sim.runFor(drainMs);
+  runPhases(cluster, options.safetyMs, () => void (stopped = true));
 
   const problems: string[] = [];
   const verdict = checkListAppend(history.events);
@@ -65,8 +52,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const finalState = new Map(keys.map((k) => [k, store.read((tx) => listOf(tx, k))] as const));
   const lost = checkLostWrites(history.events, finalState);
   if (lost.ok !== true) problems.push(`acknowledged appends lost: ${JSON.stringify(lost).slice(0, 1500)}`);
-  const hashes = new Set([...cluster.stores.values()].map((s) => s.contentHash()));
-  if (hashes.size !== 1) problems.push(`nodes did not converge: ${hashes.size} different content hashes`);
+  problems.push(...convergenceProblem(cluster));
   const appends = history.events.filter((e) => e.type === 'ok' && e.f === 'append').length;
   return { seed: options.seed, problems, history: history.events, okOps: appends, events: sim.stats().events, simMs: sim.nowMs };
 }

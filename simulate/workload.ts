@@ -8,7 +8,7 @@ import type { SchemaDef } from '../src/store/schema.js';
 import { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
-import type { History } from './history.js';
+import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
 import { Rng } from './rng.js';
@@ -75,14 +75,18 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number): Time
   }).sort((a, b) => a.atMs - b.atMs);
 }
 
-export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
-  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
-  const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster);
-  const history = new HistoryRecorder();
-  const clients = startClients(cluster, history, keys, options.clients ?? 6);
+/** The workloads' cluster: nodes n0, n1, … with the given qranks, on the seed's simulation. */
+export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
+  return new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
+}
+
+/**
+ * The phases every workload runs after its clients start: safety (faults on), liveness (faults off,
+ * paused and crashed nodes back), then the clients stop and every open operation completes or times out.
+ */
+export function runPhases(cluster: SimCluster, safetyMs: number, stopClients: () => void): void {
   const { sim } = cluster;
-  sim.runFor(options.safetyMs);
+  sim.runFor(safetyMs);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
   for (const node of cluster.nodes) {
@@ -90,8 +94,31 @@ export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
     cluster.restart(node);
   }
   sim.runFor(livenessMs);
-  clients.stop();
+  stopClients();
   sim.runFor(drainMs);
+}
+
+/** Records a transaction's outcome as the history's completion of `handle` (`value` for an ok read). */
+export function recordOutcome(history: HistoryRecorder, handle: OpHandle, outcome: Outcome, time: number, read: boolean): void {
+  if (outcome.kind === 'ok') history.ok(handle, time, read ? (outcome.value as JsonValue) : undefined);
+  else if (outcome.kind === 'fail') history.fail(handle, time);
+  else history.info(handle, time);
+}
+
+/** A problem when the nodes' tables differ after the liveness phase. */
+export function convergenceProblem(cluster: SimCluster): string[] {
+  const hashes = new Set([...cluster.stores.values()].map((store) => store.contentHash()));
+  return hashes.size === 1 ? [] : [`nodes did not converge: ${hashes.size} different content hashes`];
+}
+
+export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
+  const cluster = clusterFor(options, schema);
+  const keys = options.keys ?? ['a', 'b', 'c'];
+  scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster);
+  const history = new HistoryRecorder();
+  const clients = startClients(cluster, history, keys, options.clients ?? 6);
+  runPhases(cluster, options.safetyMs, clients.stop);
+  const { sim } = cluster;
   return { seed: options.seed, problems: check(cluster, history, keys), history: history.events, okOps: history.events.filter((e) => e.type === 'ok').length, events: sim.stats().events, simMs: sim.nowMs };
 }
 
@@ -147,10 +174,8 @@ function startClients(cluster: SimCluster, history: HistoryRecorder, keys: reado
     const node = cluster.nodes[process % cluster.nodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
     const roll = sim.rng.next();
-    const record = (handle: ReturnType<HistoryRecorder['invoke']>, read: boolean) => (outcome: Outcome) => {
-      if (outcome.kind === 'ok') history.ok(handle, sim.nowMs, read ? (outcome.value as number | null) : undefined);
-      else if (outcome.kind === 'fail') history.fail(handle, sim.nowMs);
-      else history.info(handle, sim.nowMs);
+    const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
+      recordOutcome(history, handle, outcome, sim.nowMs, read);
       sim.at(sim.rng.between(0, 20), () => step(process));
     };
     const time = sim.nowMs;
@@ -182,8 +207,7 @@ function check(cluster: SimCluster, history: HistoryRecorder, keys: readonly str
   if (history.openOperations > 0) problems.push(`${history.openOperations} operations never completed`);
   const verdict = checkLinearizable(history.events, { initialValue: null });
   if (verdict.ok !== true) problems.push(`not linearizable: ${JSON.stringify(verdict).slice(0, 1500)}`);
-  const hashes = new Set([...cluster.stores.values()].map((store) => store.contentHash()));
-  if (hashes.size !== 1) problems.push(`nodes did not converge: ${hashes.size} different content hashes`);
+  problems.push(...convergenceProblem(cluster));
   const store = cluster.stores.get(cluster.nodes[0]!)!;
   const finalState = new Map(keys.map((k) => [k, (store.read((tx) => tx.get('reg', k))?.['v'] as number | undefined) ?? null] as const));
   const lost = checkLostWrites(history.events, finalState, { initialValue: null });

@@ -3,6 +3,9 @@
  * any node, local reads, conflicts decided alike everywhere, a node cut off from the others, and the
  * data converging.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterNode, openNode } from '../../src/node/cluster-node.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
@@ -111,9 +114,6 @@ describe('openNode parameters', () => {
 
 describe('openNode with a dataDir', () => {
   it('brings a whole cluster back with its data after every node stopped, and a single node while the others run', async () => {
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
     try {
       const network = new InProcessNetwork();
