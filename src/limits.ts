@@ -110,8 +110,12 @@ export const storeTreeNodeEntriesMax = 64;
 export const certifyScanKeysMax = 1024;
 /** Other nodes' schemas one store may learn (evolution mode). */
 export const storeKnownSchemasMax = 64;
-/** Snapshot image: payload bytes a writer aims for in one frame. */
+/** Snapshot image: payload bytes in one frame unless the caller asks for fewer (a single larger row goes alone). */
 export const snapshotFrameBytesTarget = 64 * 1024;
+/** Snapshot image: rows in one rows frame unless the caller asks for fewer (Store.snapshot frameRowsMax). */
+export const snapshotFrameRowsMaxDefault = 65_536;
+/** Snapshot image: certification-window keys in one window frame. */
+export const snapshotWindowFrameKeysMax = 4096;
 /** Snapshot image and log: the largest frame payload a reader accepts (a larger length is corruption). */
 export const frameBytesMax = 64 * 1024 * 1024;
 /** Snapshot image: bytes gathered before one disk append while saving. */

@@ -8,7 +8,7 @@ export type { ReadTx, ScanOptions } from './read-tx.js';
 export type { WriteTx } from './write-tx.js';
 export type { ChangeSet, RangeRef, ReadRef, WriteRef } from './changeset.js';
 export { toChangeSet } from './changeset.js';
-export type { ApplyResult, StoreOptions } from './store.js';
+export type { ApplyResult, SnapshotOptions, StoreOptions } from './store.js';
 export { Store } from './store.js';
 export type { DurableEvents, DurableStoreOptions, LogTruncatedEvent } from './durable.js';
 export { DurableStore } from './durable.js';

@@ -11,13 +11,14 @@
  * loading); a loader's result is complete and checked (CRCs, key order, counts, digest) or it throws
  * CorruptError naming the source, offset and what is wrong, and nothing of it is visible.
  */
-import { snapshotFrameBytesTarget } from '../limits.js';
+import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax } from '../limits.js';
 import type { Touched, WindowEntry } from './certify.js';
-import { decodeMsgpack, encodeMsgpack, frame, sha256 } from './codec.js';
+import { decodeMsgpack, encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
 import type { SchemaPlan } from './evolution.js';
 import { planConversion } from './evolution.js';
 import { FrameReader } from './frames.js';
+import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
 import type { Key } from './keys.js';
 import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
 import { rowFromArray, rowToArray } from './rows.js';
@@ -47,62 +48,60 @@ export interface LoadedState {
   readonly rows: number;
 }
 
-/** The image's payloads (unframed) in order, without the end frame. */
-export function* imagePayloads(source: ImageSource, withSchema = true): Generator<Uint8Array> {
-  const { schema } = source;
-  yield encodeMsgpack({
-    type: 'header', magic, format, schema: withSchema ? plainSchemaDef(schema.def) : null,
-    fingerprint: schema.fingerprint, version: source.version, horizon: source.horizon,
-  });
-  for (const table of schema.tables) yield* tablePayloads(table, source.tables[table.position] as TableData);
-  let batch: unknown[] = [];
-  let keys = 0;
-  for (const entry of source.window) {
-    const touched = entry.keys.map((t) => [t.table.name, decodeKey(t.table, t.key)]);
-    batch.push([entry.version, touched]);
-    keys += touched.length;
-    if (keys >= 4096) {
-      yield encodeMsgpack({ type: 'window', entries: batch });
-      batch = [];
-      keys = 0;
-    }
-  }
-  if (batch.length > 0) yield encodeMsgpack({ type: 'window', entries: batch });
+/** Frame bounds of an image (Store.snapshot options, checked there). */
+export interface ImageBounds {
+  /** Rows in one rows frame. */
+  readonly frameRowsMax: number;
+  /** Payload bytes in one frame, unless a single row (or the header) is larger on its own. */
+  readonly frameBytesMax: number;
 }
 
-function* tablePayloads(table: TableSchema, data: TableData): Generator<Uint8Array> {
-  // Rows per frame adapt to the rows' size so that frames stay near snapshotFrameBytesTarget.
-  let perFrame = 256;
-  let rows: unknown[] = [];
-  for (const [, row] of data.tree.entries()) {
-    rows.push(rowToArray(table, row));
-    if (rows.length < perFrame) continue;
-    const payload = encodeMsgpack({ type: 'rows', table: table.name, rows });
-    perFrame = Math.max(1, Math.min(65_536, Math.floor((snapshotFrameBytesTarget * rows.length) / payload.length)));
-    rows = [];
-    yield payload;
+export const defaultImageBounds: ImageBounds = { frameRowsMax: snapshotFrameRowsMaxDefault, frameBytesMax: snapshotFrameBytesTarget };
+
+/** The image's frames in order, without the end frame. */
+function* bodyFrames(source: ImageSource, bounds: ImageBounds, withSchema: boolean): Generator<Uint8Array> {
+  const { schema } = source;
+  yield frameOfPayload(encodeMsgpack({
+    type: 'header', magic, format, schema: withSchema ? plainSchemaDef(schema.def) : null,
+    fingerprint: schema.fingerprint, version: source.version, horizon: source.horizon,
+  }));
+  const rowBounds = { itemsMax: bounds.frameRowsMax, bytesMax: bounds.frameBytesMax };
+  for (const table of schema.tables) {
+    const data = source.tables[table.position] as TableData;
+    yield* rowFrames(table.name, mapIterable(data.tree.values(), (row) => rowToArray(table, row)), rowBounds);
   }
-  if (rows.length > 0) yield encodeMsgpack({ type: 'rows', table: table.name, rows });
+  const windowItems = mapIterable(source.window, (entry) => ({
+    version: entry.version,
+    keys: mapIterable(entry.keys, (t) => [t.table.name, decodeKey(t.table, t.key)] as const),
+  }));
+  yield* windowFrames(windowItems, { itemsMax: snapshotWindowFrameKeysMax, bytesMax: bounds.frameBytesMax });
+}
+
+function* mapIterable<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
 }
 
 /** The image as frames, ending with the end frame: each yielded chunk is one frame. */
-export function* imageFrames(source: ImageSource): Generator<Uint8Array> {
+export function* imageFrames(source: ImageSource, bounds: ImageBounds = defaultImageBounds): Generator<Uint8Array> {
   const digest = sha256();
   let frames = 0;
   let rows = 0;
   for (const table of source.tables) rows += table.size;
-  for (const payload of imagePayloads(source)) {
-    digest.update(payload);
+  for (const framed of bodyFrames(source, bounds, true)) {
+    digest.update(framed.subarray(frameHeaderBytes));
     frames++;
-    yield frame(payload);
+    yield framed;
   }
   yield frame(encodeMsgpack({ type: 'end', frames, rows, digest: digest.digest('hex') }));
 }
 
-/** SHA-256 of the store's content: version, horizon, rows in key order, certification window. */
+/**
+ * SHA-256 of the store's content: version, horizon, rows in key order, certification window. Always
+ * over the default framing, so that it does not depend on how an image was cut.
+ */
 export function contentHash(source: ImageSource): string {
   const hash = sha256();
-  for (const payload of imagePayloads(source, false)) hash.update(payload);
+  for (const framed of bodyFrames(source, defaultImageBounds, false)) hash.update(framed.subarray(frameHeaderBytes));
   return hash.digest('hex');
 }
 
@@ -118,7 +117,7 @@ export class ImageLoader {
   private header: { version: number; horizon: number; plan: SchemaPlan; source: Schema } | undefined;
   /** Per target table: keys and rows in key order, bulk-built into tables by finish(). */
   private loaded: { keys: Key[]; rows: Row[]; unique: Map<IndexSchema, Set<string>> }[] | undefined;
-  private window: WindowEntry[] = [];
+  private window: { version: number; keys: Touched[] }[] = [];
   private ended = false;
 
   constructor(
@@ -240,7 +239,12 @@ export class ImageLoader {
           throw new CorruptError(this.name, offset, `window entry ${String(entry[0])}: ${(error as Error).message}`);
         }
       }
-      this.window.push({ version: entry[0] as number, keys });
+      const version = entry[0] as number;
+      const previous = this.window[this.window.length - 1];
+      if (previous !== undefined && version < previous.version) throw new CorruptError(this.name, offset, `window entry ${version} after ${previous.version}`);
+      // An entry too large for one frame comes as consecutive pieces of the same version: join them.
+      if (previous !== undefined && version === previous.version) for (const key of keys) previous.keys.push(key);
+      else this.window.push({ version, keys });
     }
   }
 

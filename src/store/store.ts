@@ -7,7 +7,7 @@
  * change-sets in the same order to stores opened with the same schema gives equal contentHash();
  * a call that throws leaves the store exactly as it was (checks run before the first mutation).
  */
-import { storeKnownSchemasMax } from '../limits.js';
+import { frameBytesMax as readerFrameBytesMax, storeKnownSchemasMax } from '../limits.js';
 import { assert } from '../runtime/assert.js';
 import type { ChangeSet, WriteRef } from './changeset.js';
 import type { Touched } from './certify.js';
@@ -23,8 +23,8 @@ import { Reader } from './read-tx.js';
 import { keyValuesOf, rowFromArray, rowToArray } from './rows.js';
 import type { SchemaDef, TableSchema } from './schema.js';
 import { Schema } from './schema.js';
-import type { ImageSource, LoadedState } from './snapshot.js';
-import { ImageLoader, contentHash, imageFrames } from './snapshot.js';
+import type { ImageBounds, ImageSource, LoadedState } from './snapshot.js';
+import { ImageLoader, contentHash, defaultImageBounds, imageFrames } from './snapshot.js';
 import { TableData } from './table.js';
 import type { Scalar, Value } from './values.js';
 import type { Prepared, PreparedWrite, WriteTx } from './write-tx.js';
@@ -36,6 +36,13 @@ export interface StoreOptions {
    * converted by field name; schema changes at run time (alterSchema) are refused.
    */
   readonly evolution?: boolean;
+}
+
+export interface SnapshotOptions {
+  /** Rows in one rows frame (default snapshotFrameRowsMaxDefault). */
+  readonly frameRowsMax?: number;
+  /** Payload bytes in one frame (default snapshotFrameBytesTarget); a single larger row goes alone. */
+  readonly frameBytesMax?: number;
 }
 
 export interface ApplyResult {
@@ -156,15 +163,29 @@ export class Store {
     return contentHash(this.imageSource());
   }
 
-  /** The snapshot image of the current state, frame by frame, from a view (writers may go on meanwhile). */
-  snapshot(): Iterable<Uint8Array> {
-    return imageFrames(this.imageSource());
+  /**
+   * The snapshot image of the current state, frame by frame, from a view (writers may go on meanwhile).
+   * Each rows frame holds at most `frameRowsMax` rows, and every frame at most `frameBytesMax` payload
+   * bytes, except a frame holding one single row (or the header) that is larger on its own.
+   */
+  snapshot(options: SnapshotOptions = {}): Iterable<Uint8Array> {
+    return imageFrames(this.imageSource(), imageBounds(options));
   }
 
   /** Replaces the whole state with an image; on any error (CORRUPT naming where) the store is unchanged. */
   async restore(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, source = 'snapshot'): Promise<void> {
     const loader = new ImageLoader(this.state.schema, source, false);
     for await (const chunk of chunks) loader.push(chunk);
+    this.replaceState(this.state.schema, loader.finish());
+  }
+
+  /**
+   * restore, synchronously, from chunks already at hand (frames received whole, e.g. a Raft state
+   * transfer). Same checks; on any error (CORRUPT naming source and offset) the store is unchanged.
+   */
+  restoreSync(chunks: Iterable<Uint8Array>, source = 'snapshot'): void {
+    const loader = new ImageLoader(this.state.schema, source, false);
+    for (const chunk of chunks) loader.push(chunk);
     this.replaceState(this.state.schema, loader.finish());
   }
 
@@ -295,6 +316,14 @@ export class Store {
       row: put.row === null ? null : rowToArray(put.table, put.row),
     }));
   }
+}
+
+/** Snapshot options, checked once here (programmer errors name the API). */
+function imageBounds(options: SnapshotOptions): ImageBounds {
+  const { frameRowsMax = defaultImageBounds.frameRowsMax, frameBytesMax = defaultImageBounds.frameBytesMax } = options;
+  assert(Number.isSafeInteger(frameRowsMax) && frameRowsMax >= 1, `Store.snapshot: frameRowsMax must be a positive integer, got ${String(frameRowsMax)}`);
+  assert(Number.isSafeInteger(frameBytesMax) && frameBytesMax >= 1 && frameBytesMax <= readerFrameBytesMax, `Store.snapshot: frameBytesMax must be an integer in 1..${readerFrameBytesMax}, got ${String(frameBytesMax)}`);
+  return { frameRowsMax, frameBytesMax };
 }
 
 /** Shared by replayed records, which read nothing. */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { decodeMsgpack } from '../../src/store/codec.js';
 import { CorruptError } from '../../src/store/errors.js';
 import { Store } from '../../src/store/store.js';
 import { accounts } from './fixtures.js';
@@ -101,5 +102,112 @@ describe('snapshot images', () => {
     await copy.restore(frames);
     expect(copy.contentHash()).toBe(hash);
     expect(store.contentHash()).not.toBe(hash);
+  });
+});
+
+/** Payloads of an image's frames, decoded, with their payload sizes. */
+function frameBodies(frames: Iterable<Uint8Array>): { bytes: number; body: Record<string, unknown> }[] {
+  return [...frames].map((f) => {
+    const bytes = new DataView(f.buffer, f.byteOffset, f.length).getUint32(0, true);
+    expect(f.length).toBe(bytes + 8); // one frame per chunk
+    return { bytes, body: decodeMsgpack(f.subarray(8)) as Record<string, unknown> };
+  });
+}
+
+describe('snapshot frame bounds (Store.snapshot options) and restoreSync', () => {
+  const source = filled(3000);
+  // Six commits of 1000 keys each: the certification window has entries larger than small frames.
+  const hash = source.contentHash();
+
+  test.each([
+    { frameRowsMax: 1, frameBytesMax: 64 * 1024 },
+    { frameRowsMax: 7, frameBytesMax: 300 },
+    { frameRowsMax: 100_000, frameBytesMax: 1000 },
+    { frameRowsMax: 50, frameBytesMax: 4096 },
+  ])('frames respect $frameRowsMax rows and $frameBytesMax bytes, and restore to the same store', (bounds) => {
+    const frames = [...source.snapshot(bounds)];
+    const bodies = frameBodies(frames);
+    let rows = 0;
+    let windowKeys = 0;
+    for (const { bytes, body } of bodies) {
+      if (body['type'] === 'rows') {
+        const count = (body['rows'] as unknown[]).length;
+        rows += count;
+        expect(count).toBeLessThanOrEqual(bounds.frameRowsMax);
+        if (count > 1) expect(bytes).toBeLessThanOrEqual(bounds.frameBytesMax);
+      } else if (body['type'] === 'window') {
+        const keys = (body['entries'] as [number, unknown[]][]).reduce((n, [, k]) => n + k.length, 0);
+        windowKeys += keys;
+        if (keys > 1) expect(bytes).toBeLessThanOrEqual(bounds.frameBytesMax);
+      } else if (body['type'] === 'end') {
+        expect(bytes).toBeLessThanOrEqual(Math.max(bounds.frameBytesMax, 128));
+      }
+    }
+    expect(rows).toBe(6000);
+    expect(windowKeys).toBe(6000);
+    const copy = filled(5);
+    copy.restoreSync(frames, 'transfer');
+    expect(copy.contentHash()).toBe(hash);
+    expect(copy.version).toBe(source.version);
+    expect(copy.read((tx) => tx.find('accounts', 'byEmail', 'u1234@x')[0]?.['id'])).toBe(1234);
+  });
+
+  test('a row larger than frameBytesMax goes alone in its own frame', () => {
+    const store = Store.open(accounts);
+    store.commit((tx) => {
+      for (let seq = 0; seq < 20; seq++) tx.insert('events', { account: 1, seq, at: 0, payload: new Uint8Array(seq === 10 ? 5000 : 10) });
+    });
+    const bodies = frameBodies(store.snapshot({ frameBytesMax: 1024 })).filter((b) => b.body['type'] === 'rows');
+    const big = bodies.find((b) => b.bytes > 1024);
+    expect((big?.body['rows'] as unknown[]).length).toBe(1);
+    expect(bodies.filter((b) => b.bytes <= 1024).every((b) => (b.body['rows'] as unknown[]).length > 0)).toBe(true);
+    const copy = Store.open(accounts);
+    copy.restoreSync(store.snapshot({ frameBytesMax: 1024 }));
+    expect(copy.contentHash()).toBe(store.contentHash());
+    expect(copy.read((tx) => (tx.get('events', [1, 10])?.['payload'] as Uint8Array).length)).toBe(5000);
+  });
+
+  test('a restored window certifies like the original: the same change-sets conflict or apply on both', () => {
+    const restored = Store.open(accounts);
+    restored.restoreSync(source.snapshot({ frameBytesMax: 512 }));
+    const original = filled(3000);
+    const early = filled(500); // the state after the first of source's six commits
+    const late = early.write((tx) => tx.insert('accounts', { id: 2000, email: 'new@x' })); // 2000 was written by commit 5
+    const fine = early.write((tx) => tx.update('accounts', { id: 7, city: 'Oslo' })); // 7 only by commit 1
+    for (const store of [original, restored]) {
+      expect(() => store.apply(late)).toThrow(expect.objectContaining({ code: 'CONFLICT', reason: 'write' }));
+      store.apply(fine);
+    }
+    expect(restored.contentHash()).toBe(original.contentHash());
+  });
+
+  test('restoreSync refuses corrupt, truncated, reordered or incomplete input, and nothing of it is loaded', () => {
+    const frames = [...source.snapshot({ frameRowsMax: 100, frameBytesMax: 8192 })];
+    const offsetOf = (index: number): number => frames.slice(0, index).reduce((n, f) => n + f.length, 0);
+    const flipped = frames.map((f, i) => (i === 5 ? f.map((b, j) => (j === 40 ? b ^ 1 : b)) : f));
+    const cases: { input: Uint8Array[]; what: RegExp; at?: number }[] = [
+      { input: flipped, what: /checksum mismatch/, at: offsetOf(5) },
+      { input: frames.slice(0, -1), what: /truncated: no end frame/ },
+      { input: [...frames.slice(0, -1), frames[frames.length - 1]!.subarray(0, 10)], what: /truncated: 10 bytes/ },
+      { input: [...frames.slice(0, 3), ...frames.slice(4)], what: /end frame counts|digest/ },
+      { input: [frames[0]!, frames[2]!, frames[1]!, ...frames.slice(3)], what: /keys out of order/, at: frames[0]!.length + frames[2]!.length },
+      { input: [...frames, frames[1]!], what: /data after the end frame/ },
+    ];
+    for (const { input, what, at } of cases) {
+      const target = filled(20);
+      const before = target.contentHash();
+      let error: unknown;
+      try {
+        target.restoreSync(input, 'transfer');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(CorruptError);
+      expect((error as CorruptError).source).toBe('transfer');
+      expect((error as CorruptError).message).toMatch(what);
+      if (at !== undefined) expect((error as CorruptError).offset).toBe(at);
+      expect(target.contentHash()).toBe(before);
+      expect(target.version).toBe(1);
+    }
   });
 });

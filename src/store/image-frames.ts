@@ -1,0 +1,165 @@
+/**
+ * Assembling snapshot-image frames under size bounds: rows and window keys are encoded one at a time
+ * and gathered into frames of at most `rowsMax` items and at most `bytesMax` payload bytes.
+ *
+ * Invariants: every frame returned is `[u32 length][u32 crc32][msgpack payload]`, exactly sized (no
+ * slack the consumer would keep alive); a payload exceeds `bytesMax` only when it holds one single item
+ * that is larger on its own (or a header that cannot be split); items keep their order. Sizes are
+ * budgeted with the widest msgpack array header (5 bytes), so the bound holds whatever the count.
+ */
+import { Encoder } from '@msgpack/msgpack';
+import { assert } from '../runtime/assert.js';
+import { crc32, encodeMsgpack, frameHeaderBytes } from './codec.js';
+
+/** Bounds of one frame's payload. */
+export interface FrameBounds {
+  /** Rows (or window keys) in one frame. */
+  readonly itemsMax: number;
+  /** Payload bytes in one frame, unless one item alone is larger. */
+  readonly bytesMax: number;
+}
+
+/** Widest msgpack array header (array32). */
+const arrayHeaderBytesMax = 5;
+/** Widest window entry header: fixarray(2), a version (float64 or uint64: 9 bytes), array32 header. */
+const entryHeaderBytesMax = 1 + 9 + arrayHeaderBytesMax;
+
+// Items are encoded into this encoder's shared buffer and copied out at once (no allocation per row).
+const itemEncoder = new Encoder({ useBigInt64: true, ignoreUndefined: false });
+
+/** A growable byte buffer that items are copied into. */
+class Scratch {
+  bytes = new Uint8Array(64 * 1024);
+  used = 0;
+
+  append(data: Uint8Array): void {
+    if (this.used + data.length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + data.length));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(data, this.used);
+    this.used += data.length;
+  }
+}
+
+function arrayHeader(count: number): number[] {
+  if (count < 16) return [0x90 | count];
+  if (count < 0x10000) return [0xdc, count >>> 8, count & 0xff];
+  return [0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff];
+}
+
+/** A frame from payload parts (copied once into the exact-sized frame), with its length and CRC. */
+function frameOf(parts: readonly (Uint8Array | number[])[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(frameHeaderBytes + length);
+  let at = frameHeaderBytes;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  const payload = out.subarray(frameHeaderBytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, length, true);
+  view.setUint32(4, crc32(payload), true);
+  return out;
+}
+
+/**
+ * Frames `{ type: 'rows', table, rows: [...] }` out of `rows` (each a value array), in order, each
+ * within `bounds`.
+ */
+export function* rowFrames(tableName: string, rows: Iterable<unknown[]>, bounds: FrameBounds): Generator<Uint8Array> {
+  // Map keys in the order the object literal had them: type, table, rows.
+  const prefix = concat([Uint8Array.of(0x83), encodeMsgpack('type'), encodeMsgpack('rows'), encodeMsgpack('table'), encodeMsgpack(tableName), encodeMsgpack('rows')]);
+  const scratch = new Scratch();
+  let count = 0;
+  const flush = (): Uint8Array => {
+    const out = frameOf([prefix, arrayHeader(count), scratch.bytes.subarray(0, scratch.used)]);
+    scratch.used = 0;
+    count = 0;
+    return out;
+  };
+  for (const row of rows) {
+    const item = itemEncoder.encodeSharedRef(row);
+    if (count > 0 && prefix.length + arrayHeaderBytesMax + scratch.used + item.length > bounds.bytesMax) {
+      // flush() does not encode, so `item` (a view of the encoder's buffer) stays valid.
+      yield flush();
+    }
+    scratch.append(item);
+    count++;
+    if (count >= bounds.itemsMax) yield flush();
+  }
+  if (count > 0) yield flush();
+}
+
+/** One version's written keys, as the image stores them: `[table name, key values]` each. */
+export interface WindowItem {
+  readonly version: number;
+  readonly keys: Iterable<readonly [string, unknown]>;
+}
+
+/**
+ * Frames `{ type: 'window', entries: [[version, [[table, key], ...]], ...] }`, each within `bounds`.
+ * An entry too large for one frame is split over several, as consecutive entries of the same version
+ * (the loader joins them back).
+ */
+export function* windowFrames(entries: Iterable<WindowItem>, bounds: FrameBounds): Generator<Uint8Array> {
+  const prefix = concat([Uint8Array.of(0x82), encodeMsgpack('type'), encodeMsgpack('window'), encodeMsgpack('entries')]);
+  const scratch = new Scratch();
+  /** Closed and open entries of the frame being built: version bytes, key bytes range, key count. */
+  let pieces: { version: Uint8Array; start: number; end: number; count: number }[] = [];
+  let keys = 0;
+  const budget = (): number => prefix.length + arrayHeaderBytesMax + pieces.length * entryHeaderBytesMax + scratch.used;
+  const flush = (): Uint8Array => {
+    const parts: (Uint8Array | number[])[] = [prefix, arrayHeader(pieces.length)];
+    for (const piece of pieces) parts.push([0x92], piece.version, arrayHeader(piece.count), scratch.bytes.subarray(piece.start, piece.end));
+    const out = frameOf(parts);
+    scratch.used = 0;
+    pieces = [];
+    keys = 0;
+    return out;
+  };
+  for (const entry of entries) {
+    const version = encodeMsgpack(entry.version);
+    let piece = { version, start: scratch.used, end: scratch.used, count: 0 };
+    if (pieces.length > 0 && budget() + entryHeaderBytesMax > bounds.bytesMax) yield flush();
+    pieces.push(piece);
+    piece.start = piece.end = scratch.used;
+    for (const key of entry.keys) {
+      const item = itemEncoder.encodeSharedRef(key);
+      const full = keys >= bounds.itemsMax || budget() + item.length > bounds.bytesMax;
+      if (full && keys > 0) {
+        // Close this piece (possibly empty of keys only when earlier entries filled the frame) and go on
+        // with the same version in the next frame.
+        if (piece.count === 0) pieces.pop();
+        yield flush();
+        piece = { version, start: 0, end: 0, count: 0 };
+        pieces.push(piece);
+      }
+      scratch.append(item);
+      piece.end = scratch.used;
+      piece.count++;
+      keys++;
+    }
+    if (keys >= bounds.itemsMax) yield flush();
+  }
+  if (pieces.length > 0) yield flush();
+}
+
+/** A frame around one encoded payload (header and end frames). */
+export function frameOfPayload(payload: Uint8Array): Uint8Array {
+  return frameOf([payload]);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  assert(at === out.length, 'concat');
+  return out;
+}
