@@ -16,6 +16,8 @@ import type { WorkloadOptions, WorkloadResult } from './workload.js';
 const schema: SchemaDef = { tables: [{ name: 'account', fields: [{ name: 'id', type: 'string' }, { name: 'balance', type: 'int32' }], primaryKey: ['id'] }] };
 const openingBalance = 100;
 const setupMsMax = 10_000;
+/** Thrown by a transfer the balance cannot cover: one shared object (no stack captured per refusal). */
+const insufficientFunds = Object.freeze({ code: 'INSUFFICIENT', message: 'insufficient funds' });
 
 export interface BankOptions extends WorkloadOptions {
   readonly accounts?: number;
@@ -50,7 +52,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
     cluster.transact(node, (tx) => {
       const fromBalance = Number(tx.get('account', from)?.['balance']);
       const toBalance = Number(tx.get('account', to)?.['balance']);
-      if (fromBalance < amount) throw Object.assign(new Error('insufficient funds'), { code: 'INSUFFICIENT' });
+      if (fromBalance < amount) throw insufficientFunds;
       tx.update('account', { id: from, balance: fromBalance - amount });
       tx.update('account', { id: to, balance: toBalance + amount });
     }, (outcome: Outcome) => {

@@ -123,8 +123,9 @@ export class HistoryRecorder {
   }
 
   invoke(args: InvokeArgs): OpHandle {
-    assert(Number.isSafeInteger(args.process) && args.process >= 0, `invoke: process must be a non-negative integer, got ${args.process}`);
-    assert(!this.busyProcesses.has(args.process), `invoke: process ${args.process} already has an open operation`);
+    // Messages are built only when a check fails: these run for every operation.
+    if (!(Number.isSafeInteger(args.process) && args.process >= 0)) assert(false, `invoke: process must be a non-negative integer, got ${args.process}`);
+    if (this.busyProcesses.has(args.process)) assert(false, `invoke: process ${args.process} already has an open operation`);
     if (this.recorded.length + this.open.size + 2 > this.eventsMax) throw new HistoryFullError(this.eventsMax);
     this.push({ process: args.process, type: 'invoke', f: args.f, key: args.key, value: args.value, time: args.time });
     const handle: OpHandle = { id: this.nextId++, process: args.process };
@@ -154,7 +155,7 @@ export class HistoryRecorder {
 
   private complete(handle: OpHandle, type: CompletionType, time: number, value: JsonValue | undefined): void {
     const op = this.open.get(handle.id);
-    assert(op !== undefined, `${type}: operation ${handle.id} of process ${handle.process} is not open (completed twice?)`);
+    if (op === undefined) assert(false, `${type}: operation ${handle.id} of process ${handle.process} is not open (completed twice?)`);
     this.push({ process: op.process, type, f: op.f, key: op.key, value: value ?? op.value, time });
     this.open.delete(handle.id);
     this.busyProcesses.delete(op.process);
@@ -163,8 +164,8 @@ export class HistoryRecorder {
   /** Checks, then appends: an event that breaks a rule leaves the recorder unchanged. */
   private push(event: HistoryEvent): void {
     const problem = eventProblem(event);
-    assert(problem === undefined, `history event: ${problem ?? ''}`);
-    assert(event.time >= this.lastTime, `history event: time ${event.time} is before the previous event's ${this.lastTime}`);
+    if (problem !== undefined) assert(false, `history event: ${problem}`);
+    if (event.time < this.lastTime) assert(false, `history event: time ${event.time} is before the previous event's ${this.lastTime}`);
     this.lastTime = event.time;
     this.recorded.push(event);
   }

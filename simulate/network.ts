@@ -6,11 +6,15 @@
  *
  * Packets between actors of one node never come here: they are in-process, as in production.
  *
+ * Paths are kept in flat nodes × nodes tables indexed by node number (names are numbered once, on first
+ * sight), so that the per-packet work is array reads, not string keys.
+ *
  * Invariants: a packet on a cut link is never delivered (checked at send and again on arrival, since a
  * partition may start while it is in flight); a path never holds more than `pathPacketsMax` packets in
  * flight (more are dropped, as a full socket buffer would); with `reorderRate` 0 a path is FIFO.
  */
 import { invalidArgument } from '../src/runtime/errors.js';
+import { simNodesMax } from '../src/limits.js';
 import type { Rng } from './rng.js';
 
 export interface LinkFaults {
@@ -38,16 +42,33 @@ export interface NetworkStats {
 
 export class SimNetwork {
   private faults: LinkFaults = calmNetwork;
-  private readonly cuts = new Set<string>();
-  private readonly clogUntilMs = new Map<string, number>();
-  private readonly inFlight = new Map<string, number>();
-  private readonly lastArrivalMs = new Map<string, number>();
+  private readonly numbers = new Map<string, number>();
+  // Per directed path (from * simNodesMax + to):
+  private readonly cut = new Uint8Array(simNodesMax * simNodesMax);
+  private readonly clogUntilMs = new Float64Array(simNodesMax * simNodesMax);
+  private readonly inFlight = new Int32Array(simNodesMax * simNodesMax);
+  private readonly lastArrivalMs = new Float64Array(simNodesMax * simNodesMax);
+  private cuts = 0;
+  private clogs = 0;
+  /** Where `planPath` writes the arrival times of a packet's copies. */
+  readonly arrivalsMs = new Float64Array(2);
   private counters = { sent: 0, lost: 0, cut: 0, overCapacity: 0, duplicated: 0 };
 
   constructor(private readonly rng: Rng) {}
 
   stats(): NetworkStats {
     return { ...this.counters };
+  }
+
+  /** The node's number in the path tables (numbered on first sight, at most simNodesMax names). */
+  nodeNumber(name: string): number {
+    let n = this.numbers.get(name);
+    if (n === undefined) {
+      if (this.numbers.size >= simNodesMax) throw invalidArgument('SimNetwork', `at most ${simNodesMax} nodes (simNodesMax)`);
+      n = this.numbers.size;
+      this.numbers.set(name, n);
+    }
+    return n;
   }
 
   setFaults(faults: Partial<LinkFaults>): void {
@@ -67,29 +88,34 @@ export class SimNetwork {
     for (let i = 0; i < groups.length; i++) {
       for (let j = 0; j < groups.length; j++) {
         if (i === j) continue;
-        for (const a of groups[i]!) for (const b of groups[j]!) this.cuts.add(path(a, b));
+        for (const a of groups[i]!) for (const b of groups[j]!) this.cutOneWay(a, b);
       }
     }
   }
 
   /** Cuts packets from `from` to `to` only (an asymmetric fault). */
   cutOneWay(from: string, to: string): void {
-    this.cuts.add(path(from, to));
+    const p = this.path(from, to);
+    if (this.cut[p] === 0) this.cuts++;
+    this.cut[p] = 1;
   }
 
   isCut(from: string, to: string): boolean {
-    return this.cuts.has(path(from, to));
+    return this.cut[this.path(from, to)] === 1;
   }
 
   /** Holds every packet from `from` to `to` until `untilMs` (virtual time); they then arrive in a burst. */
   clog(from: string, to: string, untilMs: number): void {
-    this.clogUntilMs.set(path(from, to), untilMs);
+    this.clogUntilMs[this.path(from, to)] = untilMs;
+    this.clogs++;
   }
 
   /** Removes every cut and clog. */
   heal(): void {
-    this.cuts.clear();
-    this.clogUntilMs.clear();
+    if (this.cuts > 0) this.cut.fill(0);
+    if (this.clogs > 0) this.clogUntilMs.fill(0);
+    this.cuts = 0;
+    this.clogs = 0;
   }
 
   /**
@@ -97,49 +123,64 @@ export class SimNetwork {
    * lost, two when duplicated).
    */
   plan(from: string, to: string, nowMs: number): number[] {
+    const copies = this.planPath(this.nodeNumber(from), this.nodeNumber(to), nowMs);
+    return Array.from(this.arrivalsMs.subarray(0, copies));
+  }
+
+  /** `plan` by node numbers: writes the copies' arrival times to `arrivalsMs` and returns how many. */
+  planPath(from: number, to: number, nowMs: number): number {
     this.counters.sent++;
-    const key = path(from, to);
-    if (this.cuts.has(key)) {
+    const p = from * simNodesMax + to;
+    if (this.cut[p] === 1) {
       this.counters.cut++;
-      return [];
+      return 0;
     }
     const f = this.faults;
+    const rng = this.rng;
     // Draw every random number up front, in a fixed order, so that the stream does not depend on branches.
-    const lost = this.rng.chance(f.lossRate);
-    const duplicated = this.rng.chance(f.duplicateRate);
-    const reordered = this.rng.chance(f.reorderRate);
-    const delays = [this.rng.between(f.delayMs[0], f.delayMs[1]), this.rng.between(f.delayMs[0], f.delayMs[1])];
+    const lost = rng.chance(f.lossRate);
+    const duplicated = rng.chance(f.duplicateRate);
+    const reordered = rng.chance(f.reorderRate);
+    const delay0Ms = rng.between(f.delayMs[0], f.delayMs[1]);
+    const delay1Ms = rng.between(f.delayMs[0], f.delayMs[1]);
     if (lost) {
       this.counters.lost++;
-      return [];
+      return 0;
     }
     const copies = duplicated ? 2 : 1;
-    const inFlight = this.inFlight.get(key) ?? 0;
+    const inFlight = this.inFlight[p]!;
     if (inFlight + copies > f.pathPacketsMax) {
       this.counters.overCapacity++;
-      return [];
+      return 0;
     }
     if (duplicated) this.counters.duplicated++;
-    this.inFlight.set(key, inFlight + copies);
-    const clogMs = this.clogUntilMs.get(key) ?? 0;
-    return delays.slice(0, copies).map((delayMs) => {
-      let arrivalMs = Math.max(nowMs + delayMs, clogMs);
-      if (!reordered) arrivalMs = Math.max(arrivalMs, this.lastArrivalMs.get(key) ?? 0);
-      this.lastArrivalMs.set(key, Math.max(arrivalMs, this.lastArrivalMs.get(key) ?? 0));
-      return arrivalMs;
-    });
+    this.inFlight[p] = inFlight + copies;
+    const clogMs = this.clogUntilMs[p]!;
+    for (let i = 0; i < copies; i++) {
+      const last = this.lastArrivalMs[p]!;
+      let arrivalMs = Math.max(nowMs + (i === 0 ? delay0Ms : delay1Ms), clogMs);
+      if (!reordered) arrivalMs = Math.max(arrivalMs, last);
+      this.lastArrivalMs[p] = Math.max(arrivalMs, last);
+      this.arrivalsMs[i] = arrivalMs;
+    }
+    return copies;
   }
 
   /** A copy reached the end of its path: whether it may be delivered (a cut made since drops it). */
   arrive(from: string, to: string): boolean {
-    const key = path(from, to);
-    this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
-    if (!this.cuts.has(key)) return true;
+    return this.arrivePath(this.nodeNumber(from), this.nodeNumber(to));
+  }
+
+  /** `arrive` by node numbers. */
+  arrivePath(from: number, to: number): boolean {
+    const p = from * simNodesMax + to;
+    this.inFlight[p] = this.inFlight[p]! - 1;
+    if (this.cut[p] === 0) return true;
     this.counters.cut++;
     return false;
   }
-}
 
-function path(from: string, to: string): string {
-  return `${from}>${to}`;
+  private path(from: string, to: string): number {
+    return this.nodeNumber(from) * simNodesMax + this.nodeNumber(to);
+  }
 }

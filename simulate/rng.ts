@@ -8,6 +8,7 @@ import { invalidArgument } from '../src/runtime/errors.js';
 export type RngState = readonly [number, number, number, number];
 
 export class Rng {
+  // The state words are kept as int32 (small integers to V8, never boxed); save() shows them as uint32.
   private a: number;
   private b: number;
   private c: number;
@@ -25,10 +26,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
+    this.a = next() | 0;
+    this.b = next() | 0;
+    this.c = next() | 0;
+    this.d = next() | 0;
     if ((this.a | this.b | this.c | this.d) === 0) this.d = 1; // the all-zero state is a fixed point
   }
 
@@ -39,14 +40,17 @@ export class Rng {
   }
 
   save(): RngState {
-    return [this.a, this.b, this.c, this.d];
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   restore(state: RngState): void {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || state.every((w) => w === 0)) {
       throw invalidArgument('Rng.restore', 'state must be four uint32 words, not all zero');
     }
-    [this.a, this.b, this.c, this.d] = state;
+    this.a = state[0] | 0;
+    this.b = state[1] | 0;
+    this.c = state[2] | 0;
+    this.d = state[3] | 0;
   }
 
   /** A uniform uint32. */
@@ -59,10 +63,6 @@ export class Rng {
     this.a ^= this.d;
     this.c ^= t;
     this.d = rotl(this.d, 11);
-    this.a >>>= 0;
-    this.b >>>= 0;
-    this.c >>>= 0;
-    this.d >>>= 0;
     return result;
   }
 

@@ -15,6 +15,8 @@ export class SimEvent {
   cancelled = false;
   /** A packet between nodes that has reached its node (counted off its network path already). */
   arrived = false;
+  /** For a packet between nodes: the sending node's number on the network (-1 otherwise). */
+  sourceNode = -1;
   constructor(
     readonly timeMs: number,
     readonly seq: number,
@@ -39,6 +41,8 @@ export interface SimCell {
 
 export interface SimNode {
   readonly name: string;
+  /** The node's number on the simulated network (SimNetwork.nodeNumber). */
+  readonly netNumber: number;
   readonly spec: NodeSpec;
   readonly cells: Map<string, SimCell>;
   readonly ledger: MailboxLedger;

@@ -118,7 +118,7 @@ export class Simulation {
     if (spec.actors.length > simActorsPerNodeMax) throw invalidArgument('Simulation.addNode', `node ${spec.node}: at most ${simActorsPerNodeMax} actors`);
     const n = spec.actors.length;
     const node: SimNode = {
-      name: spec.node, spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
+      name: spec.node, netNumber: this.network.nodeNumber(spec.node), spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
       lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [], journals: new Map(),
     };
     this.nodes.set(spec.node, node);
@@ -134,7 +134,7 @@ export class Simulation {
 
   /** Runs `call` at virtual time now + delayMs, in (time, sequence) order with everything else. */
   at(delayMs: number, call: () => void): void {
-    assert(Number.isFinite(delayMs) && delayMs >= 0, `at: delayMs must be finite and >= 0, got ${delayMs}`);
+    if (!(Number.isFinite(delayMs) && delayMs >= 0)) assert(false, `at: delayMs must be finite and >= 0, got ${delayMs}`);
     this.queue.push(new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Call, undefined, 0, -1, undefined, undefined, call));
   }
 
@@ -192,6 +192,7 @@ export class Simulation {
       const again = new SimEvent(this.clockMs, this.seq++, event.kind, event.cell, event.incarnation, event.fromSlot, event.from, event.message, undefined);
       again.cancelled = event.cancelled;
       again.arrived = event.arrived;
+      again.sourceNode = event.sourceNode;
       if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(event.fromSlot, again);
       this.queue.push(again);
     }
@@ -237,7 +238,7 @@ export class Simulation {
       const crossNode = event.kind === Kind.Deliver && event.fromSlot === node.ledger.remoteSlot;
       if (crossNode && !event.arrived) {
         event.arrived = true; // a packet held by a paused node comes by again: count it off its path once
-        if (!this.network.arrive(event.from!.node, node.name)) {
+        if (!this.network.arrivePath(event.sourceNode, node.netNumber)) {
           this.counters.dropped++;
           if (event.incarnation === node.incarnation && node.up) node.ledger.release(event.fromSlot, cell.index);
           return false;
@@ -252,7 +253,8 @@ export class Simulation {
         return false;
       }
     }
-    assert(++this.counters.events <= this.eventsMax, `simulation seed ${this.seed}: more than ${this.eventsMax} events (eventsMax); a runaway?`);
+    // Hot-path checks build their message only when they fail (a template per event costs, profiled).
+    if (++this.counters.events > this.eventsMax) assert(false, `simulation seed ${this.seed}: more than ${this.eventsMax} events (eventsMax); a runaway?`);
     this.clockMs = event.timeMs;
     switch (event.kind) {
       case Kind.Call:
@@ -275,7 +277,7 @@ export class Simulation {
 
   private invoke(cell: SimCell, message: Message, from: Address): void {
     const actor = cell.actor;
-    assert(actor !== undefined, `invoke: ${formatAddress(cell.address)} is not running`);
+    if (actor === undefined) assert(false, `invoke: ${formatAddress(cell.address)} is not running`);
     try {
       actor.receive(message, from);
     } catch (error) {
@@ -335,8 +337,8 @@ export class Simulation {
   }
 
   private setTimer(cell: SimCell, delayMs: number, message: Message): TimerId {
-    assert(Number.isFinite(delayMs) && delayMs >= 0 && delayMs <= timerDelayMsMax, `setTimer: delayMs must be in [0, ${timerDelayMsMax}], got ${delayMs}`);
-    assert(cell.timers.size < timersPerActorMax, `setTimer: ${cell.address.actor} has ${timersPerActorMax} timers pending (timersPerActorMax); a timer leak?`);
+    if (!(delayMs >= 0 && delayMs <= timerDelayMsMax)) assert(false, `setTimer: delayMs must be in [0, ${timerDelayMsMax}], got ${delayMs}`);
+    if (cell.timers.size >= timersPerActorMax) assert(false, `setTimer: ${cell.address.actor} has ${timersPerActorMax} timers pending (timersPerActorMax); a timer leak?`);
     const id = cell.nextTimerId++;
     // A timer event carries its id in fromSlot, so that firing can forget it.
     const event = new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
@@ -353,16 +355,18 @@ export class Simulation {
     if (target === undefined || cell === undefined) return new NoRouteError(to);
     // Like a network, a down node, a faulty link or a full remote mailbox loses the message, and the
     // sender is not told. The network decides first, so that its random draws do not depend on the target.
-    const arrivals = this.network.plan(source.name, to.node, this.clockMs);
-    for (const timeMs of arrivals) {
+    const copies = this.network.planPath(source.netNumber, target.netNumber, this.clockMs);
+    for (let i = 0; i < copies; i++) {
       if (!target.up || !target.ledger.take(target.ledger.remoteSlot, cell.index)) {
-        this.network.arrive(source.name, to.node);
+        this.network.arrivePath(source.netNumber, target.netNumber);
         this.counters.dropped++;
         continue;
       }
-      this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined));
+      const event = new SimEvent(this.network.arrivalsMs[i]!, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined);
+      event.sourceNode = source.netNumber;
+      this.queue.push(event);
     }
-    if (arrivals.length === 0) this.counters.dropped++;
+    if (copies === 0) this.counters.dropped++;
     return undefined;
   }
 

@@ -41,6 +41,8 @@ export const simEventsMaxDefault = 50_000_000;
 export const simLogRecordsMax = 10_000;
 /** Simulator: actors per simulated node. */
 export const simActorsPerNodeMax = 64;
+/** Simulator: nodes one simulation may hold (the network keeps a flat nodes × nodes table of paths). */
+export const simNodesMax = 64;
 /** Histories: events one history may hold, so that a runaway workload fails loudly instead of eating memory. */
 export const historyEventsMax = 1_000_000;
 /** Histories: nesting depth of one event's `value`; deeper is rejected instead of recursing without bound. */

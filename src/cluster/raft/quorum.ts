@@ -20,6 +20,9 @@ export interface Voter {
 /** Decides whether a set of voters is a quorum. Must be monotone: a superset of a quorum is one. */
 export type QuorumRule = (ids: ReadonlySet<NodeId>) => boolean;
 
+/** The weights behind each rule qrankQuorum made, so that quorumIndex can add them up directly. */
+const qrankWeights = new WeakMap<QuorumRule, { readonly weight: ReadonlyMap<NodeId, number>; readonly total: number }>();
+
 export function qrankQuorum(voters: readonly Voter[]): QuorumRule {
   const weight = new Map(voters.map((v) => [v.id, v.qrank] as const));
   let total = 0;
@@ -27,11 +30,13 @@ export function qrankQuorum(voters: readonly Voter[]): QuorumRule {
     assert(Number.isInteger(v.qrank) && v.qrank > 0, `qrank of ${v.id} must be a positive integer, got ${v.qrank}`);
     total += v.qrank;
   }
-  return (ids) => {
+  const rule: QuorumRule = (ids) => {
     let sum = 0;
     for (const id of ids) sum += weight.get(id) ?? 0;
     return 2 * sum > total;
   };
+  qrankWeights.set(rule, { weight, total });
+  return rule;
 }
 
 /**
@@ -40,10 +45,34 @@ export function qrankQuorum(voters: readonly Voter[]): QuorumRule {
  * holds anything.
  */
 export function quorumIndex(match: ReadonlyMap<NodeId, number>, isQuorum: QuorumRule): number {
-  const candidates = [...new Set(match.values())].sort((a, b) => b - a);
-  for (const index of candidates) {
-    const holders = new Set<NodeId>();
-    for (const [id, m] of match) if (m >= index) holders.add(id);
+  // Runs on every append response a leader hears: no set per candidate index. Walk the match indexes
+  // from the highest down; the holders of an index are those of every higher one plus those at it.
+  const ids: NodeId[] = [];
+  const indexes: number[] = [];
+  for (const [id, index] of match) {
+    let i = indexes.length;
+    for (; i > 0 && indexes[i - 1]! < index; i--) {
+      indexes[i] = indexes[i - 1]!;
+      ids[i] = ids[i - 1]!;
+    }
+    indexes[i] = index;
+    ids[i] = id;
+  }
+  const qrank = qrankWeights.get(isQuorum);
+  if (qrank !== undefined) {
+    // The qrank rule, added up in place (the same sums isQuorum would make on each holder set).
+    let sum = 0;
+    for (let i = 0; i < ids.length; ) {
+      const index = indexes[i]!;
+      for (; i < ids.length && indexes[i] === index; i++) sum += qrank.weight.get(ids[i]!) ?? 0;
+      if (2 * sum > qrank.total) return index;
+    }
+    return 0;
+  }
+  const holders = new Set<NodeId>();
+  for (let i = 0; i < ids.length; ) {
+    const index = indexes[i]!;
+    for (; i < ids.length && indexes[i] === index; i++) holders.add(ids[i]!);
     if (isQuorum(holders)) return index;
   }
   return 0;
