@@ -13,7 +13,8 @@ import type { Message } from '../src/runtime/actor.js';
 import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
-import { COMMITTER, applyCommitted, clusterNodeSpec } from '../src/node/node-spec.js';
+import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
+import type { ImageWanted, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
@@ -33,6 +34,10 @@ export interface SimClusterOptions {
   readonly writeTimeoutMs?: number;
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /** Entries kept behind a state image (small values make lagging nodes catch up by state transfer). */
+  readonly transLogLength?: number;
+  readonly syncMsgObjects?: number;
+  readonly syncMsgSize?: number;
 }
 
 export class SimCluster {
@@ -44,6 +49,8 @@ export class SimCluster {
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
   private nextId = 1;
+  /** Catch-ups finished (`synced`), per node and how. */
+  readonly synced: { node: string; index: number; via: 'log' | 'image' }[] = [];
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed });
@@ -55,6 +62,9 @@ export class SimCluster {
       this.pending.set(id, new Map());
       this.sim.addNode(clusterNodeSpec({
         self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
+        // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
+        // partition are caught up by state transfer as well as from the log.
+        transLogLength: options.transLogLength ?? 16 + (options.seed % 4) * 16, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
         tickMs: options.tickMs ?? 10, electionTicks: options.electionTicks ?? 10, heartbeatTicks: 1,
       }));
     }
@@ -123,6 +133,9 @@ export class SimCluster {
   private onMessage(node: string, message: Message): void {
     const waiting = this.pending.get(node)!;
     if (message.type === 'recovered') this.recovered.add(node);
+    if (message.type === 'restore') restoreImage(this.stores.get(node)!, node, message as Restore);
+    if (message.type === 'imageWanted') this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
+    if (message.type === 'synced') this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });
     if (message.type === 'apply') {
       applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
         waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });

@@ -19,6 +19,11 @@ export class SimJournal implements Journal {
     this.synced = this.records.length;
   }
 
+  rewrite(records: readonly Uint8Array[]): void {
+    this.records = records.map((r) => r.slice());
+    this.synced = this.records.length;
+  }
+
   /** The node crashed: unsynced records may be lost. */
   crash(rng: Rng): void {
     const kept = this.synced + rng.int(this.records.length - this.synced + 1);

@@ -43,6 +43,14 @@ export const simLogRecordsMax = 10_000;
 export const simActorsPerNodeMax = 64;
 /** Simulator: nodes one simulation may hold (the network keeps a flat nodes × nodes table of paths). */
 export const simNodesMax = 64;
+/** Simulator swarm: the largest clock offset a seed gives a node, either way: 2 s. */
+export const simClockSkewMsMax = 2_000;
+/** Simulator swarm: the largest clock rate error a seed gives a node, either way (0.1: 10% fast or slow). */
+export const simClockDriftMax = 0.1;
+/** Simulator swarm: faults one seed's schedule holds at most (the harshest seeds). */
+export const simSwarmFaultsMax = 16;
+/** Simulator report: timeline entries (faults, role changes, node gaps) one run keeps; later ones are counted, not kept. */
+export const simTimelineEntriesMax = 100_000;
 /** Histories: events one history may hold, so that a runaway workload fails loudly instead of eating memory. */
 export const historyEventsMax = 1_000_000;
 /** Histories: nesting depth of one event's `value`; deeper is rejected instead of recursing without bound. */
@@ -66,6 +74,62 @@ export const raftAppendEntriesMax = 256;
 export const raftInflightAppendsMax = 16;
 /** Cluster: bytes the window flusher buffers before it must flush. */
 export const windowBufferBytesMax = 4 * 1024 * 1024;
+/**
+ * Cluster (`transLogLength`): log entries kept behind the latest state image, and applied entries
+ * between two images. The log holds at most about twice this many committed entries.
+ */
+export const transLogLengthDefault = 100_000;
+/** Cluster (`syncMsgObjects`, as in the seeds): rows in one state-transfer message. */
+export const syncMsgObjectsDefault = 100;
+/** Cluster (`syncMsgSize`): bytes of rows in one state-transfer message (a single larger row goes alone). */
+export const syncMsgSizeDefault = 1024 * 1024;
+/** Cluster: a state-transfer message may not be set larger than this (`syncMsgSize`). */
+export const syncMsgSizeMax = 64 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------------
+// Transport (src/transport/tcp)
+// ---------------------------------------------------------------------------------------------------
+
+/** TCP transport: default largest frame payload a node sends or accepts: 16 MiB (a larger length closes the connection). */
+export const tcpFrameBytesMaxDefault = 16 * 1024 * 1024;
+/** TCP transport: hard ceiling for `frameBytesMax`, so that one peer cannot make a node buffer more. */
+export const tcpFrameBytesMaxCeiling = 256 * 1024 * 1024;
+/** TCP transport: largest frame accepted before a peer has authenticated (hello, challenge, proof). */
+export const tcpHandshakeFrameBytesMax = 4 * 1024;
+/** TCP transport: default bytes queued for one peer connection before further messages to it drop. */
+export const tcpOutgoingBytesMaxDefault = 32 * 1024 * 1024;
+/** TCP transport: hard ceiling for `outgoingBytesMax`. */
+export const tcpOutgoingBytesMaxCeiling = 1024 * 1024 * 1024;
+/** TCP transport: inbound connections that may be in their handshake at once; more are refused at accept. */
+export const tcpPendingHandshakesMax = 64;
+/** TCP transport: peers one network may list. */
+export const tcpPeersMax = 1024;
+/** TCP transport: characters in a node id, cluster name or actor name on the wire. */
+export const tcpNameCharsMax = 256;
+/** TCP transport: characters of a refusal reason sent by a peer that are kept for logs (the rest is cut). */
+export const tcpReasonCharsMax = 200;
+/** TCP transport: bytes of the random nonce each side contributes to the HMAC challenge. */
+export const tcpNonceBytes = 32;
+/** TCP transport: the cluster secret must hold at least this many bytes. */
+export const tcpSecretBytesMin = 16;
+/** TCP transport: default time to connect, finish TLS and authenticate before giving up (`connectTimeout`). */
+export const tcpConnectTimeoutMsDefault = 5_000;
+/** TCP transport: default wait between dial attempts to a peer that is down (`connectInterval`). */
+export const tcpConnectIntervalMsDefault = 1_000;
+/** TCP transport: upper bound for `connectTimeout` and `connectInterval`: 10 minutes. */
+export const tcpTimeMsMax = 10 * 60 * 1000;
+/** TCP transport: default idle time before TCP keep-alive probes start (`keepAliveTime`); 0 turns keep-alive off. */
+export const tcpKeepAliveTimeMsDefault = 60_000;
+/** TCP transport: upper bound for `keepAliveTime`: 2 hours (the usual OS default idle time). */
+export const tcpKeepAliveTimeMsMax = 2 * 60 * 60 * 1000;
+/** TCP transport: upper bound for `keepAliveProbes` (Linux's TCP_KEEPCNT ceiling). */
+export const tcpKeepAliveProbesMax = 127;
+/** TCP transport: upper bound for `sslParams.verifyDepth` (OpenSSL's default depth). */
+export const tcpVerifyDepthMax = 100;
+/** TCP transport: upper bound for `socketSendBuf` / `socketRecvBuf` (stream high-water marks): 64 MiB. */
+export const tcpSocketBufBytesMax = 64 * 1024 * 1024;
+/** TCP transport: verify depth (certificates in a peer's chain beyond its own) allowed by default. */
+export const tcpVerifyDepthDefault = 9;
 
 // ---------------------------------------------------------------------------------------------------
 // Store (src/store, src/disk, simulate/sim-disk.ts)

@@ -13,7 +13,7 @@
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
-import type { Committed, ProposeRefused, Recovered } from './replicator.js';
+import type { Committed, ImageWanted, ProposeRefused, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
 
 /** What goes into the log for one transaction. */
@@ -42,7 +42,7 @@ export interface ApplyEntries {
   readonly index: number;
   readonly payloads: readonly LogPayload[];
 }
-export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered;
+export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced;
 
 export interface CommitterParams {
   readonly flusher: string;
@@ -102,8 +102,11 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, payloads } satisfies ApplyEntries);
             return;
           }
-          case 'recovered':
-            ctx.send(app, message); // after every apply it follows: the application may serve reads now
+          case 'recovered': // after every apply it follows: the application may serve reads now
+          case 'imageWanted': // in order with the applies: the image is of the tables after them
+          case 'restore':
+          case 'synced':
+            ctx.send(app, message);
             return;
           default:
             assertNever(message, 'committer message');

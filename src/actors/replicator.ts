@@ -8,8 +8,16 @@
  * any of its messages leave, and on start the journal is replayed into the log. Without a journal the
  * log lives in memory only, and a node must not come back under the same address.
  *
- * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on) and
- * `{ h: [term, vote, commit] }`.
+ * Compaction and state transfer (§7): every `logEntriesRetained` applied entries the replicator asks
+ * the state machine (through the committer, so that the request follows every entry applied before it)
+ * for an image of its tables cut into frames of at most `imageFrameRowsMax` rows and `imageFrameBytesMax`
+ * bytes (the seeds' syncMsgObjects / syncMsgSize); Raft keeps the image, compacts its log to
+ * `logEntriesRetained` entries behind it, and sends the image chunk by chunk to a follower that needs
+ * compacted entries. The journal is rewritten at each image, so it stays bounded too.
+ *
+ * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on),
+ * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames] }`
+ * followed by that many `{ f: frame }` (the image), then `{ b: [index, term] }` (the compaction point).
  */
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
@@ -19,7 +27,7 @@ import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
 import { RaftLog } from '../cluster/raft/log.js';
-import type { HardState } from '../cluster/raft/raft.js';
+import type { HardState, StateImage } from '../cluster/raft/raft.js';
 import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
 
@@ -43,7 +51,13 @@ export interface TransferLeadership {
   readonly type: 'transferLeadership';
   readonly to: NodeId;
 }
-export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership;
+/** From the state machine: its image after applying every entry up to `index` (asked by ImageWanted). */
+export interface ImageTaken {
+  readonly type: 'imageTaken';
+  readonly index: number;
+  readonly frames: readonly Uint8Array[];
+}
+export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken;
 
 /** To `replyTo`: the proposal was not taken (no leader known, or leadership is moving). */
 export interface ProposeRefused {
@@ -64,6 +78,29 @@ export interface Recovered {
   readonly type: 'recovered';
   readonly index: number;
 }
+/**
+ * To the apply target, in order with `committed`: send ImageTaken with an image of the tables after every
+ * entry handed on so far (`index`), cut into frames within these bounds.
+ */
+export interface ImageWanted {
+  readonly type: 'imageWanted';
+  readonly index: number;
+  readonly frameRowsMax: number;
+  readonly frameBytesMax: number;
+  readonly replyTo: Address;
+}
+/** To the apply target, in order with `committed`: replace the tables with this image (from the leader, or the journal). */
+export interface Restore {
+  readonly type: 'restore';
+  readonly index: number;
+  readonly frames: readonly Uint8Array[];
+}
+/** To the apply target: this node had fallen behind and has now applied what the leader had committed then. */
+export interface Synced {
+  readonly type: 'synced';
+  readonly index: number;
+  readonly via: 'log' | 'image';
+}
 /** To the application: role, leader or term changed. */
 export interface RaftStateChanged {
   readonly type: 'raftState';
@@ -82,6 +119,11 @@ export interface ReplicatorParams {
   readonly checkQuorum: boolean;
   readonly appendEntriesMax: number;
   readonly inflightAppendsMax: number;
+  /** `transLogLength`: entries kept behind the latest image; also how many applied entries make a new image. */
+  readonly logEntriesRetained: number;
+  /** `syncMsgObjects` / `syncMsgSize`: bounds of one image frame, so of one state-transfer message. */
+  readonly imageFrameRowsMax: number;
+  readonly imageFrameBytesMax: number;
   /** The local actor that applies committed entries (the committer); APP when absent. */
   readonly applyTo?: string;
 }
@@ -96,18 +138,21 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax,
+      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained,
     }, journal === undefined ? undefined : replay(journal));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
     const recoveredIndex = raft.log.committed;
     let recoveryAnnounced = false;
+    /** The applied index an image was last asked at (one request at a time; a new one after as many entries again). */
+    let imageAskedAt = raft.image?.index ?? 0;
 
     const handleReady = () => {
       while (raft.hasReady()) {
         const ready: Ready = raft.ready();
-        if (journal !== undefined) persist(journal, ready); // 1. persist
+        if (journal !== undefined) persist(journal, raft, ready); // 1. persist
         for (const msg of ready.messages) ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft); // 2. send
+        if (ready.image?.install) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
         if (ready.committed.length > 0) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed); // 3. apply
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         raft.advance(ready);
@@ -116,8 +161,19 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         recoveryAnnounced = true;
         ctx.send(applyTo, { type: 'recovered', index: recoveredIndex } satisfies Recovered);
       }
+      const catchingUp = raft.catchingUp;
+      if (catchingUp !== undefined && raft.log.applied >= catchingUp.target) {
+        raft.catchingUp = undefined;
+        ctx.send(applyTo, { type: 'synced', index: raft.log.applied, via: catchingUp.image ? 'image' : 'log' } satisfies Synced);
+      }
+      if (raft.log.applied - imageAskedAt >= params.logEntriesRetained) {
+        imageAskedAt = raft.log.applied;
+        ctx.send(applyTo, { type: 'imageWanted', index: imageAskedAt, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
+      }
     };
     ctx.setTimer(params.tickMs, { type: 'tick' });
+    // A restarted node: its tables start from the journal's image, then take what the journal says was committed.
+    if (raft.image !== undefined) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
     handleReady(); // hands on what the journal says was committed, then announces recovery
 
     return {
@@ -145,6 +201,9 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           case 'transferLeadership':
             raft.transferLeadership(message.to);
             break;
+          case 'imageTaken':
+            if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);
+            break;
           default:
             assertNever(message, 'replicator message');
         }
@@ -154,25 +213,50 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
   },
 });
 
-/** Rebuilds the log and hard state from the journal (an empty journal gives a fresh node). */
-function replay(journal: Journal): { hardState: HardState; log: RaftLog } {
+/** Rebuilds the image, log and hard state from the journal (an empty journal gives a fresh node). */
+function replay(journal: Journal): { hardState: HardState; log: RaftLog; image: StateImage | undefined } {
   let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
+  let base = { index: 0, term: 0 };
+  let image: { index: number; term: number; frames: Uint8Array[]; count: number } | undefined;
   let entries: Entry[] = [];
   for (const bytes of journal.recovered) {
-    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number] };
+    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number]; f?: Uint8Array; b?: [number, number] };
+    if (record.i !== undefined) image = { index: record.i[0], term: record.i[1], count: record.i[2], frames: [] };
+    if (record.f !== undefined) image!.frames.push(record.f);
+    if (record.b !== undefined) {
+      base = { index: record.b[0], term: record.b[1] };
+      entries = [];
+    }
     if (record.h !== undefined) hardState = { term: record.h[0], vote: record.h[1] ?? undefined, commit: record.h[2] };
     const first = record.e?.[0];
-    if (first !== undefined) entries = [...entries.slice(0, first.index - 1), ...record.e!];
+    if (first !== undefined) entries = [...entries.slice(0, first.index - base.index - 1), ...record.e!];
   }
+  // A rewrite is atomic, so an image is whole; check it anyway rather than start from half of one.
+  assert(image === undefined || image.frames.length === image.count, `journal: image at ${image?.index} has ${image?.frames.length} of ${image?.count} frames`);
   // A commit index beyond the entries that survived cannot be (they were synced together): keep it honest.
-  const commit = Math.min(hardState.commit, entries.length);
-  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit) };
+  const imageIndex = image?.index ?? base.index;
+  const commit = Math.max(Math.min(hardState.commit, base.index + entries.length), imageIndex);
+  const restored = image === undefined ? undefined : { index: image.index, term: image.term, frames: image.frames };
+  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit, base, imageIndex), image: restored };
 }
 
-function persist(journal: Journal, ready: Ready): void {
-  if (ready.entries.length === 0 && ready.hardState === undefined) return;
+function persist(journal: Journal, raft: Raft, ready: Ready): void {
+  if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return;
+  if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
   if (ready.entries.length > 0) journal.append(encodeMsgpack({ e: ready.entries }));
-  const h = ready.hardState;
+  const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
   if (h !== undefined) journal.append(encodeMsgpack({ h: [h.term, h.vote ?? null, h.commit] }));
   journal.sync();
+}
+
+/** The journal after compaction: the image, the compaction point, the persisted entries after it. */
+function compacted(raft: Raft, image: StateImage): Uint8Array[] {
+  const log = raft.log;
+  const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length] })];
+  for (const f of image.frames) records.push(encodeMsgpack({ f }));
+  records.push(encodeMsgpack({ b: [log.compactedIndex, log.compactedTerm] }));
+  // Entries after the stable index are in ready.entries: appended right after the rewrite.
+  const stable = Math.min(log.stableIndex, log.lastIndex());
+  if (stable > log.compactedIndex) records.push(encodeMsgpack({ e: log.slice(log.compactedIndex + 1, stable - log.compactedIndex) }));
+  return records;
 }

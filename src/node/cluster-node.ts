@@ -25,10 +25,10 @@ import type { ApplyResult } from '../store/store.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
-import type { RaftStateChanged, TransferLeadership } from '../actors/replicator.js';
+import type { ImageWanted, RaftStateChanged, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
-import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec } from './node-spec.js';
+import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { resolveParams } from './params.js';
 
@@ -37,6 +37,11 @@ export interface NodeEvents {
   /** This node no longer knows a leader: its writes fail with NO_QUORUM until one is elected. */
   quorumLost: () => void;
   quorumRegained: (leader: string) => void;
+  /**
+   * This node had fallen behind (it was down or cut off) and has caught up: it has applied what the
+   * leader had committed when it noticed, from the log or by a state transfer (`via: 'image'`).
+   */
+  synced: (info: { readonly index: number; readonly via: 'log' | 'image' }) => void;
 }
 
 export interface NodeInfo {
@@ -214,6 +219,17 @@ export class ClusterNode {
       case 'recovered':
         this.onRecovered?.();
         return;
+      case 'restore':
+        restoreImage(this.store, this.nodeId, message as Restore);
+        return;
+      case 'imageWanted':
+        this.sendLocal(REPLICATOR, takeImage(this.store, message as ImageWanted));
+        return;
+      case 'synced': {
+        const { index, via } = message as Synced;
+        this.emitter.emit('synced', { index, via });
+        return;
+      }
       case 'windowIs': {
         const waiters = this.windowWaiters;
         this.windowWaiters = [];

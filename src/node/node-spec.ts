@@ -5,6 +5,7 @@
  */
 import type { NodeSpec } from '../runtime/actor.js';
 import { REPLICATOR, replicator } from '../actors/replicator.js';
+import type { ImageTaken, ImageWanted, Restore } from '../actors/replicator.js';
 import { windowFlusher } from '../actors/window-flusher.js';
 import type { Window } from '../actors/window-flusher.js';
 import { committer } from '../actors/committer.js';
@@ -23,6 +24,10 @@ export interface NodeShape {
   readonly voters: readonly { readonly id: string; readonly qrank: number }[];
   readonly window: Window;
   readonly clusterSendBuf: number;
+  /** transLogLength, syncMsgObjects, syncMsgSize (see params.ts). */
+  readonly transLogLength: number;
+  readonly syncMsgObjects: number;
+  readonly syncMsgSize: number;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -34,12 +39,24 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
     actors: [
       {
         name: REPLICATOR, kind: replicator,
-        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER },
+        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER,
+          logEntriesRetained: p.transLogLength, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
     ],
   };
+}
+
+/** The replicator asked for an image of the tables as they are now (after every entry it handed on). */
+export function takeImage(store: Store, wanted: ImageWanted): ImageTaken {
+  const frames = [...store.snapshot({ frameRowsMax: wanted.frameRowsMax, frameBytesMax: wanted.frameBytesMax })];
+  return { type: 'imageTaken', index: wanted.index, frames };
+}
+
+/** Replaces the tables with an image (from the leader, or this node's journal); CORRUPT leaves them as they were. */
+export function restoreImage(store: Store, self: string, restore: Restore): void {
+  store.restoreSync(restore.frames, `state image at log index ${restore.index} on ${self}`);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Window } from '../actors/window-flusher.js';
 import { checkWindow, noWindow } from '../actors/window-flusher.js';
 import { invalidArgument } from '../runtime/errors.js';
 import type { InProcessNetwork } from '../transport/in-process.js';
-import { clusterSendBufDefault, writeTimeoutMsDefault } from '../limits.js';
+import { clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -25,6 +25,15 @@ export interface NodeParams {
   readonly window?: Window;
   /** Bytes of transactions waiting for commit before writers get OVERLOADED (default 64 MiB). */
   readonly clusterSendBuf?: number;
+  /**
+   * Log entries kept behind the latest state image (default 100,000): a node that lags by fewer catches
+   * up from the log, one that lags by more gets a state transfer. Also how often an image is taken.
+   */
+  readonly transLogLength?: number;
+  /** Rows in one state-transfer message (default 100, as in the seeds). */
+  readonly syncMsgObjects?: number;
+  /** Bytes of rows in one state-transfer message (default 1 MiB, at most 64 MiB). */
+  readonly syncMsgSize?: number;
   /** Where the actors run: one worker thread each, or on the caller's event loop (default). */
   readonly host?: 'thread' | 'inline';
   /** Only 'local' for now: nodes of one process, joined by `network`. */
@@ -50,6 +59,9 @@ export interface ResolvedParams {
   readonly schema: SchemaDef;
   readonly window: Window;
   readonly clusterSendBuf: number;
+  readonly transLogLength: number;
+  readonly syncMsgObjects: number;
+  readonly syncMsgSize: number;
   readonly host: 'thread' | 'inline';
   readonly network: InProcessNetwork;
   readonly dataDir: string | undefined;
@@ -90,9 +102,13 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
+  const syncMsgSize = positiveInteger('syncMsgSize', params.syncMsgSize, syncMsgSizeDefault);
+  if (syncMsgSize > syncMsgSizeMax) throw invalidArgument(api, `syncMsgSize must be at most ${syncMsgSizeMax} bytes, got ${syncMsgSize}`);
   return {
     self: voters[params.nodeId]!.id, voters, schema: params.schema, window,
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault),
+    transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
+    syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network: params.network, dataDir: params.dataDir,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,

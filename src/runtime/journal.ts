@@ -13,4 +13,9 @@ export interface Journal {
   append(record: Uint8Array): void;
   /** Returns once every record appended so far is durable. */
   sync(): void;
+  /**
+   * Replaces the whole journal with `records`, atomically: after a crash it holds either the old records
+   * or exactly these, never a mix. Durable on return. (Compaction: a state image and the log after it.)
+   */
+  rewrite(records: readonly Uint8Array[]): void;
 }

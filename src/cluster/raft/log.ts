@@ -1,6 +1,7 @@
 /**
- * The replicated log as one node holds it in memory: entries after the last snapshot, the commit and
- * apply positions, and which entries are not yet persisted.
+ * The replicated log as one node holds it in memory: entries after the compaction point (everything at
+ * or before it is in the state image the replicator keeps), the commit and apply positions, and which
+ * entries are not yet persisted.
  *
  * Invariants (Raft §5.3, §5.4):
  * - indexes are contiguous from snapshotIndex + 1 to lastIndex; terms never decrease along the log;
@@ -21,18 +22,57 @@ export class RaftLog {
   /** Last index known to be persisted. */
   stableIndex = 0;
 
-  /** Restores a log from what the host persisted. */
-  static restore(entries: readonly Entry[], committed: number, snapshot = { index: 0, term: 0 }): RaftLog {
+  /**
+   * Restores a log from what the host persisted: entries after the compaction point `base`, and the
+   * index of the state image the host hands to the state machine first (`imageIndex`, at or after base).
+   */
+  static restore(entries: readonly Entry[], committed: number, base = { index: 0, term: 0 }, imageIndex = base.index): RaftLog {
     const log = new RaftLog();
-    log.snapshotIndex = snapshot.index;
-    log.snapshotTerm = snapshot.term;
-    entries.forEach((e, i) => assert(e.index === snapshot.index + 1 + i, `restore: entry ${i} has index ${e.index}`));
+    log.snapshotIndex = base.index;
+    log.snapshotTerm = base.term;
+    entries.forEach((e, i) => assert(e.index === base.index + 1 + i, `restore: entry ${i} has index ${e.index}`));
     log.entries = [...entries];
     log.stableIndex = log.lastIndex();
     assert(committed <= log.lastIndex(), `restore: commit ${committed} beyond last index ${log.lastIndex()}`);
-    log.committed = Math.max(committed, snapshot.index);
-    log.applied = snapshot.index;
+    assert(imageIndex >= base.index && imageIndex <= Math.max(committed, base.index), `restore: image ${imageIndex} outside [${base.index}, ${committed}]`);
+    log.committed = Math.max(committed, imageIndex);
+    log.applied = imageIndex;
     return log;
+  }
+
+  /** The compaction point: entries up to it are gone from memory. */
+  get compactedIndex(): number {
+    return this.snapshotIndex;
+  }
+
+  get compactedTerm(): number {
+    return this.snapshotTerm;
+  }
+
+  /** Drops entries up to `index` (already applied, and covered by a state image the host keeps). */
+  compact(index: number): void {
+    if (index <= this.snapshotIndex) return;
+    assert(index <= this.applied, `compact: ${index} is not applied yet (applied ${this.applied})`);
+    const term = this.term(index)!;
+    this.entries = this.entries.slice(index - this.snapshotIndex);
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+  }
+
+  /**
+   * A state image at (index, term) from the leader replaces everything up to it (§7). Entries after it are
+   * kept only when the log agrees at `index`; otherwise the whole log goes.
+   */
+  install(index: number, term: number): void {
+    assert(index > this.committed, `install: image ${index} is not beyond commit ${this.committed}`);
+    if (this.term(index) === term) this.entries = this.entries.slice(index - this.snapshotIndex);
+    else this.entries = [];
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+    this.committed = index;
+    this.applied = index;
+    this.stableIndex = Math.max(this.stableIndex, index);
+    if (this.stableIndex > this.lastIndex()) this.stableIndex = this.lastIndex();
   }
 
   firstIndex(): number {

@@ -76,4 +76,25 @@ export interface TimeoutNow extends Envelope {
   readonly type: 'timeoutNow';
 }
 
-export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow;
+/**
+ * §7 InstallSnapshot, in chunks: the leader's state image at (index, snapTerm) for a follower whose next
+ * entry was compacted away. Chunk `chunk` of `chunks`; each is one image frame, bounded by the
+ * `syncMsgObjects` / `syncMsgSize` the image was cut with. The follower answers every chunk with a
+ * SnapshotResp, and the last one, once installed, with an AppendResp for `index`.
+ */
+export interface Snapshot extends Envelope {
+  readonly type: 'snapshot';
+  readonly index: number;
+  readonly snapTerm: number;
+  readonly chunk: number;
+  readonly chunks: number;
+  readonly data: Uint8Array;
+}
+/** The follower holds chunks [0, next) of the image at `index`: send chunk `next`. */
+export interface SnapshotResp extends Envelope {
+  readonly type: 'snapshotResp';
+  readonly index: number;
+  readonly next: number;
+}
+
+export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp;

@@ -4,6 +4,8 @@
  * append at a time until the leader finds where their logs agree) or replicated to (appends pipelined,
  * `next` advanced optimistically, at most `inflightAppendsMax` unacknowledged).
  *
+ * While the follower's next entry is compacted away it is sent the leader's state image instead (§7).
+ *
  * Invariant: match < next. The in-flight count is a soft bound: heartbeat replies cannot be told from
  * append replies, so it may undercount by a few; a lost append is recovered when the next heartbeat
  * is rejected and the follower drops back to probing.
@@ -14,6 +16,8 @@ export class Progress {
   probing = true;
   /** Heard from since the leader's last check-quorum round. */
   recentActive = true;
+  /** Set while the follower is being sent the image at `index` (§7); `next` is the chunk it waits for. */
+  image: { readonly index: number; next: number } | undefined;
 
   constructor(public next: number) {}
 
@@ -27,9 +31,15 @@ export class Progress {
     if (!this.probing) this.next += entries;
   }
 
+  startImage(index: number): void {
+    this.image = { index, next: 0 };
+    this.inflight = 0;
+  }
+
   /** The follower matches up to `index`; true when that is news. */
   acknowledged(index: number): boolean {
     this.inflight = Math.max(0, this.inflight - 1);
+    if (this.image !== undefined && index >= this.image.index) this.image = undefined;
     if (index <= this.match) return false;
     this.match = index;
     this.next = Math.max(this.next, index + 1);
@@ -39,7 +49,7 @@ export class Progress {
 
   /** The follower rejected an append at `rejectedPrev`; true when the leader should resend. */
   rejected(rejectedPrev: number, hint: number): boolean {
-    if (rejectedPrev < this.match) return false; // stale: we know better already
+    if (rejectedPrev < this.match || this.image !== undefined) return false; // stale, or the image will settle it
     this.next = Math.max(this.match + 1, Math.min(rejectedPrev, hint + 1));
     this.probing = true;
     this.inflight = 0;

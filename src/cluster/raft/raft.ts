@@ -8,7 +8,8 @@
  *
  * Roles are functions swapped on transition (follower, preCandidate, candidate, leader). Extensions:
  * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
- * coming back cannot disrupt a healthy leader; leader transfer (§3.10).
+ * coming back cannot disrupt a healthy leader; leader transfer (§3.10); log compaction behind a state
+ * image the host's state machine provides, and state transfer of that image in chunks (§7).
  *
  * Safety invariants asserted here: at most one leader per term (an append from another leader of our
  * own term is impossible); a committed entry is never truncated (RaftLog); commit only advances, and only
@@ -16,13 +17,13 @@
  */
 import { assert, assertNever } from '../../runtime/assert.js';
 import { RaftLog } from './log.js';
-import type { Append, AppendResp, Entry, RaftMessage } from './messages.js';
+import type { Append, AppendResp, Entry, RaftMessage, Snapshot, SnapshotResp } from './messages.js';
 import type { NodeId, QuorumRule } from './quorum.js';
 import { qrankQuorum, quorumIndex } from './quorum.js';
 import { Progress } from './progress.js';
-import type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState } from './types.js';
+import type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState, StateImage } from './types.js';
 
-export type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState } from './types.js';
+export type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState, StateImage } from './types.js';
 
 /** Committed entries handed out per ready(); the rest wait for the next one. */
 const applyBatchEntriesMax = 4096;
@@ -46,10 +47,22 @@ export class Raft {
   private outbox: RaftMessage[] = [];
   private lastHard: HardState;
   private lastSoft: SoftState;
+  /** The latest state image (taken here, or installed from a leader); the log is compacted behind it. */
+  image: StateImage | undefined;
+  private newImage: Ready['image'];
+  /**
+   * Follower: set when this node found itself behind its leader (an append it could not take, an image
+   * installed, or a first contact after (re)start with commits it lacks); `target` is the leader's commit
+   * index then. The host reports catch-up done once it applied that far, and clears it.
+   */
+  catchingUp: { target: number; image: boolean } | undefined;
+  private heardLeader = false;
+  /** Follower: chunks of a leader's image received so far. */
+  private incoming: { index: number; term: number; frames: Uint8Array[] } | undefined;
 
   constructor(
     private readonly config: RaftConfig,
-    restored?: { readonly hardState: HardState; readonly log: RaftLog },
+    restored?: { readonly hardState: HardState; readonly log: RaftLog; readonly image?: StateImage | undefined },
   ) {
     assert(config.voters.some((v) => v.id === config.id), `raft: ${config.id} is not among the voters`);
     assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'raft: need 1 <= heartbeatTicks < electionTicks');
@@ -61,6 +74,8 @@ export class Raft {
       this.term = restored.hardState.term;
       this.vote = restored.hardState.vote;
       this.log.commitTo(restored.hardState.commit);
+      this.image = restored.image;
+      assert(this.image === undefined || this.image.index >= this.log.compactedIndex, 'raft: the log is compacted beyond its image');
     }
     this.lastHard = this.hardState();
     this.lastSoft = this.softState();
@@ -127,12 +142,26 @@ export class Raft {
     return true;
   }
 
+  /**
+   * The state machine's image after applying every entry up to `index` (given on the host's request):
+   * keep it, and compact the log to `logEntriesRetained` entries behind it.
+   */
+  takeImage(index: number, frames: readonly Uint8Array[]): void {
+    assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
+    if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
+    const term = this.log.term(index);
+    assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
+    this.image = { index, term, frames };
+    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.newImage = { image: this.image, install: false };
+  }
+
   step(m: RaftMessage): void {
     assert(m.to === this.id, `step: message for ${m.to} delivered to ${this.id}`);
     if (m.term > this.term) {
       if (this.inLease(m)) return; // §4.2.3: a live leader's followers ignore disruptive elections
       const noTermChange = m.type === 'preVote' || (m.type === 'preVoteResp' && m.granted);
-      if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'timeoutNow' ? m.from : undefined);
+      if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow' ? m.from : undefined);
     } else if (m.term < this.term && m.type !== 'propose') {
       // Proposals are not bound to a term: a leader takes them from a follower that lags a term behind.
       this.answerStale(m);
@@ -163,14 +192,15 @@ export class Raft {
   // ---- outputs ------------------------------------------------------------------------------------
 
   hasReady(): boolean {
-    return this.outbox.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
+    return this.outbox.length > 0 || this.newImage !== undefined || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
   }
 
   ready(): Ready {
     const hard = this.hardChanged() ? this.hardState() : undefined;
     const soft = this.softChanged() ? this.softState() : undefined;
-    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax) };
+    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage };
     this.outbox = [];
+    this.newImage = undefined;
     if (hard) this.lastHard = hard;
     if (soft) this.lastSoft = soft;
     return ready;
@@ -198,12 +228,18 @@ export class Raft {
       case 'propose':
         if (this.leader !== undefined) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
         return;
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleSnapshot(m);
+        return;
       case 'timeoutNow':
         this.campaign('candidate', true);
         return;
       case 'preVoteResp':
       case 'voteResp':
       case 'appendResp':
+      case 'snapshotResp':
       case 'preVote':
       case 'vote':
         return; // stale replies from an earlier role
@@ -217,6 +253,10 @@ export class Raft {
       case 'append':
         this.becomeFollower(this.term, m.from); // §5.2: a leader of our term exists
         this.handleAppend(m);
+        return;
+      case 'snapshot':
+        this.becomeFollower(this.term, m.from);
+        this.handleSnapshot(m);
         return;
       case 'preVoteResp':
       case 'voteResp': {
@@ -234,6 +274,7 @@ export class Raft {
       case 'propose':
       case 'timeoutNow':
       case 'appendResp':
+      case 'snapshotResp':
       case 'preVote':
       case 'vote':
         return;
@@ -245,10 +286,14 @@ export class Raft {
   private stepLeader(m: RaftMessage): void {
     switch (m.type) {
       case 'append':
+      case 'snapshot':
         assert(false, `raft: two leaders in term ${this.term}: ${this.id} and ${m.from}`);
         return;
       case 'appendResp':
         this.handleAppendResp(m);
+        return;
+      case 'snapshotResp':
+        this.handleSnapshotResp(m);
         return;
       case 'propose':
         if (this.transferee === undefined) this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
@@ -322,10 +367,14 @@ export class Raft {
 
   private sendAppend(to: NodeId, heartbeat: boolean): void {
     const pr = this.progress.get(to)!;
+    if (pr.image !== undefined || pr.next <= this.log.compactedIndex) {
+      this.sendImageChunk(to, pr, heartbeat);
+      return;
+    }
     if (!heartbeat && !pr.canSend(this.config.inflightAppendsMax)) return;
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted; state transfer is not built yet`);
+    assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted`);
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
     this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed });
@@ -334,6 +383,8 @@ export class Raft {
   private handleAppend(m: Append): void {
     const reply = (success: boolean, index: number, hint: number) =>
       this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success, index, hint });
+    if (!this.heardLeader && m.commit > this.log.committed) this.behind(m.commit, false);
+    this.heardLeader = true;
     if (m.prevIndex < this.log.committed) {
       reply(true, this.log.committed, 0); // what we committed matches; the leader resends the rest
       return;
@@ -342,6 +393,7 @@ export class Raft {
     if (last === undefined) {
       const hint = m.prevIndex > this.log.lastIndex() ? this.log.lastIndex() : this.log.firstIndexOfTerm(m.prevIndex, this.log.committed) - 1;
       reply(false, m.prevIndex, Math.max(hint, this.log.committed));
+      this.behind(m.commit, false);
       return;
     }
     this.log.commitTo(Math.min(m.commit, last));
@@ -362,6 +414,59 @@ export class Raft {
       this.sendAppend(m.from, false);
     }
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
+  }
+
+  // ---- state transfer (§7) ------------------------------------------------------------------------
+
+  /**
+   * The follower's next entry is compacted away: send it the image, one chunk at a time (the follower
+   * asks for the next by SnapshotResp; a heartbeat resends the chunk it waits for, so a loss only delays).
+   */
+  private sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
+    const image = this.image;
+    assert(image !== undefined && image.index >= this.log.compactedIndex, `sendImageChunk: no image covers the compacted log (compacted to ${this.log.compactedIndex})`);
+    if (pr.image === undefined || pr.image.index !== image.index) pr.startImage(image.index);
+    else if (!heartbeat) return; // a chunk is on its way: wait for its answer
+    const chunk = Math.min(pr.image!.next, image.frames.length - 1);
+    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]! });
+  }
+
+  private handleSnapshotResp(m: SnapshotResp): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (pr.image === undefined || this.image === undefined || pr.image.index !== m.index || m.index !== this.image.index) return;
+    if (m.next <= pr.image.next && m.next > 0) return; // a duplicate or late answer: that chunk is on its way
+    pr.image.next = m.next;
+    this.sendImageChunk(m.from, pr, true);
+  }
+
+  /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
+  private handleSnapshot(m: Snapshot): void {
+    if (m.index <= this.log.committed) {
+      // Already here (a resent chunk, or we caught up): the leader may go on from our commit index.
+      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: this.log.committed, hint: 0 });
+      return;
+    }
+    let incoming = this.incoming;
+    if (incoming === undefined || incoming.index !== m.index || incoming.term !== m.snapTerm) {
+      incoming = this.incoming = { index: m.index, term: m.snapTerm, frames: [] };
+    }
+    if (m.chunk === incoming.frames.length) incoming.frames.push(m.data);
+    if (incoming.frames.length < m.chunks) {
+      this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: incoming.frames.length });
+      return;
+    }
+    this.incoming = undefined;
+    this.image = { index: m.index, term: m.snapTerm, frames: incoming.frames };
+    this.log.install(m.index, m.snapTerm);
+    this.newImage = { image: this.image, install: true };
+    this.behind(m.index, true);
+    this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
+  }
+
+  private behind(target: number, image: boolean): void {
+    this.catchingUp = { target: Math.max(target, this.catchingUp?.target ?? 0), image: image || this.catchingUp?.image === true };
   }
 
   /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
@@ -401,6 +506,7 @@ export class Raft {
   /** A message from an older term: tell a stale leader or pre-candidate the current term. */
   private answerStale(m: RaftMessage): void {
     if (m.type === 'append') this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: false, index: m.prevIndex, hint: this.log.lastIndex() });
+    else if (m.type === 'snapshot') this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: false, index: m.index, hint: this.log.lastIndex() });
     else if (m.type === 'preVote') this.send({ type: 'preVoteResp', term: this.term, from: this.id, to: m.from, granted: false });
   }
 

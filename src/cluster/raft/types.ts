@@ -22,6 +22,18 @@ export interface RaftConfig {
   readonly appendEntriesMax: number;
   /** Unacknowledged append messages per follower while replicating. */
   readonly inflightAppendsMax: number;
+  /**
+   * Entries kept in the log behind the latest state image (the seeds' `transLogLength`), so that a
+   * follower lagging by fewer is fed from the log; one lagging by more gets the image (state transfer).
+   */
+  readonly logEntriesRetained: number;
+}
+
+/** A state image: the state machine after applying every entry up to `index`, as frames. */
+export interface StateImage {
+  readonly index: number;
+  readonly term: number;
+  readonly frames: readonly Uint8Array[];
 }
 
 export interface HardState {
@@ -43,6 +55,12 @@ export interface Ready {
   readonly committed: readonly Entry[];
   /** Set when role, leader or term changed since the last ready. */
   readonly softState: SoftState | undefined;
+  /**
+   * A new state image: persist it (with the log from the compaction point on, replacing what is stored)
+   * before anything else; when `install` is set it came from the leader, and the state machine must load
+   * it before applying `committed`.
+   */
+  readonly image: { readonly image: StateImage; readonly install: boolean } | undefined;
 }
 
 export type ProposeResult = 'appended' | 'forwarded' | 'noLeader' | 'transferring';

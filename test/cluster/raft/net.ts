@@ -3,9 +3,13 @@
  * etcd-io/raft's rafttest): no actors, no timers; the test ticks nodes, delivers or drops messages,
  * cuts links, crashes and restarts nodes. Each node "persists" hard state and entries in a plain object
  * that survives its crash, exactly what Ready says must be on disk before messages leave.
+ *
+ * The state machine is the list of applied entries; its image (for compaction and state transfer, §7)
+ * is that list, msgpack-encoded a few entries per frame so that transfers take several chunks.
  */
+import { decode, encode } from '@msgpack/msgpack';
 import { Raft } from '../../../src/cluster/raft/raft.js';
-import type { RaftConfig } from '../../../src/cluster/raft/raft.js';
+import type { RaftConfig, StateImage } from '../../../src/cluster/raft/raft.js';
 import { RaftLog } from '../../../src/cluster/raft/log.js';
 import type { Entry, RaftMessage } from '../../../src/cluster/raft/messages.js';
 import type { NodeId, Voter } from '../../../src/cluster/raft/quorum.js';
@@ -15,7 +19,10 @@ interface Disk {
   term: number;
   vote: NodeId | undefined;
   commit: number;
+  /** Entries after `base` (the compaction point). */
   entries: Entry[];
+  base: { index: number; term: number };
+  image: StateImage | undefined;
 }
 
 export interface NetOptions {
@@ -23,6 +30,20 @@ export interface NetOptions {
   readonly seed?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /** Entries kept behind an image (default: plenty, so that compaction rarely forces a transfer). */
+  readonly logEntriesRetained?: number;
+}
+
+const imageEntriesPerFrame = 3;
+
+function imageFrames(applied: readonly Entry[]): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < applied.length; i += imageEntriesPerFrame) frames.push(encode(applied.slice(i, i + imageEntriesPerFrame)));
+  return frames;
+}
+
+function imageEntries(image: StateImage | undefined): Entry[] {
+  return image === undefined ? [] : image.frames.flatMap((f) => decode(f) as Entry[]);
 }
 
 export class RaftNet {
@@ -45,7 +66,7 @@ export class RaftNet {
   constructor(private readonly options: NetOptions) {
     this.rng = new Rng(options.seed ?? 1);
     for (const v of options.voters) {
-      this.disks.set(v.id, { term: 0, vote: undefined, commit: 0, entries: [] });
+      this.disks.set(v.id, { term: 0, vote: undefined, commit: 0, entries: [], base: { index: 0, term: 0 }, image: undefined });
       this.applied.set(v.id, []);
       this.boot(v.id);
     }
@@ -73,15 +94,16 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
+      logEntriesRetained: this.options.logEntriesRetained ?? 1000,
     };
   }
 
   /** Builds a node from what its disk holds (its volatile state is lost). */
   boot(id: NodeId): void {
     const disk = this.disks.get(id)!;
-    const log = RaftLog.restore(disk.entries, disk.commit);
-    this.nodes.set(id, new Raft(this.config(id), { hardState: { term: disk.term, vote: disk.vote, commit: disk.commit }, log }));
-    this.applied.set(id, []); // the state machine is rebuilt by applying the log again
+    const log = RaftLog.restore(disk.entries, disk.commit, disk.base, disk.image?.index ?? disk.base.index);
+    this.nodes.set(id, new Raft(this.config(id), { hardState: { term: disk.term, vote: disk.vote, commit: disk.commit }, log, image: disk.image }));
+    this.applied.set(id, imageEntries(disk.image)); // the state machine: its image, then the log applied again
     this.down.delete(id);
   }
 
@@ -111,9 +133,16 @@ export class RaftNet {
       while (raft.hasReady()) {
         const ready = raft.ready();
         const disk = this.disks.get(id)!;
+        if (ready.image !== undefined) {
+          // The image and the log behind it replace what is stored (entries up to the stable index).
+          const base = { index: raft.log.compactedIndex, term: raft.log.compactedTerm };
+          const stable = Math.min(raft.log.stableIndex, raft.log.lastIndex());
+          Object.assign(disk, { image: ready.image.image, base, entries: stable > base.index ? raft.log.slice(base.index + 1, stable - base.index) : [] });
+          if (ready.image.install) this.applied.set(id, imageEntries(ready.image.image));
+        }
         if (ready.hardState) Object.assign(disk, ready.hardState);
         const first = ready.entries[0];
-        if (first !== undefined) disk.entries = [...disk.entries.slice(0, first.index - 1), ...ready.entries];
+        if (first !== undefined) disk.entries = [...disk.entries.slice(0, first.index - 1 - disk.base.index), ...ready.entries];
         for (const m of ready.messages) if (!this.cut.has(`${m.from}>${m.to}`)) this.inFlight.push(m);
         this.applied.get(id)!.push(...ready.committed);
         for (const e of ready.committed) {
@@ -159,6 +188,14 @@ export class RaftNet {
     const raft = this.node(id);
     for (let i = 0; i < 100 && raft.role === 'follower'; i++) raft.tick();
     this.stabilize();
+  }
+
+  /** The node's state machine hands Raft an image of everything it applied, and the log is compacted. */
+  compact(id: NodeId): void {
+    const raft = this.node(id);
+    if (raft.log.applied === 0) return;
+    raft.takeImage(raft.log.applied, imageFrames(this.applied.get(id)!));
+    this.flush();
   }
 
   propose(id: NodeId, payload: unknown): string {

@@ -140,7 +140,7 @@ describe('Raft with weighted votes', () => {
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
-    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8 };
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000 };
     const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
     for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
     expect([s1.role, s1.term]).toEqual(['candidate', 3]);
@@ -155,5 +155,39 @@ describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earli
     ack('s2', 3);
     s1.advance(s1.ready());
     expect(s1.log.committed).toBe(3); // the noop of term 3 commits, and 2@1 with it
+  });
+});
+
+describe('§7 log compaction and state transfer', () => {
+  it('feeds a follower that fell behind the compacted log the leader’s image in chunks, then the log', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 2 });
+    net.elect('a');
+    net.partition(['c'], ['a', 'b']);
+    for (let i = 1; i <= 10; i++) net.propose('a', `x=${i}`);
+    net.stabilize();
+    net.compact('a'); // image of 11 applied entries (noop + 10), log keeps the last 2
+    expect([net.node('a').log.compactedIndex, net.node('a').image?.index, net.node('a').image?.frames.length]).toEqual([9, 11, 4]);
+    net.heal();
+    net.propose('a', 'x=11');
+    net.tickAll(3);
+    // c's next entry (2) is gone from a's log: it got the image (4 chunks) and then entry 12 from the log.
+    expect(net.commands('c')).toEqual(net.commands('a'));
+    expect(net.commands('c')).toHaveLength(11);
+    expect(net.node('c').log.compactedIndex).toBe(11);
+    expect(net.node('c').catchingUp).toEqual({ target: 12, image: true }); // the leader had committed x=11 when c first answered
+  });
+
+  it('keeps the image and the compacted log across a restart', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 1 });
+    net.elect('a');
+    for (let i = 1; i <= 5; i++) net.propose('a', `x=${i}`);
+    net.stabilize();
+    net.compact('b');
+    net.crash('b');
+    net.boot('b');
+    expect(net.commands('b')).toEqual(['x=1', 'x=2', 'x=3', 'x=4', 'x=5']);
+    net.propose('a', 'x=6');
+    net.tickAll(2);
+    expect(net.commands('b')).toEqual(net.commands('a'));
   });
 });
