@@ -3,7 +3,7 @@
  * any node, local reads, conflicts decided alike everywhere, a node cut off from the others, and the
  * data converging.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,11 +91,13 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     const boss = await leader();
     const loner = nodes.find((n) => n !== boss)!;
     for (const other of nodes) if (other !== loner) network.cut(loner.nodeId, other.nodeId);
+    const synced = new Promise<{ via: string }>((resolve) => loner.on('synced', resolve));
     await boss.write((tx) => void tx.upsert('kv', { k: 'during', v: 1 }));
     const lonely = await loner.write((tx) => void tx.upsert('kv', { k: 'lonely', v: 1 })).catch((e: unknown) => e);
     expect(['NO_QUORUM', 'TIMEOUT']).toContain((lonely as ChorusError).code);
     network.heal();
     await settled();
+    expect(await synced).toMatchObject({ via: 'log' });
     expect(get(loner, 'during')).toBe(1);
     expect(nodes.every((n) => get(n, 'lonely') === undefined)).toBe(true);
   });
@@ -138,6 +140,38 @@ describe('openNode with a dataDir', () => {
       expect(get(nodes[away]!, 'after')).toBe(1); // from its own journal, at once
       await settled();
       expect(get(nodes[away]!, 'while-away')).toBe(2); // from the leader, once it caught up
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+      nodes = [];
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('compacts the log behind state images, catches a node up by state transfer, and restarts from the image', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
+    try {
+      const network = new InProcessNetwork();
+      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir, transLogLength: 10, syncMsgObjects: 4 });
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (let i = 0; i < 30; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i % 25}`, v: i }));
+      const away = nodes.findIndex((n) => n.info().role !== 'leader');
+      const writer = nodes.find((_, i) => i !== away)!;
+      await nodes[away]!.stop();
+      for (let i = 30; i < 60; i++) await writer.write((tx) => void tx.upsert('kv', { k: `k${i % 25}`, v: i }));
+      nodes[away] = await open(away);
+      const synced = await new Promise<{ via: string }>((resolve) => nodes[away]!.on('synced', resolve));
+      expect(synced.via).toBe('image'); // 30 entries behind, only 10 kept: the leader sent its image
+      await settled();
+      expect(new Set(nodes.map((n) => n.contentHash())).size).toBe(1);
+      // The journals hold an image and at most a few dozen entries, not the whole history.
+      const journals = readdirSync(dataDir).filter((f) => f.endsWith('.journal'));
+      expect(journals.length).toBeGreaterThan(0);
+      for (const f of journals) expect(statSync(join(dataDir, f)).size).toBeLessThan(40_000);
+      const hash = nodes[0]!.contentHash();
+      await Promise.all(nodes.map((n) => n.stop()));
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (const node of nodes) expect(node.contentHash()).toBe(hash);
+      expect(get(nodes[0]!, 'k9')).toBe(59);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
       nodes = [];

@@ -52,7 +52,7 @@ export class Raft {
   private newImage: Ready['image'];
   /**
    * Follower: set when this node found itself behind its leader (an append it could not take, an image
-   * installed, or a first contact after (re)start with commits it lacks); `target` is the leader's commit
+   * installed, or a first contact after (re)start or lost touch, with commits it lacks); `target` is the leader's commit
    * index then. The host reports catch-up done once it applied that far, and clears it.
    */
   catchingUp: { target: number; image: boolean } | undefined;
@@ -325,6 +325,7 @@ export class Raft {
 
   private campaign(role: 'preCandidate' | 'candidate', transfer: boolean): void {
     this.resetElection();
+    this.heardLeader = false; // lost touch: the next leader heard from tells how far behind this node is
     this.role = role;
     this.leader = undefined;
     this.stepRole = (m) => this.stepCandidate(m);
