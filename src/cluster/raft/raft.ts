@@ -444,6 +444,7 @@ export class Raft {
 
   /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
   private handleSnapshot(m: Snapshot): void {
+    this.heardLeader = true;
     if (m.index <= this.log.committed) {
       // Already here (a resent chunk, or we caught up): the leader may go on from our commit index.
       this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: this.log.committed, hint: 0 });

@@ -1,0 +1,218 @@
+/**
+ * One TCP (or TLS) connection between two nodes, from either end: it runs the handshake under
+ * `connectTimeoutMs`, then carries actor messages one way, dialer to acceptor (network.ts says why).
+ *
+ * Invariants:
+ * - Frames leave in the order `send` was called and are never duplicated: a frame is either written
+ *   once to this socket or dropped (counted), never retried elsewhere.
+ * - Bytes queued here (not yet admitted, or in the socket's write buffer) never exceed
+ *   `outgoingBytesMax`; past it `send` drops and says so.
+ * - Until the peer is admitted, frames are bounded by tcpHandshakeFrameBytesMax, so a stranger cannot
+ *   make this node buffer a large frame.
+ * - Any bad input (bad length, truncation, undecodable bytes, a frame of the wrong shape or in the wrong
+ *   place) closes this connection only, once, with a reason; nothing here throws into the event loop.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Step } from './handshake.js';
+import { AcceptorHandshake, DialerHandshake } from './handshake.js';
+import type { FrameCodec } from './framing.js';
+import { FrameReader } from './framing.js';
+import type { Envelope, WireFrame } from './protocol.js';
+import { frameToWire, parseFrame } from './protocol.js';
+import { tcpHandshakeFrameBytesMax } from '../../limits.js';
+
+/**
+ * Why a connection ended, for counters and log levels: the peer could not be reached (no TCP
+ * connection), the handshake failed (TLS or ours), bad input after admission, or an ordinary close.
+ */
+export type CloseKind = 'unreachable' | 'handshake' | 'badInput' | 'ended';
+
+export interface Counters {
+  bytesSent: number;
+  bytesReceived: number;
+  framesSent: number;
+  framesReceived: number;
+}
+
+export interface ConnectionOwner {
+  readonly codec: FrameCodec;
+  readonly counters: Counters;
+  readonly frameBytesMax: number;
+  readonly outgoingBytesMax: number;
+  readonly connectTimeoutMs: number;
+  /** The handshake admitted the peer. Returning a reason refuses it after all (e.g. shutting down). */
+  admitted(connection: Connection, peer: string): string | undefined;
+  /** An actor message arrived (acceptor side only). */
+  message(connection: Connection, envelope: Envelope): void;
+  /** The connection is gone; called exactly once. `peer` is set when it had been admitted. */
+  closed(connection: Connection, reason: string, kind: CloseKind, peer: string | undefined): void;
+}
+
+export class Connection {
+  private readonly reader = new FrameReader(tcpHandshakeFrameBytesMax);
+  private handshake: DialerHandshake | AcceptorHandshake | undefined;
+  private peerId: string | undefined;
+  /** Frames sent before admission, held until then. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private corked = false;
+  private closedReason: string | undefined;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly socket: Socket | TLSSocket,
+    private readonly owner: ConnectionOwner,
+    /** A text naming the remote end for log lines (`node b at 127.0.0.1:4001`, `127.0.0.1:53211`). */
+    readonly remote: string,
+    /** False while a dial's TCP connect is under way (see markConnected). */
+    private connected: boolean,
+    /** What is left of connectTimeoutMs for connecting, TLS and the handshake together. */
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.close(`${this.connected ? 'no completed handshake' : 'no TCP connection'} within connectTimeoutMs (${owner.connectTimeoutMs} ms)`, this.failureKind()), Math.max(0, timeoutMs));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      const truncated = this.reader.endReason();
+      this.close(truncated ?? 'the peer closed the connection', truncated === undefined ? this.failureKind() : this.badInputKind());
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => this.close(`socket error: ${error.code ?? error.message}`, this.failureKind()));
+    socket.on('close', () => this.close('the connection closed', this.failureKind()));
+  }
+
+  /** The dial's TCP connection is up: failures from now on are handshake failures, not unreachability. */
+  markConnected(): void {
+    this.connected = true;
+  }
+
+  get peer(): string | undefined {
+    return this.peerId;
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Bytes waiting to leave: held before admission, or in the socket's write buffer. */
+  get queuedBytes(): number {
+    return this.heldBytes + (this.peerId === undefined ? 0 : this.socket.writableLength);
+  }
+
+  /** Starts the dialer's side once the socket (and TLS) is up. */
+  startDialer(handshake: DialerHandshake): void {
+    this.handshake = handshake;
+    this.apply(handshake.start());
+  }
+
+  /** Starts the acceptor's side: waits for the dialer's hello. */
+  startAcceptor(handshake: AcceptorHandshake): void {
+    this.handshake = handshake;
+  }
+
+  /**
+   * Queues one encoded frame. False (and nothing queued) when the connection is closed or its
+   * outgoing bytes would pass `outgoingBytesMax`.
+   */
+  send(frame: Uint8Array): boolean {
+    if (this.closed || this.queuedBytes + frame.byteLength > this.owner.outgoingBytesMax) return false;
+    if (this.peerId === undefined) {
+      this.held.push(frame);
+      this.heldBytes += frame.byteLength;
+      return true;
+    }
+    this.write(frame);
+    return true;
+  }
+
+  /**
+   * Closes once. `tell`: a refusal to send first (the socket is ended after it, not cut), so that the
+   * peer can log why.
+   */
+  close(reason: string, kind: CloseKind, tell?: WireFrame): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    clearTimeout(this.timer);
+    this.held = [];
+    this.heldBytes = 0;
+    if (tell !== undefined && !this.socket.destroyed) {
+      this.writeFrame(tell);
+      this.socket.end();
+      // A peer that never closes its side does not keep the socket: it is cut after the grace.
+      setTimeout(() => this.socket.destroy(), this.owner.connectTimeoutMs).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.owner.closed(this, reason, kind, this.peerId);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.owner.counters.bytesReceived += chunk.byteLength;
+    for (const result of this.reader.push(chunk)) {
+      if (this.closed) return;
+      if (!result.ok) return this.close(result.reason, this.badInputKind());
+      this.owner.counters.framesReceived++;
+      const decoded = this.owner.codec.decode(result.payload);
+      if (!decoded.ok) return this.close(decoded.reason, this.badInputKind());
+      const frame = parseFrame(decoded.value);
+      if (frame.type === 'rejected') return this.close(`bad frame: ${frame.reason}`, this.badInputKind());
+      this.onFrame(frame);
+    }
+  }
+
+  private onFrame(frame: WireFrame): void {
+    if (this.peerId === undefined) {
+      if (this.handshake === undefined) return this.close(`${frame.type} frame before the connection was ready`, 'handshake');
+      return this.apply(this.handshake.step(frame));
+    }
+    // After the handshake only the acceptor receives, and only actor messages.
+    if (frame.type === 'msg' && this.handshake instanceof AcceptorHandshake) return this.owner.message(this, frame);
+    this.close(`unexpected ${frame.type} frame after the handshake`, 'badInput');
+  }
+
+  private apply(step: Step): void {
+    const outcome = step.outcome;
+    if (outcome?.ok === false) {
+      return this.close(`handshake failed: ${outcome.reason}`, 'handshake', step.send.find((frame) => frame.type === 'refuse'));
+    }
+    // The owner may still refuse (it is closing); it is asked before the welcome leaves.
+    const veto = outcome === undefined ? undefined : this.owner.admitted(this, outcome.peer);
+    if (veto !== undefined) return this.close(veto, 'ended', { type: 'refuse', reason: veto });
+    for (const frame of step.send) this.writeFrame(frame);
+    if (outcome === undefined) return;
+    this.peerId = outcome.peer;
+    clearTimeout(this.timer);
+    this.reader.frameBytesMax = this.owner.frameBytesMax;
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const frame of held) this.write(frame);
+  }
+
+  private failureKind(): CloseKind {
+    return !this.connected ? 'unreachable' : this.peerId === undefined ? 'handshake' : 'ended';
+  }
+
+  private badInputKind(): CloseKind {
+    return this.peerId === undefined ? 'handshake' : 'badInput';
+  }
+
+  private writeFrame(frame: WireFrame): void {
+    const encoded = this.owner.codec.encode(frameToWire(frame), tcpHandshakeFrameBytesMax);
+    if (encoded.ok) this.write(encoded.payload);
+  }
+
+  /** Writes through a cork held until the end of this tick, so that a burst leaves in one syscall. */
+  private write(frame: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+    this.owner.counters.bytesSent += frame.byteLength;
+    this.owner.counters.framesSent++;
+  }
+}

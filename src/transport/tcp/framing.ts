@@ -1,0 +1,154 @@
+/**
+ * Framing and the msgpack codec of the TCP transport: the only place where transport bytes become
+ * values and values become bytes.
+ *
+ * A frame is `[u32 big-endian payload length][payload]`, the payload one msgpack value (protocol.ts
+ * says which). Values are encoded with int64 as bigint (`useBigInt64`), so a bigint crosses the wire
+ * as itself; safe integers above 2^32 travel as float64 and come back as the same number. Object keys
+ * whose value is `undefined` are left out, so they read back as absent (msgpack has no undefined;
+ * inside arrays an `undefined` reads back as null).
+ *
+ * Invariants:
+ * - FrameReader never holds more than one frame's worth of bytes plus one read chunk: a length above
+ *   its bound is reported at once, before the payload is buffered.
+ * - Every frame handed out is a fresh copy, so values decoded from it (a Uint8Array is a view into its
+ *   frame) never pin a large socket read buffer, and nothing is shared between frames.
+ * - Nothing here throws on bad input: decoding returns `{ ok: false, reason }`.
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+
+export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound can be lowered or
+ * raised between chunks (a connection accepts only small frames until its peer has authenticated).
+ */
+export class FrameReader {
+  private chunks: Uint8Array[] = [];
+  /** Bytes held in `chunks` not yet consumed; the first chunk is consumed from `offset`. */
+  private held = 0;
+  private offset = 0;
+  private failed = false;
+
+  constructor(public frameBytesMax: number) {}
+
+  /** Bytes received but not yet returned as a frame. */
+  get bufferedBytes(): number {
+    return this.held;
+  }
+
+  /**
+   * Adds a chunk and returns the frames it completes, in order. After a result with `ok: false` the
+   * stream is unusable (frame boundaries are lost) and every later call returns nothing.
+   */
+  push(chunk: Uint8Array): FrameResult[] {
+    if (this.failed) return [];
+    if (chunk.byteLength > 0) {
+      this.chunks.push(chunk);
+      this.held += chunk.byteLength;
+    }
+    const out: FrameResult[] = [];
+    for (;;) {
+      if (this.held < FRAME_HEADER_BYTES) return out;
+      const length = this.peekLength();
+      if (length === 0 || length > this.frameBytesMax) {
+        this.failed = true;
+        this.chunks = [];
+        this.held = 0;
+        out.push({ ok: false, reason: length === 0 ? 'empty frame (length 0)' : `frame of ${length} bytes exceeds the bound of ${this.frameBytesMax} bytes` });
+        return out;
+      }
+      if (this.held < FRAME_HEADER_BYTES + length) return out;
+      this.skip(FRAME_HEADER_BYTES);
+      out.push({ ok: true, payload: this.take(length) });
+    }
+  }
+
+  /** What is wrong with the stream if it ends now: undefined at a frame boundary. */
+  endReason(): string | undefined {
+    if (this.failed || this.held === 0) return undefined;
+    if (this.held < FRAME_HEADER_BYTES) return `truncated frame: the connection ended inside a length prefix (${this.held} of ${FRAME_HEADER_BYTES} bytes)`;
+    return `truncated frame: the connection ended ${this.held - FRAME_HEADER_BYTES} bytes into a frame of ${this.peekLength()} bytes`;
+  }
+
+  private peekLength(): number {
+    const header = new Uint8Array(FRAME_HEADER_BYTES);
+    this.copyOut(header, FRAME_HEADER_BYTES, false);
+    return new DataView(header.buffer).getUint32(0, false);
+  }
+
+  private skip(count: number): void {
+    this.copyOut(undefined, count, true);
+  }
+
+  private take(count: number): Uint8Array {
+    const payload = new Uint8Array(count);
+    this.copyOut(payload, count, true);
+    return payload;
+  }
+
+  /** Copies the next `count` held bytes into `into` (if given); `consume` drops them afterwards. */
+  private copyOut(into: Uint8Array | undefined, count: number, consume: boolean): void {
+    let copied = 0;
+    let index = 0;
+    let offset = this.offset;
+    while (copied < count) {
+      const chunk = this.chunks[index]!;
+      const n = Math.min(count - copied, chunk.byteLength - offset);
+      into?.set(chunk.subarray(offset, offset + n), copied);
+      copied += n;
+      offset += n;
+      if (offset === chunk.byteLength) {
+        index++;
+        offset = 0;
+      }
+    }
+    if (!consume) return;
+    this.chunks.splice(0, index);
+    this.offset = offset;
+    this.held -= count;
+  }
+}
+
+/** Encodes values into frames and decodes payloads back. One per network; not shared across threads. */
+export class FrameCodec {
+  private readonly encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+  private readonly decoder: Decoder;
+
+  constructor(frameBytesMax: number) {
+    // No string, array or map can be longer than the frame that holds it; saying so up front stops a
+    // forged length from allocating before the decoder finds the bytes missing.
+    this.decoder = new Decoder({
+      useBigInt64: true,
+      maxStrLength: frameBytesMax, maxBinLength: frameBytesMax, maxExtLength: frameBytesMax,
+      maxArrayLength: frameBytesMax, maxMapLength: frameBytesMax,
+    });
+  }
+
+  /** The frame (length prefix included) for `value`, or why it cannot be encoded. */
+  encode(value: unknown, frameBytesMax: number): FrameResult {
+    let payload: Uint8Array;
+    try {
+      payload = this.encoder.encodeSharedRef(value);
+    } catch (error) {
+      return { ok: false, reason: `not encodable as msgpack: ${(error as Error).message}` };
+    }
+    if (payload.byteLength > frameBytesMax) return { ok: false, reason: `message of ${payload.byteLength} bytes exceeds frameBytesMax (${frameBytesMax})` };
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+    new DataView(frame.buffer).setUint32(0, payload.byteLength, false);
+    frame.set(payload, FRAME_HEADER_BYTES);
+    return { ok: true, payload: frame };
+  }
+
+  /** The value in one frame's payload, as `unknown`: a guard (protocol.ts) decides what it is. */
+  decode(payload: Uint8Array): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } {
+    try {
+      return { ok: true, value: this.decoder.decode(payload) };
+    } catch (error) {
+      return { ok: false, reason: `undecodable msgpack: ${(error as Error).message}` };
+    }
+  }
+}

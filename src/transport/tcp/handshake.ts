@@ -1,0 +1,147 @@
+/**
+ * The handshake that admits a peer: protocol version, cluster name and node ids, and a mutual HMAC
+ * challenge-response over the cluster secret. Pure state machines: they take frames and return frames
+ * to send and an outcome; the connection (connection.ts) moves the bytes and runs the timeout.
+ *
+ * Each side proves it knows the secret without sending it: proof = HMAC-SHA-256(secret, msgpack of
+ * [role label, cluster, prover id, verifier id, verifier's nonce, prover's nonce]). The label differs
+ * per role, so a proof cannot be reflected back at its maker; both fresh nonces are in every proof, so
+ * a recorded handshake cannot be replayed. Proofs are compared with timingSafeEqual.
+ *
+ * Invariants: the secret lives only inside the closure `makeProver` returns; no frame, log line or
+ * reason produced here contains it. A side that has refused or failed never accepts afterwards.
+ */
+import { encode } from '@msgpack/msgpack';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Challenge, HandshakeFrame, Hello, WireFrame } from './protocol.js';
+
+export type Role = 'dialer' | 'acceptor';
+
+/** Computes and checks proofs; the only holder of the secret after configuration. */
+export interface Prover {
+  prove(role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): Uint8Array;
+  check(proof: Uint8Array, role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): boolean;
+}
+
+export function makeProver(secret: Uint8Array): Prover {
+  const key = Uint8Array.from(secret); // our own copy: a caller mutating theirs changes nothing
+  const prove: Prover['prove'] = (role, cluster, prover, verifier, verifierNonce, proverNonce) =>
+    new Uint8Array(createHmac('sha256', key).update(encode([`chorusdb/${role}`, cluster, prover, verifier, verifierNonce, proverNonce])).digest());
+  return {
+    prove,
+    check(proof, ...args) {
+      const expected = prove(...args);
+      return proof.byteLength === expected.byteLength && timingSafeEqual(proof, expected);
+    },
+  };
+}
+
+/** What a handshake step asks of its connection. */
+export interface Step {
+  /** Frames to send now, in order. */
+  readonly send: readonly HandshakeFrame[];
+  /** Set once the handshake ends: admitted (with the peer's id), or refused with a reason for the log. */
+  readonly outcome?: { readonly ok: true; readonly peer: string } | { readonly ok: false; readonly reason: string };
+}
+
+export interface HandshakeParams {
+  readonly self: string;
+  readonly cluster: string;
+  readonly prover: Prover;
+  /** Fresh random bytes (tcpNonceBytes of them); a parameter so that tests can fix them. */
+  readonly nonce: Uint8Array;
+}
+
+const fail = (reason: string, tell?: string): Step => ({
+  send: tell === undefined ? [] : [{ type: 'refuse', reason: tell }],
+  outcome: { ok: false, reason },
+});
+
+/** The side that dialed: says hello, checks the acceptor's proof, proves itself, waits for welcome. */
+export class DialerHandshake {
+  private state: 'start' | 'challenged' | 'proved' | 'done' = 'start';
+
+  constructor(
+    private readonly params: HandshakeParams,
+    /** The node id this dial is meant to reach. */
+    private readonly peer: string,
+  ) {}
+
+  start(): Step {
+    this.state = 'challenged';
+    const { cluster, self, nonce } = this.params;
+    return { send: [{ type: 'hello', cluster, from: self, to: this.peer, nonce } satisfies Hello] };
+  }
+
+  step(frame: WireFrame): Step {
+    if (this.state === 'done') return fail('handshake already ended');
+    if (frame.type === 'refuse') return this.done(fail(`refused by the peer: ${frame.reason}`));
+    if (this.state === 'challenged' && frame.type === 'challenge') {
+      const step = this.onChallenge(frame);
+      this.state = step.outcome === undefined ? 'proved' : 'done';
+      return step;
+    }
+    if (this.state === 'proved' && frame.type === 'welcome') return this.done({ send: [], outcome: { ok: true, peer: this.peer } });
+    return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
+  }
+
+  private onChallenge(frame: Challenge): Step {
+    const { cluster, self, prover, nonce } = this.params;
+    if (frame.from !== this.peer) return fail(`the peer says it is node ${JSON.stringify(frame.from)}, expected ${JSON.stringify(this.peer)}`, 'wrong node');
+    if (!prover.check(frame.proof, 'acceptor', cluster, this.peer, self, nonce, frame.nonce)) {
+      return fail('the peer does not know the cluster secret (bad proof)', 'authentication failed');
+    }
+    return { send: [{ type: 'proof', proof: prover.prove('dialer', cluster, self, this.peer, frame.nonce, nonce) }] };
+  }
+
+  private done(step: Step): Step {
+    this.state = 'done';
+    return step;
+  }
+}
+
+/** The side that accepted: checks hello, proves itself with a challenge, checks the proof, welcomes. */
+export class AcceptorHandshake {
+  private state: 'hello' | 'proof' | 'done' = 'hello';
+  private peer = '';
+  private peerNonce: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly params: HandshakeParams,
+    /** Whether a node id may join: it is one of this node's configured peers. */
+    private readonly knows: (node: string) => boolean,
+  ) {}
+
+  step(frame: WireFrame): Step {
+    if (this.state === 'done') return fail('handshake already ended');
+    if (frame.type === 'refuse') return this.done(fail(`refused by the peer: ${frame.reason}`));
+    if (this.state === 'hello' && frame.type === 'hello') return this.onHello(frame);
+    if (this.state === 'proof' && frame.type === 'proof') {
+      const { cluster, self, prover, nonce } = this.params;
+      if (!prover.check(frame.proof, 'dialer', cluster, this.peer, self, nonce, this.peerNonce)) {
+        return this.done(fail(`node ${JSON.stringify(this.peer)} does not know the cluster secret (bad proof)`, 'authentication failed'));
+      }
+      return this.done({ send: [{ type: 'welcome' }], outcome: { ok: true, peer: this.peer } });
+    }
+    return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
+  }
+
+  private onHello(frame: Hello): Step {
+    const { cluster, self, prover, nonce } = this.params;
+    const who = `node ${JSON.stringify(frame.from)}`;
+    // The reason told to the peer never echoes this node's configuration (its cluster name) back to a
+    // stranger; the log line on this side says everything.
+    if (frame.cluster !== cluster) return this.done(fail(`${who} is in cluster ${JSON.stringify(frame.cluster)}, not ${JSON.stringify(cluster)}`, 'cluster name mismatch'));
+    if (frame.to !== self) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
+    if (frame.from === self || !this.knows(frame.from)) return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
+    this.peer = frame.from;
+    this.peerNonce = frame.nonce;
+    this.state = 'proof';
+    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce) }] };
+  }
+
+  private done(step: Step): Step {
+    this.state = 'done';
+    return step;
+  }
+}

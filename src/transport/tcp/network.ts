@@ -1,0 +1,363 @@
+/**
+ * TcpNetwork: this node's side of a cluster over TCP (or TLS), in the role InProcessNetwork plays within
+ * one process. The host of this node sends through `outbound(node)`; messages from peers are handed to
+ * the attached host's `deliver`.
+ *
+ * One connection per direction: this node dials every peer and sends only on its own outbound
+ * connections; it accepts peers' connections and only receives on them. Why not one connection per
+ * pair (lower id dials higher)? Each direction then has exactly one owner that orders its bytes, so
+ * per-link FIFO is one TCP stream by construction; there is no tie-break race when two nodes dial each
+ * other at once or one restarts; and a one-way fault cuts exactly one direction, as on a real network.
+ * The cost is two sockets per pair, nothing at cluster sizes.
+ *
+ * Ordering across reconnects: when a peer's new inbound connection is admitted, its older one is cut
+ * before any frame of the new one is read, so older frames can be lost but never arrive after newer.
+ *
+ * Bounds: outgoing bytes per connection (outgoingBytesMax, then counted drops), frame size
+ * (frameBytesMax; tcpHandshakeFrameBytesMax before authentication), inbound connections in their
+ * handshake (tcpPendingHandshakesMax). Incoming messages go straight to the host's mailbox, whose own
+ * bound drops (and counts) what does not fit: nothing queues here without bound.
+ */
+import { createNanoEvents } from 'nanoevents';
+import type { Unsubscribe } from 'nanoevents';
+import type { Server, Socket } from 'node:net';
+import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Address, LogLevel, Message, SendResult } from '../../runtime/actor.js';
+import { invalidArgument, NoRouteError } from '../../runtime/errors.js';
+import { defaultLogSink, type NodeHost } from '../../runtime/host.js';
+import type { Endpoint, ResolvedTcpConfig, TcpNetworkConfig } from './config.js';
+import { resolveTcpConfig } from './config.js';
+import type { CloseKind, ConnectionOwner, Counters } from './connection.js';
+import { Connection } from './connection.js';
+import { FrameCodec } from './framing.js';
+import type { Prover } from './handshake.js';
+import { AcceptorHandshake, makeProver } from './handshake.js';
+import type { LinkState } from './link.js';
+import { OutboundLink, tuneSocket } from './link.js';
+import { frameToWire, type Envelope } from './protocol.js';
+import type { TlsMaterial } from './tls.js';
+import { checkPeer, loadTls, serverOptions } from './tls.js';
+import { tcpNonceBytes, tcpPendingHandshakesMax } from '../../limits.js';
+import { listenError } from './errors.js';
+
+export type LinkDirection = 'outbound' | 'inbound';
+
+export interface TcpNetworkEvents {
+  /** A link to or from `peer` passed the handshake. */
+  connect: (peer: string, direction: LinkDirection) => void;
+  /** That link is gone (the outbound one will be redialed). */
+  disconnect: (peer: string, direction: LinkDirection, reason: string) => void;
+}
+
+export interface PeerStats {
+  readonly outbound: LinkState;
+  readonly inbound: 'connected' | 'disconnected';
+  /** Bytes waiting to leave on the outbound connection. */
+  readonly queuedBytes: number;
+  /** Why the outbound link last went down or failed to come up. */
+  readonly lastError: string | undefined;
+}
+
+export interface TcpNetworkStats extends Counters {
+  /** Messages dropped because their connection's queue was past outgoingBytesMax. */
+  readonly dropsQueueFull: number;
+  /** Messages dropped because the link to their node was down. */
+  readonly dropsDisconnected: number;
+  /** Messages that arrived but found no running host, no such actor or a full mailbox. */
+  readonly dropsUndeliverable: number;
+  /** Messages that could not be encoded (not msgpack-able, or larger than frameBytesMax). */
+  readonly dropsUnencodable: number;
+  /** Connections (either direction) that failed TLS or the handshake: wrong secret, cluster, node, version. */
+  readonly handshakeFailures: number;
+  /** Admitted connections closed for bad input (bad length, truncation, garbage, wrong shape). */
+  readonly badInputClosures: number;
+  /** Inbound connections refused at once because tcpPendingHandshakesMax were already handshaking. */
+  readonly refusedPending: number;
+  readonly peers: Readonly<Record<string, PeerStats>>;
+}
+
+export class TcpNetwork {
+  private readonly config: ResolvedTcpConfig;
+  private readonly prover: Prover;
+  private readonly codec: FrameCodec;
+  private readonly emitter = createNanoEvents<TcpNetworkEvents>();
+  private readonly counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  private readonly drops = { dropsQueueFull: 0, dropsDisconnected: 0, dropsUndeliverable: 0, dropsUnencodable: 0 };
+  private handshakeFailures = 0;
+  private badInputClosures = 0;
+  private refusedPending = 0;
+  private readonly links = new Map<string, OutboundLink>();
+  private readonly inbound = new Map<string, Connection>();
+  /** Every accepted socket until its peer is admitted (the pending-handshake bound), with its start time. */
+  private readonly pending = new Map<Socket, number>();
+  private readonly accepted = new Set<Connection>();
+  private host: NodeHost | undefined;
+  private server: Server | undefined;
+  private tls: TlsMaterial | undefined;
+  private state: 'new' | 'listening' | 'closed' = 'new';
+
+  constructor(config: TcpNetworkConfig) {
+    this.config = resolveTcpConfig(config);
+    this.prover = makeProver(this.config.secret);
+    this.codec = new FrameCodec(this.config.frameBytesMax);
+  }
+
+  get self(): string {
+    return this.config.self;
+  }
+
+  /** The `outbound` option for this node's host. */
+  outbound(node: string): (from: Address, to: Address, message: Message) => SendResult {
+    if (node !== this.config.self) throw invalidArgument('TcpNetwork.outbound', `this network is node ${JSON.stringify(this.config.self)}, not ${JSON.stringify(node)}`);
+    return (from, to, message) => this.send(from, to, message);
+  }
+
+  /** Messages from peers go to this host from now on. */
+  attach(host: NodeHost): void {
+    if (host.node !== this.config.self) throw invalidArgument('TcpNetwork.attach', `host is node ${JSON.stringify(host.node)}, but this network is ${JSON.stringify(this.config.self)}`);
+    this.host = host;
+  }
+
+  /** Messages from peers are dropped (counted) until a host is attached again. */
+  detach(node: string): void {
+    if (this.host?.node === node) this.host = undefined;
+  }
+
+  on<E extends keyof TcpNetworkEvents>(event: E, listener: TcpNetworkEvents[E]): Unsubscribe {
+    return this.emitter.on(event, listener);
+  }
+
+  /**
+   * Loads TLS material, binds the listen address and starts dialing every peer. Resolves with the bound
+   * address (the real port when `listen` asked for port 0); rejects with INVALID_ARGUMENT for bad
+   * sslParams files and with TransportListenError when the address cannot be bound.
+   */
+  async listen(): Promise<Endpoint> {
+    if (this.state !== 'new') throw invalidArgument('TcpNetwork.listen', `called on a network that is ${this.state}`);
+    this.state = 'listening';
+    try {
+      this.tls = this.config.ssl === undefined ? undefined : await loadTls(this.config.ssl);
+      this.server = this.makeServer();
+      await this.bind(this.server);
+    } catch (error) {
+      this.state = 'closed';
+      this.server?.close();
+      throw error;
+    }
+    if (this.config.keepAliveProbes !== undefined && this.config.keepAliveProbes !== 10) {
+      this.log('info', 'keepAliveProbes cannot be set from Node; the OS sends 10 probes 1 s apart (libuv)', { keepAliveProbes: this.config.keepAliveProbes });
+    }
+    for (const [peer, endpoint] of this.config.peers) {
+      const link = new OutboundLink(peer, endpoint, this.linkHost());
+      this.links.set(peer, link);
+      link.start();
+    }
+    return this.address();
+  }
+
+  /** The bound listen address; valid after listen() resolved. */
+  address(): Endpoint {
+    const bound = this.server?.address();
+    if (bound === null || bound === undefined || typeof bound === 'string') throw invalidArgument('TcpNetwork.address', 'the network is not listening');
+    return { host: bound.address, port: bound.port };
+  }
+
+  /** Stops dialing, closes every connection and the listener. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const link of this.links.values()) link.stop();
+    for (const connection of [...this.accepted]) connection.close('the network is closing', 'ended');
+    for (const socket of this.pending.keys()) socket.destroy();
+    this.pending.clear();
+    const server = this.server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  stats(): TcpNetworkStats {
+    const peers: Record<string, PeerStats> = {};
+    for (const peer of this.config.peers.keys()) {
+      const link = this.links.get(peer);
+      peers[peer] = {
+        outbound: link?.state ?? 'idle', inbound: this.inbound.has(peer) ? 'connected' : 'disconnected',
+        queuedBytes: link?.queuedBytes ?? 0, lastError: link?.lastError,
+      };
+    }
+    return {
+      ...this.counters, ...this.drops, handshakeFailures: this.handshakeFailures, badInputClosures: this.badInputClosures,
+      refusedPending: this.refusedPending, peers,
+    };
+  }
+
+  private send(from: Address, to: Address, message: Message): SendResult {
+    const link = this.links.get(to.node);
+    if (link === undefined) {
+      if (this.config.peers.has(to.node)) { this.drops.dropsDisconnected++; return undefined; } // not listening yet, or closed
+      return new NoRouteError(to);
+    }
+    const encoded = this.codec.encode(frameToWire({ type: 'msg', from: from.actor, to: to.actor, body: message } satisfies Envelope), this.config.frameBytesMax);
+    if (!encoded.ok) {
+      this.drops.dropsUnencodable++;
+      this.log('error', `message to ${to.node}/${to.actor} dropped: ${encoded.reason}`, { type: message.type });
+      return undefined;
+    }
+    // Like a real network, a full queue or a down link loses the message without telling the sender;
+    // the protocols above recover (Raft resends).
+    const sent = link.send(encoded.payload);
+    if (sent === 'full') this.drops.dropsQueueFull++;
+    else if (sent === 'down') this.drops.dropsDisconnected++;
+    return undefined;
+  }
+
+  private deliver(peer: string, envelope: Envelope): void {
+    const host = this.host;
+    if (host === undefined || host.state !== 'running') {
+      this.drops.dropsUndeliverable++;
+      return;
+    }
+    const error = host.deliver({ node: peer, actor: envelope.from }, { node: this.config.self, actor: envelope.to }, envelope.body);
+    if (error !== undefined) this.drops.dropsUndeliverable++;
+  }
+
+  private makeServer(): Server {
+    const highWaterMark = this.config.socketRecvBuf !== undefined ? { highWaterMark: this.config.socketRecvBuf } : {};
+    const tls = this.tls;
+    const server = tls === undefined
+      ? createServer({ ...highWaterMark })
+      : createTlsServer({ ...highWaterMark, ...serverOptions(tls, this.config.connectTimeoutMs) }, (socket) => this.admitSocket(socket));
+    // Raw TCP first, for TLS too: the pending bound and the handshake clock start at accept.
+    server.on('connection', (socket: Socket) => this.onAccept(socket));
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      this.handshakeFailures++;
+      this.log('warn', `refused ${remoteOf(socket)}: TLS handshake failed (${error.code ?? error.message})`);
+    });
+    server.on('error', (error: Error) => this.log('error', `listener error: ${error.message}`));
+    return server;
+  }
+
+  private onAccept(socket: Socket): void {
+    if (this.state !== 'listening' || this.pending.size >= tcpPendingHandshakesMax) {
+      if (this.state === 'listening') {
+        this.refusedPending++;
+        this.log('warn', `refused ${remoteOf(socket)}: ${tcpPendingHandshakesMax} connections already in their handshake (tcpPendingHandshakesMax)`);
+      }
+      socket.destroy();
+      return;
+    }
+    this.pending.set(socket, performance.now());
+    socket.once('close', () => this.pending.delete(socket));
+    tuneSocket(socket, this.config);
+    if (this.tls === undefined) this.admitSocket(socket); // under TLS, the TLS server calls it once secure
+  }
+
+  /** A socket is ready for our handshake (plain: at accept; TLS: after the TLS handshake). */
+  private admitSocket(socket: Socket | TLSSocket): void {
+    const raw = this.tls === undefined ? socket : this.rawOf(socket);
+    const startedMs = raw === undefined ? undefined : this.pending.get(raw);
+    if (raw === undefined || startedMs === undefined) return void socket.destroy(); // refused at accept
+    const connection = new Connection(socket, this.owner({
+      admitted: (c, peer) => this.onInboundAdmitted(c, peer, raw),
+      message: (c, envelope) => this.deliver(c.peer!, envelope),
+      closed: (c, reason, kind, peer) => this.onInboundClosed(c, reason, kind, peer),
+    }), remoteOf(socket), true, this.config.connectTimeoutMs - (performance.now() - startedMs));
+    this.accepted.add(connection);
+    const refusal = this.tls === undefined ? undefined : checkPeer(socket as TLSSocket, this.tls);
+    if (refusal !== undefined) return connection.close(refusal, 'handshake');
+    connection.startAcceptor(new AcceptorHandshake(
+      { self: this.config.self, cluster: this.config.clusterName, prover: this.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)) },
+      (node) => this.config.peers.has(node),
+    ));
+  }
+
+  /** Under TLS the accepted socket wraps a raw one, found by its remote address. */
+  private rawOf(socket: Socket): Socket | undefined {
+    for (const raw of this.pending.keys()) {
+      if (raw.remoteAddress === socket.remoteAddress && raw.remotePort === socket.remotePort) return raw;
+    }
+    return undefined;
+  }
+
+  private onInboundAdmitted(connection: Connection, peer: string, raw: Socket): string | undefined {
+    if (this.state !== 'listening') return 'the node is shutting down';
+    this.pending.delete(raw);
+    const older = this.inbound.get(peer);
+    this.inbound.set(peer, connection);
+    older?.close('replaced by a newer connection from the same node', 'ended');
+    this.log('info', `accepted node ${JSON.stringify(peer)} from ${connection.remote}`);
+    this.emitter.emit('connect', peer, 'inbound');
+    this.links.get(peer)?.hurry();
+    return undefined;
+  }
+
+  private onInboundClosed(connection: Connection, reason: string, kind: CloseKind, peer: string | undefined): void {
+    this.accepted.delete(connection);
+    this.count(kind);
+    if (peer === undefined) {
+      this.log(this.state === 'closed' ? 'debug' : 'warn', `refused ${connection.remote}: ${reason}`);
+      return;
+    }
+    if (this.inbound.get(peer) === connection) this.inbound.delete(peer);
+    this.log(kind === 'badInput' ? 'warn' : 'info', `closed the connection from node ${JSON.stringify(peer)}: ${reason}`);
+    this.emitter.emit('disconnect', peer, 'inbound', reason);
+  }
+
+  private count(kind: CloseKind): void {
+    if (kind === 'handshake') this.handshakeFailures++;
+    else if (kind === 'badInput') this.badInputClosures++;
+  }
+
+  private owner(handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'message'>): ConnectionOwner {
+    const { config, codec, counters } = this;
+    return {
+      codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs,
+      ...handlers,
+    };
+  }
+
+  private linkHost() {
+    return {
+      config: this.config, tls: this.tls, prover: this.prover,
+      connectionOwner: (handlers: Pick<ConnectionOwner, 'admitted' | 'closed'>) =>
+        this.owner({ ...handlers, message: (c) => c.close('an actor message on an outbound connection', 'badInput') }),
+      linkUp: (peer: string) => {
+        this.log('info', `connected to node ${JSON.stringify(peer)}`);
+        this.emitter.emit('connect', peer, 'outbound');
+      },
+      linkDown: (peer: string, reason: string, kind: CloseKind, wasUp: boolean, attempt: number) => {
+        this.count(kind);
+        if (wasUp) {
+          this.log(kind === 'badInput' ? 'warn' : 'info', `lost the connection to node ${JSON.stringify(peer)}: ${reason}`);
+          this.emitter.emit('disconnect', peer, 'outbound', reason);
+        } else {
+          // A peer that is down fails every connectIntervalMs: the first failure is news, the rest not.
+          const level: LogLevel = kind === 'handshake' ? 'warn' : attempt <= 1 ? 'info' : 'debug';
+          this.log(this.state === 'closed' ? 'debug' : level, `could not connect to node ${JSON.stringify(peer)}: ${reason}`);
+        }
+      },
+    };
+  }
+
+  private bind(server: Server): Promise<void> {
+    const { host, port } = this.config.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => reject(listenError(host, port, this.config.family, error));
+      server.once('error', onError);
+      server.listen({ host, port, ipv6Only: this.config.family === 6 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  private log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    (this.config.log ?? defaultLogSink)({ level, timeMs: performance.timeOrigin + performance.now(), node: this.config.self, actor: 'transport', msg, fields });
+  }
+}
+
+function remoteOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
+}
