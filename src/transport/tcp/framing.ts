@@ -16,6 +16,7 @@
  * - Nothing here throws on bad input: decoding returns `{ ok: false, reason }`.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
+import { assert } from '../../runtime/assert.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
@@ -113,9 +114,29 @@ export class FrameReader {
   }
 }
 
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * @msgpack/msgpack writes a bigint outside [-2^63, 2^64) modulo 2^64 (DataView semantics): a silent
+ * corruption on the wire. This encoder refuses such a value instead. The check wraps the library's own
+ * bigint method on this one instance; the framing tests fail if a library update renames it.
+ */
+function checkedEncoder(): Encoder {
+  const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+  const hooked = encoder as unknown as { encodeBigInt64(value: bigint): void };
+  const original = hooked.encodeBigInt64;
+  assert(typeof original === 'function', '@msgpack/msgpack Encoder has no encodeBigInt64 to check bigint ranges with');
+  hooked.encodeBigInt64 = function (this: unknown, value: bigint): void {
+    if (value < INT64_MIN || value > UINT64_MAX) throw new RangeError(`bigint ${value} does not fit in 64 bits`);
+    original.call(this, value);
+  };
+  return encoder;
+}
+
 /** Encodes values into frames and decodes payloads back. One per network; not shared across threads. */
 export class FrameCodec {
-  private readonly encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+  private readonly encoder = checkedEncoder();
   private readonly decoder: Decoder;
 
   constructor(frameBytesMax: number) {
