@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
- * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread].
+ * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread], sim [seeds].
  */
 import type { BenchResult } from './report.js';
 import { printResult } from './report.js';
@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<BenchResult>> = {
   runtime: async () => (await import('./runtime.js')).runRuntimeBench(),
   store: async () => (await import('./store.js')).runStoreBench(),
   cluster: async () => (await import('./cluster.js')).runClusterBench(process.argv[3] === 'thread' ? 'thread' : 'inline'),
+  sim: async () => (await import('./sim.js')).runSimBench(process.argv[3] === undefined ? undefined : Number(process.argv[3])),
 };
 
 const name = process.argv[2];

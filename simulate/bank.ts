@@ -10,7 +10,7 @@ import type { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
 import { checkBank } from './checkers/bank.js';
-import { clusterFor, convergenceProblem, recordOutcome, runPhases, scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, recordOutcome, resultOf, runPhases, scheduleFaults } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'account', fields: [{ name: 'id', type: 'string' }, { name: 'balance', type: 'int32' }], primaryKey: ['id'] }] };
@@ -29,7 +29,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   const accounts = Array.from({ length: options.accounts ?? 5 }, (_, i) => `acct${i}`);
   const problems: string[] = [];
   if (!openAccounts(cluster, accounts)) problems.push(`the opening transaction did not commit within ${setupMsMax} ms without faults`);
-  scheduleFaults(sim, cluster.nodes, options.faults, cluster); // times count from now: after the opening
+  scheduleFaults(sim, cluster.nodes, options.faults, cluster, options.timeline); // times count from now: after the opening
   const history = new HistoryRecorder();
   let stopped = false;
   const step = (process: number) => {
@@ -61,12 +61,12 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
     });
   };
   for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
-  runPhases(cluster, options.safetyMs, () => void (stopped = true));
+  runPhases(cluster, options, () => void (stopped = true));
   const verdict = checkBank(history.events, { total: openingBalance * accounts.length, accounts });
   if (verdict.ok !== true) problems.push(`bank invariant broken: ${JSON.stringify(verdict).slice(0, 1500)}`);
   problems.push(...convergenceProblem(cluster));
   const transfers = history.events.filter((e) => e.type === 'ok' && e.f === 'transfer').length;
-  return { seed: options.seed, problems, history: history.events, okOps: transfers, events: sim.stats().events, simMs: sim.nowMs };
+  return resultOf(options, cluster, history, problems, transfers);
 }
 
 /** Opens the accounts in one transaction before the faults start, retrying until it commits. */

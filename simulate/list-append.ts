@@ -11,7 +11,7 @@ import { HistoryRecorder } from './history.js';
 import type { OpHandle } from './history.js';
 import { checkListAppend } from './checkers/list-append.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
-import { clusterFor, convergenceProblem, recordOutcome, runPhases, scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, recordOutcome, resultOf, runPhases, scheduleFaults } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'list', fields: [{ name: 'k', type: 'string' }, { name: 'items', type: 'int32[]' }], primaryKey: ['k'] }] };
@@ -20,7 +20,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const cluster = clusterFor(options, schema);
   const { sim } = cluster;
   const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(sim, cluster.nodes, options.faults, cluster);
+  scheduleFaults(sim, cluster.nodes, options.faults, cluster, options.timeline);
   const history = new HistoryRecorder();
   const listOf = (tx: { get(table: string, key: unknown): Record<string, unknown> | undefined }, key: string) => [...((tx.get('list', key)?.['items'] as number[] | undefined) ?? [])];
   let nextElement = 1;
@@ -43,7 +43,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
     }
   };
   for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
-  runPhases(cluster, options.safetyMs, () => void (stopped = true));
+  runPhases(cluster, options, () => void (stopped = true));
 
   const problems: string[] = [];
   const verdict = checkListAppend(history.events);
@@ -54,5 +54,5 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   if (lost.ok !== true) problems.push(`acknowledged appends lost: ${JSON.stringify(lost).slice(0, 1500)}`);
   problems.push(...convergenceProblem(cluster));
   const appends = history.events.filter((e) => e.type === 'ok' && e.f === 'append').length;
-  return { seed: options.seed, problems, history: history.events, okOps: appends, events: sim.stats().events, simMs: sim.nowMs };
+  return resultOf(options, cluster, history, problems, appends);
 }

@@ -171,7 +171,10 @@ export class Simulation {
     this.nodeNamed('setClockOffset', name).clockOffsetMs = offsetMs;
   }
 
-  /** Makes a node's clock run fast (rate > 1) or slow (< 1) against virtual time. */
+  /**
+   * Makes a node's clock run fast (rate > 1) or slow (< 1) against virtual time: what its actors read from
+   * now(), and the timers they set from then on (a 100 ms timer at rate 1.1 fires after ~91 ms).
+   */
   setClockRate(name: string, rate: number): void {
     if (!(rate > 0 && Number.isFinite(rate))) throw invalidArgument('Simulation.setClockRate', `rate must be positive, got ${rate}`);
     this.nodeNamed('setClockRate', name).clockRate = rate;
@@ -341,7 +344,8 @@ export class Simulation {
     if (cell.timers.size >= timersPerActorMax) assert(false, `setTimer: ${cell.address.actor} has ${timersPerActorMax} timers pending (timersPerActorMax); a timer leak?`);
     const id = cell.nextTimerId++;
     // A timer event carries its id in fromSlot, so that firing can forget it.
-    const event = new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
+    // A timer runs on its node's clock: a clock running fast (rate > 1) fires it sooner in virtual time.
+    const event = new SimEvent(this.clockMs + delayMs / cell.node.clockRate, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
     cell.timers.set(id, event);
     this.queue.push(event);
     return id;

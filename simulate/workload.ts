@@ -11,23 +11,12 @@ import { HistoryRecorder } from './history.js';
 import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
-import { Rng } from './rng.js';
-import type { Simulation } from './simulation.js';
+import { scheduleFaults } from './faults.js';
+import type { TimedFault } from './faults.js';
+import type { RunTimeline } from './timeline.js';
 
-export type Fault =
-  | { readonly kind: 'partition'; readonly mask: number }
-  | { readonly kind: 'cutOneWay'; readonly from: number; readonly to: number }
-  | { readonly kind: 'heal' }
-  | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
-  | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
-  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
-  /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
-  | { readonly kind: 'crash'; readonly node: number; readonly forMs: number };
-
-export interface TimedFault {
-  readonly atMs: number;
-  readonly fault: Fault;
-}
+export type { Fault, FaultKind, NodeLifecycle, TimedFault } from './faults.js';
+export { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from './faults.js';
 
 export interface WorkloadOptions {
   readonly seed: number;
@@ -38,6 +27,8 @@ export interface WorkloadOptions {
   readonly safetyMs: number;
   readonly clients?: number;
   readonly keys?: readonly string[];
+  /** Records faults, roles and terms, and node gaps for the HTML report (changes nothing in the run). */
+  readonly timeline?: RunTimeline;
 }
 
 export interface WorkloadResult {
@@ -46,6 +37,8 @@ export interface WorkloadResult {
   readonly history: History;
   readonly okOps: number;
   readonly events: number;
+  /** Messages delivered to actors (within a node and between nodes). */
+  readonly delivered: number;
   readonly simMs: number;
 }
 
@@ -59,48 +52,39 @@ const writeTimeoutMs = 500;
  */
 const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare failed' });
 
-/** Draws a fault schedule from the seed: how many faults, which kinds, how harsh. */
-export function swarmFaults(seed: number, nodes: number, safetyMs: number): TimedFault[] {
-  const rng = new Rng(seed ^ 0x5eed);
-  const harshness = rng.next(); // some seeds quiet, some brutal
-  const count = Math.floor(harshness * 16);
-  return Array.from({ length: count }, (): TimedFault => {
-    const atMs = Math.floor(rng.next() * safetyMs);
-    const roll = rng.int(7);
-    const node = () => rng.int(nodes);
-    const fault: Fault =
-      roll === 0 ? { kind: 'partition', mask: rng.int(1 << nodes) }
-      : roll === 1 ? { kind: 'cutOneWay', from: node(), to: node() }
-      : roll === 2 ? { kind: 'heal' }
-      : roll === 3 ? { kind: 'rates', loss: harshness * 0.3 * rng.next(), duplicate: harshness * 0.1 * rng.next(), reorder: harshness * 0.5 * rng.next() }
-      : roll === 4 ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
-      : roll === 5 ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
-      : { kind: 'crash', node: node(), forMs: 50 + rng.int(800) };
-    return { atMs, fault };
-  }).sort((a, b) => a.atMs - b.atMs);
-}
-
 /** The workloads' cluster: nodes n0, n1, … with the given qranks, on the seed's simulation. */
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
-  return new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
+  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
+  options.timeline?.attach(cluster.sim);
+  return cluster;
 }
 
 /**
  * The phases every workload runs after its clients start: safety (faults on), liveness (faults off,
  * paused and crashed nodes back), then the clients stop and every open operation completes or times out.
  */
-export function runPhases(cluster: SimCluster, safetyMs: number, stopClients: () => void): void {
+export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopClients: () => void): void {
   const { sim } = cluster;
-  sim.runFor(safetyMs);
+  sim.runFor(options.safetyMs);
+  options.timeline?.liveness(sim.nowMs);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
   for (const node of cluster.nodes) {
     sim.resume(node);
     cluster.restart(node);
+    sim.setClockOffset(node, 0);
+    sim.setClockRate(node, 1);
   }
   sim.runFor(livenessMs);
   stopClients();
   sim.runFor(drainMs);
+  options.timeline?.finish(sim.nowMs);
+}
+
+/** A run's result: what the checkers found, its history, and what the simulation did. */
+export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
+  const stats = cluster.sim.stats();
+  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs };
 }
 
 /** Records a transaction's outcome as the history's completion of `handle` (`value` for an ok read). */
@@ -119,54 +103,11 @@ export function convergenceProblem(cluster: SimCluster): string[] {
 export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   const cluster = clusterFor(options, schema);
   const keys = options.keys ?? ['a', 'b', 'c'];
-  scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster);
+  scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster, options.timeline);
   const history = new HistoryRecorder();
   const clients = startClients(cluster, history, keys, options.clients ?? 6);
-  runPhases(cluster, options.safetyMs, clients.stop);
-  const { sim } = cluster;
-  return { seed: options.seed, problems: check(cluster, history, keys), history: history.events, okOps: history.events.filter((e) => e.type === 'ok').length, events: sim.stats().events, simMs: sim.nowMs };
-}
-
-export interface NodeLifecycle {
-  crash(node: string): void;
-  restart(node: string): void;
-}
-
-/** Schedules each fault at its virtual time; node numbers wrap around the node list. */
-export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[], nodes?: NodeLifecycle): void {
-  // Crashes may overlap: crashing a crashed node and restarting a running one do nothing.
-  const lifecycle: NodeLifecycle = nodes ?? { crash: (n) => sim.crash(n), restart: (n) => void (sim.isUp(n) || sim.restart(n)) };
-  const at = (i: number) => names[i % names.length]!;
-  for (const { atMs, fault: f } of faults) {
-    sim.at(atMs, () => {
-      switch (f.kind) {
-        case 'partition':
-          sim.network.heal();
-          sim.network.partition([names.filter((_, i) => f.mask & (1 << i)), names.filter((_, i) => !(f.mask & (1 << i)))]);
-          return;
-        case 'cutOneWay':
-          if (at(f.from) !== at(f.to)) sim.network.cutOneWay(at(f.from), at(f.to));
-          return;
-        case 'heal':
-          sim.network.heal();
-          return;
-        case 'rates':
-          sim.network.setFaults({ lossRate: f.loss, duplicateRate: f.duplicate, reorderRate: f.reorder });
-          return;
-        case 'clog':
-          sim.network.clog(at(f.from), at(f.to), sim.nowMs + f.forMs);
-          return;
-        case 'pause':
-          sim.pause(at(f.node));
-          sim.at(f.forMs, () => sim.resume(at(f.node)));
-          return;
-        case 'crash':
-          lifecycle.crash(at(f.node));
-          sim.at(f.forMs, () => lifecycle.restart(at(f.node)));
-          return;
-      }
-    });
-  }
+  runPhases(cluster, options, clients.stop);
+  return resultOf(options, cluster, history, check(cluster, history, keys), history.events.filter((e) => e.type === 'ok').length);
 }
 
 /** Clients: each bound to one node, one operation at a time, a short random pause between them. */

@@ -51,6 +51,10 @@ export const simClockDriftMax = 0.1;
 export const simSwarmFaultsMax = 16;
 /** Simulator report: timeline entries (faults, role changes, node gaps) one run keeps; later ones are counted, not kept. */
 export const simTimelineEntriesMax = 100_000;
+/** chorus sim: sweeps of at most this many seeds print a line per seed; larger ones print failures only. */
+export const simSeedLinesMax = 20;
+/** chorus sim: plain progress lines one sweep prints on a non-terminal stderr. */
+export const simProgressLinesMax = 20;
 /** Histories: events one history may hold, so that a runaway workload fails loudly instead of eating memory. */
 export const historyEventsMax = 1_000_000;
 /** Histories: nesting depth of one event's `value`; deeper is rejected instead of recursing without bound. */

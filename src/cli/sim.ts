@@ -1,15 +1,23 @@
 /**
- * `chorus sim`: runs a workload (register or bank) on a simulated cluster for one seed or a sweep of seeds, each
- * drawing its own fault schedule, checks every run, prints the command that replays any failure, and
- * ends with one JSON line: {"seeds","failures","failedSeeds","simSeconds","wallSeconds","eventsPerSec"}.
+ * `chorus sim`: runs a workload (register, bank or list-append) on a simulated cluster for one seed or a
+ * sweep of seeds, each drawing its own fault schedule (narrowed by --faults), checks every run, prints
+ * the one command that replays any failure, optionally writes the history and an HTML report, and ends
+ * with one JSON line on stdout:
+ * {"seeds","failures","failedSeeds","simSeconds","wallSeconds","eventsPerSec","deliveriesPerSec",…}.
+ *
+ * Output discipline: results and replay commands go to stdout (the JSON line last); progress goes to
+ * stderr only — a bar redrawn in place on a terminal, plain lines otherwise.
  */
 import { writeFileSync } from 'node:fs';
 import { formatHistory } from '../../simulate/history.js';
-import { runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
+import { faultKinds, parseFaultKinds, runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
+import type { FaultKind, WorkloadOptions, WorkloadResult } from '../../simulate/workload.js';
 import { runBankWorkload } from '../../simulate/bank.js';
 import { runListAppendWorkload } from '../../simulate/list-append.js';
-import type { WorkloadResult } from '../../simulate/workload.js';
+import { RunTimeline } from '../../simulate/timeline.js';
+import { renderReport } from '../../simulate/report.js';
 import { invalidArgument } from '../runtime/errors.js';
+import { simProgressLinesMax, simSeedLinesMax } from '../limits.js';
 
 const workloads = { register: runRegisterWorkload, bank: runBankWorkload, 'list-append': runListAppendWorkload } as const;
 type Workload = keyof typeof workloads;
@@ -17,26 +25,43 @@ type Workload = keyof typeof workloads;
 export interface SimArgs {
   readonly seed: number;
   readonly seeds: number;
-  readonly nodes: number;
+  /** qrank of each node; its length is the node count. */
+  readonly ranks: readonly number[];
   readonly timeMs: number;
   readonly historyFile: string | undefined;
+  readonly reportFile: string | undefined;
   readonly checkDeterminism: boolean;
   readonly workload: Workload;
+  /** The fault kinds seeds draw from; all of them unless --faults narrowed it. */
+  readonly faults: readonly FaultKind[];
 }
 
-export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N] [--time 60s] [--workload register|bank|list-append] [--history FILE] [--check-determinism]
+/** Where progress goes: a terminal gets a bar redrawn in place, anything else plain lines. */
+export interface ProgressSink {
+  readonly isTTY: boolean;
+  write(text: string): void;
+}
+
+export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks R,R,…] [--time 60s] [--workload W] [--faults LIST] [--history FILE] [--report FILE.html] [--check-determinism]
   --seed S              first seed (default 1)
-  --seeds K             how many seeds to run from S (default 1)
-  --nodes N             nodes in the cluster, 1 to 9 (default 3)
+  --seeds K             how many seeds to run from S (default 1); progress on stderr
+  --nodes N             nodes in the cluster, 1 to 9, each of qrank 1 (default 3)
+  --qranks R,R,…        one qrank per node instead of --nodes, e.g. 1,2,1,1,1
   --time T              simulated time with faults on, e.g. 500ms, 10s, 2m (default 10s)
   --workload W          register (read/write/cas, checked for linearizability and lost writes; default)
                         bank (transfers, every snapshot read must keep the total), or
                         list-append (appends and list reads, checked for one order per key)
-  --history FILE        write the (last failing, else last) run's history as JSON lines
+  --faults LIST         the fault kinds seeds draw from, comma-separated (default: all):
+                        ${faultKinds.join(', ')}
+  --history FILE        write the (first failing, else last) run's history as JSON lines
+  --report FILE.html    write that run's timeline (faults, roles and terms, crashes, commit latency) as a page
   --check-determinism   run every seed twice and fail if the two histories differ`;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
-  const args = { seed: 1, seeds: 1, nodes: 3, timeMs: 10_000, historyFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as Workload };
+  const args = {
+    seed: 1, seeds: 1, ranks: [1, 1, 1] as readonly number[], timeMs: 10_000, historyFile: undefined as string | undefined,
+    reportFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as Workload, faults: faultKinds as readonly FaultKind[],
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -44,23 +69,28 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
       if (v === undefined) throw invalidArgument('chorus sim', `${flag} needs a value`);
       return v;
     };
-    const integer = (min: number, max: number) => {
-      const v = Number(value());
-      if (!Number.isSafeInteger(v) || v < min || v > max) throw invalidArgument('chorus sim', `${flag} must be an integer in [${min}, ${max}]`);
+    const integer = (text: string, min: number, max: number) => {
+      const v = Number(text);
+      if (text.trim() === '' || !Number.isSafeInteger(v) || v < min || v > max) throw invalidArgument('chorus sim', `${flag} must be an integer in [${min}, ${max}]`);
       return v;
     };
-    if (flag === '--seed') args.seed = integer(0, 2 ** 31 - 1);
-    else if (flag === '--seeds') args.seeds = integer(1, 1_000_000);
-    else if (flag === '--nodes') args.nodes = integer(1, 9);
-    else if (flag === '--time') args.timeMs = parseDuration(value());
+    if (flag === '--seed') args.seed = integer(value(), 0, 2 ** 31 - 1);
+    else if (flag === '--seeds') args.seeds = integer(value(), 1, 1_000_000);
+    else if (flag === '--nodes') args.ranks = Array.from({ length: integer(value(), 1, 9) }, () => 1);
+    else if (flag === '--qranks') {
+      const ranks = value().split(',').map((r) => integer(r, 1, 100));
+      if (ranks.length > 9) throw invalidArgument('chorus sim', '--qranks takes 1 to 9 qranks (one per node)');
+      args.ranks = ranks;
+    } else if (flag === '--time') args.timeMs = parseDuration(value());
     else if (flag === '--history') args.historyFile = value();
+    else if (flag === '--report') args.reportFile = value();
+    else if (flag === '--faults') args.faults = parseFaultKinds('chorus sim --faults', value());
     else if (flag === '--check-determinism') args.checkDeterminism = true;
     else if (flag === '--workload') {
       const w = value();
       if (!(w in workloads)) throw invalidArgument('chorus sim', `--workload must be one of ${Object.keys(workloads).join(', ')}, got ${JSON.stringify(w)}`);
       args.workload = w as Workload;
-    }
-    else throw invalidArgument('chorus sim', `unknown option ${JSON.stringify(flag)}\n${simUsage}`);
+    } else throw invalidArgument('chorus sim', `unknown option ${JSON.stringify(flag)}\n${simUsage}`);
   }
   return args;
 }
@@ -74,37 +104,103 @@ function parseDuration(text: string): number {
   return ms;
 }
 
-export function runSim(args: SimArgs, print: (line: string) => void): number {
+/** The one command that replays `seed` exactly as this sweep ran it. */
+export function replayCommand(args: SimArgs, seed: number): string {
+  const cluster = args.ranks.every((r) => r === 1) ? `--nodes ${args.ranks.length}` : `--qranks ${args.ranks.join(',')}`;
+  const faults = args.faults.length === faultKinds.length ? '' : ` --faults ${args.faults.join(',')}`;
+  return `npx chorus sim --seed ${seed} ${cluster} --time ${args.timeMs}ms --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
+}
+
+interface SeedRun {
+  readonly result: WorkloadResult | undefined;
+  readonly problems: readonly string[];
+  readonly timeline: RunTimeline | undefined;
+}
+
+/** Runs one seed (twice under --check-determinism); a throw is a failure of that seed, not of the sweep. */
+function runSeed(args: SimArgs, seed: number): SeedRun {
+  const timeline = args.reportFile === undefined ? undefined : new RunTimeline();
+  const options = (withTimeline: boolean): WorkloadOptions => ({
+    seed, ranks: args.ranks, faults: swarmFaults(seed, args.ranks.length, args.timeMs, args.faults), safetyMs: args.timeMs,
+    ...(withTimeline && timeline !== undefined ? { timeline } : {}),
+  });
+  try {
+    const result = workloads[args.workload](options(true));
+    const problems = [...result.problems];
+    if (args.checkDeterminism && formatHistory(workloads[args.workload](options(false)).history) !== formatHistory(result.history)) {
+      problems.push('the same seed gave a different history on a second run');
+    }
+    return { result, problems, timeline };
+  } catch (error) {
+    return { result: undefined, problems: [`the run threw: ${(error as Error).stack ?? String(error)}`], timeline };
+  }
+}
+
+export function runSim(args: SimArgs, print: (line: string) => void, progress: ProgressSink = process.stderr): number {
   const began = performance.now();
   const failedSeeds: number[] = [];
-  let simMs = 0;
-  let events = 0;
-  let kept: WorkloadResult | undefined;
-  const ranks = Array.from({ length: args.nodes }, () => 1);
-  const replay = (seed: number) => `npx chorus sim --seed ${seed} --nodes ${args.nodes} --time ${args.timeMs}ms --workload ${args.workload}${args.checkDeterminism ? ' --check-determinism' : ''}`;
-  const workload = workloads[args.workload];
+  const totals = { simMs: 0, events: 0, delivered: 0 };
+  let kept: SeedRun | undefined;
+  let keptSeed = args.seed;
+  const bar = progressBar(args.seeds, progress, began);
+  const okWord = { register: 'operations', bank: 'transfers', 'list-append': 'appends' }[args.workload];
   for (let seed = args.seed; seed < args.seed + args.seeds; seed++) {
-    const run = () => workload({ seed, ranks, faults: swarmFaults(seed, args.nodes, args.timeMs), safetyMs: args.timeMs });
-    const result = run();
-    const problems = [...result.problems];
-    if (args.checkDeterminism && formatHistory(run().history) !== formatHistory(result.history)) problems.push('the same seed gave a different history on a second run');
-    simMs += result.simMs;
-    events += result.events;
-    if (problems.length > 0) {
+    const run = runSeed(args, seed);
+    totals.simMs += run.result?.simMs ?? 0;
+    totals.events += run.result?.events ?? 0;
+    totals.delivered += run.result?.delivered ?? 0;
+    if (run.problems.length > 0) {
+      if (failedSeeds.length === 0) [kept, keptSeed] = [run, seed];
       failedSeeds.push(seed);
-      kept = result;
-      print(`seed ${seed}: FAILED\n  ${problems.join('\n  ')}\n  replay: ${replay(seed)}`);
+      bar.clear();
+      print(`seed ${seed}: FAILED\n  ${run.problems.join('\n  ')}\n  replay: ${replayCommand(args, seed)}`);
     } else {
-      if (failedSeeds.length === 0) kept = result;
-      if (args.seeds <= 20) print(`seed ${seed}: ok (${result.okOps} ${{ register: 'operations', bank: 'transfers', 'list-append': 'appends' }[args.workload]} acknowledged, ${result.events} events, ${(result.simMs / 1000).toFixed(1)} s simulated)`);
-      else if ((seed - args.seed + 1) % Math.ceil(args.seeds / 20) === 0) print(`${seed - args.seed + 1}/${args.seeds} seeds, ${failedSeeds.length} failed`);
+      if (failedSeeds.length === 0) [kept, keptSeed] = [run, seed];
+      const r = run.result!;
+      if (args.seeds <= simSeedLinesMax) print(`seed ${seed}: ok (${r.okOps} ${okWord} acknowledged, ${r.events} events, ${(r.simMs / 1000).toFixed(1)} s simulated)`);
     }
+    bar.update(seed - args.seed + 1, failedSeeds.length);
   }
-  if (args.historyFile !== undefined && kept !== undefined) writeFileSync(args.historyFile, formatHistory(kept.history));
+  bar.clear();
+  if (kept?.result !== undefined && args.historyFile !== undefined) writeFileSync(args.historyFile, formatHistory(kept.result.history));
+  if (kept?.result !== undefined && kept.timeline !== undefined && args.reportFile !== undefined) {
+    const nodes = args.ranks.map((_, i) => `n${i}`);
+    writeFileSync(args.reportFile, renderReport({
+      title: `chorus sim — seed ${keptSeed}, ${args.workload}`, seed: keptSeed, workload: args.workload, nodes, problems: kept.problems,
+      replay: replayCommand(args, keptSeed), timeline: kept.timeline, history: kept.result.history,
+    }));
+  }
   const wallSeconds = (performance.now() - began) / 1000;
   print(JSON.stringify({
-    seeds: args.seeds, failures: failedSeeds.length, failedSeeds, nodes: args.nodes, workload: args.workload,
-    simSeconds: Math.round(simMs) / 1000, wallSeconds: Math.round(wallSeconds * 1000) / 1000, eventsPerSec: Math.round(events / wallSeconds),
+    seeds: args.seeds, failures: failedSeeds.length, failedSeeds, nodes: args.ranks.length, workload: args.workload,
+    simSeconds: Math.round(totals.simMs) / 1000, wallSeconds: Math.round(wallSeconds * 1000) / 1000,
+    speedup: Math.round((totals.simMs / 1000 / wallSeconds) * 10) / 10,
+    eventsPerSec: Math.round(totals.events / wallSeconds), deliveriesPerSec: Math.round(totals.delivered / wallSeconds),
   }));
   return failedSeeds.length === 0 ? 0 : 1;
+}
+
+/** Progress of a sweep on stderr: a bar on a terminal, at most simProgressLinesMax plain lines otherwise. */
+function progressBar(total: number, sink: ProgressSink, began: number): { update(done: number, failed: number): void; clear(): void } {
+  let shown = false;
+  const every = Math.ceil(total / simProgressLinesMax);
+  return {
+    update(done, failed) {
+      if (total === 1) return;
+      const elapsedS = (performance.now() - began) / 1000;
+      if (sink.isTTY) {
+        const cells = 30;
+        const full = Math.round((cells * done) / total);
+        const eta = done < total ? ` · eta ${Math.ceil((elapsedS / done) * (total - done))} s` : '';
+        sink.write(`\r\x1b[K[${'#'.repeat(full)}${'.'.repeat(cells - full)}] ${done}/${total} seeds · ${failed} failed · ${elapsedS.toFixed(1)} s${eta}`);
+        shown = true;
+      } else if (total > simSeedLinesMax && (done % every === 0 || done === total)) {
+        sink.write(`progress: ${done}/${total} seeds, ${failed} failed, ${elapsedS.toFixed(1)} s\n`);
+      }
+    },
+    clear() {
+      if (shown) sink.write('\r\x1b[K');
+      shown = false;
+    },
+  };
 }

@@ -1,0 +1,53 @@
+/**
+ * `npm run bench -- sim [seeds]`: whole simulated clusters against the issue's speed targets — a 5-node
+ * cluster under the register workload (6 clients, each seed's swarm faults), 60 s of faults plus the
+ * liveness and drain phases, checkers included, as `chorus sim --nodes 5 --time 60s` runs it.
+ *
+ * Targets: simulated time at least 100× wall time, and at least 200,000 message deliveries per second of
+ * wall time on one core. Reported per seed and in total (the first seed includes the JIT's warm-up, as a
+ * user's first run does). The machine is shared: the load average is printed with the numbers.
+ */
+import { loadavg } from 'node:os';
+import { runRegisterWorkload, swarmFaults } from '../simulate/workload.js';
+import type { BenchResult, BenchRow } from './report.js';
+
+const nodes = 5;
+const safetyMs = 60_000;
+const seedsDefault = 3;
+
+export function runSimBench(seeds = seedsDefault): BenchResult {
+  const rows: BenchRow[] = [];
+  const totals = { simMs: 0, wallMs: 0, events: 0, delivered: 0 };
+  const loadBefore = loadavg()[0]!;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const began = performance.now();
+    const result = runRegisterWorkload({ seed, ranks: Array.from({ length: nodes }, () => 1), faults: swarmFaults(seed, nodes, safetyMs), safetyMs });
+    const wallMs = performance.now() - began;
+    if (result.problems.length > 0) throw new Error(`bench sim: seed ${seed} failed its checks: ${result.problems.join('; ')}`);
+    totals.simMs += result.simMs;
+    totals.wallMs += wallMs;
+    totals.events += result.events;
+    totals.delivered += result.delivered;
+    rows.push({ name: `seed ${seed}: speedup`, value: round1(result.simMs / wallMs), unit: '× real', target: '>= 100' });
+    rows.push({ name: `seed ${seed}: deliveries`, value: Math.round((result.delivered * 1000) / wallMs), unit: 'msgs/s', target: '>= 200000' });
+  }
+  const wallSeconds = totals.wallMs / 1000;
+  const speedup = round1(totals.simMs / totals.wallMs);
+  const deliveriesPerSec = Math.round(totals.delivered / wallSeconds);
+  const eventsPerSec = Math.round(totals.events / wallSeconds);
+  rows.push({ name: 'all seeds: speedup', value: speedup, unit: '× real', target: '>= 100' });
+  rows.push({ name: 'all seeds: deliveries', value: deliveriesPerSec, unit: 'msgs/s', target: '>= 200000' });
+  rows.push({ name: 'all seeds: events', value: eventsPerSec, unit: 'events/s' });
+  rows.push({ name: 'load average (1 min, before)', value: round1(loadBefore), unit: '' });
+  return {
+    rows,
+    summary: {
+      suite: 'sim', nodes, seeds, simSeconds: round1(totals.simMs / 1000), wallSeconds: Math.round(wallSeconds * 1000) / 1000,
+      speedup, deliveriesPerSec, eventsPerSec, loadAverage: round1(loadBefore),
+    },
+  };
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

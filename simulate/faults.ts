@@ -1,0 +1,146 @@
+/**
+ * Fault schedules: the faults a workload run can suffer, as data (so that fast-check can generate and
+ * shrink them), the swarm draw that gives each seed its own mix and harshness, and `scheduleFaults`,
+ * which plays a schedule on a simulation at its virtual times.
+ *
+ * Invariants: a schedule is a pure function of (seed, nodes, safetyMs, kinds); narrowing the kinds
+ * never changes how many faults a seed draws or when, only which; every fault a schedule plays is
+ * also told to the run's timeline, when there is one.
+ */
+import { simClockDriftMax, simClockSkewMsMax, simSwarmFaultsMax } from '../src/limits.js';
+import { invalidArgument } from '../src/runtime/errors.js';
+import { Rng } from './rng.js';
+import type { Simulation } from './simulation.js';
+import type { RunTimeline } from './timeline.js';
+
+export type Fault =
+  | { readonly kind: 'partition'; readonly mask: number }
+  | { readonly kind: 'cutOneWay'; readonly from: number; readonly to: number }
+  | { readonly kind: 'heal' }
+  | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
+  | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
+  | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
+  /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
+  | { readonly kind: 'crash'; readonly node: number; readonly forMs: number }
+  /** Sets a node's clock: `offsetMs` ahead (or behind), running at `rate` (its timers fire at that rate too). */
+  | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number };
+
+export interface TimedFault {
+  readonly atMs: number;
+  readonly fault: Fault;
+}
+
+/** The names `chorus sim --faults` takes; each seed draws its faults from the kinds it is given. */
+export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'clog', 'pause', 'crash', 'skew', 'drift'] as const;
+export type FaultKind = (typeof faultKinds)[number];
+
+/** Parses a comma-separated list of fault kinds; an unknown name is refused naming the valid ones. */
+export function parseFaultKinds(api: string, text: string): FaultKind[] {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(faultKinds as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw invalidArgument(api, `unknown fault kind${unknown.length === 1 ? '' : 's'} ${unknown.map((n) => JSON.stringify(n)).join(', ') || '(none given)'}; valid kinds: ${faultKinds.join(', ')}`);
+  }
+  return [...new Set(names as FaultKind[])];
+}
+
+type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'clog' | 'pause' | 'crash' | 'clock';
+
+function familiesOf(kinds: readonly FaultKind[]): Family[] {
+  const has = (k: FaultKind) => kinds.includes(k);
+  const families: Family[] = [];
+  if (has('partition')) families.push('partition');
+  if (has('one-way')) families.push('cutOneWay');
+  if (has('partition') || has('one-way')) families.push('heal');
+  if (has('loss') || has('duplicate') || has('reorder')) families.push('rates');
+  if (has('clog')) families.push('clog');
+  if (has('pause')) families.push('pause');
+  if (has('crash')) families.push('crash');
+  if (has('skew') || has('drift')) families.push('clock');
+  return families;
+}
+
+/** Draws a fault schedule from the seed: how many faults, which kinds (among `kinds`), how harsh. */
+export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds: readonly FaultKind[] = faultKinds): TimedFault[] {
+  // Two streams: when faults strike (and how many) never depends on which kinds were allowed.
+  const timing = new Rng(seed ^ 0x5eed);
+  const rng = new Rng(seed ^ 0xfa17);
+  const harshness = timing.next(); // some seeds quiet, some brutal
+  const families = familiesOf(kinds);
+  const count = families.length === 0 ? 0 : Math.floor(harshness * simSwarmFaultsMax);
+  const has = (k: FaultKind) => kinds.includes(k);
+  const faults = Array.from({ length: count }, (): TimedFault => {
+    const atMs = Math.floor(timing.next() * safetyMs);
+    const family = families[rng.int(families.length)]!;
+    const node = () => rng.int(nodes);
+    const signed = () => 2 * rng.next() - 1;
+    const fault: Fault =
+      family === 'partition' ? { kind: 'partition', mask: rng.int(1 << nodes) }
+      : family === 'cutOneWay' ? { kind: 'cutOneWay', from: node(), to: node() }
+      : family === 'heal' ? { kind: 'heal' }
+      : family === 'rates' ? { kind: 'rates', loss: has('loss') ? harshness * 0.3 * rng.next() : 0, duplicate: has('duplicate') ? harshness * 0.1 * rng.next() : 0, reorder: has('reorder') ? harshness * 0.5 * rng.next() : 0 }
+      : family === 'clog' ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
+      : family === 'pause' ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
+      : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800) }
+      : { kind: 'clock', node: node(), offsetMs: has('skew') ? Math.round(signed() * harshness * simClockSkewMsMax) : 0, rate: has('drift') ? 1 + signed() * harshness * simClockDriftMax : 1 };
+    return { atMs, fault };
+  });
+  return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+export interface NodeLifecycle {
+  crash(node: string): void;
+  restart(node: string): void;
+}
+
+/** Schedules each fault at its virtual time; node numbers wrap around the node list. */
+export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[], nodes?: NodeLifecycle, timeline?: RunTimeline): void {
+  // Crashes may overlap: crashing a crashed node and restarting a running one do nothing.
+  const lifecycle: NodeLifecycle = nodes ?? { crash: (n) => sim.crash(n), restart: (n) => void (sim.isUp(n) || sim.restart(n)) };
+  for (const { atMs, fault } of faults) {
+    sim.at(atMs, () => {
+      timeline?.fault(sim.nowMs, fault, names);
+      play(sim, names, fault, lifecycle, timeline);
+    });
+  }
+}
+
+function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: NodeLifecycle, timeline: RunTimeline | undefined): void {
+  const at = (i: number) => names[i % names.length]!;
+  switch (f.kind) {
+    case 'partition':
+      sim.network.heal();
+      sim.network.partition([names.filter((_, i) => f.mask & (1 << i)), names.filter((_, i) => !(f.mask & (1 << i)))]);
+      return;
+    case 'cutOneWay':
+      if (at(f.from) !== at(f.to)) sim.network.cutOneWay(at(f.from), at(f.to));
+      return;
+    case 'heal':
+      sim.network.heal();
+      return;
+    case 'rates':
+      sim.network.setFaults({ lossRate: f.loss, duplicateRate: f.duplicate, reorderRate: f.reorder });
+      return;
+    case 'clog':
+      sim.network.clog(at(f.from), at(f.to), sim.nowMs + f.forMs);
+      return;
+    case 'pause':
+      sim.pause(at(f.node));
+      sim.at(f.forMs, () => {
+        sim.resume(at(f.node));
+        timeline?.resumed(sim.nowMs, at(f.node));
+      });
+      return;
+    case 'crash':
+      lifecycle.crash(at(f.node));
+      sim.at(f.forMs, () => {
+        lifecycle.restart(at(f.node));
+        timeline?.restarted(sim.nowMs, at(f.node));
+      });
+      return;
+    case 'clock':
+      sim.setClockOffset(at(f.node), f.offsetMs);
+      sim.setClockRate(at(f.node), f.rate);
+      return;
+  }
+}
