@@ -1,0 +1,61 @@
+/**
+ * Fault schedules as `chorus sim` draws them (simulate/faults.ts): narrowing the kinds, the clock faults
+ * of the swarm, and a node whose clock runs fast firing its timers sooner.
+ */
+import { describe, expect, it } from 'vitest';
+import { faultKinds, parseFaultKinds, swarmFaults } from '../../simulate/faults.js';
+import { Simulation } from '../../simulate/simulation.js';
+import { ticker } from '../../src/actors/examples/ticker.js';
+import type { Message } from '../../src/runtime/actor.js';
+import { simClockDriftMax, simClockSkewMsMax } from '../../src/limits.js';
+
+describe('swarm fault schedules', () => {
+  it('draw only the kinds they are given, at the same times as the full mix', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const all = swarmFaults(seed, 5, 10_000);
+      const crashes = swarmFaults(seed, 5, 10_000, ['crash']);
+      expect(crashes.map((f) => f.atMs)).toEqual(all.map((f) => f.atMs));
+      expect(crashes.every((f) => f.fault.kind === 'crash')).toBe(true);
+      const lossOnly = swarmFaults(seed, 5, 10_000, ['loss']);
+      for (const { fault } of lossOnly) expect(fault).toMatchObject({ kind: 'rates', duplicate: 0, reorder: 0 });
+    }
+  });
+
+  it('give nodes clock skew and drift within their bounds, and some seeds draw them', () => {
+    const clocks = Array.from({ length: 200 }, (_, i) => swarmFaults(i + 1, 5, 10_000)).flat().map((f) => f.fault).filter((f) => f.kind === 'clock');
+    expect(clocks.length).toBeGreaterThan(20);
+    for (const f of clocks) {
+      expect(Math.abs(f.offsetMs)).toBeLessThanOrEqual(simClockSkewMsMax);
+      expect(Math.abs(f.rate - 1)).toBeLessThanOrEqual(simClockDriftMax);
+    }
+    expect(clocks.some((f) => f.offsetMs !== 0 && f.rate !== 1)).toBe(true);
+    const skewOnly = Array.from({ length: 200 }, (_, i) => swarmFaults(i + 1, 5, 10_000, ['skew'])).flat().map((f) => f.fault);
+    expect(skewOnly.every((f) => f.kind === 'clock' && f.rate === 1)).toBe(true);
+  });
+
+  it('refuses unknown kinds by name and lists the valid ones', () => {
+    expect(parseFaultKinds('t', 'partition, crash,loss')).toEqual(['partition', 'crash', 'loss']);
+    expect(() => parseFaultKinds('t', 'partition,meteor')).toThrow(`unknown fault kind "meteor"; valid kinds: ${faultKinds.join(', ')}`);
+    expect(() => parseFaultKinds('t', '')).toThrow('valid kinds');
+  });
+});
+
+describe('a node clock running fast', () => {
+  it('fires its timers sooner in virtual time, while its own clock sees every interval kept', () => {
+    const finishedAt = (rate: number) => {
+      const sim = new Simulation({ seed: 1 });
+      let report: { atMs: number; message: Message } | undefined;
+      sim.on('appMessage', (message) => void (report = { atMs: sim.nowMs, message }));
+      sim.addNode({ node: 'a', actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 5 } }] });
+      sim.setClockRate('a', rate);
+      sim.runFor(1_000);
+      return report!;
+    };
+    const normal = finishedAt(1);
+    const fast = finishedAt(2);
+    // The first timer was set at creation, before the rate changed: 10 ms, then four at 5 ms each.
+    expect(normal.atMs).toBe(50);
+    expect(fast.atMs).toBe(30);
+    expect(fast.message).toMatchObject({ ticks: 5, intervalsKept: true, clockWentBack: false });
+  });
+});
