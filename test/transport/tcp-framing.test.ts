@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FRAME_HEADER_BYTES, FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import type { Step } from '../../src/transport/tcp/handshake.js';
 import { AcceptorHandshake, DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
+import type { Message } from '../../src/runtime/actor.js';
 import type { WireFrame } from '../../src/transport/tcp/protocol.js';
 import { PROTOCOL_VERSION, frameToWire, parseFrame } from '../../src/transport/tcp/protocol.js';
 
@@ -110,7 +111,7 @@ describe('parseFrame', () => {
     { type: 'proof', proof },
     { type: 'welcome' },
     { type: 'refuse', reason: 'because' },
-    { type: 'msg', from: 'x', to: 'y', body: { type: 'ping', seq: 1 } },
+    { type: 'msg', from: 'x', to: 'y', body: { type: 'ping', seq: 1 } as Message },
   ];
 
   it('accepts every frame it writes', () => {

@@ -132,12 +132,16 @@ export async function startMember(id: string, port: number, peers: Record<string
  * Starts `ids.length` nodes on loopback, each listing all others (and the `absent` ones, which get a
  * port but no node: a test may start one there itself), and waits until every link between them is up.
  */
-export async function startCluster(ids: readonly string[], extra: Partial<TcpNetworkConfig> = {}, absent: readonly string[] = []): Promise<{ members: TestMember[]; ports: Record<string, number>; stop(): Promise<void> }> {
+export async function startCluster(
+  ids: readonly string[],
+  extra: Partial<TcpNetworkConfig> | ((id: string) => Partial<TcpNetworkConfig>) = {},
+  absent: readonly string[] = [],
+): Promise<{ members: TestMember[]; ports: Record<string, number>; stop(): Promise<void> }> {
   const all = [...ids, ...absent];
   const portList = await freePorts(all.length);
   const ports = Object.fromEntries(all.map((id, i) => [id, portList[i]!]));
   const peersOf = (id: string) => Object.fromEntries(all.filter((p) => p !== id).map((p) => [p, `127.0.0.1:${ports[p]}`]));
-  const members = await Promise.all(ids.map((id) => startMember(id, ports[id]!, peersOf(id), extra)));
+  const members = await Promise.all(ids.map((id) => startMember(id, ports[id]!, peersOf(id), typeof extra === 'function' ? extra(id) : extra)));
   const up = (m: TestMember) => ids.every((p) => p === m.id || (m.network.stats().peers[p]?.outbound === 'connected' && m.network.stats().peers[p]?.inbound === 'connected'));
   await waitFor(() => members.every(up), 'every link up');
   return { members, ports, stop: async () => void (await Promise.all(members.map((m) => m.stop()))) };

@@ -166,9 +166,11 @@ function resolveSsl(value: SslParams | undefined): ResolvedTcpConfig['ssl'] {
   if (value.ciphers !== undefined && (typeof value.ciphers !== 'string' || value.ciphers.length === 0)) {
     throw invalidArgument(api, `sslParams.ciphers must be a non-empty OpenSSL cipher list, got ${JSON.stringify(value.ciphers)}`);
   }
+  const certFile = file('certFile', true)!;
+  const keyFile = file('keyFile', true)!;
   const caFile = file('caFile', verifyMode === 'peer');
   return {
-    certFile: file('certFile', true)!, keyFile: file('keyFile', true)!, verifyMode,
+    certFile, keyFile, verifyMode,
     verifyDepth: integer('sslParams.verifyDepth', value.verifyDepth, tcpVerifyDepthDefault, 0, tcpVerifyDepthMax),
     ...(caFile !== undefined ? { caFile } : {}), ...(value.ciphers !== undefined ? { ciphers: value.ciphers } : {}),
   };
