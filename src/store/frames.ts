@@ -6,7 +6,7 @@
  * and with a matching CRC; the reader holds at most one partial frame plus the last chunk pushed.
  */
 import { frameBytesMax } from '../limits.js';
-import { crc32, frameHeaderBytes } from './codec.js';
+import { crc32Range, frameHeaderBytes } from './codec.js';
 
 export type FrameResult =
   | { readonly kind: 'frame'; readonly payload: Uint8Array; readonly offset: number }
@@ -52,8 +52,9 @@ export class FrameReader {
       return { kind: 'bad', offset: this.position, length, reason: `frame length ${length} is outside 1..${frameBytesMax}` };
     }
     if (available < frameHeaderBytes + length) return { kind: 'more' };
-    const payload = this.buffer.subarray(this.start + frameHeaderBytes, this.start + frameHeaderBytes + length);
-    if (crc32(payload) !== expected) return { kind: 'bad', offset: this.position, length, reason: 'checksum mismatch' };
+    const from = this.start + frameHeaderBytes;
+    if (crc32Range(this.buffer, from, from + length) !== expected) return { kind: 'bad', offset: this.position, length, reason: 'checksum mismatch' };
+    const payload = this.buffer.subarray(from, from + length);
     const offset = this.position;
     this.start += frameHeaderBytes + length;
     this.position += frameHeaderBytes + length;

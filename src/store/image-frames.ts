@@ -9,7 +9,7 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import { assert } from '../runtime/assert.js';
-import { crc32, encodeMsgpack, frameHeaderBytes } from './codec.js';
+import { crc32Range, encodeMsgpack, frameHeaderBytes } from './codec.js';
 
 /** Bounds of one frame's payload. */
 export interface FrameBounds {
@@ -59,18 +59,17 @@ function frameOf(parts: readonly (Uint8Array | number[])[]): Uint8Array {
     out.set(part, at);
     at += part.length;
   }
-  const payload = out.subarray(frameHeaderBytes);
   const view = new DataView(out.buffer);
   view.setUint32(0, length, true);
-  view.setUint32(4, crc32(payload), true);
+  view.setUint32(4, crc32Range(out, frameHeaderBytes, out.length), true);
   return out;
 }
 
 /**
- * Frames `{ type: 'rows', table, rows: [...] }` out of `rows` (each a value array), in order, each
- * within `bounds`.
+ * Frames `{ type: 'rows', table, rows: [...] }` out of `rows` (each written as `toArray(row)`), in
+ * order, each within `bounds`.
  */
-export function* rowFrames(tableName: string, rows: Iterable<unknown[]>, bounds: FrameBounds): Generator<Uint8Array> {
+export function* rowFrames<T>(tableName: string, rows: Iterable<T>, toArray: (row: T) => unknown[], bounds: FrameBounds): Generator<Uint8Array> {
   // Map keys in the order the object literal had them: type, table, rows.
   const prefix = concat([Uint8Array.of(0x83), encodeMsgpack('type'), encodeMsgpack('rows'), encodeMsgpack('table'), encodeMsgpack(tableName), encodeMsgpack('rows')]);
   const scratch = new Scratch();
@@ -82,7 +81,7 @@ export function* rowFrames(tableName: string, rows: Iterable<unknown[]>, bounds:
     return out;
   };
   for (const row of rows) {
-    const item = itemEncoder.encodeSharedRef(row);
+    const item = itemEncoder.encodeSharedRef(toArray(row));
     if (count > 0 && prefix.length + arrayHeaderBytesMax + scratch.used + item.length > bounds.bytesMax) {
       // flush() does not encode, so `item` (a view of the encoder's buffer) stays valid.
       yield flush();

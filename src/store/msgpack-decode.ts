@@ -69,6 +69,22 @@ class Cursor {
     return this.bytes[this.take(1)] as number;
   }
 
+  peek(): number {
+    if (this.pos >= this.end) this.fail('insufficient data (1 byte needed)');
+    return this.bytes[this.pos] as number;
+  }
+
+  /** A fix/16/32 container header (`fix` its fixed-size tag, `wide` its 16-bit tag; 32-bit follows). */
+  header(fix: number, wide: number, what: string, bytesPerItem: number): number {
+    const head = this.u8();
+    const length = head >= fix && head <= fix + 0x0f ? head - fix
+      : head === wide ? this.view.getUint16(this.take(2))
+      : head === wide + 1 ? this.view.getUint32(this.take(4))
+      : this.fail(`expected ${what}, found type 0x${head.toString(16)}`);
+    if (length * bytesPerItem > this.end - this.pos) this.fail(`${what} of ${length} items in fewer bytes`);
+    return length;
+  }
+
   value(depth: number): unknown {
     const head = this.u8();
     if (head <= 0x7f) return head;
@@ -140,6 +156,47 @@ class Cursor {
       out[key] = this.value(depth + 1);
     }
     return out;
+  }
+}
+
+/**
+ * Item-by-item reading of one msgpack value, for callers that turn large arrays (a snapshot frame's
+ * rows) straight into their own objects instead of materialising the arrays first. Same values and
+ * refusals as decodeStoreMsgpack; every failure is a thrown MsgpackDecodeError.
+ */
+export class MsgpackReader {
+  private readonly cursor: Cursor;
+  private readonly end: number;
+
+  constructor(bytes: Uint8Array) {
+    this.end = bytes.byteOffset + bytes.byteLength;
+    this.cursor = new Cursor(viewsOf(bytes.buffer), bytes.byteOffset, this.end);
+  }
+
+  /** Whether the next value is a map (fixmap, map16 or map32). */
+  nextIsMap(): boolean {
+    const head = this.cursor.peek();
+    return (head >= 0x80 && head <= 0x8f) || head === 0xde || head === 0xdf;
+  }
+
+  /** Consumes a map header and returns its entry count (MsgpackDecodeError when the next value is no map). */
+  mapHeader(): number {
+    return this.cursor.header(0x80, 0xde, 'a map', 2);
+  }
+
+  /** Consumes an array header and returns its length (MsgpackDecodeError when the next value is no array). */
+  arrayHeader(): number {
+    return this.cursor.header(0x90, 0xdc, 'an array', 1);
+  }
+
+  /** The next whole value. `depth`: how deep it sits (storeDecodeDepthMax bounds its nesting). */
+  value(depth: number): unknown {
+    return this.cursor.value(depth);
+  }
+
+  /** Throws unless every byte has been read. */
+  finish(): void {
+    if (this.cursor.pos !== this.end) this.cursor.fail(`${this.end - this.cursor.pos} extra bytes after the value`);
   }
 }
 

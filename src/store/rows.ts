@@ -6,6 +6,7 @@
  * table share one hidden class and encode identically), holds only canonical values, and is frozen.
  */
 import { ValidationError } from './errors.js';
+import type { MsgpackReader } from './msgpack-decode.js';
 import type { FieldSchema, TableSchema } from './schema.js';
 import type { Row, Value } from './values.js';
 import { canonicalValue, Refusal } from './values.js';
@@ -52,6 +53,21 @@ export function rowFromArray(table: TableSchema, values: readonly unknown[]): Ro
   const checked = new Array<Value>(fields.length);
   for (let i = 0; i < fields.length; i++) checked[i] = checkField(table, fields[i] as FieldSchema, values[i], true);
   return table.makeRow(checked);
+}
+
+/** Values of the row being read by rowFromReader (makeRow copies them out, so one array serves all). */
+const wireValues: Value[] = [];
+
+/**
+ * A row read straight from msgpack (an array in this table's field order), checked like rowFromArray,
+ * without materialising the array first: a snapshot load reads a million rows this way.
+ */
+export function rowFromReader(table: TableSchema, reader: MsgpackReader, depth: number): Row {
+  const fields = table.fields;
+  const length = reader.arrayHeader();
+  if (length !== fields.length) throw new ValidationError(table.name, undefined, length, `a wire row must be an array of ${fields.length} values`);
+  for (let i = 0; i < length; i++) wireValues[i] = checkField(table, fields[i] as FieldSchema, reader.value(depth + 1), true);
+  return table.makeRow(wireValues);
 }
 
 /** The wire form of a canonical row: its values in field order. */

@@ -13,7 +13,7 @@
  */
 import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax } from '../limits.js';
 import type { Touched, WindowEntry } from './certify.js';
-import { decodeMsgpack, encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
+import { encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
 import type { SchemaPlan } from './evolution.js';
 import { planConversion } from './evolution.js';
@@ -21,7 +21,8 @@ import { FrameReader } from './frames.js';
 import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
 import type { Key } from './keys.js';
 import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
-import { rowFromArray, rowToArray } from './rows.js';
+import { MsgpackDecodeError, MsgpackReader } from './msgpack-decode.js';
+import { rowFromArray, rowFromReader, rowToArray } from './rows.js';
 import type { IndexSchema, SchemaDef, TableSchema } from './schema.js';
 import { Schema, plainSchemaDef } from './schema.js';
 import { TableData } from './table.js';
@@ -68,7 +69,7 @@ function* bodyFrames(source: ImageSource, bounds: ImageBounds, withSchema: boole
   const rowBounds = { itemsMax: bounds.frameRowsMax, bytesMax: bounds.frameBytesMax };
   for (const table of schema.tables) {
     const data = source.tables[table.position] as TableData;
-    yield* rowFrames(table.name, mapIterable(data.tree.values(), (row) => rowToArray(table, row)), rowBounds);
+    yield* rowFrames(table.name, data.tree.values(), (row) => rowToArray(table, row), rowBounds);
   }
   const windowItems = mapIterable(source.window, (entry) => ({
     version: entry.version,
@@ -149,13 +150,13 @@ export class ImageLoader {
   }
 
   private onFrame(payload: Uint8Array, offset: number): void {
-    let data: unknown;
+    let body: Record<string, unknown>;
     try {
-      data = decodeMsgpack(payload);
+      body = this.decodeBody(payload, offset);
     } catch (error) {
-      throw new CorruptError(this.name, offset, `frame ${this.frames}: undecodable msgpack (${(error as Error).message})`);
+      if (!(error instanceof MsgpackDecodeError)) throw error;
+      throw new CorruptError(this.name, offset, `frame ${this.frames}: undecodable msgpack (${error.message})`);
     }
-    const body = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
     if (this.header === undefined && body['type'] !== 'header') throw new CorruptError(this.name, offset, 'not a chorusdb snapshot (no header frame)');
     try {
       switch (body['type']) {
@@ -171,6 +172,30 @@ export class ImageLoader {
         this.frames++;
       }
     }
+  }
+
+  /**
+   * The frame's map. The rows of a rows frame (after its type and table) are loaded as they are read,
+   * straight into row objects: `rows` then holds their count.
+   */
+  private decodeBody(payload: Uint8Array, offset: number): Record<string, unknown> {
+    const reader = new MsgpackReader(payload);
+    if (!reader.nextIsMap()) {
+      const data = reader.value(0);
+      reader.finish();
+      return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+    }
+    const body: Record<string, unknown> = {};
+    const entries = reader.mapHeader();
+    for (let i = 0; i < entries; i++) {
+      const key = reader.value(1);
+      if (typeof key !== 'string' && typeof key !== 'number') throw new MsgpackDecodeError(`map key of type ${typeof key}`);
+      if (key === '__proto__') throw new MsgpackDecodeError('map key __proto__');
+      const lazy = key === 'rows' && body['type'] === 'rows' && typeof body['table'] === 'string' && this.header !== undefined;
+      body[key] = lazy ? this.loadRows(body['table'] as string, reader, offset) : reader.value(1);
+    }
+    reader.finish();
+    return body;
   }
 
   private onHeader(body: Record<string, unknown>, offset: number): void {
@@ -194,22 +219,26 @@ export class ImageLoader {
     }));
   }
 
-  private onRows(body: Record<string, unknown>, offset: number): void {
+  /** Loads the rows of a rows frame from `reader`; returns how many there were. */
+  private loadRows(tableName: string, reader: MsgpackReader, offset: number): number {
     const header = this.header as NonNullable<ImageLoader['header']>;
-    const rows = body['rows'];
-    if (typeof body['table'] !== 'string' || !Array.isArray(rows)) throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed rows frame`);
-    if (!header.source.hasTable(body['table'])) throw new CorruptError(this.name, offset, `frame ${this.frames}: unknown table ${body['table']}`);
-    const plan = header.plan.table(body['table']);
-    if (plan === undefined) return; // a table the target schema dropped
+    if (!header.source.hasTable(tableName)) throw new CorruptError(this.name, offset, `frame ${this.frames}: unknown table ${tableName}`);
+    const count = reader.arrayHeader();
+    const plan = header.plan.table(tableName);
+    if (plan === undefined) {
+      for (let i = 0; i < count; i++) reader.value(2); // a table the target schema dropped
+      return count;
+    }
     const table = plan.to;
     const into = (this.loaded as NonNullable<ImageLoader['loaded']>)[table.position] as NonNullable<ImageLoader['loaded']>[number];
     const compare = comparatorFor(table.keyKind);
     let last = into.keys[into.keys.length - 1];
-    for (let i = 0; i < rows.length; i++) {
+    for (let i = 0; i < count; i++) {
       let row: Row;
       try {
-        row = rowFromArray(table, plan.identity ? (rows[i] as unknown[]) : plan.convert(rows[i] as unknown[]));
+        row = plan.identity ? rowFromReader(table, reader, 2) : rowFromArray(table, plan.convert(reader.value(2) as unknown[]));
       } catch (error) {
+        if (error instanceof MsgpackDecodeError) throw error;
         throw new CorruptError(this.name, offset, `frame ${this.frames}, table ${table.name}, row ${i}: ${(error as Error).message}`);
       }
       const key = primaryKeyOf(table, row);
@@ -219,7 +248,13 @@ export class ImageLoader {
       into.rows.push(row);
       last = key;
     }
-    this.rows += rows.length;
+    this.rows += count;
+    return count;
+  }
+
+  private onRows(body: Record<string, unknown>, offset: number): void {
+    // Rows were loaded while the frame was read (decodeBody); a rows frame without them is malformed.
+    if (typeof body['table'] !== 'string' || typeof body['rows'] !== 'number') throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed rows frame`);
   }
 
   private onWindow(body: Record<string, unknown>, offset: number): void {

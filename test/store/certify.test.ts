@@ -4,7 +4,7 @@
  * Both must give the same verdict and the same error, before and after the index exists.
  */
 import { describe, expect, test } from 'vitest';
-import { certifyScanKeysMax } from '../../src/limits.js';
+import { certifyScanKeysMax, certifyWindowKeysMax } from '../../src/limits.js';
 import type { ChangeSet } from '../../src/store/changeset.js';
 import { ConflictError } from '../../src/store/errors.js';
 import { Store } from '../../src/store/store.js';
@@ -57,5 +57,31 @@ describe('certification window', () => {
     expect(outcome(store, untouched)).toBe(4); // builds the index (looks back over every key)
     store.commit((tx) => void tx.update('accounts', { id: 9, city: 'Lima' }));
     expect(outcome(store, stale)).toEqual(['CONFLICT', 'accounts', [9], 'write', 3, 5]);
+  });
+});
+
+describe('certification window bounds', () => {
+  test('beyond certifyWindowKeysMax keys the oldest versions are forgotten: older snapshots are too old, newer ones still certify by key, also after a snapshot round trip', () => {
+    const store = Store.open(accounts);
+    const perCommit = 1000;
+    const commits = Math.ceil(certifyWindowKeysMax / perCommit) + 5;
+    const early = store.write((tx) => void tx.insert('accounts', { id: -1, email: 'early@x' })); // snapshot 0
+    let recent: ChangeSet | undefined;
+    for (let c = 0; c < commits; c++) {
+      if (c === commits - 3) recent = store.write((tx) => void tx.insert('accounts', { id: -2, email: 'recent@x' })); // touches nothing written later
+      store.commit((tx) => {
+        for (let id = c * perCommit; id < (c + 1) * perCommit; id++) tx.insert('accounts', { id, email: `u${id}@x` });
+      });
+    }
+    const reader = store.write((tx) => void tx.get('accounts', 5)); // snapshot = now
+    store.commit((tx) => void tx.update('accounts', { id: 5, city: 'Y' }));
+    const copy = Store.open(accounts);
+    copy.restoreSync(store.snapshot());
+    expect(copy.contentHash()).toBe(store.contentHash());
+    for (const target of [store, copy]) {
+      expect(outcome(target, early)).toEqual(['CONFLICT', undefined, undefined, 'snapshot-too-old', 0, commits + 1]);
+      expect(outcome(target, reader)).toEqual(['CONFLICT', 'accounts', [5], 'read', commits, commits + 1]);
+      expect(outcome(target, recent!)).toBe(commits + 2);
+    }
   });
 });

@@ -116,3 +116,15 @@ describe('values are type-checked on write (VALIDATION naming table, field and v
     expect(Object.isFrozen(account?.['tags'])).toBe(true);
   });
 });
+
+describe('row shape', () => {
+  test('a field named __proto__ stays an own field of its rows and does not change their prototype', () => {
+    const store = Store.open({ tables: [{ name: 't', fields: [{ name: 'id', type: 'int32' }, { name: '__proto__', type: 'string' }], primaryKey: ['id'] }] });
+    store.commit((tx) => void tx.insert('t', { id: 1, ['__proto__']: 'x' }));
+    const row = store.read((tx) => tx.get('t', 1))!;
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.keys(row)).toEqual(['id', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe('x');
+    expect(Object.isFrozen(row)).toBe(true);
+  });
+});
