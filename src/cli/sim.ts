@@ -111,14 +111,17 @@ export function replayCommand(args: SimArgs, seed: number): string {
   return `npx chorus sim --seed ${seed} ${cluster} --time ${args.timeMs}ms --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
 }
 
-interface SeedRun {
+export interface SeedRun {
   readonly result: WorkloadResult | undefined;
   readonly problems: readonly string[];
   readonly timeline: RunTimeline | undefined;
 }
 
-/** Runs one seed (twice under --check-determinism); a throw is a failure of that seed, not of the sweep. */
-function runSeed(args: SimArgs, seed: number): SeedRun {
+/**
+ * Runs one seed (twice under --check-determinism) exactly as `replayCommand(args, seed)` will; a throw is
+ * a failure of that seed, not of the sweep. The property suites call it too, so their replay lines hold.
+ */
+export function runSeed(args: SimArgs, seed: number): SeedRun {
   const timeline = args.reportFile === undefined ? undefined : new RunTimeline();
   const options = (withTimeline: boolean): WorkloadOptions => ({
     seed, ranks: args.ranks, faults: swarmFaults(seed, args.ranks.length, args.timeMs, args.faults), safetyMs: args.timeMs,

@@ -1,32 +1,31 @@
 /**
  * The bank workload on simulated clusters (simulate/bank.ts): transfers certified through the log while
- * the network misbehaves, snapshot reads on every node; every read must add up to the opening total and
- * the nodes must converge.
+ * the network misbehaves, nodes crash and clocks drift, snapshot reads on every node; every read must
+ * add up to the opening total and the nodes must converge. Failures print their replay command.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runBankWorkload } from '../../simulate/bank.js';
-import { swarmFaults } from '../../simulate/workload.js';
-import { faultSchedule, qranks } from './faults.js';
+import { assertGenerated, expectSwarmSeeds, faultSchedule, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
 
-const safetyMs = 3_000;
+const file = 'test/property/cluster-bank.test.ts';
+const budget = seedBudget.bank;
 
 describe('cluster bank workload on the simulator', () => {
-  it('keeps the total in every snapshot read and converges (generated schedules)', () => {
-    fc.assert(
-      fc.property(fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(safetyMs, 8) }), (s) => {
-        const result = runBankWorkload({ ...s, safetyMs });
-        expect(result.problems).toEqual([]);
-        expect(result.okOps).toBeGreaterThan(10); // not vacuous: transfers did commit
-      }),
-      { numRuns: 10 },
-    );
-  });
+  it(`keeps the total in every snapshot read and converges (${budget.generated} generated schedules)`, () => {
+    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8) });
+    assertGenerated(file, fc.property(scenario, (s) => {
+      const result = runBankWorkload({ ...s, safetyMs: propertySafetyMs });
+      expect(result.problems).toEqual([]);
+      expect(result.okOps).toBeGreaterThan(10); // not vacuous: transfers did commit
+    }), budget.generated);
+  }, seedBatchTimeoutMs);
 
-  it('holds for swarm seeds', () => {
-    for (let seed = 1; seed <= 5; seed++) {
-      const result = runBankWorkload({ seed, ranks: [1, 1, 1], faults: swarmFaults(seed, 3, safetyMs), safetyMs });
-      expect({ seed, problems: result.problems }).toEqual({ seed, problems: [] });
-    }
-  });
+  it(`holds for ${budget.swarm3} swarm seeds on 3 nodes`, () => {
+    expectSwarmSeeds('bank', ranks3, 1, budget.swarm3);
+  }, seedBatchTimeoutMs);
+
+  it(`holds for ${budget.swarm5} swarm seeds on 5 nodes of qranks ${ranks5.join(',')}`, () => {
+    expectSwarmSeeds('bank', ranks5, 1, budget.swarm5);
+  }, seedBatchTimeoutMs);
 });
