@@ -93,6 +93,8 @@ export class TcpNetwork {
   private readonly inbound = new Map<string, Connection>();
   /** Every accepted socket until its peer is admitted (the pending-handshake bound), with its start time. */
   private readonly pending = new Map<Socket, number>();
+  /** Every accepted socket still open, so that close() ends them all (a refused one may be lingering). */
+  private readonly sockets = new Set<Socket>();
   private readonly accepted = new Set<Connection>();
   private host: NodeHost | undefined;
   private server: Server | undefined;
@@ -171,7 +173,7 @@ export class TcpNetwork {
     this.state = 'closed';
     for (const link of this.links.values()) link.stop();
     for (const connection of [...this.accepted]) connection.close('the network is closing', 'ended');
-    for (const socket of this.pending.keys()) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     this.pending.clear();
     const server = this.server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -248,7 +250,11 @@ export class TcpNetwork {
       return;
     }
     this.pending.set(socket, performance.now());
-    socket.once('close', () => this.pending.delete(socket));
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.pending.delete(socket);
+      this.sockets.delete(socket);
+    });
     tuneSocket(socket, this.config);
     if (this.tls === undefined) this.admitSocket(socket); // under TLS, the TLS server calls it once secure
   }
@@ -332,8 +338,9 @@ export class TcpNetwork {
           this.log(kind === 'badInput' ? 'warn' : 'info', `lost the connection to node ${JSON.stringify(peer)}: ${reason}`);
           this.emitter.emit('disconnect', peer, 'outbound', reason);
         } else {
-          // A peer that is down fails every connectIntervalMs: the first failure is news, the rest not.
-          const level: LogLevel = kind === 'handshake' ? 'warn' : attempt <= 1 ? 'info' : 'debug';
+          // A peer that is down (or refuses us) fails every connectIntervalMs: the first failure is news,
+          // the rest are not. The acceptor logs each refusal it makes at warn.
+          const level: LogLevel = attempt > 1 ? 'debug' : kind === 'handshake' ? 'warn' : 'info';
           this.log(this.state === 'closed' ? 'debug' : level, `could not connect to node ${JSON.stringify(peer)}: ${reason}`);
         }
       },
