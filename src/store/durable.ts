@@ -4,18 +4,22 @@
  * `*.tmp` images being written (removed on open). Versions are zero-padded to 16 digits so that names
  * sort in version order.
  *
- * Open: load the newest image, replay the segments after it (cutting a torn tail and reporting it
+ * Open: load the newest image that is whole (a corrupt one is reported by `snapshot-corrupt`, removed,
+ * and the previous image used), replay the segments after it (cutting a torn tail and reporting it
  * through the `log-truncated` event; refusing corruption before the tail with CORRUPT naming file and
  * offset), then start a new segment. Checkpoint: start a new segment at the current version, write the
- * image of that version from a view (commits go on meanwhile), then delete older images and segments.
+ * image of that version from a view (commits go on meanwhile), then delete images and segments older
+ * than the previous image.
  * Invariants: every acknowledged commit is in a synced segment or a synced, renamed image (policy
- * always/batch); segments and images are deleted only after an image that covers them is durable.
+ * always/batch); the newest two images and the log from the older of them are kept, so that a corrupt
+ * newest image never loses data; files are deleted only after a newer image is durable.
  */
 import { createNanoEvents } from 'nanoevents';
 import type { Emitter } from 'nanoevents';
 import { diskReadBytesMax, logBatchIntervalMsDefault, logCheckpointBytesDefault, snapshotWriteBytesMax } from '../limits.js';
 import type { Disk } from '../disk/disk.js';
 import type { ChangeSet } from './changeset.js';
+import { CorruptError } from './errors.js';
 import { encodeLogHeader, encodeLogRecord } from './log-format.js';
 import { replaySegment } from './recovery.js';
 import { imageFrames } from './snapshot.js';
@@ -49,10 +53,20 @@ export interface LogTruncatedEvent {
   readonly reason: string;
 }
 
+export interface SnapshotCorruptEvent {
+  readonly file: string;
+  readonly error: CorruptError;
+}
+
 export interface DurableEvents {
   /** A torn or unusable log tail was cut back to the last whole record. */
   'log-truncated': (event: LogTruncatedEvent) => void;
-  /** A checkpoint finished: the image of `version` is durable and older files are gone. */
+  /**
+   * While opening: an image was corrupt (`error` names where) and an older one was used with the log
+   * after it; the corrupt image was then removed.
+   */
+  'snapshot-corrupt': (event: SnapshotCorruptEvent) => void;
+  /** A checkpoint finished: the image of `version` is durable; files older than the previous image are gone. */
   checkpoint: (event: { readonly version: number; readonly file: string }) => void;
   /** A checkpoint started by itself failed (an explicit checkpoint() rejects instead). */
   'checkpoint-failed': (event: { readonly error: unknown }) => void;
@@ -90,8 +104,7 @@ export class DurableStore {
     const names = await disk.list();
     for (const name of names) if (name.endsWith('.tmp')) await disk.remove(name);
     const images = names.filter((name) => snapshotPattern.test(name)).sort();
-    const newest = images[images.length - 1];
-    if (newest !== undefined) await store.restore(readChunks(disk, newest), newest);
+    await loadNewestWhole(disk, store, images, (event) => events.emit('snapshot-corrupt', event));
     const segments = names.filter((name) => segmentPattern.test(name)).sort();
     let cut = false;
     for (let i = 0; i < segments.length; i++) {
@@ -154,10 +167,16 @@ export class DurableStore {
     const file = snapshotName(version);
     await writeImage(this.disk, file, imageFrames(source));
     await oldClosed;
-    for (const name of await this.disk.list()) {
+    // Keep the image before this one, and the log from it: should this image be found corrupt when
+    // opening, that image plus the log replays to the same state. Older files go.
+    const names = await this.disk.list();
+    const versions = names.flatMap((name) => snapshotPattern.exec(name)?.[1] ?? []).map(Number);
+    const keep = Math.max(-1, ...versions.filter((v) => v < version));
+    const from = keep < 0 ? version : keep;
+    for (const name of names) {
       const image = snapshotPattern.exec(name);
       const segment = segmentPattern.exec(name);
-      if ((image !== null && Number(image[1]) < version) || (segment !== null && Number(segment[1]) < version)) await this.disk.remove(name);
+      if ((image !== null && Number(image[1]) < from) || (segment !== null && Number(segment[1]) < from)) await this.disk.remove(name);
     }
     await this.disk.syncDir();
     this.events.emit('checkpoint', { version, file });
@@ -171,6 +190,31 @@ export class DurableStore {
     await this.checkpointing?.catch(() => undefined);
     await this.log.close();
   }
+}
+
+/**
+ * Restores the newest image that loads; a corrupt newer one is reported, removed, and the one before it
+ * used (checkpoints keep it, and the log from it, for this). With none whole, the first error is thrown.
+ */
+async function loadNewestWhole(disk: Disk, store: Store, images: readonly string[], report: (event: SnapshotCorruptEvent) => void): Promise<void> {
+  let firstError: CorruptError | undefined;
+  const corrupt: string[] = [];
+  for (let i = images.length - 1; i >= 0; i--) {
+    const name = images[i] as string;
+    try {
+      await store.restore(readChunks(disk, name), name); // all or nothing: the store is unchanged on failure
+    } catch (error) {
+      if (!(error instanceof CorruptError)) throw error;
+      firstError ??= error;
+      corrupt.push(name);
+      report({ file: name, error });
+      continue;
+    }
+    for (const name of corrupt) await disk.remove(name);
+    if (corrupt.length > 0) await disk.syncDir();
+    return;
+  }
+  if (firstError !== undefined) throw firstError;
 }
 
 function baseOf(segment: string): number {

@@ -10,7 +10,7 @@ export type { ChangeSet, RangeRef, ReadRef, WriteRef } from './changeset.js';
 export { toChangeSet } from './changeset.js';
 export type { ApplyResult, SnapshotOptions, StoreOptions } from './store.js';
 export { Store } from './store.js';
-export type { DurableEvents, DurableStoreOptions, LogTruncatedEvent } from './durable.js';
+export type { DurableEvents, DurableStoreOptions, LogTruncatedEvent, SnapshotCorruptEvent } from './durable.js';
 export { DurableStore } from './durable.js';
 export type { Schedule, SyncPolicy } from './txlog.js';
 export type { ConflictReason } from './errors.js';

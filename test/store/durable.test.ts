@@ -6,8 +6,8 @@ import { Rng } from '../../simulate/rng.js';
 import { SimDisk } from '../../simulate/sim-disk.js';
 import { NodeDisk } from '../../src/disk/node-disk.js';
 import { CorruptError } from '../../src/store/errors.js';
-import type { DurableStoreOptions, LogTruncatedEvent } from '../../src/store/durable.js';
-import { DurableStore, segmentName } from '../../src/store/durable.js';
+import type { DurableStoreOptions, LogTruncatedEvent, SnapshotCorruptEvent } from '../../src/store/durable.js';
+import { DurableStore, segmentName, snapshotName } from '../../src/store/durable.js';
 import { decodeLogRecord, encodeLogRecord, isTornTail } from '../../src/store/log-format.js';
 import { FrameReader } from '../../src/store/frames.js';
 import type { Schedule } from '../../src/store/txlog.js';
@@ -96,14 +96,61 @@ describe('durable store on the simulated disk', () => {
     await store.checkpoint();
     await commitAccounts(store, 300, 5);
     const names = await disk.list();
-    expect(names.filter((n) => n.startsWith('snap-'))).toHaveLength(1);
-    expect(names.filter((n) => n.startsWith('log-')).length).toBeLessThanOrEqual(2);
+    // The newest image, the one before it, and the log from that one on (see the fallback tests below).
+    const images = names.filter((n) => n.startsWith('snap-'));
+    expect(images).toHaveLength(2);
+    const segments = names.filter((n) => n.startsWith('log-'));
+    expect(segments.every((n) => n.slice(4, 20) >= images[0]!.slice(5, 21))).toBe(true);
+    expect(segments.length).toBeLessThanOrEqual(3);
     for (const name of names) if (name.startsWith('log-')) expect(disk.contents(name)!.length).toBeLessThan(4000);
     const hash = store.store.contentHash();
     await store.close();
     const reopened = await open(disk);
     expect(reopened.store.contentHash()).toBe(hash);
     expect(reopened.store.version).toBe(305);
+  });
+
+  test('a corrupt newest image falls back to the previous one plus the log from it: nothing acknowledged is lost', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk);
+    await commitAccounts(store, 0, 40);
+    await store.checkpoint(); // snap 40
+    await commitAccounts(store, 40, 30);
+    await store.checkpoint(); // snap 70; snap 40 and the log from 40 stay
+    await commitAccounts(store, 70, 5);
+    const hash = store.store.contentHash();
+    await store.close();
+    const newest = snapshotName(70);
+    expect(await disk.list()).toContain(snapshotName(40));
+    disk.corrupt(newest, Math.floor(disk.contents(newest)!.length / 2), new Uint8Array([0xde, 0xad]));
+    const reports: SnapshotCorruptEvent[] = [];
+    const reopened = await open(disk, { listeners: { 'snapshot-corrupt': (event) => reports.push(event) } });
+    expect(reopened.store.contentHash()).toBe(hash);
+    expect(reopened.store.version).toBe(75);
+    expect(reports.map((r) => [r.file, r.error.code, r.error.source])).toEqual([[newest, 'CORRUPT', newest]]);
+    expect(await disk.list()).not.toContain(newest); // the corrupt image is gone
+    // The next checkpoint keeps the image that loaded (40) as its fallback.
+    await commitAccounts(reopened, 75, 5);
+    await reopened.checkpoint();
+    expect((await disk.list()).filter((n) => n.startsWith('snap-'))).toEqual([snapshotName(40), snapshotName(80)]);
+    await reopened.close();
+    expect((await open(disk)).store.version).toBe(80);
+  });
+
+  test('with every image corrupt, opening refuses with the newest image\'s error and changes nothing', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk);
+    await commitAccounts(store, 0, 10);
+    await store.checkpoint();
+    await commitAccounts(store, 10, 10);
+    await store.checkpoint();
+    await store.close();
+    for (const version of [10, 20]) disk.corrupt(snapshotName(version), 30, new Uint8Array([0xff]));
+    const before = await disk.list();
+    const error = (await open(disk).catch((e: unknown) => e)) as CorruptError;
+    expect(error).toBeInstanceOf(CorruptError);
+    expect(error.source).toBe(snapshotName(20));
+    expect(await disk.list()).toEqual(before);
   });
 
   test('sync policy batch acknowledges only at the injected interval, with one sync for the group', async () => {
