@@ -19,7 +19,9 @@ import type { Emitter } from 'nanoevents';
 import { diskReadBytesMax, logBatchIntervalMsDefault, logCheckpointBytesDefault, snapshotWriteBytesMax } from '../limits.js';
 import type { Disk } from '../disk/disk.js';
 import type { ChangeSet } from './changeset.js';
-import { CorruptError } from './errors.js';
+import { decodeMsgpack } from './codec.js';
+import { CorruptError, EvolutionModeError, SchemaError } from './errors.js';
+import { FrameReader } from './frames.js';
 import { encodeLogHeader, encodeLogRecord } from './log-format.js';
 import { replaySegment } from './recovery.js';
 import { imageFrames } from './snapshot.js';
@@ -33,7 +35,11 @@ import type { WriteTx } from './write-tx.js';
 
 export interface DurableStoreOptions extends StoreOptions {
   readonly disk: Disk;
-  readonly schema: SchemaDef;
+  /**
+   * The schema to open with; persisted data converts to it by field name (as alterSchema does: fields it
+   * lacks are dropped). Left out: the schema persisted last (by alterSchema or the previous open).
+   */
+  readonly schema?: SchemaDef;
   /** Default `always`. */
   readonly sync?: SyncPolicy;
   /** Policy `batch`: milliseconds between group commits (default logBatchIntervalMsDefault). */
@@ -100,8 +106,9 @@ export class DurableStore {
     const events = createNanoEvents<DurableEvents>();
     for (const [name, listener] of Object.entries(options.listeners ?? {})) events.on(name as keyof DurableEvents, listener as never);
     const { disk } = options;
-    const store = Store.open(options.schema, options.evolution === undefined ? {} : { evolution: options.evolution });
     const names = await disk.list();
+    const schema = options.schema ?? (await persistedSchema(disk, names));
+    const store = Store.open(schema, options.evolution === undefined ? {} : { evolution: options.evolution });
     for (const name of names) if (name.endsWith('.tmp')) await disk.remove(name);
     const images = names.filter((name) => snapshotPattern.test(name)).sort();
     await loadNewestWhole(disk, store, images, (event) => events.emit('snapshot-corrupt', event));
@@ -148,6 +155,21 @@ export class DurableStore {
     return result;
   }
 
+  /**
+   * Changes the schema at run time, converting every row by field name (Store.alterSchema), and makes
+   * it durable: later records go to a new segment whose header names the new schema, and a checkpoint
+   * writes an image in it, so that a reopen sees the new schema. Refused with EVOLUTION_MODE in
+   * evolution mode; INCOMPATIBLE_SCHEMA or UNIQUE leave the store and its files unchanged.
+   */
+  async alterSchema(def: SchemaDef): Promise<void> {
+    if (this.store.evolution) throw new EvolutionModeError();
+    await this.checkpointing?.catch(() => undefined); // its image must not mix schemas with ours
+    this.store.alterSchema(def);
+    const old = this.log;
+    this.log = this.newSegment(old.close());
+    await this.checkpoint();
+  }
+
   /** Writes an image of the current version and deletes what it makes unnecessary. Resolves to its version. */
   checkpoint(): Promise<number> {
     if (this.checkpointing !== undefined) return this.checkpointing;
@@ -190,6 +212,28 @@ export class DurableStore {
     await this.checkpointing?.catch(() => undefined);
     await this.log.close();
   }
+}
+
+/** The schema in the newest segment header (or, without segments, image header) that can be read. */
+async function persistedSchema(disk: Disk, names: readonly string[]): Promise<SchemaDef> {
+  const segments = names.filter((name) => segmentPattern.test(name)).sort().reverse();
+  const images = names.filter((name) => snapshotPattern.test(name)).sort().reverse();
+  for (const name of [...segments, ...images]) {
+    const file = await disk.open(name, { create: false });
+    try {
+      const reader = new FrameReader();
+      reader.push(await file.read(0, diskReadBytesMax));
+      const first = reader.next();
+      if (first.kind !== 'frame') continue;
+      const header = decodeMsgpack(first.payload) as { schema?: unknown } | null;
+      if (typeof header === 'object' && header !== null && typeof header.schema === 'object' && header.schema !== null) return header.schema as SchemaDef;
+    } catch {
+      continue; // an unreadable header: look at older files
+    } finally {
+      await file.close();
+    }
+  }
+  throw new SchemaError(undefined, undefined, 'no schema given, and the directory holds no readable schema');
 }
 
 /**

@@ -11,6 +11,7 @@ import { DurableStore, segmentName, snapshotName } from '../../src/store/durable
 import { decodeLogRecord, encodeLogRecord, isTornTail } from '../../src/store/log-format.js';
 import { FrameReader } from '../../src/store/frames.js';
 import type { Schedule } from '../../src/store/txlog.js';
+import type { SchemaDef } from '../../src/store/schema.js';
 import { accounts } from './fixtures.js';
 
 const open = (disk: SimDisk | NodeDisk, extra: Partial<DurableStoreOptions> = {}): Promise<DurableStore> =>
@@ -185,6 +186,49 @@ describe('durable store on the simulated disk', () => {
       const version = reopened.store.version;
       expect(reopened.store.read((tx) => tx.scan('accounts').map((row) => row['id']))).toEqual(Array.from({ length: version }, (_, i) => i));
     }
+  });
+});
+
+describe('durable schema changes (DurableStore.alterSchema)', () => {
+  const withPhone: SchemaDef = {
+    tables: [
+      { ...accounts.tables[0]!, fields: [...accounts.tables[0]!.fields, { name: 'phone', type: 'string', default: 'unknown' }] },
+      accounts.tables[1]!,
+    ],
+  };
+
+  test('persisted: a reopen sees the new schema (given or not), rows converted, commits on both sides of the change kept', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk);
+    await commitAccounts(store, 0, 5);
+    await store.alterSchema(withPhone);
+    await store.commit((tx) => void tx.insert('accounts', { id: 5, email: 'u5@x', phone: '555' }));
+    const hash = store.store.contentHash();
+    disk.crash(); // sync always: everything acknowledged is on disk
+    for (const schema of [withPhone, undefined]) {
+      const reopened = await DurableStore.open({ disk, checkpointBytes: 0, ...(schema === undefined ? {} : { schema }) });
+      expect(reopened.store.schema.fingerprint).toBe(store.store.schema.fingerprint);
+      expect(reopened.store.contentHash()).toBe(hash);
+      expect(reopened.store.read((tx) => [tx.get('accounts', 1)?.['phone'], tx.get('accounts', 5)?.['phone']])).toEqual(['unknown', '555']);
+      await reopened.close();
+    }
+  });
+
+  test('refused in evolution mode (EVOLUTION_MODE) and on incompatible schemas, leaving store and files as they were', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const evolving = await open(disk, { evolution: true });
+    await commitAccounts(evolving, 0, 3);
+    const hash = evolving.store.contentHash();
+    await expect(evolving.alterSchema(withPhone)).rejects.toMatchObject({ code: 'EVOLUTION_MODE' });
+    const narrowed: SchemaDef = { tables: [{ ...accounts.tables[0]!, fields: accounts.tables[0]!.fields.map((f) => (f.name === 'balance' ? { ...f, type: 'int32' as const, default: 0 } : f)) }, accounts.tables[1]!] };
+    await evolving.close();
+    const plain = await open(disk);
+    const files = await disk.list();
+    await expect(plain.alterSchema(narrowed)).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA' });
+    expect(plain.store.contentHash()).toBe(hash);
+    expect(await disk.list()).toEqual(files);
+    await plain.close();
+    expect((await open(disk)).store.contentHash()).toBe(hash);
   });
 });
 
