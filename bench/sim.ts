@@ -1,14 +1,14 @@
 /**
  * `npm run bench -- sim [seeds]`: whole simulated clusters against the issue's speed targets — a 5-node
  * cluster under the register workload (6 clients, each seed's swarm faults), 60 s of faults plus the
- * liveness and drain phases, checkers included, as `chorus sim --nodes 5 --time 60s` runs it.
+ * liveness and drain phases, checkers included, exactly as `chorus sim --nodes 5 --time 60s` runs it.
  *
  * Targets: simulated time at least 100× wall time, and at least 200,000 message deliveries per second of
  * wall time on one core. Reported per seed and in total (the first seed includes the JIT's warm-up, as a
  * user's first run does). The machine is shared: the load average is printed with the numbers.
  */
 import { loadavg } from 'node:os';
-import { runRegisterWorkload, swarmFaults } from '../simulate/workload.js';
+import { parseSimArgs, runSeed } from '../src/cli/sim.js';
 import type { BenchResult, BenchRow } from './report.js';
 
 const nodes = 5;
@@ -19,11 +19,13 @@ export function runSimBench(seeds = seedsDefault): BenchResult {
   const rows: BenchRow[] = [];
   const totals = { simMs: 0, wallMs: 0, events: 0, delivered: 0 };
   const loadBefore = loadavg()[0]!;
+  const args = parseSimArgs(['--nodes', String(nodes), '--time', `${safetyMs}ms`]);
   for (let seed = 1; seed <= seeds; seed++) {
     const began = performance.now();
-    const result = runRegisterWorkload({ seed, ranks: Array.from({ length: nodes }, () => 1), faults: swarmFaults(seed, nodes, safetyMs), safetyMs });
+    const run = runSeed(args, seed);
     const wallMs = performance.now() - began;
-    if (result.problems.length > 0) throw new Error(`bench sim: seed ${seed} failed its checks: ${result.problems.join('; ')}`);
+    const result = run.result;
+    if (result === undefined || run.problems.length > 0) throw new Error(`bench sim: seed ${seed} failed its checks: ${run.problems.join('; ')}`);
     totals.simMs += result.simMs;
     totals.wallMs += wallMs;
     totals.events += result.events;

@@ -12,6 +12,7 @@ import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
 import { scheduleFaults } from './faults.js';
+import { simActorFailuresReportedMax } from '../src/limits.js';
 import type { TimedFault } from './faults.js';
 import type { RunTimeline } from './timeline.js';
 
@@ -56,8 +57,18 @@ const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare fail
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
   const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
   options.timeline?.attach(cluster.sim);
+  // An actor that throws is a programmer error: the simulator crashes its node, and the run must fail.
+  const failures: string[] = [];
+  actorFailures.set(cluster, failures);
+  cluster.sim.on('actorFailed', (actor, reason) => {
+    if (failures.length < simActorFailuresReportedMax) failures.push(`actor ${actor.node}/${actor.actor} failed at ${cluster.sim.nowMs.toFixed(3)} ms: ${reason.name}: ${reason.message}${reason.stack === undefined ? '' : `\n${reason.stack}`}`);
+  });
   return cluster;
 }
+
+/** Actor failures each cluster saw (filled by clusterFor, read by resultOf). */
+const actorFailures = new WeakMap<SimCluster, string[]>();
+
 
 /**
  * The phases every workload runs after its clients start: safety (faults on), liveness (faults off,
@@ -84,6 +95,7 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
 /** A run's result: what the checkers found, its history, and what the simulation did. */
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
+  problems = [...(actorFailures.get(cluster) ?? []), ...problems];
   return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs };
 }
 

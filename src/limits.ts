@@ -55,6 +55,8 @@ export const simTimelineEntriesMax = 100_000;
 export const simSeedLinesMax = 20;
 /** chorus sim: plain progress lines one sweep prints on a non-terminal stderr. */
 export const simProgressLinesMax = 20;
+/** Simulator workloads: actor failures one run reports in full (the first ones are what matters). */
+export const simActorFailuresReportedMax = 10;
 /** Histories: events one history may hold, so that a runaway workload fails loudly instead of eating memory. */
 export const historyEventsMax = 1_000_000;
 /** Histories: nesting depth of one event's `value`; deeper is rejected instead of recursing without bound. */
