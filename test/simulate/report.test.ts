@@ -45,6 +45,11 @@ describe('the HTML report', () => {
     expect(html).toContain('liveness phase');
   });
 
+  it('is recorded without changing the run: the same history with a timeline as without', () => {
+    const { result } = report();
+    expect(runRegisterWorkload({ seed: 9, ranks: [1, 1, 1], faults, safetyMs: 2_000 }).history).toEqual(result.history);
+  });
+
   it('charts commit latency and says whether the checks passed, with the replay command', () => {
     const ok = report();
     expect(ok.html).toMatch(/\d+ operations · median [\d.]+ ms · p99 [\d.]+ ms/);
