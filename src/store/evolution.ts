@@ -69,7 +69,10 @@ function planTable(from: TableSchema, to: TableSchema): TablePlan {
     return source.position;
   });
   const nullToDefault = to.fields.map((target) => !target.nullable && target.absent !== undefined);
-  const identity = from.fields.length === to.fields.length && sources.every((source, i) => source === i) && from.fields.every((field, i) => field.type === to.fields[i]?.type);
+  // Identity only when no value changes: same places and types, and no null that must become a default
+  // (an optional field made required with a default; found by test/property/store-evolution.test.ts).
+  const identity = from.fields.length === to.fields.length && sources.every((source, i) => source === i)
+    && from.fields.every((field, i) => field.type === to.fields[i]?.type && !(field.nullable && nullToDefault[i] === true));
   return {
     from, to, identity,
     convert(values) {
