@@ -33,7 +33,7 @@ interface Column { scalar: ScalarType; isArray: boolean; optional: boolean }
 const typeName = (c: { scalar: ScalarType; isArray: boolean }): FieldDef['type'] => (c.isArray ? `${c.scalar}[]` : c.scalar) as FieldDef['type'];
 
 function valueOf(column: Column): fc.Arbitrary<Value> {
-  const one = column.isArray ? fc.array(scalarValue(column.scalar), { maxLength: 3 }) : scalarValue(column.scalar);
+  const one: fc.Arbitrary<Value> = column.isArray ? fc.array(scalarValue(column.scalar), { maxLength: 3 }).map((items) => items as Value) : scalarValue(column.scalar);
   return column.optional ? fc.option(one, { nil: null }) : one;
 }
 
@@ -54,7 +54,7 @@ function editsFor(column: Column): fc.Arbitrary<Edit> {
   options.push(fc.constant({ kind: 'retype', to: column.scalar, flipArray: true, ok: false }));
   if (!column.optional) options.push(fc.constant({ kind: 'makeOptional', ok: true }));
   if (column.optional) {
-    const some = column.isArray ? fc.array(scalarValue(column.scalar), { maxLength: 2 }) : scalarValue(column.scalar);
+    const some: fc.Arbitrary<Value> = column.isArray ? fc.array(scalarValue(column.scalar), { maxLength: 2 }).map((items) => items as Value) : scalarValue(column.scalar);
     options.push(fc.option(some, { nil: undefined }).map((fallback) => ({ kind: 'require' as const, fallback, ok: fallback !== undefined })));
   }
   return fc.oneof(...options);
