@@ -14,7 +14,7 @@ import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/c
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
 import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
-import type { ImageWanted, Restore, Synced } from '../src/actors/replicator.js';
+import type { ImageWanted, RaftStateChanged, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
@@ -49,6 +49,8 @@ export class SimCluster {
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
   private nextId = 1;
+  /** Each node's Raft role, leader and term, as its replicator last reported them. */
+  readonly raftStates = new Map<string, RaftStateChanged>();
   /** Catch-ups finished (`synced`), per node and how. */
   readonly synced: { node: string; index: number; via: 'log' | 'image' }[] = [];
 
@@ -73,6 +75,15 @@ export class SimCluster {
 
   get nodes(): string[] {
     return [...this.stores.keys()];
+  }
+
+  /** The leader of the highest term any live node knows of, if any. */
+  leader(): string | undefined {
+    let best: RaftStateChanged | undefined;
+    for (const [node, state] of this.raftStates) {
+      if (this.sim.isUp(node) && state.leader !== undefined && (best === undefined || state.term > best.term)) best = state;
+    }
+    return best?.leader;
   }
 
   /**
@@ -133,6 +144,7 @@ export class SimCluster {
   private onMessage(node: string, message: Message): void {
     const waiting = this.pending.get(node)!;
     if (message.type === 'recovered') this.recovered.add(node);
+    if (message.type === 'raftState') this.raftStates.set(node, message as RaftStateChanged);
     if (message.type === 'restore') restoreImage(this.stores.get(node)!, node, message as Restore);
     if (message.type === 'imageWanted') this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
     if (message.type === 'synced') this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });

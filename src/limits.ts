@@ -91,6 +91,15 @@ export const syncMsgObjectsDefault = 100;
 export const syncMsgSizeDefault = 1024 * 1024;
 /** Cluster: a state-transfer message may not be set larger than this (`syncMsgSize`). */
 export const syncMsgSizeMax = 64 * 1024 * 1024;
+/** Cluster: times a write refused during an election (no leader, quorum held) is submitted again. */
+export const noLeaderResubmitsMax = 3;
+/** Cluster: voters a custom `checkQuorum` rule may have (it is tabled over every subset at open). */
+export const customQuorumVotersMax = 16;
+/**
+ * Cluster: election timeouts without a heartbeat after which the quorum watcher calls a peer
+ * disconnected (a cut link is noticed at once). Three, so that a busy machine does not flap.
+ */
+export const peerSilenceElectionTimeouts = 3;
 
 // ---------------------------------------------------------------------------------------------------
 // Transport (src/transport/tcp)

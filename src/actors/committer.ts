@@ -2,7 +2,8 @@
  * The committer actor: the node's gate between the application's transactions and the replicated log.
  * The application runs a transaction body against its local tables (phase 1: validation) and hands the
  * committer the resulting change-set; the committer bounds what is in flight, hands it to the window
- * flusher, fails it fast when the replicator refuses it (no leader: NO_QUORUM) or the window refuses it
+ * flusher, fails it fast when the quorum watcher says this node's side holds no quorum or the replicator
+ * refuses it (no leader) — both NO_QUORUM, with nothing of it in the log — or the window refuses it
  * (OVERLOADED), and passes committed entries back to the application in log order, where the tables
  * certify and apply them (the store's certification is deterministic, so every node decides alike).
  *
@@ -15,6 +16,7 @@ import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
 import type { Committed, ImageWanted, ProposeRefused, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
+import type { QuorumChanged } from './quorum-watcher.js';
 
 /** What goes into the log for one transaction. */
 export interface LogPayload {
@@ -35,6 +37,11 @@ export interface CommitRefused {
   readonly ids: readonly number[];
   readonly code: 'NO_QUORUM' | 'OVERLOADED';
   readonly reason: string;
+  /**
+   * The side holds a quorum but no leader is known right now (an election or a transfer is under way):
+   * submitting the same change-set again once a leader is known may well succeed.
+   */
+  readonly retryable: boolean;
 }
 /** To the application: committed entries, in log order, to certify and apply. */
 export interface ApplyEntries {
@@ -42,7 +49,7 @@ export interface ApplyEntries {
   readonly index: number;
   readonly payloads: readonly LogPayload[];
 }
-export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced;
+export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged;
 
 export interface CommitterParams {
   readonly flusher: string;
@@ -58,6 +65,10 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
     const flusher: Address = { node: origin, actor: params.flusher };
     const pending = new Map<number, number>(); // id -> bytes
     let pendingBytes = 0;
+    /** What the quorum watcher last said (it tells at start): a side without quorum refuses writes at once. */
+    let quorum: QuorumChanged = { type: 'quorum', hasQuorum: false, reason: 'the quorum watcher has not reported yet' };
+    /** Until the first quorum after start, a refusal is worth retrying: the peers are still being heard from. */
+    let starting = true;
     const release = (id: number) => {
       const bytes = pending.get(id);
       if (bytes === undefined) return false;
@@ -65,9 +76,9 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
       pendingBytes -= bytes;
       return true;
     };
-    const refuse = (ids: number[], code: CommitRefused['code'], reason: string) => {
+    const refuse = (ids: number[], code: CommitRefused['code'], reason: string, retryable = false) => {
       const mine = ids.filter(release);
-      if (mine.length > 0) ctx.send(app, { type: 'commitRefused', ids: mine, code, reason } satisfies CommitRefused);
+      if (mine.length > 0) ctx.send(app, { type: 'commitRefused', ids: mine, code, reason, retryable } satisfies CommitRefused);
     };
     const ownIds = (payloads: readonly unknown[]) => (payloads as LogPayload[]).filter((p) => p.origin === origin).map((p) => p.id);
 
@@ -75,8 +86,12 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
       receive(message) {
         switch (message.type) {
           case 'commit':
+            if (!quorum.hasQuorum) {
+              ctx.send(app, { type: 'commitRefused', ids: [message.id], code: 'NO_QUORUM', reason: `this node's side of the cluster has no quorum: ${quorum.reason}`, retryable: starting } satisfies CommitRefused);
+              return;
+            }
             if (pendingBytes + message.bytes > params.pendingBytesMax) {
-              ctx.send(app, { type: 'commitRefused', ids: [message.id], code: 'OVERLOADED', reason: `${pendingBytes} bytes are waiting for commit (clusterSendBuf ${params.pendingBytesMax})` } satisfies CommitRefused);
+              ctx.send(app, { type: 'commitRefused', ids: [message.id], code: 'OVERLOADED', reason: `${pendingBytes} bytes are waiting for commit (clusterSendBuf ${params.pendingBytesMax})`, retryable: false } satisfies CommitRefused);
               return;
             }
             pending.set(message.id, message.bytes);
@@ -87,7 +102,7 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit the window`);
             return;
           case 'proposeRefused':
-            refuse(ownIds(message.payloads), 'NO_QUORUM', message.reason === 'noLeader' ? 'this node knows no leader: its side of the cluster has no quorum' : 'leadership is being transferred');
+            refuse(ownIds(message.payloads), 'NO_QUORUM', message.reason === 'noLeader' ? 'this node knows no leader (an election is under way, or its side has no quorum)' : 'leadership is being transferred', quorum.hasQuorum);
             return;
           case 'committed': {
             let first = -1;
@@ -102,6 +117,10 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, payloads } satisfies ApplyEntries);
             return;
           }
+          case 'quorum':
+            quorum = message;
+            if (quorum.hasQuorum) starting = false;
+            return;
           case 'recovered': // after every apply it follows: the application may serve reads now
           case 'imageWanted': // in order with the applies: the image is of the tables after them
           case 'restore':

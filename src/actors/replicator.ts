@@ -30,6 +30,8 @@ import { RaftLog } from '../cluster/raft/log.js';
 import type { HardState, StateImage } from '../cluster/raft/raft.js';
 import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
+import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
+import { tableRule } from '../cluster/raft/custom-quorum.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -124,6 +126,10 @@ export interface ReplicatorParams {
   /** `syncMsgObjects` / `syncMsgSize`: bounds of one image frame, so of one state-transfer message. */
   readonly imageFrameRowsMax: number;
   readonly imageFrameBytesMax: number;
+  /** A custom quorum rule as a table over subsets of `voters` (custom-quorum.ts); the qrank rule when absent. */
+  readonly quorumTable?: Uint8Array | undefined;
+  /** The local quorum watcher, told this node's status when it changes (none when absent). */
+  readonly watcher?: string;
   /** The local actor that applies committed entries (the committer); APP when absent. */
   readonly applyTo?: string;
 }
@@ -136,7 +142,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     assert(params.tickMs > 0, 'replicator: tickMs must be positive');
     const journal = ctx.journal;
     const raft = new Raft({
-      id: self.node, voters: params.voters, electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
+      id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
       appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained,
     }, journal === undefined ? undefined : replay(journal));
@@ -171,6 +177,16 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         ctx.send(applyTo, { type: 'imageWanted', index: imageAskedAt, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
       }
     };
+    const watcher: Address | undefined = params.watcher === undefined ? undefined : { node: self.node, actor: params.watcher };
+    let reported: NodeStatus | undefined;
+    const reportStatus = () => {
+      if (watcher === undefined) return;
+      const r = raft;
+      const last = reported;
+      if (last !== undefined && last.term === r.term && last.role === r.role && last.leader === r.leader && last.commit === r.log.committed && last.applied === r.log.applied && last.lastIndex === r.log.lastIndex()) return;
+      reported = { role: r.role, term: r.term, leader: r.leader, commit: r.log.committed, applied: r.log.applied, lastIndex: r.log.lastIndex() };
+      ctx.send(watcher, { type: 'localStatus', status: reported } satisfies LocalStatus);
+    };
     ctx.setTimer(params.tickMs, { type: 'tick' });
     // A restarted node: its tables start from the journal's image, then take what the journal says was committed.
     if (raft.image !== undefined) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
@@ -182,6 +198,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           case 'tick':
             ctx.setTimer(params.tickMs, { type: 'tick' });
             raft.tick();
+            reportStatus();
             break;
           case 'raft':
             // Peers may only speak for themselves: a message's claimed sender must be its transport sender.

@@ -26,17 +26,32 @@ import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
 import type { ImageWanted, RaftStateChanged, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
+import type { ClusterView, NodeStatus, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { resolveParams } from './params.js';
+import { noLeaderResubmitsMax } from '../limits.js';
+
+/** A peer as `connect` / `disconnect` name it. */
+export interface PeerInfo {
+  readonly nodeId: string;
+  readonly addr: string;
+  readonly qrank: number;
+  /** Why the quorum watcher changed its mind (heartbeat, silence, link cut, ...). */
+  readonly reason: string;
+}
 
 export interface NodeEvents {
   leaderChanged: (leader: string | undefined, term: number) => void;
-  /** This node no longer knows a leader: its writes fail with NO_QUORUM until one is elected. */
-  quorumLost: () => void;
-  quorumRegained: (leader: string) => void;
+  /** A peer is reachable (heard from, link up). */
+  connect: (peer: PeerInfo) => void;
+  /** A peer is not reachable any more (silent for an election timeout, or its link went down). */
+  disconnect: (peer: PeerInfo) => void;
+  /** This node's side of the cluster holds no quorum any more: its writes fail at once with NO_QUORUM. */
+  quorumLost: (reason: string) => void;
+  quorumRegained: (reason: string) => void;
   /**
    * This node had fallen behind (it was down or cut off) and has caught up: it has applied what the
    * leader had committed when it noticed, from the log or by a state transfer (`via: 'image'`).
@@ -44,14 +59,40 @@ export interface NodeEvents {
   synced: (info: { readonly index: number; readonly via: 'log' | 'image' }) => void;
 }
 
+/** One peer in `info()`, as this node last heard it. */
+export interface PeerStatus {
+  readonly nodeId: string;
+  readonly qrank: number;
+  readonly connected: boolean;
+  /** Undefined until its first heartbeat. */
+  readonly role: string | undefined;
+  readonly term: number | undefined;
+  readonly commitIndex: number | undefined;
+  readonly appliedIndex: number | undefined;
+  /** Log entries this node has committed that the peer had not applied when last heard (undefined: never heard). */
+  readonly lag: number | undefined;
+}
+
+/** Like mco_cluster_info: this node and the cluster as it sees them. */
 export interface NodeInfo {
   readonly nodeId: string;
   readonly role: string;
   readonly term: number;
   readonly leader: string | undefined;
+  /** Raft log positions: committed by a quorum, applied here, last appended here. */
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly hasQuorum: boolean;
+  /** Nodes this one is connected to, itself included. */
+  readonly activeNodes: readonly string[];
+  readonly peers: readonly PeerStatus[];
   /** Change-sets applied to this node's tables, and how many certification rejected (CONFLICT, UNIQUE). */
   readonly applied: number;
   readonly conflicts: number;
+  /** Of those, the ones that came from other nodes. */
+  readonly remoteCommits: number;
+  readonly remoteRollbacks: number;
   readonly pendingWrites: number;
   readonly storeVersion: number;
 }
@@ -65,6 +106,9 @@ interface PendingWrite {
   readonly resolve: (result: ApplyResult) => void;
   readonly reject: (error: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
+  readonly request: CommitRequest;
+  /** Times it was submitted again after a refusal during an election. */
+  resubmits: number;
 }
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
@@ -84,8 +128,15 @@ export class ClusterNode {
   private raftState: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private applied = 0;
   private conflicts = 0;
+  private remoteCommits = 0;
+  private remoteRollbacks = 0;
+  private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
+  /** quorumRegained follows a quorumLost, not the first quorum after open. */
+  private quorumSeen = false;
+  private hasQuorum = false;
+  private quorumReason = '';
   private onRecovered: (() => void) | undefined;
 
   constructor(
@@ -133,9 +184,18 @@ export class ClusterNode {
   }
 
   info(): NodeInfo {
+    const self: NodeStatus | undefined = this.view.self;
+    const commitIndex = self?.commit ?? 0;
     return {
       nodeId: this.nodeId, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
-      applied: this.applied, conflicts: this.conflicts, pendingWrites: this.pending.size, storeVersion: this.store.version,
+      commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: this.hasQuorum,
+      activeNodes: [this.nodeId, ...this.view.peers.filter((p) => p.connected).map((p) => p.id)],
+      peers: this.view.peers.map((p): PeerStatus => ({
+        nodeId: p.id, qrank: p.qrank, connected: p.connected, role: p.status?.role, term: p.status?.term,
+        commitIndex: p.status?.commit, appliedIndex: p.status?.applied, lag: p.status === undefined ? undefined : Math.max(0, commitIndex - p.status.applied),
+      })),
+      applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks,
+      pendingWrites: this.pending.size, storeVersion: this.store.version,
     };
   }
 
@@ -173,18 +233,46 @@ export class ClusterNode {
     if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
     // Right after open, or during an election, give the cluster one election timeout to name a leader
     // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-    if (this.raftState.leader === undefined) await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
+    await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
+    // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
+    if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
     const changeSet = this.store.write(body); // phase 1: VALIDATION and UNIQUE are thrown here
     const id = this.nextId++;
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      const error = this.sendLocal(COMMITTER, { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength } satisfies CommitRequest);
-      if (error !== undefined) this.settle(id, undefined, new ChorusError('OVERLOADED', `write ${id} not accepted: ${error.message}`));
+      const request: CommitRequest = { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength };
+      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0 });
+      this.submit(request);
     });
   }
 
+  private submit(request: CommitRequest): void {
+    const error = this.sendLocal(COMMITTER, request);
+    if (error !== undefined) this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
+  }
+
+  /**
+   * Refused during an election on a side that holds a quorum: nothing of it is in the log, so the same
+   * change-set may go again once a leader is known (at most `noLeaderResubmitsMax` times).
+   */
+  private onRefused(refused: CommitRefused): void {
+    for (const id of refused.ids) {
+      const write = this.pending.get(id);
+      if (write === undefined) continue;
+      if (!refused.retryable || write.resubmits >= noLeaderResubmitsMax || this.stopped) {
+        this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
+        continue;
+      }
+      write.resubmits++;
+      void this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs).then(() => {
+        if (this.pending.get(id) === write && !this.stopped) this.submit(write.request);
+      });
+    }
+  }
+
+  /** Resolves once a leader is known (at once if one is), or after `timeoutMs`. */
   private leaderWithin(timeoutMs: number): Promise<void> {
+    if (this.raftState.leader !== undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const off = this.emitter.on('leaderChanged', (leader) => {
@@ -209,8 +297,7 @@ export class ClusterNode {
         this.apply(message as ApplyEntries);
         return;
       case 'commitRefused': {
-        const refused = message as CommitRefused;
-        for (const id of refused.ids) this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
+        this.onRefused(message as CommitRefused);
         return;
       }
       case 'raftState':
@@ -224,6 +311,24 @@ export class ClusterNode {
         return;
       case 'imageWanted':
         this.sendLocal(REPLICATOR, takeImage(this.store, message as ImageWanted));
+        return;
+      case 'peer': {
+        const { peer, qrank, connected, reason } = message as PeerChanged;
+        this.emitter.emit(connected ? 'connect' : 'disconnect', { nodeId: peer, addr: peer, qrank, reason });
+        return;
+      }
+      case 'quorum': {
+        const { hasQuorum, reason } = message as QuorumChanged;
+        const before = this.hasQuorum;
+        this.hasQuorum = hasQuorum;
+        this.quorumReason = reason;
+        if (before && !hasQuorum) this.emitter.emit('quorumLost', reason);
+        if (!before && hasQuorum && this.quorumSeen) this.emitter.emit('quorumRegained', reason);
+        if (hasQuorum) this.quorumSeen = true;
+        return;
+      }
+      case 'clusterView':
+        this.view = message as ClusterView;
         return;
       case 'synced': {
         const { index, via } = message as Synced;
@@ -242,17 +347,17 @@ export class ClusterNode {
   }
 
   private apply(entries: ApplyEntries): void {
-    const { applied, rejected } = applyCommitted(this.store, this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+    const { applied, rejected, remoteApplied, remoteRejected } = applyCommitted(this.store, this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
     this.applied += applied;
     this.conflicts += rejected;
+    this.remoteCommits += remoteApplied;
+    this.remoteRollbacks += remoteRejected;
   }
 
   private onRaftState(state: RaftStateChanged): void {
     const before = this.raftState;
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.emitter.emit('leaderChanged', state.leader, state.term);
-    if (before.leader !== undefined && state.leader === undefined) this.emitter.emit('quorumLost');
-    if (before.leader === undefined && state.leader !== undefined && before.term > 0) this.emitter.emit('quorumRegained', state.leader);
   }
 
   private settle(id: number, result: ApplyResult | undefined, error: Error | undefined, known?: PendingWrite): void {

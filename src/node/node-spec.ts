@@ -9,15 +9,17 @@ import type { ImageTaken, ImageWanted, Restore } from '../actors/replicator.js';
 import { windowFlusher } from '../actors/window-flusher.js';
 import type { Window } from '../actors/window-flusher.js';
 import { committer } from '../actors/committer.js';
+import { LISTENER, listener } from '../actors/listener.js';
+import { WATCHER, quorumWatcher } from '../actors/quorum-watcher.js';
 import type { ApplyEntries } from '../actors/committer.js';
 import type { Store, ApplyResult } from '../store/store.js';
 import type { ChangeSet } from '../store/changeset.js';
 import { StoreError } from '../store/errors.js';
-import { raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
+import { peerSilenceElectionTimeouts, raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
 
 export const COMMITTER = 'committer';
 export const FLUSHER = 'flusher';
-export { REPLICATOR };
+export { REPLICATOR, LISTENER, WATCHER };
 
 export interface NodeShape {
   readonly self: string;
@@ -31,15 +33,25 @@ export interface NodeShape {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
+  /** A custom quorum rule, tabled over subsets of `voters` (src/cluster/raft/custom-quorum.ts). */
+  readonly quorumTable?: Uint8Array | undefined;
 }
 
 export function clusterNodeSpec(p: NodeShape): NodeSpec {
+  const peers = p.voters.map((v) => v.id).filter((id) => id !== p.self);
+  // Watcher heartbeats a few times per election timeout: a silent peer is noticed within about one.
+  const watcherHeartbeatMs = p.tickMs * Math.max(p.heartbeatTicks, Math.floor(p.electionTicks / 4));
   return {
     node: p.self,
     actors: [
+      { name: LISTENER, kind: listener, params: { peers, watcher: WATCHER } },
+      {
+        name: WATCHER, kind: quorumWatcher,
+        params: { voters: p.voters, quorumTable: p.quorumTable, heartbeatMs: watcherHeartbeatMs, silenceMsMax: p.tickMs * p.electionTicks * peerSilenceElectionTimeouts, committer: COMMITTER },
+      },
       {
         name: REPLICATOR, kind: replicator,
-        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER,
+        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
           logEntriesRetained: p.transLogLength, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
@@ -70,9 +82,11 @@ export function applyCommitted(
   self: string,
   entries: ApplyEntries,
   settle: (id: number, result: ApplyResult | undefined, error: StoreError | undefined) => void,
-): { applied: number; rejected: number } {
+): { applied: number; rejected: number; remoteApplied: number; remoteRejected: number } {
   let applied = 0;
   let rejected = 0;
+  let remoteApplied = 0;
+  let remoteRejected = 0;
   for (const payload of entries.payloads) {
     let result: ApplyResult | undefined;
     let failure: StoreError | undefined;
@@ -85,6 +99,8 @@ export function applyCommitted(
       failure = error;
     }
     if (payload.origin === self) settle(payload.id, result, failure);
+    else if (failure === undefined) remoteApplied++;
+    else remoteRejected++;
   }
-  return { applied, rejected };
+  return { applied, rejected, remoteApplied, remoteRejected };
 }

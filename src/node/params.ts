@@ -6,8 +6,9 @@ import type { SchemaDef } from '../store/schema.js';
 import type { Window } from '../actors/window-flusher.js';
 import { checkWindow, noWindow } from '../actors/window-flusher.js';
 import { invalidArgument } from '../runtime/errors.js';
+import { quorumTable, quorumTableProblem } from '../cluster/raft/custom-quorum.js';
 import type { InProcessNetwork } from '../transport/in-process.js';
-import { clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -34,6 +35,12 @@ export interface NodeParams {
   readonly syncMsgObjects?: number;
   /** Bytes of rows in one state-transfer message (default 1 MiB, at most 64 MiB). */
   readonly syncMsgSize?: number;
+  /**
+   * Replaces the qrank rule: is this set of nodes (by addr) a quorum? Asked once per subset at open (at
+   * most 16 nodes); refused when the whole cluster is not a quorum, when adding a node to a quorum can
+   * make it none, or when two disjoint sets are both quorums (two leaders could be elected at once).
+   */
+  readonly checkQuorum?: (nodeIds: readonly string[]) => boolean;
   /** Where the actors run: one worker thread each, or on the caller's event loop (default). */
   readonly host?: 'thread' | 'inline';
   /** Only 'local' for now: nodes of one process, joined by `network`. */
@@ -59,6 +66,7 @@ export interface ResolvedParams {
   readonly schema: SchemaDef;
   readonly window: Window;
   readonly clusterSendBuf: number;
+  readonly quorumTable: Uint8Array | undefined;
   readonly transLogLength: number;
   readonly syncMsgObjects: number;
   readonly syncMsgSize: number;
@@ -103,14 +111,25 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
   const syncMsgSize = positiveInteger('syncMsgSize', params.syncMsgSize, syncMsgSizeDefault);
+  const table = customQuorum(params.checkQuorum, voters.map((v) => v.id));
   if (syncMsgSize > syncMsgSizeMax) throw invalidArgument(api, `syncMsgSize must be at most ${syncMsgSizeMax} bytes, got ${syncMsgSize}`);
   return {
     self: voters[params.nodeId]!.id, voters, schema: params.schema, window,
-    clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault),
+    clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network: params.network, dataDir: params.dataDir,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };
+}
+
+function customQuorum(rule: unknown, ids: readonly string[]): Uint8Array | undefined {
+  if (rule === undefined) return undefined;
+  if (typeof rule !== 'function') throw invalidArgument(api, 'checkQuorum must be a function (nodeIds) => boolean');
+  if (ids.length > customQuorumVotersMax) throw invalidArgument(api, `checkQuorum works with at most ${customQuorumVotersMax} nodes (it is checked over every subset at open); this cluster has ${ids.length}`);
+  const table = quorumTable(ids, rule as (nodeIds: readonly string[]) => boolean);
+  const problem = quorumTableProblem(ids, table);
+  if (problem !== undefined) throw invalidArgument(api, `checkQuorum is not a safe quorum rule: ${problem}`);
+  return table;
 }

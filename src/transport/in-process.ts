@@ -4,11 +4,17 @@
  * `outbound` and enters the other host through `deliver`, which applies that node's mailbox bound; a
  * message to a node that is not attached (or has stopped) is lost, as on a real network.
  *
+ * Link state goes to each node's listener actor as a real transport would report it: a link is up
+ * between two attached nodes unless cut, and goes down on `cut` or `detach`, up again on `heal` or
+ * `attach`.
+ *
  * For tests, demos and embedding several nodes in one process; the TCP transport replaces it between
  * processes.
  */
 import type { Address, Message, SendResult } from '../runtime/actor.js';
 import type { NodeHost } from '../runtime/host.js';
+import type { LinkChanged } from '../actors/listener.js';
+import { LISTENER } from '../actors/listener.js';
 
 export class InProcessNetwork {
   private readonly hosts = new Map<string, NodeHost>();
@@ -30,19 +36,39 @@ export class InProcessNetwork {
 
   attach(host: NodeHost): void {
     this.hosts.set(host.node, host);
+    for (const other of this.hosts.keys()) {
+      if (other === host.node || this.cuts.has(`${host.node}>${other}`)) continue;
+      this.tellLink(host.node, other, true, 'attached');
+      this.tellLink(other, host.node, true, 'attached');
+    }
   }
 
   detach(node: string): void {
     this.hosts.delete(node);
+    for (const other of this.hosts.keys()) this.tellLink(other, node, false, 'detached');
   }
 
   /** Cuts traffic between the two nodes, both ways, until `heal`. */
   cut(a: string, b: string): void {
     this.cuts.add(`${a}>${b}`).add(`${b}>${a}`);
+    this.tellLink(a, b, false, 'cut');
+    this.tellLink(b, a, false, 'cut');
   }
 
   heal(): void {
+    const healed = [...this.cuts];
     this.cuts.clear();
+    for (const pair of healed) {
+      const [a, b] = pair.split('>') as [string, string];
+      if (this.hosts.has(b)) this.tellLink(a, b, true, 'healed');
+    }
+  }
+
+  /** Tells `node`'s listener that its link to `peer` is up or down (lost if its mailbox is full: heartbeats cover it). */
+  private tellLink(node: string, peer: string, up: boolean, reason: string): void {
+    const host = this.hosts.get(node);
+    if (host === undefined || host.state !== 'running') return;
+    host.deliver({ node: peer, actor: LISTENER }, { node, actor: LISTENER }, { type: 'link', peer, up, reason } satisfies LinkChanged);
   }
 
   /** Messages lost on the way (unknown node, cut link, full mailbox). */

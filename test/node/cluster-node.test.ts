@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterNode, openNode } from '../../src/node/cluster-node.js';
+import type { NodeParams } from '../../src/node/params.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import { ChorusError } from '../../src/runtime/errors.js';
@@ -18,7 +19,7 @@ const schema: SchemaDef = {
 const addrs = ['n1', 'n2', 'n3'];
 let nodes: ClusterNode[] = [];
 
-async function cluster(host: 'inline' | 'thread', extra: { writeTimeoutMs?: number } = {}) {
+async function cluster(host: 'inline' | 'thread', extra: Partial<NodeParams> = {}) {
   const network = new InProcessNetwork();
   nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, host, network, ...extra })));
   const leader = async () => {
@@ -100,6 +101,77 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     expect(await synced).toMatchObject({ via: 'log' });
     expect(get(loner, 'during')).toBe(1);
     expect(nodes.every((n) => get(n, 'lonely') === undefined)).toBe(true);
+  });
+});
+
+describe.each(['inline', 'thread'] as const)('the cluster view on the %s host', (host) => {
+  it('reports a cut-off node: disconnect and quorumLost at once, writes fail with NO_QUORUM, then connect and quorumRegained', async () => {
+    const { network, leader } = await cluster(host, { writeTimeoutMs: 20_000 });
+    const boss = await leader();
+    const loner = nodes.find((n) => n !== boss)!;
+    const events: string[] = [];
+    loner.on('disconnect', (peer) => events.push(`disconnect ${peer.nodeId} qrank ${peer.qrank}`));
+    loner.on('connect', (peer) => events.push(`connect ${peer.nodeId}`));
+    loner.on('quorumLost', () => events.push('quorumLost'));
+    loner.on('quorumRegained', () => events.push('quorumRegained'));
+    const lost = new Promise<void>((resolve) => loner.on('quorumLost', () => resolve()));
+    for (const other of nodes) if (other !== loner) network.cut(loner.nodeId, other.nodeId);
+    await lost;
+    expect(events.slice(0, 3).sort()).toEqual(nodes.filter((n) => n !== loner).map((n) => `disconnect ${n.nodeId} qrank 1`).concat('quorumLost').sort());
+    // Refused at once (nothing of it is in the log), long before the 20 s writeTimeoutMs.
+    await expect(loner.write((tx) => void tx.upsert('kv', { k: 'lonely', v: 1 }))).rejects.toMatchObject({ code: 'NO_QUORUM', message: expect.stringMatching(/no quorum: connected \[".*"\] hold qrank 1 of 3/) });
+    expect(loner.info()).toMatchObject({ hasQuorum: false, activeNodes: [loner.nodeId] });
+    const regained = new Promise<void>((resolve) => loner.on('quorumRegained', () => resolve()));
+    network.heal();
+    await regained;
+    for (let i = 0; i < 100 && events.filter((e) => e.startsWith('connect')).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(events.filter((e) => e.startsWith('connect')).sort()).toEqual(nodes.filter((n) => n !== loner).map((n) => `connect ${n.nodeId}`).sort());
+    await loner.write((tx) => void tx.upsert('kv', { k: 'back', v: 1 }));
+  });
+
+  it('info() gives log positions, remote commits and every peer with its lag', async () => {
+    await cluster(host);
+    for (let i = 0; i < 5; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i}`, v: i }));
+    await settled();
+    let infos = nodes.map((n) => n.info());
+    // The view is refreshed by heartbeats: wait until every node has heard every other one at the end.
+    const caughtUp = () => infos.every((info) => info.commitIndex >= 6 && info.appliedIndex === info.commitIndex && info.peers.every((p) => p.appliedIndex === info.commitIndex));
+    for (let i = 0; i < 100 && !caughtUp(); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      infos = nodes.map((n) => n.info());
+    }
+    const commit = infos[0]!.commitIndex;
+    expect(commit).toBeGreaterThanOrEqual(6); // the leader's noop and five writes
+    for (const info of infos) {
+      expect(info).toMatchObject({ commitIndex: commit, appliedIndex: commit, hasQuorum: true, applied: 5, conflicts: 0, remoteRollbacks: 0 });
+      expect([...info.activeNodes].sort()).toEqual([...addrs].sort());
+      expect(info.peers.map((p) => [p.nodeId, p.connected, p.qrank, p.lag])).toEqual(addrs.filter((a) => a !== info.nodeId).map((a) => [a, true, 1, 0]));
+    }
+    // Node i wrote the writes numbered i and i + 3: the rest came from the others.
+    expect(infos.map((info) => info.remoteCommits)).toEqual([3, 3, 4]);
+  });
+});
+
+describe('openNode with a custom quorum rule', () => {
+  it('refuses an unsafe rule, naming the sets that show it', async () => {
+    const network = new InProcessNetwork();
+    const base = { nodeId: 0, nodes: addrs.map((addr) => ({ addr })), schema, network };
+    await expect(openNode({ ...base, checkQuorum: (ids) => ids.length >= 1 })).rejects.toThrow(/\["n1"\] and \["n2"(,"n3")?\] are both quorums and share no node/);
+    await expect(openNode({ ...base, checkQuorum: (ids) => ids.length === 2 })).rejects.toThrow(/whole cluster .* is not a quorum/);
+    await expect(openNode({ ...base, checkQuorum: (ids) => ids.length === 3 || (ids.includes('n1') && !ids.includes('n3')) })).rejects.toThrow(/\["n1"\] is a quorum but \["n1","n3"\] is not/);
+  });
+
+  it('commits with any set holding n1, and nowhere else', async () => {
+    const network = new InProcessNetwork();
+    const checkQuorum = (ids: readonly string[]) => ids.includes('n1');
+    nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, checkQuorum })));
+    for (let i = 0; i < 300 && !nodes.every((n) => n.info().hasQuorum); i++) await new Promise((r) => setTimeout(r, 10));
+    const lost = new Promise<void>((resolve) => nodes[1]!.on('quorumLost', () => resolve()));
+    network.cut('n1', 'n2');
+    network.cut('n1', 'n3');
+    await lost;
+    await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'alone', v: 1 })); // n1 alone is a quorum
+    await expect(nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'pair', v: 1 }))).rejects.toMatchObject({ code: 'NO_QUORUM', message: expect.stringContaining('custom quorum rule') });
   });
 });
 

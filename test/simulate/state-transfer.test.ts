@@ -21,28 +21,31 @@ function writeMany(cluster: SimCluster, node: string, from: number, count: numbe
   return result;
 }
 
-/** Lets the cluster start and elect a leader. */
-function settle(cluster: SimCluster): void {
+/** Lets the cluster start and elect a leader; returns [leader, follower, follower]. */
+function settle(cluster: SimCluster): [string, string, string] {
   cluster.sim.runFor(500);
   expect(cluster.nodes.filter((n) => cluster.isReady(n))).toEqual(cluster.nodes);
+  const leader = cluster.leader()!;
+  const [f1, f2] = cluster.nodes.filter((n) => n !== leader) as [string, string];
+  return [leader, f1, f2];
 }
 
 describe('a lagging node catches up', () => {
   it('by state transfer when the log no longer reaches back, then from the log', () => {
     const cluster = new SimCluster({ seed: 7, nodes: [{ addr: 'a' }, { addr: 'b' }, { addr: 'c' }], schema, transLogLength: 10, syncMsgObjects: 3 });
-    settle(cluster);
-    cluster.sim.network.partition([['a', 'b'], ['c']]);
-    const written = writeMany(cluster, 'a', 0, 60);
+    const [leader, other, lagging] = settle(cluster);
+    cluster.sim.network.partition([[leader, other], [lagging]]);
+    const written = writeMany(cluster, other, 0, 60);
     cluster.sim.runFor(500);
     expect(written.ok).toBe(60);
-    const hashA = cluster.stores.get('a')!.contentHash();
-    expect(cluster.stores.get('c')!.contentHash()).not.toBe(hashA);
+    const hash = cluster.stores.get(leader)!.contentHash();
+    expect(cluster.stores.get(lagging)!.contentHash()).not.toBe(hash);
     cluster.sim.network.heal();
     cluster.sim.runFor(2_000);
-    expect(cluster.stores.get('c')!.contentHash()).toBe(hashA);
-    expect(cluster.synced.filter((s) => s.node === 'c').map((s) => s.via)).toEqual(['image']);
-    // 40 rows in chunks of at most 3: it took many messages, and the cluster kept committing meanwhile.
-    const more = writeMany(cluster, 'c', 100, 5);
+    expect(cluster.stores.get(lagging)!.contentHash()).toBe(hash);
+    expect(cluster.synced.filter((s) => s.node === lagging).map((s) => s.via)).toEqual(['image']);
+    // 40 rows in chunks of at most 3: it took many messages; the node writes again once caught up.
+    const more = writeMany(cluster, lagging, 100, 5);
     cluster.sim.runFor(500);
     expect(more.ok).toBe(5);
     expect(new Set(cluster.nodes.map((n) => cluster.stores.get(n)!.contentHash())).size).toBe(1);
@@ -50,29 +53,30 @@ describe('a lagging node catches up', () => {
 
   it('from the log when it lags by fewer entries than transLogLength', () => {
     const cluster = new SimCluster({ seed: 8, nodes: [{ addr: 'a' }, { addr: 'b' }, { addr: 'c' }], schema, transLogLength: 1000 });
-    settle(cluster);
-    cluster.sim.network.partition([['a', 'b'], ['c']]);
-    expect(writeMany(cluster, 'b', 0, 20).ok).toBeGreaterThan(0);
+    const [leader, other, lagging] = settle(cluster);
+    cluster.sim.network.partition([[leader, other], [lagging]]);
+    const written = writeMany(cluster, other, 0, 20);
     cluster.sim.runFor(500);
+    expect(written.ok).toBe(20);
     cluster.sim.network.heal();
     cluster.sim.runFor(2_000);
-    expect(cluster.stores.get('c')!.contentHash()).toBe(cluster.stores.get('a')!.contentHash());
-    expect(cluster.synced.filter((s) => s.node === 'c').map((s) => s.via)).toEqual(['log']);
+    expect(cluster.stores.get(lagging)!.contentHash()).toBe(cluster.stores.get(leader)!.contentHash());
+    expect(cluster.synced.filter((s) => s.node === lagging).map((s) => s.via)).toEqual(['log']);
   });
 
   it('after a crash, from its journal’s image and then the leader', () => {
     const cluster = new SimCluster({ seed: 9, nodes: [{ addr: 'a' }, { addr: 'b' }, { addr: 'c' }], schema, transLogLength: 8, syncMsgObjects: 5 });
-    settle(cluster);
-    const before = writeMany(cluster, 'a', 0, 30);
+    const [leader, crashing] = settle(cluster);
+    const before = writeMany(cluster, leader, 0, 30);
     cluster.sim.runFor(500);
     expect(before.ok).toBe(30);
-    cluster.crash('b');
-    const during = writeMany(cluster, 'a', 30, 30);
+    cluster.crash(crashing);
+    const during = writeMany(cluster, leader, 30, 30);
     cluster.sim.runFor(500);
     expect(during.ok).toBe(30);
-    cluster.restart('b');
+    cluster.restart(crashing);
     cluster.sim.runFor(2_000);
-    expect(cluster.isReady('b')).toBe(true);
+    expect(cluster.isReady(crashing)).toBe(true);
     expect(new Set(cluster.nodes.map((n) => cluster.stores.get(n)!.contentHash())).size).toBe(1);
   });
 });

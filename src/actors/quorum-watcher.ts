@@ -1,0 +1,193 @@
+/**
+ * The quorum watcher actor: the cluster view. It exchanges heartbeats with the other nodes' watchers,
+ * carrying each node's Raft status (role, term, commit and applied index); a peer is connected while it
+ * is heard from within `silenceMsMax` and its link is up, and disconnected otherwise (at once when the
+ * listener reports the link down). From the connected set and the qrank arithmetic (or the custom rule)
+ * it decides whether this node's side holds a quorum, and tells:
+ *   - the application: `peer` (connect / disconnect), `quorum` (lost / regained), and `clusterView`
+ *     (every node's status, for `info()`; sent at most once per heartbeat and only when it changed);
+ *   - the committer: `quorum`, so that a write on a side without quorum fails at once with NO_QUORUM
+ *     instead of waiting for a commit that cannot come (nothing of it enters the log).
+ *
+ * It does not decide leadership (Raft does); it is failure detection and arithmetic, as db-minder's
+ * arbitrator does for its nodes. Invariants: every change of a peer's state is reported once, in order;
+ * `quorum` is sent at start and on every change.
+ */
+import type { Address } from '../runtime/actor.js';
+import { APP, defineActor } from '../runtime/actor.js';
+import { assertNever } from '../runtime/assert.js';
+import type { QuorumRule, Voter } from '../cluster/raft/quorum.js';
+import { qrankQuorum } from '../cluster/raft/quorum.js';
+import { tableRule } from '../cluster/raft/custom-quorum.js';
+import type { LinkChanged } from './listener.js';
+
+export const WATCHER = 'watcher';
+
+/** One node's replication status, as its replicator last reported it. */
+export interface NodeStatus {
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | undefined;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+}
+/** Between watchers. */
+export interface Heartbeat {
+  readonly type: 'heartbeat';
+  readonly status: NodeStatus | undefined;
+}
+/** From the local replicator, when its status changed. */
+export interface LocalStatus {
+  readonly type: 'localStatus';
+  readonly status: NodeStatus;
+}
+interface WatchTick {
+  readonly type: 'watchTick';
+}
+export type WatcherMessage = Heartbeat | LocalStatus | LinkChanged | WatchTick;
+
+/** To the application: a peer connected or disconnected. */
+export interface PeerChanged {
+  readonly type: 'peer';
+  readonly peer: string;
+  readonly qrank: number;
+  readonly connected: boolean;
+  readonly reason: string;
+}
+/** To the application and the committer: whether this node's side holds a quorum. */
+export interface QuorumChanged {
+  readonly type: 'quorum';
+  readonly hasQuorum: boolean;
+  /** Connected nodes (this one included) and their qrank, against the total. */
+  readonly reason: string;
+}
+export interface PeerView {
+  readonly id: string;
+  readonly qrank: number;
+  readonly connected: boolean;
+  readonly status: NodeStatus | undefined;
+}
+/** To the application: the cluster as this node sees it. */
+export interface ClusterView {
+  readonly type: 'clusterView';
+  readonly self: NodeStatus | undefined;
+  readonly hasQuorum: boolean;
+  readonly peers: readonly PeerView[];
+}
+
+export interface WatcherParams {
+  readonly voters: readonly Voter[];
+  /** A custom quorum rule as a table over subsets of `voters` (custom-quorum.ts); the qrank rule when absent. */
+  readonly quorumTable?: Uint8Array | undefined;
+  readonly heartbeatMs: number;
+  /** A peer not heard from for longer is disconnected. */
+  readonly silenceMsMax: number;
+  readonly committer: string;
+}
+
+interface Peer {
+  readonly id: string;
+  readonly qrank: number;
+  connected: boolean;
+  linkUp: boolean;
+  heardAt: number;
+  status: NodeStatus | undefined;
+}
+
+export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
+  kind: 'chorus/quorum-watcher',
+  module: import.meta.url,
+  create(ctx, params) {
+    const self = ctx.self.node;
+    const app: Address = { node: self, actor: APP };
+    const committer: Address = { node: self, actor: params.committer };
+    const ids = params.voters.map((v) => v.id);
+    const isQuorum: QuorumRule = params.quorumTable !== undefined ? tableRule(ids, params.quorumTable) : qrankQuorum(params.voters);
+    const totalQrank = params.voters.reduce((sum, v) => sum + v.qrank, 0);
+    const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined }));
+    const byId = new Map(peers.map((p) => [p.id, p]));
+    let local: NodeStatus | undefined;
+    let hasQuorum: boolean | undefined;
+    let viewChanged = true;
+
+    const setConnected = (peer: Peer, connected: boolean, reason: string) => {
+      if (peer.connected === connected) return;
+      peer.connected = connected;
+      viewChanged = true;
+      ctx.send(app, { type: 'peer', peer: peer.id, qrank: peer.qrank, connected, reason } satisfies PeerChanged);
+    };
+    const publish = () => {
+      if (!viewChanged) return;
+      viewChanged = false;
+      const view = peers.map((p): PeerView => ({ id: p.id, qrank: p.qrank, connected: p.connected, status: p.status }));
+      ctx.send(app, { type: 'clusterView', self: local, hasQuorum: hasQuorum === true, peers: view } satisfies ClusterView);
+    };
+    /** Recomputes the quorum; on a change the application gets the new view first, then the event. */
+    const decide = () => {
+      const connected = [self, ...peers.filter((p) => p.connected).map((p) => p.id)];
+      const now = isQuorum(new Set(connected));
+      if (now === hasQuorum) return;
+      hasQuorum = now;
+      viewChanged = true;
+      publish();
+      const held = params.voters.filter((v) => connected.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
+      const reason = `connected ${JSON.stringify(connected)} hold qrank ${held} of ${totalQrank}${params.quorumTable !== undefined ? ' (custom quorum rule)' : ''}`;
+      const message = { type: 'quorum', hasQuorum: now, reason } satisfies QuorumChanged;
+      ctx.send(committer, message); // first: the application may write as soon as it hears
+      ctx.send(app, message);
+    };
+    const tick = () => {
+      const now = ctx.now();
+      for (const peer of peers) {
+        ctx.send({ node: peer.id, actor: WATCHER }, { type: 'heartbeat', status: local } satisfies Heartbeat);
+        if (peer.connected && now - peer.heardAt > params.silenceMsMax) setConnected(peer, false, `not heard from for more than ${params.silenceMsMax} ms`);
+      }
+      decide();
+      publish();
+      ctx.setTimer(params.heartbeatMs, { type: 'watchTick' });
+    };
+    decide();
+    tick();
+
+    return {
+      receive(message, from) {
+        switch (message.type) {
+          case 'watchTick':
+            tick();
+            return;
+          case 'heartbeat': {
+            const peer = byId.get(from.node);
+            if (peer === undefined) return; // not a member: ignore
+            peer.heardAt = ctx.now();
+            peer.status = message.status;
+            viewChanged = true;
+            if (peer.linkUp && !peer.connected) {
+              setConnected(peer, true, 'heartbeat');
+              publish();
+            }
+            decide();
+            return;
+          }
+          case 'localStatus':
+            local = message.status;
+            viewChanged = true;
+            return;
+          case 'link': {
+            const peer = byId.get(message.peer);
+            if (peer === undefined) return;
+            peer.linkUp = message.up;
+            if (!message.up && peer.connected) {
+              setConnected(peer, false, message.reason);
+              publish();
+            }
+            decide();
+            return;
+          }
+          default:
+            assertNever(message, 'watcher message');
+        }
+      },
+    };
+  },
+});
