@@ -15,8 +15,9 @@ import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax } fr
 import type { ConflictReason } from './errors.js';
 import { ConflictError } from './errors.js';
 import type { Key, KeyRange } from './keys.js';
-import { comparatorFor, decodeKey, inRange } from './keys.js';
-import type { TableSchema } from './schema.js';
+import { comparatorFor, compareStrings, decodeKey, encodedKey, inRange, indexKeyOf } from './keys.js';
+import type { IndexSchema, TableSchema } from './schema.js';
+import type { Row } from './values.js';
 
 export interface Touched {
   readonly table: TableSchema;
@@ -28,13 +29,23 @@ export interface WindowEntry {
   readonly keys: readonly Touched[];
 }
 
+/** A scanned range, over the primary key (`index` undefined) or a secondary index (index-entry space). */
+export interface RangeRead {
+  readonly table: TableSchema;
+  readonly index?: IndexSchema | undefined;
+  readonly range: KeyRange;
+}
+
 /** What a change-set asks certification about, in this store's key space. */
 export interface CertifyRequest {
   readonly snapshot: number;
   readonly reads: readonly Touched[];
   readonly writes: readonly Touched[];
-  readonly ranges: readonly { readonly table: TableSchema; readonly range: KeyRange }[];
+  readonly ranges: readonly RangeRead[];
 }
+
+/** The row a key holds now (the state the change-set would apply to), for index-range certification. */
+export type CurrentRow = (table: TableSchema, key: Key) => Row | undefined;
 
 type VersionOf = (table: TableSchema, key: Key) => number | undefined;
 
@@ -75,8 +86,14 @@ export class CertWindow {
     return this.horizonVersion;
   }
 
-  /** Throws ConflictError when `request` may not apply at store version `version`. */
-  certify(request: CertifyRequest, version: number): void {
+  /**
+   * Throws ConflictError when `request` may not apply at store version `version`. A key read or
+   * written, or inside a scanned primary-key range, conflicts when written after the snapshot. A
+   * secondary-index range conflicts when a key written after the snapshot now holds a row inside it
+   * (a phantom moved or inserted in); rows the scan returned, and so their moving out or away, are
+   * certified as read keys. Both depend only on the window and the current state: alike on replicas.
+   */
+  certify(request: CertifyRequest, version: number, current: CurrentRow): void {
     const snapshot = request.snapshot;
     if (snapshot > version) throw new ConflictError(undefined, undefined, 'snapshot-ahead', snapshot, version);
     if (snapshot < this.horizonVersion) throw new ConflictError(undefined, undefined, 'snapshot-too-old', snapshot, version);
@@ -84,9 +101,16 @@ export class CertWindow {
     const versionOf = this.versionsSince(snapshot);
     this.checkKeys(request.writes, snapshot, 'write', versionOf);
     this.checkKeys(request.reads, snapshot, 'read', versionOf);
-    for (const { table, range } of request.ranges) {
-      const compare = comparatorFor(table.keyKind);
-      this.checkWritten(table, snapshot, 'range', (key) => inRange(key, range, compare));
+    for (const { table, index, range } of request.ranges) {
+      if (index === undefined) {
+        const compare = comparatorFor(table.keyKind);
+        this.checkWritten(table, snapshot, 'range', (key) => inRange(key, range, compare));
+        continue;
+      }
+      this.checkWritten(table, snapshot, 'index-range', (key) => {
+        const row = current(table, key);
+        return row !== undefined && inRange(indexKeyOf(index, row, encodedKey(table, key)), range, compareStrings as (a: Key, b: Key) => number);
+      });
     }
   }
 

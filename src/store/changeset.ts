@@ -15,10 +15,15 @@ export interface ReadRef {
   readonly key: readonly Scalar[];
 }
 
-/** A primary-key range the transaction scanned or counted: a later insert into it is a conflict too. */
+/**
+ * A range the transaction scanned or counted: a later insert into it is a conflict too. Over the
+ * primary key, or over secondary index `index` when given (a row later written into it conflicts).
+ */
 export interface RangeRef {
   readonly table: string;
-  /** Key-value prefixes; null is unbounded. */
+  /** The secondary index scanned; absent for the primary key. */
+  readonly index?: string;
+  /** Key-value prefixes (of the index fields when `index` is given); null is unbounded. */
   readonly lower: readonly Scalar[] | null;
   readonly lowerExclusive: boolean;
   readonly upper: readonly Scalar[] | null;
@@ -70,6 +75,6 @@ function isRange(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const range = value as Record<string, unknown>;
   const bound = (b: unknown): boolean => b === null || Array.isArray(b);
-  return typeof range['table'] === 'string' && bound(range['lower']) && bound(range['upper'])
+  return typeof range['table'] === 'string' && (range['index'] === undefined || typeof range['index'] === 'string') && bound(range['lower']) && bound(range['upper'])
     && typeof range['lowerExclusive'] === 'boolean' && typeof range['upperExclusive'] === 'boolean';
 }

@@ -48,7 +48,7 @@ export class UniqueError extends StoreError {
   }
 }
 
-export type ConflictReason = 'read' | 'write' | 'range' | 'snapshot-too-old' | 'snapshot-ahead';
+export type ConflictReason = 'read' | 'write' | 'range' | 'index-range' | 'snapshot-too-old' | 'snapshot-ahead';
 
 /** Certification refused a change-set: something it read or wrote changed after its snapshot. */
 export class ConflictError extends StoreError {

@@ -10,13 +10,13 @@
 import { frameBytesMax as readerFrameBytesMax, storeKnownSchemasMax } from '../limits.js';
 import { assert } from '../runtime/assert.js';
 import type { ChangeSet, WriteRef } from './changeset.js';
-import type { Touched } from './certify.js';
+import type { CurrentRow, RangeRead, Touched } from './certify.js';
 import { CertWindow } from './certify.js';
 import { EvolutionModeError, IncompatibleSchemaError, UniqueError, ValidationError } from './errors.js';
 import type { SchemaPlan } from './evolution.js';
 import { planConversion } from './evolution.js';
 import type { Key } from './keys.js';
-import { decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
+import { decodeKey, indexRange, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
 import type { LogWrite } from './log-format.js';
 import type { ReadTx } from './read-tx.js';
 import { Reader } from './read-tx.js';
@@ -129,8 +129,11 @@ export class Store {
     return this.applyPrepared(changeSet, cached !== undefined && cached.schema === this.state.schema ? cached : this.prepare(changeSet));
   }
 
+  /** The row a key holds in the live state (index-range certification). */
+  private readonly currentRow: CurrentRow = (table, key) => (this.state.tables[table.position] as TableData).get(key);
+
   private applyPrepared(changeSet: ChangeSet, prepared: Prepared): ApplyResult {
-    this.state.window.certify(prepared, this.state.version);
+    this.state.window.certify(prepared, this.state.version, this.currentRow);
     this.checkUnique(prepared);
     const writes = changeSet.schema === this.state.schema.fingerprint ? changeSet.writes : this.localWrites(prepared);
     return { version: this.mutate(prepared), writes };
@@ -242,10 +245,17 @@ export class Store {
       const t = table(read.table);
       return { table: t, key: keyOf(t, read.key) };
     });
-    const ranges = changeSet.ranges.map((range) => {
+    const ranges: RangeRead[] = changeSet.ranges.map((range) => {
       const t = table(range.table);
-      const bound = (values: readonly unknown[] | null): ReturnType<typeof keyValues> | null => (values === null ? null : keyValues(t.name, t.primaryKey, values, true, true));
-      return { table: t, range: primaryRange(t, bound(range.lower), range.lowerExclusive, bound(range.upper), range.upperExclusive) };
+      const index = range.index === undefined ? undefined : t.indexByName.get(range.index);
+      if (range.index !== undefined && index === undefined) throw new IncompatibleSchemaError(t.name, undefined, `no index ${range.index} here`);
+      const fields = index === undefined ? t.primaryKey : index.fields;
+      const bound = (values: readonly unknown[] | null): ReturnType<typeof keyValues> | null => (values === null ? null : keyValues(t.name, fields, values, true, true));
+      const lower = bound(range.lower);
+      const upper = bound(range.upper);
+      return index === undefined
+        ? { table: t, range: primaryRange(t, lower, range.lowerExclusive, upper, range.upperExclusive) }
+        : { table: t, index, range: indexRange(index, lower, range.lowerExclusive, upper, range.upperExclusive) };
     });
     const puts = changeSet.writes.map((write) => this.resolveWrite(plan, write.table, write.key, write.row));
     return { schema: this.state.schema, snapshot: changeSet.snapshot, reads, ranges, writes: puts, puts };

@@ -12,12 +12,12 @@ import type { ChangeSet, RangeRef, ReadRef, WriteRef } from './changeset.js';
 import type { CertifyRequest, Touched } from './certify.js';
 import { NotFoundError, UniqueError, ValidationError } from './errors.js';
 import type { Key, KeyRange } from './keys.js';
-import { comparatorFor, compareStrings, decodeKey, encodedKey, indexKeyOf, indexValuePrefix, inRange, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
+import { comparatorFor, compareStrings, decodeKey, encodedKey, indexKeyOf, indexRange, indexValuePrefix, inRange, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
 import type { ReadSource, ScanPlan } from './read-tx.js';
 import { Reader, planScan } from './read-tx.js';
 import type { ReadTx } from './read-tx.js';
 import { keyValuesOf, rowFromInput, rowToArray } from './rows.js';
-import type { Schema, TableSchema } from './schema.js';
+import type { IndexSchema, Schema, TableSchema } from './schema.js';
 import type { TableData } from './table.js';
 import type { Row, Scalar, Value } from './values.js';
 
@@ -51,7 +51,7 @@ export class Writer extends Reader implements WriteTx {
   // Created on first use: most transactions are a few writes to tables without unique indexes.
   private uniqueOverlayMap: Map<string, Key> | undefined;
   private readKeysMap: Map<string, Touched> | undefined;
-  private readonly rangeReads: { ref: RangeRef; table: TableSchema; range: KeyRange }[] = [];
+  private readonly rangeReads: { ref: RangeRef; table: TableSchema; index: IndexSchema | undefined; range: KeyRange }[] = [];
   private writeCount = 0;
   private failure: unknown = undefined;
   private done = false;
@@ -134,13 +134,14 @@ export class Writer extends Reader implements WriteTx {
     };
     let stopped = plan.limit === 0;
     if (!stopped) stopped = !this.mergeVisit(data, plan, overlay, emit);
-    if (plan.index === undefined) {
-      // A scan cut short depended only on the keys up to the last row it returned.
-      const lastKey = stopped && last !== undefined ? (keyValuesOf(table, last) as Scalar[]) : undefined;
-      if (lastKey !== undefined && !plan.reverse) this.noteRange(table, plan.lower, plan.lowerExclusive, lastKey, false);
-      else if (lastKey !== undefined) this.noteRange(table, lastKey, false, plan.upper, plan.upperExclusive);
-      else this.noteRange(table, plan.lower, plan.lowerExclusive, plan.upper, plan.upperExclusive);
-    }
+    // A scan cut short depended only on the entries up to the last row it returned (for an index: up to
+    // that row's indexed values, a prefix bound that also covers its equals).
+    const lastAt = stopped && last !== undefined
+      ? (plan.index === undefined ? keyValuesOf(table, last) : plan.index.fields.map((field) => (last as Row)[field.name])) as Scalar[]
+      : undefined;
+    if (lastAt !== undefined && !plan.reverse) this.noteRange(table, plan.lower, plan.lowerExclusive, lastAt, false, plan.index);
+    else if (lastAt !== undefined) this.noteRange(table, lastAt, false, plan.upper, plan.upperExclusive, plan.index);
+    else this.noteRange(table, plan.lower, plan.lowerExclusive, plan.upper, plan.upperExclusive, plan.index);
     return count;
   }
 
@@ -179,12 +180,17 @@ export class Writer extends Reader implements WriteTx {
     return going;
   }
 
-  private noteRange(table: TableSchema, lower: readonly Scalar[] | null, lowerExclusive: boolean, upper: readonly Scalar[] | null, upperExclusive: boolean): void {
+  private noteRange(
+    table: TableSchema, lower: readonly Scalar[] | null, lowerExclusive: boolean, upper: readonly Scalar[] | null, upperExclusive: boolean, index?: IndexSchema,
+  ): void {
     if ((this.readKeysMap?.size ?? 0) + this.rangeReads.length >= storeTxReadsMax) {
       throw new ValidationError(table.name, undefined, undefined, `transaction read more than ${storeTxReadsMax} keys (storeTxReadsMax)`);
     }
-    const ref: RangeRef = Object.freeze({ table: table.name, lower, lowerExclusive, upper, upperExclusive });
-    this.rangeReads.push({ ref, table, range: primaryRange(table, lower, lowerExclusive, upper, upperExclusive) });
+    const ref: RangeRef = Object.freeze(index === undefined
+      ? { table: table.name, lower, lowerExclusive, upper, upperExclusive }
+      : { table: table.name, index: index.name, lower, lowerExclusive, upper, upperExclusive });
+    const range = index === undefined ? primaryRange(table, lower, lowerExclusive, upper, upperExclusive) : indexRange(index, lower, lowerExclusive, upper, upperExclusive);
+    this.rangeReads.push({ ref, table, index, range });
   }
 
   insert(table: string, input: object): Row {
@@ -320,7 +326,7 @@ export class Writer extends Reader implements WriteTx {
     const changeSet: ChangeSet = Object.freeze({
       schema: schema.fingerprint, snapshot, reads: Object.freeze(reads), ranges: unscanned ? noRanges : Object.freeze(this.rangeReads.map((r) => r.ref)), writes: Object.freeze(writes),
     });
-    const ranges = unscanned ? noRanges : this.rangeReads.map(({ table, range }) => ({ table, range }));
+    const ranges = unscanned ? noRanges : this.rangeReads.map(({ table, index, range }) => ({ table, index, range }));
     return { changeSet, prepared: { schema, snapshot, reads: readKeys, writes: writeKeys, ranges, puts } };
   }
 }

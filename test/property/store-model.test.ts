@@ -1,5 +1,6 @@
 /**
- * Model-based: random sequences of transactions, stale change-sets, scans, checkpoints, snapshot round
+ * Model-based: random sequences of transactions, stale change-sets (after key reads, primary-key and
+ * secondary-index scans), scans, checkpoints, snapshot round
  * trips and crashes (simulated disk, sync policy always) agree with a deliberately simple model — a
  * plain Map of rows checked by brute force.
  */
@@ -31,6 +32,7 @@ type Op =
 type Step =
   | { kind: 'tx'; ops: Op[] }
   | { kind: 'stale'; read: number; write: number; between: number }
+  | { kind: 'staleIndex'; lo: string; hi: string; write: number; between: number; email: string }
   | { kind: 'scan'; lower: number; upper: number; reverse: boolean; limit: number }
   | { kind: 'checkpoint' | 'crash' | 'roundtrip' };
 
@@ -44,6 +46,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('tx' as const), ops: fc.array(op, { minLength: 1, maxLength: 4 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('stale' as const), read: id, write: id, between: id }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('staleIndex' as const), lo: email, hi: email, write: id, between: id, email }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('scan' as const), lower: id, upper: id, reverse: fc.boolean(), limit: fc.integer({ min: 0, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('checkpoint' as const, 'crash' as const, 'roundtrip' as const) }) },
 );
@@ -107,6 +110,25 @@ test('the store agrees with the model through transactions, conflicts, scans, ch
           expect(midOutcome).toBe(typeof mid === 'string' ? mid : 'ok');
           if (typeof mid !== 'string') rows = mid;
           const conflicts = typeof mid !== 'string' && (s.between === s.read || s.between === s.write);
+          const after = conflicts ? 'CONFLICT' : model(rows, [{ kind: 'upsert', id: s.write, email: `s${s.write}`, n: 1 }]);
+          const outcome = await durable.apply(stale).then(() => 'ok', (e: ChorusError) => e.code);
+          expect(outcome).toBe(typeof after === 'string' ? after : 'ok');
+          if (typeof after !== 'string') rows = after;
+        } else if (s.kind === 'staleIndex') {
+          // A transaction scans byEmail over [lo, hi] and writes `write`; another upserts `between` with `email` first.
+          const [lo, hi] = s.lo <= s.hi ? [s.lo, s.hi] : [s.hi, s.lo];
+          const inRange = (e: string | undefined): boolean => e !== undefined && e >= lo && (e <= hi || e.startsWith(hi));
+          const stale = durable.store.write((tx) => {
+            tx.scan('kv', { index: 'byEmail', lower: lo, upper: hi });
+            tx.upsert('kv', { id: s.write, email: `s${s.write}`, n: 1 });
+          });
+          const wasInRange = inRange(rows.get(s.between)?.email);
+          const mid = model(rows, [{ kind: 'upsert', id: s.between, email: s.email, n: 2 }]);
+          const midOutcome = await durable.commit((tx) => void tx.upsert('kv', { id: s.between, email: s.email, n: 2 })).then(() => 'ok', (e: ChorusError) => e.code);
+          expect(midOutcome).toBe(typeof mid === 'string' ? mid : 'ok');
+          if (typeof mid !== 'string') rows = mid;
+          // Read rows that changed, a row now inside the scanned range, or the written key: a conflict.
+          const conflicts = typeof mid !== 'string' && (s.between === s.write || wasInRange || inRange(s.email));
           const after = conflicts ? 'CONFLICT' : model(rows, [{ kind: 'upsert', id: s.write, email: `s${s.write}`, n: 1 }]);
           const outcome = await durable.apply(stale).then(() => 'ok', (e: ChorusError) => e.code);
           expect(outcome).toBe(typeof after === 'string' ? after : 'ok');

@@ -85,3 +85,62 @@ describe('certification window bounds', () => {
     }
   });
 });
+
+describe('index-range phantoms', () => {
+  /** Ten accounts in Bergen, Oslo and Rome; `scanner` read the Oslo rows (or a limited byCity scan) at version 1. */
+  function base(): Store {
+    const store = Store.open(accounts);
+    store.commit((tx) => {
+      for (let id = 0; id < 9; id++) tx.insert('accounts', { id, email: `u${id}@x`, city: ['Bergen', 'Oslo', 'Rome'][id % 3] });
+    });
+    return store;
+  }
+  const scanOslo = (store: Store): ChangeSet => store.write((tx) => {
+    tx.find('accounts', 'byCity', 'Oslo');
+    tx.insert('accounts', { id: 100, email: 'report@x' });
+  });
+
+  const cases: { name: string; later: (tx: Parameters<Parameters<Store['commit']>[0]>[0]) => void; verdict: unknown }[] = [
+    { name: 'a row inserted into the range', later: (tx) => void tx.insert('accounts', { id: 50, email: 'n@x', city: 'Oslo' }), verdict: ['CONFLICT', 'accounts', [50], 'index-range', 1, 2] },
+    { name: 'a row moved into the range', later: (tx) => void tx.update('accounts', { id: 0, city: 'Oslo' }), verdict: ['CONFLICT', 'accounts', [0], 'index-range', 1, 2] },
+    { name: 'a row moved out of the range (it was read)', later: (tx) => void tx.update('accounts', { id: 1, city: 'Rome' }), verdict: ['CONFLICT', 'accounts', [1], 'read', 1, 2] },
+    { name: 'a row of the range changed (it was read)', later: (tx) => void tx.update('accounts', { id: 4, balance: 5n }), verdict: ['CONFLICT', 'accounts', [4], 'read', 1, 2] },
+    { name: 'a row written outside the range', later: (tx) => void tx.insert('accounts', { id: 51, email: 'p@x', city: 'Paris' }), verdict: 3 },
+    { name: 'a row inserted into the range and deleted again', later: (tx) => {
+      tx.insert('accounts', { id: 52, email: 'q@x', city: 'Oslo' });
+    }, verdict: 'deleted-later' },
+  ];
+
+  test.each(cases)('$name: the same verdict on every replica, a restored one too', ({ later, verdict }) => {
+    const store = base();
+    const cs = scanOslo(store);
+    const laterCs = store.write(later);
+    const replica = base();
+    const restored = Store.open(accounts);
+    for (const target of [store, replica]) target.apply(structuredClone(laterCs));
+    if (verdict === 'deleted-later') {
+      for (const target of [store, replica]) target.commit((tx) => void tx.delete('accounts', 52));
+    }
+    restored.restoreSync(store.snapshot());
+    const outcomes = [store, replica, restored].map((target) => outcome(target, cs));
+    expect(outcomes[0]).toEqual(verdict === 'deleted-later' ? 4 : verdict);
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect(outcomes[2]).toEqual(outcomes[0]);
+  });
+
+  test('a scan cut short by its limit conflicts only with phantoms up to its last row', () => {
+    const store = base();
+    const firstCity = store.write((tx) => {
+      expect(tx.scan('accounts', { index: 'byCity', lower: 'A', limit: 1 }).map((row) => row['city'])).toEqual(['Bergen']);
+      tx.insert('accounts', { id: 100, email: 'report@x' });
+    });
+    const beyond = store.write((tx) => void tx.insert('accounts', { id: 60, email: 'z@x', city: 'Zurich' }));
+    const before = store.write((tx) => void tx.insert('accounts', { id: 61, email: 'a@x', city: 'Aalborg' }));
+    const afterBeyond = base();
+    afterBeyond.apply(structuredClone(beyond));
+    expect(outcome(afterBeyond, firstCity)).toBe(3);
+    const afterBefore = base();
+    afterBefore.apply(structuredClone(before));
+    expect(outcome(afterBefore, firstCity)).toEqual(['CONFLICT', 'accounts', [61], 'index-range', 1, 2]);
+  });
+});
