@@ -91,6 +91,8 @@ export const syncMsgObjectsDefault = 100;
 export const syncMsgSizeDefault = 1024 * 1024;
 /** Cluster: a state-transfer message may not be set larger than this (`syncMsgSize`). */
 export const syncMsgSizeMax = 64 * 1024 * 1024;
+/** Cluster: linearizable reads a leader holds while it confirms its leadership; more fail with NO_QUORUM. */
+export const readsPendingMax = 65_536;
 /** Cluster: times a write refused during an election (no leader, quorum held) is submitted again. */
 export const noLeaderResubmitsMax = 3;
 /** Cluster: voters a custom `checkQuorum` rule may have (it is tabled over every subset at open). */
@@ -193,6 +195,13 @@ export const certifyScanKeysMax = 1024;
 export const storeKnownSchemasMax = 64;
 /** Snapshot image: payload bytes in one frame unless the caller asks for fewer (a single larger row goes alone). */
 export const snapshotFrameBytesTarget = 64 * 1024;
+/**
+ * Point index (point-index.ts): integer primary keys below this are kept in a dense array while dense
+ * enough; larger keys go to a Map. Bounds the array well below V8's largest fast array.
+ */
+export const storeDenseKeysMax = 1 << 26;
+/** Point index: an array of up to this many slots is kept whatever its density (beyond, at most half holes). */
+export const storeDenseSlotsMin = 1024;
 /** Snapshot image: rows in one rows frame unless the caller asks for fewer (Store.snapshot frameRowsMax). */
 export const snapshotFrameRowsMaxDefault = 65_536;
 /** Snapshot image: certification-window keys in one window frame. */

@@ -14,7 +14,7 @@
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
-import type { Committed, ImageWanted, ProposeRefused, Recovered, Restore, Synced } from './replicator.js';
+import type { Committed, ImageWanted, ProposeRefused, ReadFailed, ReadReady, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
 import type { QuorumChanged } from './quorum-watcher.js';
 
@@ -49,7 +49,7 @@ export interface ApplyEntries {
   readonly index: number;
   readonly payloads: readonly LogPayload[];
 }
-export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged;
+export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged | ReadReady | ReadFailed;
 
 export interface CommitterParams {
   readonly flusher: string;
@@ -125,6 +125,8 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
           case 'imageWanted': // in order with the applies: the image is of the tables after them
           case 'restore':
           case 'synced':
+          case 'readReady': // in order with the applies: the tables hold what the read must see
+          case 'readFailed':
             ctx.send(app, message);
             return;
           default:

@@ -27,11 +27,12 @@ import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
 import { RaftLog } from '../cluster/raft/log.js';
-import type { HardState, StateImage } from '../cluster/raft/raft.js';
+import type { HardState, ReadState, StateImage } from '../cluster/raft/raft.js';
 import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
+import { readsPendingMax } from '../limits.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -59,7 +60,23 @@ export interface ImageTaken {
   readonly index: number;
   readonly frames: readonly Uint8Array[];
 }
-export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken;
+/** From the application: confirm a linearizable read (thesis §6.4); answered by ReadReady or ReadFailed. */
+export interface ReadIndexRequest {
+  readonly type: 'readIndex';
+  readonly id: number;
+}
+export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken | ReadIndexRequest;
+
+/** To the apply target, in order with `committed`: everything the read must see is applied; run it. */
+export interface ReadReady {
+  readonly type: 'readReady';
+  readonly id: number;
+}
+/** To the apply target: the read could not be confirmed (no leader, or it stepped down). */
+export interface ReadFailed {
+  readonly type: 'readFailed';
+  readonly id: number;
+}
 
 /** To `replyTo`: the proposal was not taken (no leader known, or leadership is moving). */
 export interface ProposeRefused {
@@ -144,7 +161,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained,
+      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax,
     }, journal === undefined ? undefined : replay(journal));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
@@ -152,6 +169,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     let recoveryAnnounced = false;
     /** The applied index an image was last asked at (one request at a time; a new one after as many entries again). */
     let imageAskedAt = raft.image?.index ?? 0;
+    /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
+    let waitingReads: ReadState[] = [];
 
     const handleReady = () => {
       while (raft.hasReady()) {
@@ -161,7 +180,15 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         if (ready.image?.install) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
         if (ready.committed.length > 0) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed); // 3. apply
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
+        for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
+        if (ready.reads.length > 0) waitingReads = waitingReads.concat(ready.reads);
         raft.advance(ready);
+      }
+      if (waitingReads.length > 0) {
+        // Sent after the committed entries up to the read's index, so the tables hold them when it runs.
+        const applied = raft.log.applied;
+        for (const read of waitingReads) if (read.index <= applied) ctx.send(applyTo, { type: 'readReady', id: read.id } satisfies ReadReady);
+        waitingReads = waitingReads.filter((read) => read.index > applied);
       }
       if (!recoveryAnnounced && raft.log.applied >= recoveredIndex) {
         recoveryAnnounced = true;
@@ -217,6 +244,9 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           }
           case 'transferLeadership':
             raft.transferLeadership(message.to);
+            break;
+          case 'readIndex':
+            raft.readIndex(message.id);
             break;
           case 'imageTaken':
             if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);

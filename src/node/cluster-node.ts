@@ -16,7 +16,7 @@ import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
 import type { Message } from '../runtime/actor.js';
 import { APP } from '../runtime/actor.js';
-import { ChorusError, StoppedError } from '../runtime/errors.js';
+import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
 import { startThreadNode } from '../runtime/thread/thread-host.js';
@@ -25,7 +25,7 @@ import type { ApplyResult } from '../store/store.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
-import type { ImageWanted, RaftStateChanged, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
+import type { ImageWanted, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { ClusterView, NodeStatus, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
@@ -97,6 +97,15 @@ export interface NodeInfo {
   readonly storeVersion: number;
 }
 
+export interface ReadOptions {
+  /**
+   * 'local' (default): this node's tables as they are, at once. 'linearizable': first confirm with a
+   * quorum that the leader is still the leader (ReadIndex, thesis §6.4) and wait until this node has
+   * applied what it had committed, so the read sees every write acknowledged anywhere before it began.
+   */
+  readonly consistency: 'local' | 'linearizable';
+}
+
 export interface WriteOptions {
   /** Times to run the body again on a fresh snapshot after a CONFLICT (default 0). */
   readonly retries?: number;
@@ -137,6 +146,8 @@ export class ClusterNode {
   private quorumSeen = false;
   private hasQuorum = false;
   private quorumReason = '';
+  private readonly pendingReads = new Map<number, { settle: (ok: boolean) => void; fail: (error: Error) => void }>();
+  private nextReadId = 1;
   private onRecovered: (() => void) | undefined;
 
   constructor(
@@ -164,8 +175,41 @@ export class ClusterNode {
   }
 
   /** Runs `body` on a consistent snapshot of this node's tables; never touches the network. */
-  read<T>(body: (tx: ReadTx) => T): T {
+  read<T>(body: (tx: ReadTx) => T, options?: { readonly consistency: 'local' }): T;
+  /** Runs `body` once it is sure to see every write acknowledged before the call; NO_QUORUM, TIMEOUT or STOPPED otherwise. */
+  read<T>(body: (tx: ReadTx) => T, options: { readonly consistency: 'linearizable' }): Promise<T>;
+  read<T>(body: (tx: ReadTx) => T, options?: ReadOptions): T | Promise<T> {
+    if (options?.consistency === 'linearizable') return this.readLinearizable(body);
+    if (options !== undefined && options.consistency !== 'local') throw invalidArgument('read', `consistency must be 'local' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
     return this.store.read(body);
+  }
+
+  private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+      await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
+      if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
+      const ready = await this.readIndex();
+      if (ready) return this.store.read(body);
+      // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
+      if (attempt >= noLeaderResubmitsMax || (this.quorumSeen && !this.hasQuorum)) {
+        throw new ChorusError('NO_QUORUM', `a linearizable read on ${this.nodeId} could not be confirmed by a leader with a quorum`);
+      }
+    }
+  }
+
+  /** True once the tables hold everything a quorum-confirmed leader had committed; false when it could not confirm. */
+  private readIndex(): Promise<boolean> {
+    const id = this.nextReadId++;
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingReads.delete(id);
+        reject(new ChorusError('TIMEOUT', `a linearizable read on ${this.nodeId} was not confirmed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`));
+      }, this.params.writeTimeoutMs);
+      this.pendingReads.set(id, { settle: (ok) => { clearTimeout(timer); resolve(ok); }, fail: (error) => { clearTimeout(timer); reject(error); } });
+      const error = this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest);
+      if (error !== undefined) this.pendingReads.get(id)?.fail(new ChorusError('OVERLOADED', `read not accepted: ${error.message}`));
+    });
   }
 
   /**
@@ -226,6 +270,8 @@ export class ClusterNode {
     this.stopped = true;
     this.params.network.detach(this.nodeId);
     for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
+    for (const read of this.pendingReads.values()) read.fail(new StoppedError(`node ${this.nodeId}`));
+    this.pendingReads.clear();
     await this.host?.stop();
   }
 
@@ -325,6 +371,14 @@ export class ClusterNode {
         if (before && !hasQuorum) this.emitter.emit('quorumLost', reason);
         if (!before && hasQuorum && this.quorumSeen) this.emitter.emit('quorumRegained', reason);
         if (hasQuorum) this.quorumSeen = true;
+        return;
+      }
+      case 'readReady':
+      case 'readFailed': {
+        const id = (message as ReadReady | ReadFailed).id;
+        const read = this.pendingReads.get(id);
+        this.pendingReads.delete(id);
+        read?.settle(message.type === 'readReady');
         return;
       }
       case 'clusterView':

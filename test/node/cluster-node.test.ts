@@ -129,6 +129,24 @@ describe.each(['inline', 'thread'] as const)('the cluster view on the %s host', 
     await loner.write((tx) => void tx.upsert('kv', { k: 'back', v: 1 }));
   });
 
+  it('a linearizable read on any node sees every write acknowledged before it; a cut-off node refuses it', async () => {
+    const { network, leader } = await cluster(host, { writeTimeoutMs: 20_000 });
+    const boss = await leader();
+    const followers = nodes.filter((n) => n !== boss);
+    for (let i = 0; i < 20; i++) {
+      await followers[i % 2]!.write((tx) => void tx.upsert('kv', { k: 'x', v: i }));
+      // Asked on the other follower right after the write was acknowledged: it must see it.
+      expect(await followers[(i + 1) % 2]!.read((tx) => tx.get('kv', 'x')?.['v'], { consistency: 'linearizable' })).toBe(i);
+    }
+    expect(await boss.read((tx) => tx.count('kv'), { consistency: 'linearizable' })).toBe(1);
+    const loner = followers[0]!;
+    const lost = new Promise<void>((resolve) => loner.on('quorumLost', () => resolve()));
+    for (const other of nodes) if (other !== loner) network.cut(loner.nodeId, other.nodeId);
+    await lost;
+    await expect(loner.read((tx) => tx.count('kv'), { consistency: 'linearizable' })).rejects.toMatchObject({ code: 'NO_QUORUM' });
+    expect(loner.read((tx) => tx.count('kv'))).toBe(1); // a local read still answers from what it has
+  });
+
   it('info() gives log positions, remote commits and every peer with its lag', async () => {
     await cluster(host);
     for (let i = 0; i < 5; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i}`, v: i }));

@@ -52,6 +52,8 @@ export interface Append extends Envelope {
   readonly prevTerm: number;
   readonly entries: readonly Entry[];
   readonly commit: number;
+  /** The leader's latest ReadIndex round (thesis §6.4); echoed in the answer. Absent before any read. */
+  readonly readRound?: number;
 }
 /**
  * On success `index` is the last index the follower now matches. On rejection `index` is the prevIndex
@@ -63,6 +65,7 @@ export interface AppendResp extends Envelope {
   readonly success: boolean;
   readonly index: number;
   readonly hint: number;
+  readonly readRound?: number;
 }
 
 /** A follower forwards client commands to the leader it knows. */
@@ -97,4 +100,17 @@ export interface SnapshotResp extends Envelope {
   readonly next: number;
 }
 
-export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp;
+/** A follower forwards a linearizable read to its leader (thesis §6.4). Not bound to a term, like Propose. */
+export interface ReadIndex extends Envelope {
+  readonly type: 'readIndex';
+  readonly id: number;
+}
+/** The leader confirmed its leadership for read `id`: the reader waits until it applied `index`. */
+export interface ReadIndexResp extends Envelope {
+  readonly type: 'readIndexResp';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly index: number;
+}
+
+export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp;

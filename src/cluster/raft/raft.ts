@@ -9,7 +9,8 @@
  * Roles are functions swapped on transition (follower, preCandidate, candidate, leader). Extensions:
  * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
  * coming back cannot disrupt a healthy leader; leader transfer (§3.10); log compaction behind a state
- * image the host's state machine provides, and state transfer of that image in chunks (§7).
+ * image the host's state machine provides, and state transfer of that image in chunks (§7); ReadIndex
+ * for linearizable reads (thesis §6.4, read-index.ts).
  *
  * Safety invariants asserted here: at most one leader per term (an append from another leader of our
  * own term is impossible); a committed entry is never truncated (RaftLog); commit only advances, and only
@@ -17,13 +18,14 @@
  */
 import { assert, assertNever } from '../../runtime/assert.js';
 import { RaftLog } from './log.js';
-import type { Append, AppendResp, Entry, RaftMessage, Snapshot, SnapshotResp } from './messages.js';
+import type { Append, AppendResp, Entry, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
+import { ReadIndexQueue } from './read-index.js';
 import type { NodeId, QuorumRule } from './quorum.js';
 import { qrankQuorum, quorumIndex } from './quorum.js';
 import { Progress } from './progress.js';
-import type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState, StateImage } from './types.js';
+import type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
-export type { HardState, ProposeResult, RaftConfig, Ready, Role, SoftState, StateImage } from './types.js';
+export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
 /** Committed entries handed out per ready(); the rest wait for the next one. */
 const applyBatchEntriesMax = 4096;
@@ -57,6 +59,12 @@ export class Raft {
    */
   catchingUp: { target: number; image: boolean } | undefined;
   private heardLeader = false;
+  /** Leader: linearizable reads waiting for a quorum to confirm its leadership. */
+  private readonly reads = new ReadIndexQueue();
+  /** Index of the leader's first entry of its term (its noop): a read may not be served from before it. */
+  private termStartIndex = 0;
+  private readStates: ReadState[] = [];
+  private readsFailed: number[] = [];
   /** Follower: chunks of a leader's image received so far. */
   private incoming: { index: number; term: number; frames: Uint8Array[] } | undefined;
 
@@ -156,14 +164,25 @@ export class Raft {
     this.newImage = { image: this.image, install: false };
   }
 
+  /**
+   * A linearizable read asked on this node (thesis §6.4): it comes out of ready() in `reads` with the
+   * index to wait for once a quorum confirmed the leader, or in `readsFailed` when no leader can confirm it.
+   */
+  readIndex(id: number): void {
+    if (this.role === 'leader') this.leaderRead(id, this.id);
+    else if (this.leader !== undefined) this.send({ type: 'readIndex', term: this.term, from: this.id, to: this.leader, id });
+    else this.readsFailed.push(id);
+  }
+
   step(m: RaftMessage): void {
     assert(m.to === this.id, `step: message for ${m.to} delivered to ${this.id}`);
     if (m.term > this.term) {
       if (this.inLease(m)) return; // §4.2.3: a live leader's followers ignore disruptive elections
       const noTermChange = m.type === 'preVote' || (m.type === 'preVoteResp' && m.granted);
       if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow' ? m.from : undefined);
-    } else if (m.term < this.term && m.type !== 'propose') {
-      // Proposals are not bound to a term: a leader takes them from a follower that lags a term behind.
+    } else if (m.term < this.term && m.type !== 'propose' && m.type !== 'readIndex' && m.type !== 'readIndexResp') {
+      // Proposals and reads are not bound to a term: a leader takes them from a follower that lags a term
+      // behind, and a confirmation stays true for the moment it was made.
       this.answerStale(m);
       return;
     }
@@ -192,15 +211,17 @@ export class Raft {
   // ---- outputs ------------------------------------------------------------------------------------
 
   hasReady(): boolean {
-    return this.outbox.length > 0 || this.newImage !== undefined || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
+    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
   }
 
   ready(): Ready {
     const hard = this.hardChanged() ? this.hardState() : undefined;
     const soft = this.softChanged() ? this.softState() : undefined;
-    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage };
+    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed };
     this.outbox = [];
     this.newImage = undefined;
+    this.readStates = [];
+    this.readsFailed = [];
     if (hard) this.lastHard = hard;
     if (soft) this.lastSoft = soft;
     return ready;
@@ -227,6 +248,12 @@ export class Raft {
         return;
       case 'propose':
         if (this.leader !== undefined) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
+        return;
+      case 'readIndex': // asked of a node that is not the leader (any more): the asker tries again
+        this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: m.from, id: m.id, ok: false, index: 0 });
+        return;
+      case 'readIndexResp':
+        this.onReadIndexResp(m);
         return;
       case 'snapshot':
         this.electionElapsed = 0;
@@ -271,6 +298,12 @@ export class Raft {
         }
         return;
       }
+      case 'readIndex':
+        this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: m.from, id: m.id, ok: false, index: 0 });
+        return;
+      case 'readIndexResp':
+        this.onReadIndexResp(m);
+        return;
       case 'propose':
       case 'timeoutNow':
       case 'appendResp':
@@ -295,6 +328,12 @@ export class Raft {
       case 'snapshotResp':
         this.handleSnapshotResp(m);
         return;
+      case 'readIndex':
+        this.leaderRead(m.id, m.from);
+        return;
+      case 'readIndexResp':
+        this.onReadIndexResp(m); // answered by an earlier leader of ours: still true for its moment
+        return;
       case 'propose':
         if (this.transferee === undefined) this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
         return;
@@ -312,6 +351,7 @@ export class Raft {
   // ---- transitions --------------------------------------------------------------------------------
 
   private becomeFollower(term: number, leader: NodeId | undefined): void {
+    this.failReads();
     if (term > this.term) {
       this.term = term;
       this.vote = undefined;
@@ -324,6 +364,7 @@ export class Raft {
   }
 
   private campaign(role: 'preCandidate' | 'candidate', transfer: boolean): void {
+    this.failReads();
     this.resetElection();
     this.heardLeader = false; // lost touch: the next leader heard from tells how far behind this node is
     this.role = role;
@@ -354,6 +395,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress = new Map(this.peers.map((id) => [id, new Progress(this.log.lastIndex() + 1)]));
+    this.termStartIndex = this.log.lastIndex() + 1;
     this.appendOwn([{ kind: 'noop' }]); // §5.4.2: commits the entries of earlier terms
   }
 
@@ -378,12 +420,14 @@ export class Raft {
     assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted`);
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
-    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed });
+    const round = this.reads.currentRound;
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}) });
   }
 
   private handleAppend(m: Append): void {
+    const round = m.readRound;
     const reply = (success: boolean, index: number, hint: number) =>
-      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success, index, hint });
+      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success, index, hint, ...(round !== undefined ? { readRound: round } : {}) });
     if (!this.heardLeader && m.commit > this.log.committed) this.behind(m.commit, false);
     this.heardLeader = true;
     if (m.prevIndex < this.log.committed) {
@@ -405,6 +449,11 @@ export class Raft {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    if (m.readRound !== undefined) {
+      // Any answer, accepted or not, shows the follower still takes this node as its leader in this term.
+      this.reads.echo(m.from, m.readRound);
+      for (const read of this.reads.confirmed(this.id, this.isQuorum)) this.answerRead(read.id, read.from, true, read.index);
+    }
     if (!m.success) {
       if (pr.rejected(m.index, m.hint)) this.sendAppend(m.from, false);
       return;
@@ -415,6 +464,40 @@ export class Raft {
       this.sendAppend(m.from, false);
     }
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
+  }
+
+  // ---- linearizable reads (thesis §6.4) -----------------------------------------------------------
+
+  private leaderRead(id: number, from: NodeId): void {
+    // Before its noop commits, a new leader may not know the latest commit: read from its term's start.
+    const index = Math.max(this.log.committed, this.termStartIndex);
+    if (this.isQuorum(new Set([this.id]))) {
+      this.answerRead(id, from, true, index);
+      return;
+    }
+    if (this.reads.size >= this.config.readsPendingMax) {
+      this.answerRead(id, from, false, 0);
+      return;
+    }
+    this.reads.add(id, from, index);
+    for (const peer of this.peers) this.sendAppend(peer, true); // the round that confirms it
+  }
+
+  private answerRead(id: number, from: NodeId, ok: boolean, index: number): void {
+    if (from !== this.id) this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: from, id, ok, index });
+    else if (ok) this.readStates.push({ id, index });
+    else this.readsFailed.push(id);
+  }
+
+  private onReadIndexResp(m: ReadIndexResp): void {
+    if (m.ok) this.readStates.push({ id: m.id, index: m.index });
+    else this.readsFailed.push(m.id);
+  }
+
+  /** No longer leader: the reads it held cannot be confirmed by it. */
+  private failReads(): void {
+    if (this.role !== 'leader') return;
+    for (const read of this.reads.drain()) this.answerRead(read.id, read.from, false, 0);
   }
 
   // ---- state transfer (§7) ------------------------------------------------------------------------

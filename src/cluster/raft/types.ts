@@ -27,6 +27,8 @@ export interface RaftConfig {
    * follower lagging by fewer is fed from the log; one lagging by more gets the image (state transfer).
    */
   readonly logEntriesRetained: number;
+  /** Reads a leader may hold unconfirmed; more fail at once. */
+  readonly readsPendingMax: number;
 }
 
 /** A state image: the state machine after applying every entry up to `index`, as frames. */
@@ -61,6 +63,15 @@ export interface Ready {
    * it before applying `committed`.
    */
   readonly image: { readonly image: StateImage; readonly install: boolean } | undefined;
+  /** Linearizable reads asked on this node and confirmed: each may run once `index` is applied here. */
+  readonly reads: readonly ReadState[];
+  /** Reads asked on this node that cannot be confirmed now (no leader, or it stepped down). */
+  readonly readsFailed: readonly number[];
+}
+
+export interface ReadState {
+  readonly id: number;
+  readonly index: number;
 }
 
 export type ProposeResult = 'appended' | 'forwarded' | 'noLeader' | 'transferring';

@@ -49,6 +49,9 @@ function imageEntries(image: StateImage | undefined): Entry[] {
 export class RaftNet {
   readonly nodes = new Map<NodeId, Raft>();
   readonly disks = new Map<NodeId, Disk>();
+  /** Linearizable reads each node had confirmed (id and index to wait for), and those that failed. */
+  readonly reads = new Map<NodeId, { id: number; index: number }[]>();
+  readonly readsFailed = new Map<NodeId, number[]>();
   /** What each node's state machine applied, in order. */
   readonly applied = new Map<NodeId, Entry[]>();
   readonly down = new Set<NodeId>();
@@ -94,7 +97,7 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
-      logEntriesRetained: this.options.logEntriesRetained ?? 1000,
+      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100,
     };
   }
 
@@ -150,6 +153,8 @@ export class RaftNet {
           this.committedAt.set(e.index, { entryTerm: e.term, seenInTerm: Math.min(seen?.seenInTerm ?? Infinity, raft.term) });
         }
         if (ready.softState?.role === 'leader') this.noteLeader(ready.softState.term, id);
+        this.reads.set(id, [...(this.reads.get(id) ?? []), ...ready.reads]);
+        this.readsFailed.set(id, [...(this.readsFailed.get(id) ?? []), ...ready.readsFailed]);
         raft.advance(ready);
       }
     }

@@ -140,7 +140,7 @@ describe('Raft with weighted votes', () => {
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
-    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000 };
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100 };
     const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
     for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
     expect([s1.role, s1.term]).toEqual(['candidate', 3]);
@@ -189,5 +189,34 @@ describe('§7 log compaction and state transfer', () => {
     net.propose('a', 'x=6');
     net.tickAll(2);
     expect(net.commands('b')).toEqual(net.commands('a'));
+  });
+});
+
+describe('thesis §6.4 ReadIndex: linearizable reads without log entries', () => {
+  it('a leader confirms a read by a quorum’s heartbeat answers; a deposed leader cut off cannot', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.propose('a', 'x=1');
+    net.stabilize();
+    net.node('a').readIndex(1);
+    net.node('c').readIndex(2); // a follower asks its leader
+    net.stabilize();
+    const commit = net.node('a').log.committed;
+    expect(net.reads.get('a')).toEqual([{ id: 1, index: commit }]);
+    expect(net.reads.get('c')).toEqual([{ id: 2, index: commit }]);
+
+    // Cut off, a still believes it leads until check-quorum deposes it; its read must not be confirmed.
+    net.partition(['a'], ['b', 'c']);
+    net.node('a').readIndex(3);
+    net.stabilize();
+    expect(net.reads.get('a')).toHaveLength(1);
+    net.tickAll(40); // a steps down; b or c leads in a later term and commits a write a cannot see
+    const leader = net.leader()!;
+    net.propose(leader, 'x=2');
+    net.stabilize();
+    expect(net.readsFailed.get('a')).toEqual([3]); // failed when it stepped down, never answered stale
+    net.node(leader).readIndex(4);
+    net.stabilize();
+    expect(net.reads.get(leader)!.at(-1)).toEqual({ id: 4, index: net.node(leader).log.committed });
   });
 });
