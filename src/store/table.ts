@@ -1,21 +1,23 @@
 /**
- * One table's data: rows by primary key (a Map for point reads, a B+ tree for order) and one B+ tree
+ * One table's data: rows by primary key (a PointIndex for point reads — a dense array for small integer
+ * keys, else a Map; see point-index.ts — and a B+ tree for order) and one B+ tree
  * per secondary index (index key → row).
  *
  * Why sorted-btree and a Map (measured on this machine, 1M random keys, /tmp micro-benchmark recorded in
  * docs/store.md): sorted-btree get 1.0–1.4M/s (numbers) and 0.7M/s (strings), insert 0.9–1.5M/s, full
  * scan 20–50M rows/s, 37–45 B/entry; a hand-written B+ tree measured get 1.2–1.9M/s, insert 1.0–1.6M/s,
  * scan 105–130M rows/s, 29–34 B/entry; a Map get 4.2–6.6M/s at 44–61 B/entry. Point reads go through the
- * Map (the ≥1M/s target is out of reach of either tree on random keys); order needs a tree, and
+ * point index (the ≥1M/s target is out of reach of either tree on random keys); order needs a tree, and
  * sorted-btree's O(1) copy-on-write clone (10 µs for clone plus the first write on a 1M tree) gives the
  * consistent views that snapshots and long-lived readers need, which our own tree would have to grow.
  *
  * Invariants: `rows`, `tree` and every index hold exactly the same set of rows; rows are frozen and
- * canonical; a view (clone) has no Map and is never mutated.
+ * canonical; a view (clone) has no point index and is never mutated.
  */
 import BTreeModule from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import { storeTreeNodeEntriesMax } from '../limits.js';
+import { PointIndex } from './point-index.js';
 import { assert } from '../runtime/assert.js';
 import type { Key, KeyRange } from './keys.js';
 import { comparatorFor, compareStrings, encodedKey, indexKeyOf, keyUpper } from './keys.js';
@@ -36,7 +38,7 @@ export class TableData {
   private constructor(
     readonly schema: TableSchema,
     /** Live tables only: point reads. */
-    private readonly rows: Map<Key, Row> | undefined,
+    private readonly rows: PointIndex | undefined,
     readonly tree: BTree<Key, Row>,
     readonly indexes: readonly BTree<string, Row>[],
   ) {}
@@ -44,7 +46,7 @@ export class TableData {
   static empty(schema: TableSchema): TableData {
     return new TableData(
       schema,
-      new Map(),
+      new PointIndex(integerKey(schema)),
       new BTree<Key, Row>(undefined, comparatorFor(schema.keyKind), storeTreeNodeEntriesMax),
       schema.indexes.map(() => new BTree<string, Row>(undefined, compareStrings, storeTreeNodeEntriesMax)),
     );
@@ -57,8 +59,7 @@ export class TableData {
    */
   static fromSorted(schema: TableSchema, keys: Key[], rows: Row[]): TableData {
     assert(keys.length === rows.length, 'fromSorted: one key per row');
-    const map = new Map<Key, Row>();
-    for (let i = 0; i < keys.length; i++) map.set(keys[i] as Key, rows[i] as Row);
+    const map = PointIndex.fromSorted(integerKey(schema), keys, rows);
     const indexes = schema.indexes.map((index) => {
       const entries = rows.map((row, i) => ({ entry: indexKeyOf(index, row, encodedKey(schema, keys[i] as Key)), row }));
       entries.sort((a, b) => compareStrings(a.entry, b.entry));
@@ -125,6 +126,12 @@ export class TableData {
   withIndexValue(index: IndexSchema, prefix: string, visit: Visit<string>): void {
     visitTree(this.indexes[index.position] as BTree<string, Row>, compareStrings, { low: prefix, lowInclusive: true, high: prefix + keyUpper, highInclusive: false }, false, visit);
   }
+}
+
+/** Whether the table's key is one int32 or uint32 field (so the point index may be a dense array). */
+function integerKey(schema: TableSchema): boolean {
+  const fields = schema.primaryKey;
+  return fields.length === 1 && (fields[0]?.scalar === 'int32' || fields[0]?.scalar === 'uint32') && !fields[0].isArray;
 }
 
 function sortedTree<K extends Key>(keys: K[], rows: Row[], compare: (a: K, b: K) => number): BTree<K, Row> {
