@@ -13,6 +13,7 @@
  */
 import { CorruptError } from './errors.js';
 import { decodeMsgpack, encodeMsgpack, frame } from './codec.js';
+import { MsgpackDecodeError, MsgpackReader } from './msgpack-decode.js';
 import type { WriteRef } from './changeset.js';
 import type { SchemaDef } from './schema.js';
 import type { Value } from './values.js';
@@ -82,6 +83,64 @@ export function decodeLogRecord(payload: Uint8Array, source: string, offset: num
     throw new CorruptError(source, offset, 'malformed write in log record');
   });
   return { version: data[0] as number, writes };
+}
+
+/** What visitLogRecord hands each write to: a stored row (read it from `reader`) or a deleted key. */
+export interface LogRecordVisitor {
+  row(table: string, reader: MsgpackReader): void;
+  remove(table: string, key: readonly unknown[]): void;
+}
+
+/** A record's version, read without decoding its writes (recovery decides from it what to do). */
+export function logRecordVersion(payload: Uint8Array, source: string, offset: number): number {
+  return guard(source, offset, () => {
+    const reader = new MsgpackReader(payload);
+    if (reader.arrayHeader() !== 2) throw new CorruptError(source, offset, 'malformed log record');
+    const version = reader.value(1);
+    if (!Number.isSafeInteger(version)) throw new CorruptError(source, offset, 'malformed log record');
+    return version as number;
+  });
+}
+
+/**
+ * Reads a record's writes one by one into `visitor`, rows straight from the bytes (replaying a million
+ * records this way skips four arrays and an object per write that decodeLogRecord makes). Same
+ * checks as decodeLogRecord; errors the visitor throws pass through.
+ */
+export function visitLogRecord(payload: Uint8Array, source: string, offset: number, visitor: LogRecordVisitor): void {
+  guard(source, offset, () => {
+    const reader = new MsgpackReader(payload);
+    const malformed = (): never => {
+      throw new CorruptError(source, offset, 'malformed write in log record');
+    };
+    if (reader.arrayHeader() !== 2 || !Number.isSafeInteger(reader.value(1))) throw new CorruptError(source, offset, 'malformed log record');
+    const writes = reader.arrayHeader();
+    for (let i = 0; i < writes; i++) {
+      const length = reader.arrayHeader();
+      const table = reader.value(2);
+      if (typeof table !== 'string') malformed();
+      if (length === 2) {
+        if (!reader.nextIsArray()) malformed();
+        visitor.row(table as string, reader);
+      } else if (length === 3) {
+        if (reader.value(2) !== null) malformed();
+        const key = reader.value(2);
+        if (!Array.isArray(key)) malformed();
+        visitor.remove(table as string, key as unknown[]);
+      } else malformed();
+    }
+    reader.finish();
+  });
+}
+
+/** Runs `read`, turning msgpack errors into CorruptError naming the record. */
+function guard<T>(source: string, offset: number, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof MsgpackDecodeError)) throw error;
+    throw new CorruptError(source, offset, `undecodable msgpack (${error.message})`);
+  }
 }
 
 /**

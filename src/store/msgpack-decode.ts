@@ -179,6 +179,12 @@ export class MsgpackReader {
     return (head >= 0x80 && head <= 0x8f) || head === 0xde || head === 0xdf;
   }
 
+  /** Whether the next value is an array (fixarray, array16 or array32). */
+  nextIsArray(): boolean {
+    const head = this.cursor.peek();
+    return (head >= 0x90 && head <= 0x9f) || head === 0xdc || head === 0xdd;
+  }
+
   /** Consumes a map header and returns its entry count (MsgpackDecodeError when the next value is no map). */
   mapHeader(): number {
     return this.cursor.header(0x80, 0xde, 'a map', 2);

@@ -13,7 +13,7 @@ import { ChorusError } from '../runtime/errors.js';
 import { CorruptError } from './errors.js';
 import type { SchemaPlan } from './evolution.js';
 import { FrameReader } from './frames.js';
-import { decodeLogHeader, decodeLogRecord, isTornTail } from './log-format.js';
+import { decodeLogHeader, isTornTail, logRecordVersion } from './log-format.js';
 import type { Store } from './store.js';
 
 export interface TruncationReport {
@@ -64,18 +64,18 @@ export async function replaySegment(
           plan = store.planFor(header.fingerprint, header.schema);
           continue;
         }
-        const record = decodeLogRecord(result.payload, name, result.offset);
-        if (record.version <= store.version) continue;
-        if (record.version !== store.version + 1) {
-          if (!afterCut) throw new CorruptError(name, result.offset, `record ${record.version} does not follow version ${store.version}`);
-          await cut(result.offset, `record ${record.version} follows records lost in an earlier segment`);
+        const version = logRecordVersion(result.payload, name, result.offset);
+        if (version <= store.version) continue;
+        if (version !== store.version + 1) {
+          if (!afterCut) throw new CorruptError(name, result.offset, `record ${version} does not follow version ${store.version}`);
+          await cut(result.offset, `record ${version} follows records lost in an earlier segment`);
           return { cut: true, gap: true };
         }
         try {
-          store.replay(record.version, record.writes, plan);
+          store.replayRecord(result.payload, plan, name, result.offset);
         } catch (error) {
           if (error instanceof CorruptError || !(error instanceof ChorusError)) throw error;
-          throw new CorruptError(name, result.offset, `record ${record.version}: ${error.message}`);
+          throw new CorruptError(name, result.offset, `record ${version}: ${error.message}`);
         }
       }
     }

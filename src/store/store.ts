@@ -17,10 +17,10 @@ import type { SchemaPlan } from './evolution.js';
 import { planConversion } from './evolution.js';
 import type { Key } from './keys.js';
 import { decodeKey, indexRange, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
-import type { LogWrite } from './log-format.js';
+import { visitLogRecord } from './log-format.js';
 import type { ReadTx } from './read-tx.js';
 import { Reader } from './read-tx.js';
-import { keyValuesOf, rowFromArray, rowToArray } from './rows.js';
+import { keyValuesOf, rowFromArray, rowFromReader, rowToArray } from './rows.js';
 import type { SchemaDef, TableSchema } from './schema.js';
 import { Schema } from './schema.js';
 import type { ImageBounds, ImageSource, LoadedState } from './snapshot.js';
@@ -205,12 +205,22 @@ export class Store {
   }
 
   /**
-   * @internal Replays a log record: already certified when it was logged, so only converted, checked
-   * and applied. `version` must be the next version.
+   * @internal Replays a log record (its frame payload): already certified when it was logged, so only
+   * converted, checked and applied. Its version must be the next version (the caller checked).
    */
-  replay(version: number, writes: readonly LogWrite[], plan: SchemaPlan): void {
-    assert(version === this.state.version + 1, `log record ${version} does not follow store version ${this.state.version}`);
-    const puts = writes.map((write) => this.resolveWrite(plan, write.table, write.key, write.row));
+  replayRecord(payload: Uint8Array, plan: SchemaPlan, source: string, offset: number): void {
+    const version = this.state.version + 1;
+    const puts: PreparedWrite[] = [];
+    visitLogRecord(payload, source, offset, {
+      row: (tableName, reader) => {
+        const tablePlan = plan.table(tableName);
+        if (tablePlan === undefined) throw new IncompatibleSchemaError(tableName, undefined, 'no such table here');
+        const table = tablePlan.to;
+        const row = tablePlan.identity ? rowFromReader(table, reader, 2) : rowFromArray(table, tablePlan.convert(reader.value(2) as unknown[]));
+        puts.push({ table, key: primaryKeyOf(table, row), row });
+      },
+      remove: (tableName, key) => puts.push(this.resolveWrite(plan, tableName, key, null)),
+    });
     this.mutate({ schema: this.state.schema, snapshot: version - 1, reads: none, ranges: none, writes: puts, puts });
   }
 

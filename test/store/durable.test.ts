@@ -10,6 +10,7 @@ import type { DurableStoreOptions, LogTruncatedEvent, SnapshotCorruptEvent } fro
 import { DurableStore, segmentName, snapshotName } from '../../src/store/durable.js';
 import { decodeLogRecord, encodeLogRecord, isTornTail } from '../../src/store/log-format.js';
 import { FrameReader } from '../../src/store/frames.js';
+import { encodeMsgpack, frame } from '../../src/store/codec.js';
 import type { Schedule } from '../../src/store/txlog.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import { accounts } from './fixtures.js';
@@ -88,6 +89,30 @@ describe('durable store on the simulated disk', () => {
     expect(error.source).toBe(name);
     expect(error.offset).toBeLessThanOrEqual(Math.floor(size / 2));
     expect(error.message).toMatch(new RegExp(`^${name} at byte \\d+: (checksum mismatch|frame length)`));
+  });
+
+  test('a whole record (good CRC) that does not fit the schema or the format refuses to open, naming file, offset and record', async () => {
+    for (const [bad, what] of [
+      [encodeLogRecord(3, [{ table: 'accounts', key: [9], row: [9, 'x@y'] }]), /record 3: .*array of 5 values/],
+      [encodeLogRecord(3, [{ table: 'nope', key: [9], row: [9, 'x@y', 0n, null, null] }]), /record 3: .*nope/],
+      [frame(encodeMsgpack([3, [['accounts', 7]]])), /malformed write/],
+      [frame(encodeMsgpack([3, [['accounts', [9, 'x@y', 0n, null, null]]], 'extra'])), /malformed log record/],
+    ] as const) {
+      const disk = new SimDisk({ random: () => 0.5 });
+      const store = await open(disk);
+      await commitAccounts(store, 0, 2);
+      await store.close();
+      const name = segmentName(0);
+      const at = disk.contents(name)!.length;
+      const file = await disk.open(name, { create: false });
+      await file.append(bad);
+      await file.append(encodeLogRecord(4, [{ table: 'accounts', key: [10], row: [10, 'z@y', 0n, null, null] }])); // whole data follows: not a torn tail
+      await file.sync();
+      const error = (await open(disk).catch((e: unknown) => e)) as CorruptError;
+      expect(error).toBeInstanceOf(CorruptError);
+      expect([error.source, error.offset]).toEqual([name, at]);
+      expect(error.message).toMatch(what);
+    }
   });
 
   test('checkpoints keep the log bounded and the state intact', async () => {
