@@ -156,7 +156,10 @@ export class HistoryRecorder {
   private complete(handle: OpHandle, type: CompletionType, time: number, value: JsonValue | undefined): void {
     const op = this.open.get(handle.id);
     if (op === undefined) assert(false, `${type}: operation ${handle.id} of process ${handle.process} is not open (completed twice?)`);
-    this.push({ process: op.process, type, f: op.f, key: op.key, value: value ?? op.value, time });
+    // The process, f and key were checked at the invoke: only what is new needs checking here.
+    if (!(Number.isFinite(time) && time >= 0)) assert(false, `${type}: time must be a finite number of ms >= 0, got ${time}`);
+    if (value !== undefined && !isJsonValue(value, 0)) assert(false, `${type}: value must be JSON nested at most ${historyValueDepthMax} deep`);
+    this.append({ process: op.process, type, f: op.f, key: op.key, value: value ?? op.value, time });
     this.open.delete(handle.id);
     this.busyProcesses.delete(op.process);
   }
@@ -165,6 +168,10 @@ export class HistoryRecorder {
   private push(event: HistoryEvent): void {
     const problem = eventProblem(event);
     if (problem !== undefined) assert(false, `history event: ${problem}`);
+    this.append(event);
+  }
+
+  private append(event: HistoryEvent): void {
     if (event.time < this.lastTime) assert(false, `history event: time ${event.time} is before the previous event's ${this.lastTime}`);
     this.lastTime = event.time;
     this.recorded.push(event);

@@ -33,6 +33,9 @@ describe('HistoryRecorder', () => {
     const h = recorder.invoke({ process: 0, f: 'read', key: 'x', value: null, time: 5 });
     expect(() => recorder.invoke({ process: 0, f: 'read', key: 'x', value: null, time: 5 })).toThrow(/process 0 already has an open operation/);
     expect(() => recorder.ok(h, 4, null)).toThrow(/time 4 is before the previous event's 5/);
+    expect(() => recorder.ok(h, Number.NaN, null)).toThrow(/ok: time must be a finite number/);
+    expect(() => recorder.ok(h, 6, { f: (() => 1) as never })).toThrow(/ok: value must be JSON/);
+    expect(recorder.events).toHaveLength(1); // refused completions leave the history unchanged
     recorder.ok(h, 6, null);
     expect(() => recorder.fail(h, 7)).toThrow(/is not open \(completed twice\?\)/);
   });
