@@ -69,6 +69,41 @@ class Cursor {
     return this.bytes[this.take(1)] as number;
   }
 
+  stringOrUndefined(bytesMax: number): string | undefined {
+    const head = this.peek();
+    let length: number;
+    let start: number;
+    if (head >= 0xa0 && head <= 0xbf) {
+      length = head & 0x1f;
+      start = this.pos + 1;
+    } else if (head === 0xd9 && this.pos + 2 <= this.end) {
+      length = this.bytes[this.pos + 1] as number;
+      start = this.pos + 2;
+    } else return undefined;
+    if (length > bytesMax || length > this.end - start) return undefined; // the general path refuses it
+    this.pos = start + length;
+    return this.text.toString(undefined, start, start + length);
+  }
+
+  numberOrUndefined(): number | undefined {
+    const head = this.peek();
+    if (head <= 0x7f) {
+      this.pos++;
+      return head;
+    }
+    if (head === 0xcb && this.pos + 9 <= this.end) {
+      const value = this.view.getFloat64(this.pos + 1);
+      this.pos += 9;
+      return value;
+    }
+    if (head === 0xce && this.pos + 5 <= this.end) {
+      const value = this.view.getUint32(this.pos + 1);
+      this.pos += 5;
+      return value;
+    }
+    return undefined;
+  }
+
   peek(): number {
     if (this.pos >= this.end) this.fail('insufficient data (1 byte needed)');
     return this.bytes[this.pos] as number;
@@ -177,6 +212,16 @@ export class MsgpackReader {
   nextIsMap(): boolean {
     const head = this.cursor.peek();
     return (head >= 0x80 && head <= 0x8f) || head === 0xde || head === 0xdf;
+  }
+
+  /** The next value when it is a string of at most `bytesMax` bytes (consumed), else undefined (nothing consumed). */
+  stringOrUndefined(bytesMax: number): string | undefined {
+    return this.cursor.stringOrUndefined(bytesMax);
+  }
+
+  /** The next value when it is a number (any format but 64-bit integers; consumed), else undefined. */
+  numberOrUndefined(): number | undefined {
+    return this.cursor.numberOrUndefined();
   }
 
   /** Whether the next value is an array (fixarray, array16 or array32). */

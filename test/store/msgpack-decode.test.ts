@@ -6,7 +6,9 @@ import { decode, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { encodeMsgpack } from '../../src/store/codec.js';
-import { decodeStoreMsgpack } from '../../src/store/msgpack-decode.js';
+import { MsgpackReader, decodeStoreMsgpack } from '../../src/store/msgpack-decode.js';
+import { rowFromArray, rowFromReader } from '../../src/store/rows.js';
+import { Schema } from '../../src/store/schema.js';
 
 const scalar = fc.oneof(
   fc.constant(null), fc.boolean(), fc.integer(), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.double({ noNaN: true }),
@@ -39,5 +41,55 @@ describe('decodeStoreMsgpack', () => {
     expect(() => decodeStoreMsgpack(new Uint8Array([0x81, 0xa9, ...Buffer.from('__proto__'), 0x01]))).toThrow(/__proto__/);
     expect(() => decodeStoreMsgpack(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff, 0x00]))).toThrow(/fewer bytes/);
     expect(() => decodeStoreMsgpack(new Uint8Array(200).fill(0x91))).toThrow(/storeDecodeDepthMax/);
+  });
+});
+
+describe('rows read straight from msgpack (rowFromReader) against decode-then-check (rowFromArray)', () => {
+  const table = new Schema({
+    tables: [{
+      name: 't',
+      fields: [
+        { name: 'id', type: 'uint32' }, { name: 's', type: 'string' }, { name: 'f', type: 'float64' },
+        { name: 'at', type: 'timestamp' }, { name: 'o', type: 'string', optional: true },
+      ],
+      primaryKey: ['id'],
+    }],
+  }).table('t');
+  const outcome = (read: () => unknown): unknown => {
+    try {
+      return { row: read() };
+    } catch (error) {
+      const e = error as { code?: string; table?: string; field?: string; constructor: unknown };
+      return { error: [e.constructor, e.code, e.table, e.field] }; // the messages show the value, which differs in form
+    }
+  };
+  /** msgpack of a float64 whatever its value (the encoder writes integral doubles as integers). */
+  const float64 = (x: number): Uint8Array => {
+    const out = new Uint8Array(9);
+    out[0] = 0xcb;
+    new DataView(out.buffer).setFloat64(1, x);
+    return out;
+  };
+
+  test('same row or same refusal for any values, in any encoding', () => {
+    const field = fc.oneof(scalar, fc.constantFrom(-0, 2 ** 32, 2 ** 53, 1.5, -1, 'é', '\u{1F600}'));
+    // Mostly well-typed rows (so that every field's fast path also succeeds), and anything at all.
+    const typed = fc.tuple(
+      fc.oneof(fc.nat(), fc.constantFrom(0xffffffff, 2 ** 32, -1)), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.double(),
+      fc.oneof(fc.maxSafeNat(), fc.double()), fc.option(fc.string({ maxLength: 300 }), { nil: null }),
+    ).map((row) => row as unknown[]);
+    fc.assert(fc.property(fc.oneof(typed, fc.array(field, { minLength: 4, maxLength: 6 })), fc.integer({ min: 0, max: 5 }), fc.double(), (values, at, x) => {
+      const plain = encodeMsgpack(values);
+      // The same array with one element replaced by a raw float64 (as a foreign writer might send it).
+      const parts = values.map((v, i) => (i === at ? float64(x) : encodeMsgpack(v)));
+      const raw = new Uint8Array([0x90 | values.length, ...parts.flatMap((p) => [...p])]);
+      for (const bytes of [plain, raw]) {
+        const direct = outcome(() => rowFromReader(table, new MsgpackReader(bytes), 0));
+        const general = outcome(() => rowFromArray(table, decodeStoreMsgpack(bytes) as unknown[]));
+        expect(direct).toEqual(general);
+      }
+    }), { numRuns: 500 });
+    const negativeZero = new Uint8Array([0x95, 0x01, 0xa1, 0x61, ...float64(-0), 0x02, 0xc0]);
+    expect(Object.is(rowFromReader(table, new MsgpackReader(negativeZero), 0)['f'], 0)).toBe(true); // canonical: -0 stored as 0
   });
 });
