@@ -96,12 +96,24 @@ class Cursor {
       this.pos += 9;
       return value;
     }
-    if (head === 0xce && this.pos + 5 <= this.end) {
-      const value = this.view.getUint32(this.pos + 1);
-      this.pos += 5;
-      return value;
+    if (head >= 0xe0) {
+      this.pos++;
+      return head - 0x100;
     }
-    return undefined;
+    let width: number;
+    switch (head) {
+      case 0xcc: case 0xd0: width = 1; break;
+      case 0xcd: case 0xd1: width = 2; break;
+      case 0xce: case 0xd2: width = 4; break;
+      default: return undefined; // 64-bit integers are bigints: the general path
+    }
+    if (this.pos + 1 + width > this.end) return undefined;
+    const at = this.pos + 1;
+    const view = this.view;
+    const value = head === 0xcc ? view.getUint8(at) : head === 0xcd ? view.getUint16(at) : head === 0xce ? view.getUint32(at)
+      : head === 0xd0 ? view.getInt8(at) : head === 0xd1 ? view.getInt16(at) : view.getInt32(at);
+    this.pos = at + width;
+    return value;
   }
 
   peek(): number {

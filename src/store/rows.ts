@@ -79,14 +79,18 @@ export function rowFromReader(table: TableSchema, reader: MsgpackReader, depth: 
         const number = reader.numberOrUndefined();
         if (number !== undefined) value = number + 0; // -0 becomes 0
       }
-      else if (field.scalar === 'timestamp' || field.scalar === 'uint32') {
+      else if (field.scalar === 'timestamp' || field.scalar === 'uint32' || field.scalar === 'int32') {
         const number = reader.numberOrUndefined();
-        if (number !== undefined) value = Number.isSafeInteger(number) && (field.scalar === 'timestamp' || (number >= 0 && number <= 0xffffffff)) ? number + 0 : checkField(table, field, number, true);
+        if (number !== undefined) value = Number.isSafeInteger(number) && inIntegerRange(field.scalar, number) ? number + 0 : checkField(table, field, number, true);
       }
     }
     wireValues[i] = value === undefined ? checkField(table, field, reader.value(depth + 1), true) : value;
   }
   return table.makeRow(wireValues);
+}
+
+function inIntegerRange(scalar: string, n: number): boolean {
+  return scalar === 'timestamp' || (scalar === 'uint32' ? n >= 0 && n <= 0xffffffff : n >= -0x80000000 && n <= 0x7fffffff);
 }
 
 /** The wire form of a canonical row: its values in field order. */
