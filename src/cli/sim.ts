@@ -164,6 +164,11 @@ export function runSim(args: SimArgs, print: (line: string) => void, progress: P
   let kept: SeedRun | undefined;
   let keptSeed = args.seed;
   const bar = progressBar(args.seeds, progress, began);
+  // On a terminal stdout and stderr share the screen: the bar is cleared before any line is printed.
+  const say = (line: string) => {
+    bar.clear();
+    print(line);
+  };
   const okWord = { register: 'operations', bank: 'transfers', 'list-append': 'appends' }[args.workload];
   for (let seed = args.seed; seed < args.seed + args.seeds; seed++) {
     const run = runSeed(args, seed);
@@ -173,12 +178,11 @@ export function runSim(args: SimArgs, print: (line: string) => void, progress: P
     if (run.problems.length > 0) {
       if (failedSeeds.length === 0) [kept, keptSeed] = [run, seed];
       failedSeeds.push(seed);
-      bar.clear();
-      print(`seed ${seed}: FAILED\n  ${run.problems.join('\n  ')}\n  replay: ${replayCommand(args, seed)}`);
+      say(`seed ${seed}: FAILED\n  ${run.problems.join('\n  ')}\n  replay: ${replayCommand(args, seed)}`);
     } else {
       if (failedSeeds.length === 0) [kept, keptSeed] = [run, seed];
       const r = run.result!;
-      if (args.seeds <= simSeedLinesMax) print(`seed ${seed}: ok (${r.okOps} ${okWord} acknowledged, ${r.events} events, ${(r.simMs / 1000).toFixed(1)} s simulated)`);
+      if (args.seeds <= simSeedLinesMax) say(`seed ${seed}: ok (${r.okOps} ${okWord} acknowledged, ${r.events} events, ${(r.simMs / 1000).toFixed(1)} s simulated)`);
     }
     bar.update(seed - args.seed + 1, failedSeeds.length);
   }
