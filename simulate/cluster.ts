@@ -66,7 +66,7 @@ export class SimCluster {
         self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
-        transLogLength: options.transLogLength ?? 16 + (options.seed % 4) * 16, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
+        transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
         tickMs: options.tickMs ?? 10, electionTicks: options.electionTicks ?? 10, heartbeatTicks: 1,
       }));
     }
