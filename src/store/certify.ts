@@ -11,7 +11,8 @@
  * position t to the newest version in the window that wrote it, and holds no key that no entry holds; the window holds at most
  * certifyWindowVersionsMax versions and about certifyWindowKeysMax keys (one change-set may exceed it).
  */
-import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax } from '../limits.js';
+import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax, storeTablesMax } from '../limits.js';
+import { assert } from '../runtime/assert.js';
 import type { ConflictReason } from './errors.js';
 import { ConflictError } from './errors.js';
 import type { Key, KeyRange } from './keys.js';
@@ -48,6 +49,9 @@ export interface CertifyRequest {
 export type CurrentRow = (table: TableSchema, key: Key) => Row | undefined;
 
 type VersionOf = (table: TableSchema, key: Key) => number | undefined;
+
+// The window keeps each key's table position in a byte.
+assert(storeTablesMax <= 256, 'certify.ts keeps table positions in a Uint8Array');
 
 /** Keys held before the key arrays are compacted (their dead prefix dropped). */
 const compactKeysMin = 4096;

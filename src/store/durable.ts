@@ -163,7 +163,9 @@ export class DurableStore {
    */
   async alterSchema(def: SchemaDef): Promise<void> {
     if (this.store.evolution) throw new EvolutionModeError();
-    await this.checkpointing?.catch(() => undefined); // its image must not mix schemas with ours
+    // No checkpoint may be in flight from here on (its image would be of the old schema, and checkpoint()
+    // would hand us its promise instead of writing ours).
+    while (this.checkpointing !== undefined) await this.checkpointing.catch(() => undefined);
     this.store.alterSchema(def);
     const old = this.log;
     this.log = this.newSegment(old.close());
