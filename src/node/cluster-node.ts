@@ -31,7 +31,10 @@ import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-fl
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
-import { resolveParams } from './params.js';
+import { isSharedNetwork, resolveParams } from './params.js';
+import type { OwnedNetwork } from './tcp.js';
+import { openTcpNetwork } from './tcp.js';
+import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
 
 /** A peer as `connect` / `disconnect` name it. */
@@ -149,6 +152,9 @@ export class ClusterNode {
   private readonly pendingReads = new Map<number, { settle: (ok: boolean) => void; fail: (error: Error) => void }>();
   private nextReadId = 1;
   private onRecovered: (() => void) | undefined;
+  private network: ClusterNetwork | undefined;
+  /** The network this node opened itself (nwType 'tcp'); closed when it stops. */
+  private ownNetwork: OwnedNetwork | undefined;
 
   constructor(
     private readonly params: ResolvedParams,
@@ -161,12 +167,17 @@ export class ClusterNode {
     const p = this.params;
     const spec = clusterNodeSpec(p);
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
-    this.host = await start(spec, { outbound: p.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
+    if (isSharedNetwork(p.network)) this.network = p.network;
+    else {
+      this.ownNetwork = await openTcpNetwork(p.network);
+      this.network = this.ownNetwork.network;
+    }
+    this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
     // The replicator replays its journal and hands on what was committed before; open returns once this
     // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
     const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
-    p.network.attach(this.host);
+    this.network.attach(this.host);
     await recovered;
   }
 
@@ -268,11 +279,12 @@ export class ClusterNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.params.network.detach(this.nodeId);
+    this.network?.detach(this.nodeId);
     for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
     for (const read of this.pendingReads.values()) read.fail(new StoppedError(`node ${this.nodeId}`));
     this.pendingReads.clear();
     await this.host?.stop();
+    await this.ownNetwork?.close();
   }
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {

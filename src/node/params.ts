@@ -8,6 +8,9 @@ import { checkWindow, noWindow } from '../actors/window-flusher.js';
 import { invalidArgument } from '../runtime/errors.js';
 import { quorumTable, quorumTableProblem } from '../cluster/raft/custom-quorum.js';
 import type { InProcessNetwork } from '../transport/in-process.js';
+import type { ClusterNetwork } from '../transport/network.js';
+import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
+import { resolveTcp } from './tcp.js';
 import { customQuorumVotersMax, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
@@ -43,9 +46,15 @@ export interface NodeParams {
   readonly checkQuorum?: (nodeIds: readonly string[]) => boolean;
   /** Where the actors run: one worker thread each, or on the caller's event loop (default). */
   readonly host?: 'thread' | 'inline';
-  /** Only 'local' for now: nodes of one process, joined by `network`. */
-  readonly nwType?: 'local';
-  readonly network: InProcessNetwork;
+  /**
+   * 'local' (default): nodes of one process, joined by the `network` they share. 'tcp': this node talks
+   * to its peers over TCP (or TLS) as set by `tcp`; `nodes[].addr` are then `host:port`.
+   */
+  readonly nwType?: 'local' | 'tcp';
+  /** With nwType 'local': the InProcessNetwork the nodes of this process share. */
+  readonly network?: InProcessNetwork;
+  /** With nwType 'tcp': where to listen, the cluster's name and secret, TLS and socket settings. */
+  readonly tcp?: TcpNodeParams;
   /** A write not committed within this long rejects with TIMEOUT (default 10 s). */
   readonly writeTimeoutMs?: number;
   /**
@@ -71,7 +80,8 @@ export interface ResolvedParams {
   readonly syncMsgObjects: number;
   readonly syncMsgSize: number;
   readonly host: 'thread' | 'inline';
-  readonly network: InProcessNetwork;
+  /** The shared network (nwType 'local'), or how to open this node's own (nwType 'tcp'). */
+  readonly network: ClusterNetwork | ResolvedTcp;
   readonly dataDir: string | undefined;
   readonly writeTimeoutMs: number;
   readonly tickMs: number;
@@ -104,9 +114,9 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const windowProblem = checkWindow(window);
   if (windowProblem !== undefined) throw invalidArgument(api, windowProblem);
   if (params.host !== undefined && params.host !== 'thread' && params.host !== 'inline') throw invalidArgument(api, `host must be 'thread' or 'inline', got ${JSON.stringify(params.host)}`);
-  if (params.nwType !== undefined && params.nwType !== 'local') throw invalidArgument(api, `nwType ${JSON.stringify(params.nwType)} is not available yet; use 'local'`);
+  if (params.nwType !== undefined && params.nwType !== 'local' && params.nwType !== 'tcp') throw invalidArgument(api, `nwType must be 'local' or 'tcp', got ${JSON.stringify(params.nwType)}`);
   if (params.dataDir !== undefined && (typeof params.dataDir !== 'string' || params.dataDir.length === 0)) throw invalidArgument(api, 'dataDir must be a non-empty path');
-  if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");
+  const network = resolveNetwork(params, voters);
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
@@ -118,10 +128,25 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
-    host: params.host ?? 'inline', network: params.network, dataDir: params.dataDir,
+    host: params.host ?? 'inline', network, dataDir: params.dataDir,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };
+}
+
+function resolveNetwork(params: NodeParams, voters: readonly { readonly id: string }[]): ClusterNetwork | ResolvedTcp {
+  if (params.nwType === 'tcp') {
+    if (params.network !== undefined) throw invalidArgument(api, "network is for nwType 'local'; with nwType 'tcp' give tcp");
+    return resolveTcp(params.tcp, voters[params.nodeId]!.id, voters);
+  }
+  if (params.tcp !== undefined) throw invalidArgument(api, "tcp is for nwType 'tcp'");
+  if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");
+  return params.network;
+}
+
+/** True when `network` is one the node shares with others in this process, false when it opens its own. */
+export function isSharedNetwork(network: ClusterNetwork | ResolvedTcp): network is ClusterNetwork {
+  return typeof (network as ClusterNetwork).outbound === 'function';
 }
 
 function customQuorum(rule: unknown, ids: readonly string[]): Uint8Array | undefined {
