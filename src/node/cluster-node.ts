@@ -98,6 +98,9 @@ export interface NodeInfo {
   readonly remoteRollbacks: number;
   readonly pendingWrites: number;
   readonly storeVersion: number;
+  /** Bytes sent to and received from peers (nwType 'tcp'); undefined where nothing is serialized ('local'). */
+  readonly bytesSent: number | undefined;
+  readonly bytesReceived: number | undefined;
 }
 
 export interface ReadOptions {
@@ -241,6 +244,7 @@ export class ClusterNode {
   info(): NodeInfo {
     const self: NodeStatus | undefined = this.view.self;
     const commitIndex = self?.commit ?? 0;
+    const traffic = this.network?.traffic?.(this.nodeId);
     return {
       nodeId: this.nodeId, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
       commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: this.hasQuorum,
@@ -251,6 +255,7 @@ export class ClusterNode {
       })),
       applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks,
       pendingWrites: this.pending.size, storeVersion: this.store.version,
+      bytesSent: traffic?.bytesSent, bytesReceived: traffic?.bytesReceived,
     };
   }
 

@@ -11,4 +11,6 @@ export interface ClusterNetwork {
   outbound(node: string): (from: Address, to: Address, message: Message) => SendResult;
   attach(host: NodeHost): void;
   detach(node: string): void;
+  /** Bytes this node has sent to and received from its peers, where the network serializes them (TCP). */
+  traffic?(node: string): { readonly bytesSent: number; readonly bytesReceived: number };
 }
