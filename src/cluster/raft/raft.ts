@@ -1,10 +1,7 @@
 /**
  * Raft with votes weighted by qrank, as a sans-IO state machine (the etcd-io/raft shape): it is stepped
  * with messages and abstract ticks and never touches the clock, the network or the disk. Its outputs
- * are data, collected by `ready()`:
- *   1. persist `hardState` and `entries` (entries replace any persisted entries from their first index);
- *   2. only then send `messages` (votes and acknowledgements must not outrun the disk);
- *   3. apply `committed` in order; then call `advance(ready)`.
+ * are data, collected by `ready()` (raft-state.ts, with the rules the host follows for them).
  *
  * Roles are functions swapped on transition (follower, preCandidate, candidate, leader). Extensions:
  * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
@@ -17,92 +14,18 @@
  * by an entry of the leader's own term (§5.4.2).
  */
 import { assert, assertNever } from '../../runtime/assert.js';
-import { RaftLog } from './log.js';
 import type { Append, AppendResp, Entry, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
-import { ReadIndexQueue } from './read-index.js';
-import type { NodeId, QuorumRule } from './quorum.js';
-import { qrankQuorum, quorumIndex } from './quorum.js';
+import type { NodeId } from './quorum.js';
 import { Progress } from './progress.js';
-import type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
+import { quorumActive, tally } from './election.js';
+import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
+import type { ProposeResult } from './types.js';
+import { RaftState } from './raft-state.js';
 
 export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
-/** Committed entries handed out per ready(); the rest wait for the next one. */
-const applyBatchEntriesMax = 4096;
-
-export class Raft {
-  readonly id: NodeId;
-  readonly log: RaftLog;
-  term = 0;
-  vote: NodeId | undefined;
-  leader: NodeId | undefined;
-  role: Role = 'follower';
+export class Raft extends RaftState {
   private stepRole: (m: RaftMessage) => void = (m) => this.stepFollower(m);
-  private readonly isQuorum: QuorumRule;
-  private readonly peers: readonly NodeId[];
-  private electionElapsed = 0;
-  private heartbeatElapsed = 0;
-  private randomizedElectionTicks = 0;
-  private votes = new Map<NodeId, boolean>();
-  private progress = new Map<NodeId, Progress>();
-  private transferee: NodeId | undefined;
-  private outbox: RaftMessage[] = [];
-  private lastHard: HardState;
-  private lastSoft: SoftState;
-  /** The latest state image (taken here, or installed from a leader); the log is compacted behind it. */
-  image: StateImage | undefined;
-  private newImage: Ready['image'];
-  /**
-   * Follower: set when this node found itself behind its leader (an append it could not take, an image
-   * installed, or a first contact after (re)start or lost touch, with commits it lacks); `target` is the leader's commit
-   * index then. The host reports catch-up done once it applied that far, and clears it.
-   */
-  catchingUp: { target: number; image: boolean } | undefined;
-  private heardLeader = false;
-  /** Leader: linearizable reads waiting for a quorum to confirm its leadership. */
-  private readonly reads = new ReadIndexQueue();
-  /** Index of the leader's first entry of its term (its noop): a read may not be served from before it. */
-  private termStartIndex = 0;
-  private readStates: ReadState[] = [];
-  private readsFailed: number[] = [];
-  /** Follower: chunks of a leader's image received so far. */
-  private incoming: { index: number; term: number; frames: Uint8Array[] } | undefined;
-
-  constructor(
-    private readonly config: RaftConfig,
-    restored?: { readonly hardState: HardState; readonly log: RaftLog; readonly image?: StateImage | undefined },
-  ) {
-    assert(config.voters.some((v) => v.id === config.id), `raft: ${config.id} is not among the voters`);
-    assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'raft: need 1 <= heartbeatTicks < electionTicks');
-    this.id = config.id;
-    this.peers = config.voters.map((v) => v.id).filter((id) => id !== config.id);
-    this.isQuorum = config.quorum ?? qrankQuorum(config.voters);
-    this.log = restored?.log ?? new RaftLog();
-    if (restored) {
-      this.term = restored.hardState.term;
-      this.vote = restored.hardState.vote;
-      this.log.commitTo(restored.hardState.commit);
-      this.image = restored.image;
-      assert(this.image === undefined || this.image.index >= this.log.compactedIndex, 'raft: the log is compacted beyond its image');
-    }
-    this.lastHard = this.hardState();
-    this.lastSoft = this.softState();
-    this.resetElection();
-  }
-
-  hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
-  }
-
-  softState(): SoftState {
-    return { role: this.role, leader: this.leader, term: this.term };
-  }
-
-  /** Match index per voter as the leader sees it (undefined when not leader). */
-  matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
-    if (this.role !== 'leader') return undefined;
-    return new Map([[this.id, this.log.stableIndex], ...[...this.progress].map(([id, p]) => [id, p.match] as const)]);
-  }
 
   // ---- inputs -------------------------------------------------------------------------------------
 
@@ -115,7 +38,7 @@ export class Raft {
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
       this.transferee = undefined; // a transfer not done within an election timeout is abandoned
-      if (this.config.checkQuorum && !this.quorumActive()) {
+      if (this.config.checkQuorum && !quorumActive(this.id, this.progress, this.isQuorum)) {
         this.becomeFollower(this.term, undefined);
         return;
       }
@@ -206,35 +129,6 @@ export class Raft {
       default:
         this.stepRole(m);
     }
-  }
-
-  // ---- outputs ------------------------------------------------------------------------------------
-
-  hasReady(): boolean {
-    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
-  }
-
-  ready(): Ready {
-    const hard = this.hardChanged() ? this.hardState() : undefined;
-    const soft = this.softChanged() ? this.softState() : undefined;
-    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed };
-    this.outbox = [];
-    this.newImage = undefined;
-    this.readStates = [];
-    this.readsFailed = [];
-    if (hard) this.lastHard = hard;
-    if (soft) this.lastSoft = soft;
-    return ready;
-  }
-
-  /** The host persisted `ready.entries` and applied `ready.committed`. */
-  advance(ready: Ready): void {
-    const lastEntry = ready.entries[ready.entries.length - 1];
-    // Entries may have been truncated and replaced since this ready was taken: only a matching term counts.
-    if (lastEntry !== undefined && this.log.term(lastEntry.index) === lastEntry.term) this.log.stableIndex = Math.max(this.log.stableIndex, lastEntry.index);
-    const lastApplied = ready.committed[ready.committed.length - 1];
-    if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
-    if (this.role === 'leader') this.maybeCommit();
   }
 
   // ---- roles --------------------------------------------------------------------------------------
@@ -509,9 +403,8 @@ export class Raft {
   private sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
     const image = this.image;
     assert(image !== undefined && image.index >= this.log.compactedIndex, `sendImageChunk: no image covers the compacted log (compacted to ${this.log.compactedIndex})`);
-    if (pr.image === undefined || pr.image.index !== image.index) pr.startImage(image.index);
-    else if (!heartbeat) return; // a chunk is on its way: wait for its answer
-    const chunk = Math.min(pr.image!.next, image.frames.length - 1);
+    const chunk = imageChunkToSend(image, pr, heartbeat);
+    if (chunk === undefined) return;
     this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]! });
   }
 
@@ -519,10 +412,7 @@ export class Raft {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    if (pr.image === undefined || this.image === undefined || pr.image.index !== m.index || m.index !== this.image.index) return;
-    if (m.next <= pr.image.next && m.next > 0) return; // a duplicate or late answer: that chunk is on its way
-    pr.image.next = m.next;
-    this.sendImageChunk(m.from, pr, true);
+    if (imageChunkAsked(this.image, pr, m)) this.sendImageChunk(m.from, pr, true);
   }
 
   /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
@@ -533,53 +423,22 @@ export class Raft {
       this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: this.log.committed, hint: 0 });
       return;
     }
-    let incoming = this.incoming;
-    if (incoming === undefined || incoming.index !== m.index || incoming.term !== m.snapTerm) {
-      incoming = this.incoming = { index: m.index, term: m.snapTerm, frames: [] };
-    }
-    if (m.chunk === incoming.frames.length) incoming.frames.push(m.data);
-    if (incoming.frames.length < m.chunks) {
-      this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: incoming.frames.length });
+    const got = this.incoming.receive(m);
+    if ('next' in got) {
+      this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: got.next });
       return;
     }
-    this.incoming = undefined;
-    this.image = { index: m.index, term: m.snapTerm, frames: incoming.frames };
+    this.image = got.image;
     this.log.install(m.index, m.snapTerm);
     this.newImage = { image: this.image, install: true };
     this.behind(m.index, true);
     this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
   }
 
-  private behind(target: number, image: boolean): void {
-    this.catchingUp = { target: Math.max(target, this.catchingUp?.target ?? 0), image: image || this.catchingUp?.image === true };
-  }
-
-  /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
-  private maybeCommit(): boolean {
-    const index = quorumIndex(this.matchIndexes()!, this.isQuorum);
-    return index > this.log.committed && this.log.term(index) === this.term && this.log.commitTo(index);
-  }
-
   // ---- helpers ------------------------------------------------------------------------------------
 
   private tally(): 'won' | 'lost' | 'pending' {
-    const granted = new Set<NodeId>();
-    const possible = new Set<NodeId>([this.id, ...this.peers]);
-    for (const [id, yes] of this.votes) {
-      if (yes) granted.add(id);
-      else possible.delete(id);
-    }
-    if (this.isQuorum(granted)) return 'won';
-    return this.isQuorum(possible) ? 'pending' : 'lost';
-  }
-
-  private quorumActive(): boolean {
-    const active = new Set<NodeId>([this.id]);
-    for (const [id, pr] of this.progress) {
-      if (pr.recentActive) active.add(id);
-      pr.recentActive = false;
-    }
-    return this.isQuorum(active);
+    return tally(this.votes, this.voters, this.isQuorum);
   }
 
   /** Under check-quorum, a follower that heard from its leader within an election timeout ignores elections. */
@@ -595,21 +454,5 @@ export class Raft {
     else if (m.type === 'preVote') this.send({ type: 'preVoteResp', term: this.term, from: this.id, to: m.from, granted: false });
   }
 
-  private resetElection(): void {
-    this.electionElapsed = 0;
-    this.heartbeatElapsed = 0;
-    this.randomizedElectionTicks = this.config.electionTicks + Math.floor(this.config.random() * this.config.electionTicks);
-  }
 
-  private send(m: RaftMessage): void {
-    this.outbox.push(m);
-  }
-
-  private hardChanged(): boolean {
-    return this.term !== this.lastHard.term || this.vote !== this.lastHard.vote || this.log.committed !== this.lastHard.commit;
-  }
-
-  private softChanged(): boolean {
-    return this.role !== this.lastSoft.role || this.leader !== this.lastSoft.leader || this.term !== this.lastSoft.term;
-  }
 }

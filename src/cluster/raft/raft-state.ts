@@ -1,0 +1,156 @@
+/**
+ * The Raft core's state and its output protocol (the etcd-io/raft `Ready` shape): the fields every role
+ * shares, and `ready()` / `advance()` through which the host persists, sends and applies. The roles and
+ * what they do with messages are in raft.ts, which extends this class.
+ *
+ * The host's rules for a Ready:
+ *   1. persist `image` (if any), `hardState` and `entries` (entries replace any persisted entries from
+ *      their first index);
+ *   2. only then send `messages` (votes and acknowledgements must not outrun the disk);
+ *   3. apply `committed` in order; then call `advance(ready)`.
+ */
+import { assert } from '../../runtime/assert.js';
+import { RaftLog } from './log.js';
+import type { RaftMessage } from './messages.js';
+import { ReadIndexQueue } from './read-index.js';
+import type { NodeId, QuorumRule } from './quorum.js';
+import { qrankQuorum, quorumIndex } from './quorum.js';
+import type { Progress } from './progress.js';
+import { ImageAssembler } from './image-transfer.js';
+import type { HardState, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
+
+/** Committed entries handed out per ready(); the rest wait for the next one. */
+const applyBatchEntriesMax = 4096;
+
+export class RaftState {
+  readonly id: NodeId;
+  readonly log: RaftLog;
+  term = 0;
+  vote: NodeId | undefined;
+  leader: NodeId | undefined;
+  role: Role = 'follower';
+  protected readonly isQuorum: QuorumRule;
+  protected readonly peers: readonly NodeId[];
+  protected readonly voters: readonly NodeId[];
+  protected electionElapsed = 0;
+  protected heartbeatElapsed = 0;
+  protected randomizedElectionTicks = 0;
+  protected votes = new Map<NodeId, boolean>();
+  protected progress = new Map<NodeId, Progress>();
+  protected transferee: NodeId | undefined;
+  protected outbox: RaftMessage[] = [];
+  protected lastHard: HardState;
+  protected lastSoft: SoftState;
+  /** The latest state image (taken here, or installed from a leader); the log is compacted behind it. */
+  image: StateImage | undefined;
+  protected newImage: Ready['image'];
+  /**
+   * Follower: set when this node found itself behind its leader (an append it could not take, an image
+   * installed, or a first contact after (re)start or lost touch, with commits it lacks); `target` is the leader's commit
+   * index then. The host reports catch-up done once it applied that far, and clears it.
+   */
+  catchingUp: { target: number; image: boolean } | undefined;
+  protected heardLeader = false;
+  /** Leader: linearizable reads waiting for a quorum to confirm its leadership. */
+  protected readonly reads = new ReadIndexQueue();
+  /** Index of the leader's first entry of its term (its noop): a read may not be served from before it. */
+  protected termStartIndex = 0;
+  protected readStates: ReadState[] = [];
+  protected readsFailed: number[] = [];
+  /** Follower: chunks of a leader's image received so far. */
+  protected readonly incoming = new ImageAssembler();
+
+  constructor(
+    protected readonly config: RaftConfig,
+    restored?: { readonly hardState: HardState; readonly log: RaftLog; readonly image?: StateImage | undefined },
+  ) {
+    assert(config.voters.some((v) => v.id === config.id), `raft: ${config.id} is not among the voters`);
+    assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'raft: need 1 <= heartbeatTicks < electionTicks');
+    this.id = config.id;
+    this.voters = config.voters.map((v) => v.id);
+    this.peers = this.voters.filter((id) => id !== config.id);
+    this.isQuorum = config.quorum ?? qrankQuorum(config.voters);
+    this.log = restored?.log ?? new RaftLog();
+    if (restored) {
+      this.term = restored.hardState.term;
+      this.vote = restored.hardState.vote;
+      this.log.commitTo(restored.hardState.commit);
+      this.image = restored.image;
+      assert(this.image === undefined || this.image.index >= this.log.compactedIndex, 'raft: the log is compacted beyond its image');
+    }
+    this.lastHard = this.hardState();
+    this.lastSoft = this.softState();
+    this.resetElection();
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  /** Match index per voter as the leader sees it (undefined when not leader). */
+  matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
+    if (this.role !== 'leader') return undefined;
+    return new Map([[this.id, this.log.stableIndex], ...[...this.progress].map(([id, p]) => [id, p.match] as const)]);
+  }
+
+  // ---- outputs ------------------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
+  }
+
+  ready(): Ready {
+    const hard = this.hardChanged() ? this.hardState() : undefined;
+    const soft = this.softChanged() ? this.softState() : undefined;
+    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed };
+    this.outbox = [];
+    this.newImage = undefined;
+    this.readStates = [];
+    this.readsFailed = [];
+    if (hard) this.lastHard = hard;
+    if (soft) this.lastSoft = soft;
+    return ready;
+  }
+
+  /** The host persisted `ready.entries` and applied `ready.committed`. */
+  advance(ready: Ready): void {
+    const lastEntry = ready.entries[ready.entries.length - 1];
+    // Entries may have been truncated and replaced since this ready was taken: only a matching term counts.
+    if (lastEntry !== undefined && this.log.term(lastEntry.index) === lastEntry.term) this.log.stableIndex = Math.max(this.log.stableIndex, lastEntry.index);
+    const lastApplied = ready.committed[ready.committed.length - 1];
+    if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    if (this.role === 'leader') this.maybeCommit();
+  }
+
+  protected behind(target: number, image: boolean): void {
+    this.catchingUp = { target: Math.max(target, this.catchingUp?.target ?? 0), image: image || this.catchingUp?.image === true };
+  }
+
+  /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
+  protected maybeCommit(): boolean {
+    const index = quorumIndex(this.matchIndexes()!, this.isQuorum);
+    return index > this.log.committed && this.log.term(index) === this.term && this.log.commitTo(index);
+  }
+
+  protected resetElection(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTicks = this.config.electionTicks + Math.floor(this.config.random() * this.config.electionTicks);
+  }
+
+  protected send(m: RaftMessage): void {
+    this.outbox.push(m);
+  }
+
+  private hardChanged(): boolean {
+    return this.term !== this.lastHard.term || this.vote !== this.lastHard.vote || this.log.committed !== this.lastHard.commit;
+  }
+
+  private softChanged(): boolean {
+    return this.role !== this.lastSoft.role || this.leader !== this.lastSoft.leader || this.term !== this.lastSoft.term;
+  }
+}
