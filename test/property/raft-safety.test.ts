@@ -32,10 +32,14 @@ const action = actionWeighted({ compact: 1, propose: 4, deliver: 10 });
 /** Busy, compacting nodes: followers that fall behind are sent images while faults go on (§7). */
 const compactingAction = actionWeighted({ compact: 3, propose: 8, deliver: 30 });
 
-const cluster = fc.oneof(
-  fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }),
-  fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 5, maxLength: 5 }),
-).map((ranks) => ranks.map((qrank, i): Voter => ({ id: `n${i}`, qrank })));
+/** 3 or 5 voters with qranks 1-3; in some clusters the last one is an arbiter (log, no tables). */
+const cluster = fc.tuple(
+  fc.oneof(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 5, maxLength: 5 })),
+  fc.boolean(),
+).map(([ranks, arbiter]) => ranks.map((qrank, i): Voter => ({ id: `n${i}`, qrank, ...(arbiter && i === ranks.length - 1 ? { arbiter: true } : {}) })));
+
+/** Nodes with a state machine (an arbiter's applied list restarts empty at each image it installs). */
+const dataIds = (net: RaftNet) => net.ids().filter((id) => !net.node(id).dataless);
 
 const key = (e: Entry) => `${e.index}@${e.term}`;
 
@@ -43,7 +47,7 @@ function checkSafety(net: RaftNet): void {
   // Election safety: at most one leader per term.
   for (const [term, leaders] of net.leadersByTerm) expect([term, leaders.size]).toEqual([term, 1]);
   // State machine safety: every node applied a prefix of one common sequence.
-  const sequences = net.ids().map((id) => net.applied.get(id)!.map(key));
+  const sequences = dataIds(net).map((id) => net.applied.get(id)!.map(key));
   const longest = sequences.reduce((a, b) => (b.length > a.length ? b : a));
   for (const s of sequences) expect(s).toEqual(longest.slice(0, s.length));
   // Leader completeness (§5.4): a leader holds every entry committed in an earlier term. A deposed
@@ -107,7 +111,8 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
   // leaders, so this may take several election rounds: allow up to 100 of them.
   net.heal();
   for (const id of ids) if (net.down.has(id)) net.boot(id);
-  const everywhere = () => ids.every((id) => net.commands(id).includes('final'));
+  const data = dataIds(net);
+  const everywhere = () => data.every((id) => net.commands(id).includes('final'));
   for (let round = 0; round < 100 && !everywhere(); round++) {
     // Nodes compact as they go, so a node that comes back far behind is sent an image (§7).
     if (round % 2 === 1) for (const id of ids) net.compact(id);
@@ -118,8 +123,10 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
   expect(everywhere()).toBe(true);
   net.tickAll(5);
   checkSafety(net);
-  const first = net.applied.get(ids[0]!)!.map(key);
-  for (const id of ids) expect(net.applied.get(id)!.map(key)).toEqual(first);
+  const first = net.applied.get(data[0]!)!.map(key);
+  for (const id of data) expect(net.applied.get(id)!.map(key)).toEqual(first);
+  // An arbiter holds the same log: it committed as far as everyone.
+  for (const id of ids) expect([id, net.node(id).log.committed]).toEqual([id, net.node(data[0]!).log.committed]);
 }
 
 describe('Raft safety under generated fault schedules', () => {

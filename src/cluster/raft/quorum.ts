@@ -15,6 +15,12 @@ export interface Voter {
   readonly id: NodeId;
   /** The voter's weight; a positive integer (the seeds' `qrank`, default 1). */
   readonly qrank: number;
+  /**
+   * An arbiter votes and keeps the log but holds no tables (no state machine, no state images): it
+   * campaigns only after data nodes had their chance, and when it does lead, it hands leadership to the
+   * first data node that has its whole log.
+   */
+  readonly arbiter?: boolean;
 }
 
 /** Decides whether a set of voters is a quorum. Must be monotone: a superset of a quorum is one. */

@@ -32,6 +32,9 @@ export class RaftState {
   protected readonly isQuorum: QuorumRule;
   protected readonly peers: readonly NodeId[];
   protected readonly voters: readonly NodeId[];
+  /** This node is an arbiter: no state machine, so its images carry no frames (see quorum.ts Voter). */
+  readonly dataless: boolean;
+  protected readonly arbiters: ReadonlySet<NodeId>;
   protected electionElapsed = 0;
   protected heartbeatElapsed = 0;
   protected randomizedElectionTicks = 0;
@@ -69,6 +72,9 @@ export class RaftState {
     this.id = config.id;
     this.voters = config.voters.map((v) => v.id);
     this.peers = this.voters.filter((id) => id !== config.id);
+    this.arbiters = new Set(config.voters.filter((v) => v.arbiter === true).map((v) => v.id));
+    this.dataless = this.arbiters.has(config.id);
+    assert(this.arbiters.size < this.voters.length, 'raft: a cluster of arbiters only has no state to replicate');
     this.isQuorum = config.quorum ?? qrankQuorum(config.voters);
     this.log = restored?.log ?? new RaftLog();
     if (restored) {
@@ -139,7 +145,9 @@ export class RaftState {
   protected resetElection(): void {
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.randomizedElectionTicks = this.config.electionTicks + Math.floor(this.config.random() * this.config.electionTicks);
+    // An arbiter waits one election timeout more: a data node that can lead should win first.
+    const base = this.config.electionTicks * (this.dataless ? 2 : 1);
+    this.randomizedElectionTicks = base + Math.floor(this.config.random() * this.config.electionTicks);
   }
 
   protected send(m: RaftMessage): void {

@@ -79,6 +79,7 @@ export class Raft extends RaftState {
    */
   takeImage(index: number, frames: readonly Uint8Array[]): void {
     assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
+    assert(this.dataless === (frames.length === 0), `takeImage: ${this.dataless ? "an arbiter has no tables to image" : "an image has at least one frame"}`);
     if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
     const term = this.log.term(index);
     assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
@@ -358,6 +359,8 @@ export class Raft extends RaftState {
       this.sendAppend(m.from, false);
     }
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
+    // An arbiter leads only to bring a data node up to date (it cannot send images): then it hands over.
+    else if (this.dataless && this.transferee === undefined && !this.arbiters.has(m.from) && pr.match === this.log.lastIndex()) this.transferLeadership(m.from);
   }
 
   // ---- linearizable reads (thesis §6.4) -----------------------------------------------------------
@@ -403,6 +406,12 @@ export class Raft extends RaftState {
   private sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
     const image = this.image;
     assert(image !== undefined && image.index >= this.log.compactedIndex, `sendImageChunk: no image covers the compacted log (compacted to ${this.log.compactedIndex})`);
+    if (this.arbiters.has(to)) {
+      // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
+      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0) });
+      return;
+    }
+    if (image.frames.length === 0) return; // an arbiter leading has no tables to send: that node waits for a data node to lead
     const chunk = imageChunkToSend(image, pr, heartbeat);
     if (chunk === undefined) return;
     this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]! });
@@ -428,7 +437,7 @@ export class Raft extends RaftState {
       this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: got.next });
       return;
     }
-    this.image = got.image;
+    this.image = this.dataless ? { ...got.image, frames: [] } : got.image;
     this.log.install(m.index, m.snapTerm);
     this.newImage = { image: this.image, install: true };
     this.behind(m.index, true);

@@ -199,7 +199,7 @@ export class RaftNet {
   compact(id: NodeId): void {
     const raft = this.node(id);
     if (raft.log.applied === 0) return;
-    raft.takeImage(raft.log.applied, imageFrames(this.applied.get(id)!));
+    raft.takeImage(raft.log.applied, raft.dataless ? [] : imageFrames(this.applied.get(id)!));
     this.flush();
   }
 

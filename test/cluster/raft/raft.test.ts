@@ -220,3 +220,55 @@ describe('thesis §6.4 ReadIndex: linearizable reads without log entries', () =>
     expect(net.reads.get(leader)!.at(-1)).toEqual({ id: 4, index: net.node(leader).log.committed });
   });
 });
+
+describe('arbiters: voters that keep the log but no tables (db-minder arbitrator, Galera garbd)', () => {
+  const voters = [{ id: 'a', qrank: 1 }, { id: 'b', qrank: 1 }, { id: 'z', qrank: 1, arbiter: true }];
+
+  it('§5.3 with one data node down, the other and the arbiter still commit', () => {
+    const net = new RaftNet({ voters });
+    net.elect('a');
+    net.crash('b');
+    expect(net.propose('a', 'x=1')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('a')).toEqual(['x=1']);
+    expect(net.node('z').log.committed).toBe(net.node('a').log.committed);
+  });
+
+  it('§5.4.1 when only the arbiter holds the latest entries, it leads just long enough to hand them to a data node', () => {
+    const net = new RaftNet({ voters });
+    net.elect('a');
+    net.partition(['b'], ['a', 'z']);
+    net.propose('a', 'only-a-and-z');
+    net.stabilize(); // committed by a and z; b never saw it
+    net.crash('a');
+    net.heal();
+    // b cannot win z's vote (z's log is more up to date, §5.4.1), so z campaigns, brings b up to date
+    // and hands leadership over (§3.10).
+    net.tickAll(80);
+    expect(net.leader()).toBe('b');
+    expect(net.commands('b')).toEqual(['only-a-and-z']);
+    expect(net.propose('b', 'after')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('b')).toEqual(['only-a-and-z', 'after']);
+  });
+
+  it('§7 an arbiter compacts without an image of tables, and is caught up past a compacted log with one empty chunk', () => {
+    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    net.elect('a');
+    net.propose('a', 'first');
+    net.tickAll(1); // z learns the commit index
+    net.compact('z');
+    expect(net.node('z').image?.frames).toEqual([]); // taken, with nothing in it
+    net.partition(['z'], ['a', 'b']);
+    for (let i = 0; i < 10; i++) net.propose('a', `x=${i}`);
+    net.stabilize();
+    net.compact('a');
+    net.heal();
+    net.tickAll(5);
+    const z = net.node('z');
+    expect(z.log.committed).toBe(net.node('a').log.committed);
+    expect(z.image?.index).toBe(net.node('a').image?.index);
+    expect(z.image?.frames).toEqual([]);
+    expect(net.inFlight.filter((m) => m.type === 'snapshot' && m.data.byteLength > 0 && m.to === 'z')).toEqual([]);
+  });
+});
