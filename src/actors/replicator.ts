@@ -177,8 +177,9 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         const ready: Ready = raft.ready();
         if (journal !== undefined) persist(journal, raft, ready); // 1. persist
         for (const msg of ready.messages) ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft); // 2. send
-        if (ready.image?.install) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
-        if (ready.committed.length > 0) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed); // 3. apply
+        // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)
+        if (ready.image?.install && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
+        if (ready.committed.length > 0 && !raft.dataless) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed);
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
         if (ready.reads.length > 0) waitingReads = waitingReads.concat(ready.reads);
@@ -201,7 +202,12 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       }
       if (raft.log.applied - imageAskedAt >= params.logEntriesRetained) {
         imageAskedAt = raft.log.applied;
-        ctx.send(applyTo, { type: 'imageWanted', index: imageAskedAt, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
+        if (raft.dataless) {
+          raft.takeImage(imageAskedAt, []); // nothing to image: compact, and rewrite the journal
+          handleReady();
+        } else {
+          ctx.send(applyTo, { type: 'imageWanted', index: imageAskedAt, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
+        }
       }
     };
     const watcher: Address | undefined = params.watcher === undefined ? undefined : { node: self.node, actor: params.watcher };
@@ -216,7 +222,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
     ctx.setTimer(params.tickMs, { type: 'tick' });
     // A restarted node: its tables start from the journal's image, then take what the journal says was committed.
-    if (raft.image !== undefined) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
+    if (raft.image !== undefined && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
     handleReady(); // hands on what the journal says was committed, then announces recovery
 
     return {

@@ -66,6 +66,7 @@ export interface NodeEvents {
 export interface PeerStatus {
   readonly nodeId: string;
   readonly qrank: number;
+  readonly arbiter: boolean;
   readonly connected: boolean;
   /** Undefined until its first heartbeat. */
   readonly role: string | undefined;
@@ -79,6 +80,8 @@ export interface PeerStatus {
 /** Like mco_cluster_info: this node and the cluster as it sees them. */
 export interface NodeInfo {
   readonly nodeId: string;
+  /** An arbiter votes and keeps the log, but holds no tables. */
+  readonly arbiter: boolean;
   readonly role: string;
   readonly term: number;
   readonly leader: string | undefined;
@@ -128,7 +131,7 @@ interface PendingWrite {
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
-  const store = Store.open(resolved.schema); // a bad schema is refused here, naming table and field
+  const store = resolved.schema === undefined ? undefined : Store.open(resolved.schema); // a bad schema is refused here, naming table and field
   const node = new ClusterNode(resolved, store);
   await node.start();
   return node;
@@ -161,7 +164,8 @@ export class ClusterNode {
 
   constructor(
     private readonly params: ResolvedParams,
-    private readonly store: Store,
+    /** The tables; none on an arbiter. */
+    private readonly store: Store | undefined,
   ) {
     this.nodeId = params.self;
   }
@@ -195,16 +199,17 @@ export class ClusterNode {
   read<T>(body: (tx: ReadTx) => T, options?: ReadOptions): T | Promise<T> {
     if (options?.consistency === 'linearizable') return this.readLinearizable(body);
     if (options !== undefined && options.consistency !== 'local') throw invalidArgument('read', `consistency must be 'local' or 'linearizable', got ${JSON.stringify(options.consistency)}`);
-    return this.store.read(body);
+    return this.tables('read').read(body);
   }
 
   private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
+    this.tables('read');
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
       await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
       if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
       const ready = await this.readIndex();
-      if (ready) return this.store.read(body);
+      if (ready) return this.tables('read').read(body);
       // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
       if (attempt >= noLeaderResubmitsMax || (this.quorumSeen && !this.hasQuorum)) {
         throw new ChorusError('NO_QUORUM', `a linearizable read on ${this.nodeId} could not be confirmed by a leader with a quorum`);
@@ -246,22 +251,22 @@ export class ClusterNode {
     const commitIndex = self?.commit ?? 0;
     const traffic = this.network?.traffic?.(this.nodeId);
     return {
-      nodeId: this.nodeId, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
+      nodeId: this.nodeId, arbiter: this.params.arbiter, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
       commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: this.hasQuorum,
       activeNodes: [this.nodeId, ...this.view.peers.filter((p) => p.connected).map((p) => p.id)],
       peers: this.view.peers.map((p): PeerStatus => ({
-        nodeId: p.id, qrank: p.qrank, connected: p.connected, role: p.status?.role, term: p.status?.term,
+        nodeId: p.id, qrank: p.qrank, arbiter: this.params.voters.some((v) => v.id === p.id && v.arbiter === true), connected: p.connected, role: p.status?.role, term: p.status?.term,
         commitIndex: p.status?.commit, appliedIndex: p.status?.applied, lag: p.status === undefined ? undefined : Math.max(0, commitIndex - p.status.applied),
       })),
       applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks,
-      pendingWrites: this.pending.size, storeVersion: this.store.version,
+      pendingWrites: this.pending.size, storeVersion: this.store?.version ?? 0,
       bytesSent: traffic?.bytesSent, bytesReceived: traffic?.bytesReceived,
     };
   }
 
   /** A hash of this node's whole database: equal on nodes that applied the same log. */
   contentHash(): string {
-    return this.store.contentHash();
+    return this.tables('contentHash').contentHash();
   }
 
   getWindow(): Promise<Window> {
@@ -293,13 +298,14 @@ export class ClusterNode {
   }
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
+    this.tables('write');
     if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
     // Right after open, or during an election, give the cluster one election timeout to name a leader
     // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
     await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
     // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
     if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
-    const changeSet = this.store.write(body); // phase 1: VALIDATION and UNIQUE are thrown here
+    const changeSet = this.tables('write').write(body); // phase 1: VALIDATION and UNIQUE are thrown here
     const id = this.nextId++;
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
@@ -349,6 +355,12 @@ export class ClusterNode {
     });
   }
 
+  /** The tables, or ARBITER: an arbiter holds none (and its replicator never hands it entries to apply). */
+  private tables(api: string): Store {
+    if (this.store === undefined) throw new ChorusError('ARBITER', `${api}: node ${this.nodeId} is an arbiter; it votes and keeps the log but holds no tables`);
+    return this.store;
+  }
+
   private sendLocal<T extends Message>(actor: string, message: T) {
     if (this.host === undefined) return new StoppedError(`node ${this.nodeId}`);
     return this.host.send({ node: this.nodeId, actor }, message);
@@ -370,10 +382,10 @@ export class ClusterNode {
         this.onRecovered?.();
         return;
       case 'restore':
-        restoreImage(this.store, this.nodeId, message as Restore);
+        restoreImage(this.tables('restore'), this.nodeId, message as Restore);
         return;
       case 'imageWanted':
-        this.sendLocal(REPLICATOR, takeImage(this.store, message as ImageWanted));
+        this.sendLocal(REPLICATOR, takeImage(this.tables('takeImage'), message as ImageWanted));
         return;
       case 'peer': {
         const { peer, qrank, connected, reason } = message as PeerChanged;
@@ -418,7 +430,7 @@ export class ClusterNode {
   }
 
   private apply(entries: ApplyEntries): void {
-    const { applied, rejected, remoteApplied, remoteRejected } = applyCommitted(this.store, this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+    const { applied, rejected, remoteApplied, remoteRejected } = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
     this.applied += applied;
     this.conflicts += rejected;
     this.remoteCommits += remoteApplied;

@@ -18,13 +18,20 @@ export interface NodeAddress {
   readonly addr: string;
   /** The node's weight in quorums (default 1). */
   readonly qrank?: number;
+  /**
+   * An arbiter (db-minder's arbitrator, Galera's garbd): it votes and keeps the log, but holds no tables;
+   * reads and writes on it fail with ARBITER. Two data nodes and an arbiter keep a quorum with either
+   * data node down.
+   */
+  readonly arbiter?: boolean;
 }
 
 export interface NodeParams {
   /** Index of this node in `nodes`. */
   readonly nodeId: number;
   readonly nodes: readonly NodeAddress[];
-  readonly schema: SchemaDef;
+  /** The tables (not needed on an arbiter, which holds none). */
+  readonly schema?: SchemaDef;
   /** The transaction window; `length: 0` (default) sends every transaction at once. */
   readonly window?: Window;
   /** Bytes of transactions waiting for commit before writers get OVERLOADED (default 64 MiB). */
@@ -71,8 +78,11 @@ export interface NodeParams {
 
 export interface ResolvedParams {
   readonly self: string;
-  readonly voters: readonly { readonly id: string; readonly qrank: number }[];
-  readonly schema: SchemaDef;
+  readonly voters: readonly { readonly id: string; readonly qrank: number; readonly arbiter?: boolean }[];
+  /** This node is an arbiter: no tables, no schema. */
+  readonly arbiter: boolean;
+  /** Undefined on an arbiter. */
+  readonly schema: SchemaDef | undefined;
   readonly window: Window;
   readonly clusterSendBuf: number;
   readonly quorumTable: Uint8Array | undefined;
@@ -105,11 +115,15 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     if (typeof n?.addr !== 'string' || n.addr.length === 0 || n.addr.includes('/')) throw invalidArgument(api, `nodes[${i}].addr must be a non-empty string without '/'`);
     if (seen.has(n.addr)) throw invalidArgument(api, `nodes[${i}].addr ${JSON.stringify(n.addr)} appears twice`);
     seen.add(n.addr);
-    return { id: n.addr, qrank: positiveInteger(`nodes[${i}].qrank`, n.qrank, 1) };
+    if (n.arbiter !== undefined && typeof n.arbiter !== 'boolean') throw invalidArgument(api, `nodes[${i}].arbiter must be a boolean`);
+    return { id: n.addr, qrank: positiveInteger(`nodes[${i}].qrank`, n.qrank, 1), ...(n.arbiter === true ? { arbiter: true } : {}) };
   });
+  if (voters.every((v) => v.arbiter === true)) throw invalidArgument(api, 'nodes must hold at least one data node (not every node can be an arbiter)');
   if (!Number.isInteger(params.nodeId) || params.nodeId < 0 || params.nodeId >= voters.length) {
     throw invalidArgument(api, `nodeId must be an index into nodes (0 to ${voters.length - 1}), got ${JSON.stringify(params.nodeId)}`);
   }
+  const arbiter = voters[params.nodeId]!.arbiter === true;
+  if (!arbiter && (typeof params.schema !== 'object' || params.schema === null)) throw invalidArgument(api, 'schema is required on a data node (only an arbiter has none)');
   const window = params.window ?? noWindow;
   const windowProblem = checkWindow(window);
   if (windowProblem !== undefined) throw invalidArgument(api, windowProblem);
@@ -124,7 +138,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const table = customQuorum(params.checkQuorum, voters.map((v) => v.id));
   if (syncMsgSize > syncMsgSizeMax) throw invalidArgument(api, `syncMsgSize must be at most ${syncMsgSizeMax} bytes, got ${syncMsgSize}`);
   return {
-    self: voters[params.nodeId]!.id, voters, schema: params.schema, window,
+    self: voters[params.nodeId]!.id, voters, arbiter, schema: arbiter ? undefined : params.schema, window,
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,

@@ -12,7 +12,7 @@ export type ChorusErrorCode =
   // store
   | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE'
   // cluster
-  | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED'
+  | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED' | 'ARBITER' | 'DETACHED'
   // simulator
   | 'HISTORY_FULL';
 
