@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
  * The `chorus` command line. Subcommands arrive with the features they drive; today: `demo` (what
- * `npm start` runs), `sim` (simulated clusters under faults), `version` and `help`.
+ * `npm start` runs: a 3-node cluster), `sim` (simulated clusters under faults), `version` and `help`.
  */
 import { readFileSync } from 'node:fs';
-import { runDemo } from './demo.js';
+import { runLocalDemo } from './demo-local.js';
+import { runRuntimeDemo } from './demo-runtime.js';
 import { parseSimArgs, runSim, simUsage } from './sim.js';
 
 const usage = `chorus — chorusdb's command line
 
 Usage:
-  chorus demo        run a local demonstration of the actor runtime on its three hosts
+  chorus demo        run a 3-node cluster in this process under a write workload: stop a node, see the
+                     other two keep committing, reopen it, see it catch up (what npm start runs)
+  chorus demo --runtime
+                     a tour of the actor runtime: worker threads, bounded mailboxes, a replayed seed
   chorus sim ...     run simulated clusters under faults from seeds and check them (chorus sim --help)
   chorus version     print the version
   chorus --help      print this help
@@ -33,8 +37,10 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${pkg.version}\n`);
       return 0;
     }
-    case 'demo':
-      return runDemo((line) => process.stdout.write(`${line}\n`));
+    case 'demo': {
+      const print = (line: string) => process.stdout.write(`${line}\n`);
+      return argv[1] === '--runtime' ? runRuntimeDemo(print) : runLocalDemo(print);
+    }
     case 'sim': {
       if (argv.includes('--help')) {
         process.stdout.write(`${simUsage}\n`);

@@ -2,11 +2,12 @@
  * The `chorus` command line as a user runs it (the compiled bin; `npm test` builds first).
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../dist/src/cli/chorus.js', import.meta.url));
-const chorus = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+const chorus = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 150_000 });
 
 describe('chorus', () => {
   it('prints its usage with --help', () => {
@@ -38,8 +39,31 @@ describe('chorus', () => {
     expect(run.stderr).toContain('--nodes must be an integer in [1, 9]');
   });
 
-  it('runs the demo (npm start): threads, the mailbox bound, failure handling and a replayed seed', () => {
+  it('runs the demo (npm start): three nodes commit, one stops, the other two keep committing, it comes back and catches up', () => {
     const run = chorus('demo');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = run.stdout;
+    expect(out).toMatch(/1\. opened n1, n2, n3 .* leader (n[123]), term \d+/);
+    expect(out).toMatch(/16 writers on each of the 3 nodes for 2 s: [\d,]+ commits, [\d,]+\/s, commit p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    const away = /2\. stopped (n[123]) \(a follower\)/.exec(out)?.[1];
+    expect(away).toBeDefined();
+    expect(out).toContain(`saw ${away} go (detached)`);
+    expect(out).toMatch(/kept writing for 2 s: [1-9][\d,]* commits/);
+    expect(out).toContain('quorumLost events: 0');
+    expect(out).toMatch(new RegExp(`3\\. reopened ${away} from its data directory: its journal brought it back to log index [\\d,]+, [1-9][\\d,]* entries behind`));
+    expect(out).toMatch(/it caught up (from the log|by a state transfer) to index [\d,]+: synced \d+ ms after reopening/);
+    const hashes = /content hashes once writes stopped: n1 ([0-9a-f]+), n2 ([0-9a-f]+), n3 ([0-9a-f]+) \(equal\)/.exec(out);
+    expect(hashes?.[1]).toBe(hashes?.[2]);
+    expect(hashes?.[1]).toBe(hashes?.[3]);
+    expect(out).toContain('every node holds the same data: yes');
+    const removed = /stopped every node \(no worker thread left\) and removed (\S+chorus-demo-\S+)/.exec(out)?.[1];
+    expect(removed).toBeDefined();
+    expect(existsSync(removed!)).toBe(false);
+  }, 180_000);
+
+  it('still tours the actor runtime with demo --runtime: threads, the mailbox bound, failure handling and a replayed seed', () => {
+    const run = chorus('demo', '--runtime');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('5 actors, one worker thread each');

@@ -1,7 +1,7 @@
 /**
- * `chorus demo` (and `npm start`): a tour of the actor runtime, printing what it does. It runs the
+ * `chorus demo --runtime`: a tour of the actor runtime, printing what it does. It runs the
  * example actors on worker threads, shows the mailbox bound and failure handling, and replays a
- * simulation from its seed. When the cluster lands, this becomes the 3-node cluster demo.
+ * simulation from its seed.
  */
 import type { Message, NodeSpec } from '../runtime/actor.js';
 import type { NodeHost } from '../runtime/host.js';
@@ -39,7 +39,7 @@ function next<T extends Message>(host: NodeHost, type: T['type']): Promise<T> {
   });
 }
 
-export async function runDemo(print: (line: string) => void): Promise<number> {
+export async function runRuntimeDemo(print: (line: string) => void): Promise<number> {
   print('chorusdb runtime demo: the same actors on worker threads, inline, and in the simulator\n');
   const host = await startThreadNode(spec, { log: () => {} });
   print(`1. started node "${node}" on the thread host: ${host.stats().threads} actors, one worker thread each`);
