@@ -19,4 +19,6 @@ export type { NodeAddress, NodeParams } from './node/params.js';
 export type { NodeEvents, NodeInfo, WriteOptions } from './node/cluster-node.js';
 export { ClusterNode, openNode } from './node/cluster-node.js';
 export { InProcessNetwork } from './transport/in-process.js';
+export type { TcpNodeParams } from './node/tcp.js';
+export type { SslParams } from './transport/tcp/index.js';
 export type { Window } from './actors/window-flusher.js';

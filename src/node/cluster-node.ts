@@ -179,7 +179,12 @@ export class ClusterNode {
       this.ownNetwork = await openTcpNetwork(p.network);
       this.network = this.ownNetwork.network;
     }
-    this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
+    try {
+      this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
+    } catch (error) {
+      await this.ownNetwork?.close(); // a node that fails to open leaves no socket listening
+      throw error;
+    }
     // The replicator replays its journal and hands on what was committed before; open returns once this
     // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
     const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));

@@ -1,16 +1,45 @@
 /**
  * `nwType: 'tcp'`: the node's side of a cluster over TCP (or TLS) between processes. Checks the `tcp`
- * parameters at open (errors name the key) and opens the TcpNetwork that stands where the shared
- * InProcessNetwork stands with `nwType: 'local'`.
+ * parameters at open (errors name the key, as `tcp.connectTimeoutMs` or `nodes[2].addr`) and opens the
+ * TcpNetwork that stands where the shared InProcessNetwork stands with `nwType: 'local'`.
+ *
+ * A node's id is its `nodes[].addr`, `host:port`: the address its peers dial. It listens there unless
+ * `tcp.listen` says otherwise (say `0.0.0.0:7001` behind NAT, or port 0 in tests: see `listening`).
  */
-import { invalidArgument } from '../runtime/errors.js';
+import type { LogRecord } from '../runtime/actor.js';
+import { ChorusError, invalidArgument } from '../runtime/errors.js';
 import type { ClusterNetwork } from '../transport/network.js';
+import type { SslParams, TcpNetworkConfig } from '../transport/tcp/config.js';
+import { parseEndpoint, resolveTcpConfig } from '../transport/tcp/config.js';
+import { TcpNetwork } from '../transport/tcp/network.js';
 
-/** The TCP parameters of `openNode` (filled in with the TCP wiring). */
-export type TcpNodeParams = Readonly<Record<string, unknown>>;
+/** The TCP parameters of `openNode`: the seeds' network parameters (`nwparams`), see docs/transport.md. */
+export interface TcpNodeParams {
+  /** Nodes with another cluster name are refused. */
+  readonly clusterName: string;
+  /** Shared by every node, at least 16 bytes; proven by HMAC challenge-response, never sent or logged. */
+  readonly secret: string | Uint8Array;
+  /** Where to accept peers (default: this node's `addr`); port 0 picks a free one. */
+  readonly listen?: string;
+  readonly sslParams?: SslParams;
+  readonly connectTimeoutMs?: number;
+  readonly connectIntervalMs?: number;
+  readonly socketSendBuf?: number;
+  readonly socketRecvBuf?: number;
+  readonly socketDomain?: 'ipv4' | 'ipv6';
+  readonly keepAliveTimeMs?: number;
+  readonly keepAliveProbes?: number;
+  readonly frameBytesMax?: number;
+  readonly outgoingBytesMax?: number;
+  /** Where the transport's log records go (default: warnings and errors as JSON lines on stderr). */
+  readonly log?: (record: LogRecord) => void;
+  /** Told the bound address once the node listens (useful with port 0). */
+  readonly listening?: (address: { readonly host: string; readonly port: number }) => void;
+}
 
 export interface ResolvedTcp {
-  readonly params: TcpNodeParams;
+  readonly config: TcpNetworkConfig;
+  readonly listening: ((address: { readonly host: string; readonly port: number }) => void) | undefined;
 }
 
 /** A network this node opened itself, and must close when it stops. */
@@ -19,10 +48,45 @@ export interface OwnedNetwork {
   close(): Promise<void>;
 }
 
-export function resolveTcp(_tcp: unknown, _self: string, _voters: readonly { readonly id: string }[]): ResolvedTcp {
-  throw invalidArgument('openNode', "nwType 'tcp' is not available yet; use 'local'");
+const api = 'openNode';
+const keys: ReadonlySet<string> = new Set([
+  'clusterName', 'secret', 'listen', 'sslParams', 'connectTimeoutMs', 'connectIntervalMs', 'socketSendBuf', 'socketRecvBuf',
+  'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'listening',
+]);
+
+/** Checks `tcp` and every node's addr; throws INVALID_ARGUMENT naming the key. Opens nothing. */
+export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[]): ResolvedTcp {
+  if (typeof tcp !== 'object' || tcp === null) throw invalidArgument(api, "nwType 'tcp' needs tcp: { clusterName, secret, ... }");
+  const params = tcp as TcpNodeParams;
+  for (const key of Object.keys(params)) if (!keys.has(key)) throw invalidArgument(api, `tcp.${key} is not a TCP parameter (see docs/transport.md)`);
+  voters.forEach((voter, i) => {
+    try {
+      parseEndpoint(`nodes[${i}].addr`, voter.id, false);
+    } catch (error) {
+      throw renamed(error, '');
+    }
+  });
+  if (params.listening !== undefined && typeof params.listening !== 'function') throw invalidArgument(api, 'tcp.listening must be a function');
+  const { listening, ...rest } = params;
+  const config: TcpNetworkConfig = { ...rest, self, listen: params.listen ?? self, peers: Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, v.id])) };
+  try {
+    resolveTcpConfig(config);
+  } catch (error) {
+    throw renamed(error, 'tcp.');
+  }
+  return { config, listening };
 }
 
-export function openTcpNetwork(_tcp: ResolvedTcp): Promise<OwnedNetwork> {
-  throw invalidArgument('openNode', "nwType 'tcp' is not available yet; use 'local'");
+/** Opens and starts this node's TcpNetwork: listening, and dialing every peer. */
+export async function openTcpNetwork(tcp: ResolvedTcp): Promise<OwnedNetwork> {
+  const network = new TcpNetwork(tcp.config);
+  const bound = await network.listen();
+  tcp.listening?.(bound);
+  return { network, close: () => network.close() };
+}
+
+/** TcpNetwork's errors name its own keys ("TcpNetwork: connectTimeoutMs ..."); openNode's name them as `prefix` + key. */
+function renamed(error: unknown, prefix: string): unknown {
+  if (!(error instanceof ChorusError) || error.code !== 'INVALID_ARGUMENT') return error;
+  return invalidArgument(api, `${prefix}${error.message.replace(/^TcpNetwork: /, '')}`);
 }

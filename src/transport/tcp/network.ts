@@ -42,6 +42,9 @@ import type { TlsMaterial } from './tls.js';
 import { checkPeer, loadTls, serverOptions } from './tls.js';
 import { tcpNonceBytes, tcpPendingHandshakesMax } from '../../limits.js';
 import { listenError } from './errors.js';
+import type { ClusterNetwork } from '../network.js';
+import type { LinkChanged } from '../../actors/listener.js';
+import { LISTENER } from '../../actors/listener.js';
 
 export type LinkDirection = 'outbound' | 'inbound';
 
@@ -79,7 +82,7 @@ export interface TcpNetworkStats extends Counters {
   readonly peers: Readonly<Record<string, PeerStats>>;
 }
 
-export class TcpNetwork {
+export class TcpNetwork implements ClusterNetwork {
   private readonly config: ResolvedTcpConfig;
   private readonly prover: Prover;
   private readonly codec: FrameCodec;
@@ -100,6 +103,8 @@ export class TcpNetwork {
   private server: Server | undefined;
   private tls: TlsMaterial | undefined;
   private state: 'new' | 'listening' | 'closed' = 'new';
+  /** Each peer's link state as last told to the attached host's listener actor. */
+  private readonly told = new Map<string, boolean>();
 
   constructor(config: TcpNetworkConfig) {
     this.config = resolveTcpConfig(config);
@@ -121,11 +126,21 @@ export class TcpNetwork {
   attach(host: NodeHost): void {
     if (host.node !== this.config.self) throw invalidArgument('TcpNetwork.attach', `host is node ${JSON.stringify(host.node)}, but this network is ${JSON.stringify(this.config.self)}`);
     this.host = host;
+    this.told.clear();
+    for (const peer of this.config.peers.keys()) this.tellLink(peer, 'attached');
   }
 
   /** Messages from peers are dropped (counted) until a host is attached again. */
   detach(node: string): void {
-    if (this.host?.node === node) this.host = undefined;
+    if (this.host?.node !== node) return;
+    this.host = undefined;
+    this.told.clear();
+  }
+
+  /** Application bytes this node sent to and received from its peers (under TLS, the plaintext). */
+  traffic(node: string): { readonly bytesSent: number; readonly bytesReceived: number } {
+    if (node !== this.config.self) throw invalidArgument('TcpNetwork.traffic', `this network is node ${JSON.stringify(this.config.self)}, not ${JSON.stringify(node)}`);
+    return { bytesSent: this.counters.bytesSent, bytesReceived: this.counters.bytesReceived };
   }
 
   on<E extends keyof TcpNetworkEvents>(event: E, listener: TcpNetworkEvents[E]): Unsubscribe {
@@ -294,6 +309,7 @@ export class TcpNetwork {
     older?.close('replaced by a newer connection from the same node', 'ended');
     this.log('info', `accepted node ${JSON.stringify(peer)} from ${connection.remote}`);
     this.emitter.emit('connect', peer, 'inbound');
+    this.tellLink(peer, 'accepted its connection');
     this.links.get(peer)?.hurry();
     return undefined;
   }
@@ -308,6 +324,7 @@ export class TcpNetwork {
     if (this.inbound.get(peer) === connection) this.inbound.delete(peer);
     this.log(kind === 'badInput' ? 'warn' : 'info', `closed the connection from node ${JSON.stringify(peer)}: ${reason}`);
     this.emitter.emit('disconnect', peer, 'inbound', reason);
+    this.tellLink(peer, `its connection to us closed: ${reason}`);
   }
 
   private count(kind: CloseKind): void {
@@ -331,12 +348,14 @@ export class TcpNetwork {
       linkUp: (peer: string) => {
         this.log('info', `connected to node ${JSON.stringify(peer)}`);
         this.emitter.emit('connect', peer, 'outbound');
+        this.tellLink(peer, 'connected to it');
       },
       linkDown: (peer: string, reason: string, kind: CloseKind, wasUp: boolean, attempt: number) => {
         this.count(kind);
         if (wasUp) {
           this.log(kind === 'badInput' ? 'warn' : 'info', `lost the connection to node ${JSON.stringify(peer)}: ${reason}`);
           this.emitter.emit('disconnect', peer, 'outbound', reason);
+          this.tellLink(peer, `our connection to it closed: ${reason}`);
         } else {
           // A peer that is down (or refuses us) fails every connectIntervalMs: the first failure is news,
           // the rest are not. The acceptor logs each refusal it makes at warn.
@@ -345,6 +364,20 @@ export class TcpNetwork {
         }
       },
     };
+  }
+
+  /**
+   * A peer's link is up for the actors when both its connections are admitted: ours to it (we can send)
+   * and its to us (we hear it). When that changes, the attached host's listener actor is told, as the
+   * in-process network does, so that the quorum watcher sees a one-way cut at once. A report lost to a
+   * full mailbox is not marked told, so the next change of either connection tells it again.
+   */
+  private tellLink(peer: string, reason: string): void {
+    const up = this.links.get(peer)?.state === 'connected' && this.inbound.has(peer);
+    const host = this.host;
+    if ((this.told.get(peer) ?? false) === up || host === undefined || host.state !== 'running') return;
+    const link: LinkChanged = { type: 'link', peer, up, reason };
+    if (host.deliver({ node: peer, actor: LISTENER }, { node: this.config.self, actor: LISTENER }, link) === undefined) this.told.set(peer, up);
   }
 
   private bind(server: Server): Promise<void> {
