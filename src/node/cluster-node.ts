@@ -180,7 +180,7 @@ export class ClusterNode {
       this.network = this.ownNetwork.network;
     }
     try {
-      this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}) });
+      this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
     } catch (error) {
       await this.ownNetwork?.close(); // a node that fails to open leaves no socket listening
       throw error;

@@ -3,6 +3,7 @@
  * errors that name the parameter. Everything after this file trusts them.
  */
 import type { SchemaDef } from '../store/schema.js';
+import type { LogRecord } from '../runtime/actor.js';
 import type { Window } from '../actors/window-flusher.js';
 import { checkWindow, noWindow } from '../actors/window-flusher.js';
 import { invalidArgument } from '../runtime/errors.js';
@@ -70,6 +71,8 @@ export interface NodeParams {
    * must not be reopened under an address its cluster still knows.
    */
   readonly dataDir?: string;
+  /** Where the node's actors' log records go (default: warnings and errors as JSON lines on stderr). */
+  readonly log?: (record: LogRecord) => void;
   /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, 1). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -93,6 +96,7 @@ export interface ResolvedParams {
   /** The shared network (nwType 'local'), or how to open this node's own (nwType 'tcp'). */
   readonly network: ClusterNetwork | ResolvedTcp;
   readonly dataDir: string | undefined;
+  readonly log: ((record: LogRecord) => void) | undefined;
   readonly writeTimeoutMs: number;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -130,6 +134,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   if (params.host !== undefined && params.host !== 'thread' && params.host !== 'inline') throw invalidArgument(api, `host must be 'thread' or 'inline', got ${JSON.stringify(params.host)}`);
   if (params.nwType !== undefined && params.nwType !== 'local' && params.nwType !== 'tcp') throw invalidArgument(api, `nwType must be 'local' or 'tcp', got ${JSON.stringify(params.nwType)}`);
   if (params.dataDir !== undefined && (typeof params.dataDir !== 'string' || params.dataDir.length === 0)) throw invalidArgument(api, 'dataDir must be a non-empty path');
+  if (params.log !== undefined && typeof params.log !== 'function') throw invalidArgument(api, 'log must be a function (record) => void');
   const network = resolveNetwork(params, voters);
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
@@ -142,7 +147,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
-    host: params.host ?? 'inline', network, dataDir: params.dataDir,
+    host: params.host ?? 'inline', network, dataDir: params.dataDir, log: params.log,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };
@@ -151,7 +156,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
 function resolveNetwork(params: NodeParams, voters: readonly { readonly id: string }[]): ClusterNetwork | ResolvedTcp {
   if (params.nwType === 'tcp') {
     if (params.network !== undefined) throw invalidArgument(api, "network is for nwType 'local'; with nwType 'tcp' give tcp");
-    return resolveTcp(params.tcp, voters[params.nodeId]!.id, voters);
+    return resolveTcp(params.tcp, voters[params.nodeId]!.id, voters, params.log);
   }
   if (params.tcp !== undefined) throw invalidArgument(api, "tcp is for nwType 'tcp'");
   if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");

@@ -31,7 +31,7 @@ export interface TcpNodeParams {
   readonly keepAliveProbes?: number;
   readonly frameBytesMax?: number;
   readonly outgoingBytesMax?: number;
-  /** Where the transport's log records go (default: warnings and errors as JSON lines on stderr). */
+  /** Where the transport's log records go (default: the node's `log`, else warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
   /** Told the bound address once the node listens (useful with port 0). */
   readonly listening?: (address: { readonly host: string; readonly port: number }) => void;
@@ -54,8 +54,11 @@ const keys: ReadonlySet<string> = new Set([
   'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'listening',
 ]);
 
-/** Checks `tcp` and every node's addr; throws INVALID_ARGUMENT naming the key. Opens nothing. */
-export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[]): ResolvedTcp {
+/**
+ * Checks `tcp` and every node's addr; throws INVALID_ARGUMENT naming the key. Opens nothing. The
+ * transport logs to `tcp.log`, else to the node's `log`.
+ */
+export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[], nodeLog?: (record: LogRecord) => void): ResolvedTcp {
   if (typeof tcp !== 'object' || tcp === null) throw invalidArgument(api, "nwType 'tcp' needs tcp: { clusterName, secret, ... }");
   const params = tcp as TcpNodeParams;
   for (const key of Object.keys(params)) if (!keys.has(key)) throw invalidArgument(api, `tcp.${key} is not a TCP parameter (see docs/transport.md)`);
@@ -68,7 +71,8 @@ export function resolveTcp(tcp: unknown, self: string, voters: readonly { readon
   });
   if (params.listening !== undefined && typeof params.listening !== 'function') throw invalidArgument(api, 'tcp.listening must be a function');
   const { listening, ...rest } = params;
-  const config: TcpNetworkConfig = { ...rest, self, listen: params.listen ?? self, peers: Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, v.id])) };
+  const log = params.log ?? nodeLog;
+  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers: Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, v.id])) };
   try {
     resolveTcpConfig(config);
   } catch (error) {

@@ -116,7 +116,9 @@ describe('openNode over TCP: authentication and parameters', () => {
     const addrs = await addresses(3);
     const logs: LogRecord[] = [];
     const nodes = addrs.map((addr) => ({ addr }));
-    const good = await Promise.all([0, 1].map((nodeId) => node({ nodeId, nodes, tcp: tcp(logs) })));
+    // The good nodes log through openNode's own `log` (actors and transport alike), the intruder through tcp.log.
+    const { log: _, ...tcpWithoutLog } = tcp([]);
+    const good = await Promise.all([0, 1].map((nodeId) => node({ nodeId, nodes, log: (r) => void logs.push(r), tcp: tcpWithoutLog })));
     const intruderLogs: LogRecord[] = [];
     const intruder = await node({ nodeId: 2, nodes, writeTimeoutMs: 2_000, tcp: tcp(intruderLogs, { secret: 'not the secret, but long enough' }) });
     const connects: PeerInfo[] = [];
@@ -132,6 +134,7 @@ describe('openNode over TCP: authentication and parameters', () => {
     expect(intruder.info().activeNodes).toEqual([addrs[2]]);
     expect(get(intruder, 'in')).toBeUndefined();
     for (const n of good) expect(n.info().activeNodes).not.toContain(addrs[2]);
+    expect(logText(logs)).toMatch(/info 127\.0\.0\.1:\d+\/listener: peer link up/); // an actor's record, through the same log
     expect(logText([...logs, ...intruderLogs])).not.toMatch(/correct horse|not the secret/);
   });
 
