@@ -8,7 +8,7 @@
  * returned), fail (it certainly did not happen: refused, or rejected by certification) or info (no
  * answer within `writeTimeoutMs`: it may or may not happen), the three outcomes of a Jepsen history.
  */
-import { encode } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import type { Message } from '../src/runtime/actor.js';
 import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
@@ -19,6 +19,13 @@ import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
 import { Simulation } from './simulation.js';
+
+/**
+ * Measures a change-set's encoded size as ClusterNode does (`encode(changeSet).byteLength`, the same
+ * default options), with one encoder whose buffer is reused: `encode()` builds an encoder and its
+ * 2 KB buffer per call, ~3.5% of a 5-node run (profiled) only to count bytes.
+ */
+const sizer = new Encoder();
 
 export type Outcome =
   | { readonly kind: 'ok'; readonly value: unknown }
@@ -132,7 +139,7 @@ export class SimCluster {
     };
     waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
     this.sim.at(this.writeTimeoutMs, () => settle({ kind: 'info' }));
-    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength } satisfies CommitRequest);
+    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: sizer.encodeSharedRef(changeSet).byteLength } satisfies CommitRequest);
     if (error !== undefined) settle({ kind: 'fail', code: error.code });
   }
 
