@@ -70,8 +70,8 @@ export type SearchResult<S> =
   | { readonly kind: 'not-linearizable'; readonly statesExplored: number; readonly deepest: Deepest<S> }
   | { readonly kind: 'unknown'; readonly statesExplored: number; readonly reason: string };
 
-/** Rough bytes one cache entry costs beyond its bitset: the Map slot, the key string, the array. */
-const cacheEntryOverheadBytes = 120;
+/** Rough bytes one cache entry costs beyond its bitset: the Map slot and its numeric key, the chain and state words. */
+const cacheEntryOverheadBytes = 48;
 
 export function searchLinearization<S>(ops: readonly SearchOp[], model: SearchModel<S>, bounds: SearchBounds): SearchResult<S> {
   const first = run(ops, model, bounds, null);
@@ -238,8 +238,11 @@ class EntryList {
 
 /**
  * The set of (linearized operations, state) pairs seen. The current linearized set is a bitset with an
- * incrementally kept two-lane XOR hash (one random word pair per operation), so a lookup costs one
- * short string and a bitset compare only on a hash match.
+ * incrementally kept two-lane XOR hash (one random word pair per operation); a lookup is one numeric
+ * Map key (lane A, and lane B mixed with the state's number) and, on a key match, an exact compare of
+ * state and bitset, so a hash collision never prunes a new pair. The sets seen are copied into one
+ * pooled array, chained per key: a copy per state as its own typed array (an ArrayBuffer each) was most
+ * of this search's time, in the allocator and the garbage collector (profiled on 60 s histories).
  */
 class VisitedCache {
   private readonly bits: Uint32Array;
@@ -247,38 +250,79 @@ class VisitedCache {
   private readonly laneB: Uint32Array;
   private hashA = 0;
   private hashB = 0;
-  private readonly seen = new Map<string, Uint32Array[]>();
+  /** Each distinct state key as a small number. */
+  private readonly stateIds = new Map<string, number>();
+  /** Key -> the most recent set stored under it; `chain` leads to the earlier ones (-1 ends). */
+  private readonly seen = new Map<number, number>();
+  /** Stored set i is pool[i * words, (i + 1) * words), for the state numbered stateOf[i]. */
+  private pool: Uint32Array;
+  private chain: Int32Array;
+  private stateOf: Int32Array;
+  private readonly words: number;
   states = 0;
   bytes = 0;
 
   constructor(opCount: number) {
-    this.bits = new Uint32Array(Math.ceil(opCount / 32) || 1);
+    this.words = Math.ceil(opCount / 32) || 1;
+    this.bits = new Uint32Array(this.words);
     this.laneA = new Uint32Array(opCount);
     this.laneB = new Uint32Array(opCount);
     for (let i = 0; i < opCount; i++) {
       this.laneA[i] = mix32(2 * i + 1);
       this.laneB[i] = mix32(2 * i + 2);
     }
+    const capacity = 64;
+    this.pool = new Uint32Array(capacity * this.words);
+    this.chain = new Int32Array(capacity);
+    this.stateOf = new Int32Array(capacity);
   }
 
   /** Adds `op` to the set; if the resulting (set, state) is new, keeps it and returns true, else undoes it. */
   add(op: number, stateKey: string): boolean {
     this.flip(op);
-    const key = `${this.hashA}.${this.hashB}.${stateKey}`;
-    let bucket = this.seen.get(key);
-    if (bucket?.some((b) => equalWords(b, this.bits)) === true) {
-      this.flip(op);
-      return false;
+    let stateId = this.stateIds.get(stateKey);
+    if (stateId === undefined) this.stateIds.set(stateKey, (stateId = this.stateIds.size));
+    // 32 bits of lane A and 21 of lane B mixed with the state: an exact integer below 2^53.
+    const key = this.hashA * 2_097_152 + ((this.hashB ^ mix32(stateId + 1)) >>> 11);
+    const newest = this.seen.get(key) ?? -1;
+    for (let stored = newest; stored >= 0; stored = this.chain[stored]!) {
+      if (this.stateOf[stored] === stateId && this.storedEquals(stored)) {
+        this.flip(op);
+        return false;
+      }
     }
-    if (bucket === undefined) this.seen.set(key, (bucket = []));
-    bucket.push(this.bits.slice());
+    const index = this.states;
+    if (index === this.chain.length) this.grow();
+    this.pool.set(this.bits, index * this.words);
+    this.chain[index] = newest;
+    this.stateOf[index] = stateId;
+    this.seen.set(key, index);
     this.states++;
-    this.bytes += this.bits.byteLength + key.length * 2 + cacheEntryOverheadBytes;
+    this.bytes += this.words * 4 + cacheEntryOverheadBytes;
     return true;
   }
 
   unset(op: number): void {
     this.flip(op);
+  }
+
+  private storedEquals(stored: number): boolean {
+    const at = stored * this.words;
+    for (let i = 0; i < this.words; i++) if (this.pool[at + i] !== this.bits[i]) return false;
+    return true;
+  }
+
+  private grow(): void {
+    const capacity = this.chain.length * 2;
+    const pool = new Uint32Array(capacity * this.words);
+    pool.set(this.pool);
+    this.pool = pool;
+    const chain = new Int32Array(capacity);
+    chain.set(this.chain);
+    this.chain = chain;
+    const stateOf = new Int32Array(capacity);
+    stateOf.set(this.stateOf);
+    this.stateOf = stateOf;
   }
 
   private flip(op: number): void {
@@ -287,11 +331,6 @@ class VisitedCache {
     this.hashA = (this.hashA ^ (this.laneA[op] ?? 0)) >>> 0;
     this.hashB = (this.hashB ^ (this.laneB[op] ?? 0)) >>> 0;
   }
-}
-
-function equalWords(a: Uint32Array, b: Uint32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** splitmix32 finalizer: a fixed pseudo-random word per operation. */
