@@ -218,3 +218,18 @@ export const logGroupBytesMax = 4 * 1024 * 1024;
 export const logBatchIntervalMsDefault = 5;
 /** Transaction log: default size at which a durable store checkpoints (snapshot plus log truncation). */
 export const logCheckpointBytesDefault = 64 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------------
+// Command line, admin and client ports (src/cli, src/admin, src/client)
+// ---------------------------------------------------------------------------------------------------
+
+/** Largest node configuration file `chorus node --config` reads. */
+export const configBytesMax = 1024 * 1024;
+/** Admin port (HTTP): connections open at once. */
+export const adminConnectionsMax = 64;
+/** Admin port: the longest one request may take, headers included. */
+export const adminRequestMsMax = 10_000;
+/** `chorus status`: the longest it waits for a node's admin port to answer. */
+export const statusRequestMsMax = 5_000;
+/** `chorus node`: the longest a clean stop (SIGINT, SIGTERM) may take before the process exits anyway. */
+export const nodeStopMsMax = 30_000;

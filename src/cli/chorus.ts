@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `chorus` command line. Subcommands arrive with the features they drive; today: `demo` (what
- * `npm start` runs: a 3-node cluster), `sim` (simulated clusters under faults), `version` and `help`.
+ * The `chorus` command line: `node` and `arbiter` (a cluster node as a process), `status` (the cluster
+ * as one node sees it), `demo` (what `npm start` runs: a 3-node cluster), `sim` (simulated clusters
+ * under faults), `version` and `help`.
  */
-import { readFileSync } from 'node:fs';
 import { runLocalDemo } from './demo-local.js';
 import { runRuntimeDemo } from './demo-runtime.js';
 import { parseSimArgs, runSim, simUsage } from './sim.js';
+import { nodeUsage, runNodeCommand } from './node-command.js';
+import { runStatusCommand } from './status-command.js';
+import { packageVersion } from './version.js';
 
 const usage = `chorus — chorusdb's command line
 
@@ -15,12 +18,30 @@ Usage:
                      other two keep committing, reopen it, see it catch up (what npm start runs)
   chorus demo --runtime
                      a tour of the actor runtime: worker threads, bounded mailboxes, a replayed seed
+  chorus node --config FILE.toml
+                     run one cluster node over TCP until SIGINT or SIGTERM (chorus node --help)
+  chorus arbiter --config FILE.toml
+                     run an arbiter: a voting member with no tables
+  chorus status --node ADMIN_ADDR
+                     print the cluster as that node sees it: role, connection, qrank, term, commit, lag
   chorus sim ...     run simulated clusters under faults from seeds and check them (chorus sim --help)
   chorus version     print the version
   chorus --help      print this help
-
-Coming with later releases: node, arbiter, status.
 `;
+
+/** Resolves with the first SIGINT or SIGTERM; a second one exits at once (status 130). */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    let asked = false;
+    const onSignal = (signal: string) => {
+      if (asked) process.exit(130);
+      asked = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command] = argv;
@@ -32,11 +53,18 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(usage);
       return 0;
     case 'version':
-    case '--version': {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-      process.stdout.write(`${pkg.version}\n`);
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
       return 0;
-    }
+    case 'node':
+    case 'arbiter':
+      if (argv.includes('--help')) {
+        process.stdout.write(`${nodeUsage}\n`);
+        return 0;
+      }
+      return runNodeCommand(command, argv.slice(1), { stderr: (line) => process.stderr.write(`${line}\n`), stopRequested: stopSignal(), env: process.env });
+    case 'status':
+      return runStatusCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'demo': {
       const print = (line: string) => process.stdout.write(`${line}\n`);
       return argv[1] === '--runtime' ? runRuntimeDemo(print) : runLocalDemo(print);

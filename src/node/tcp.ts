@@ -33,6 +33,8 @@ export interface TcpNodeParams {
   readonly outgoingBytesMax?: number;
   /** Where the transport's log records go (default: the node's `log`, else warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
+  /** `modeMask.debugOutput`: log every message to and from peers (debug level). */
+  readonly debugOutput?: boolean;
   /** Told the bound address once the node listens (useful with port 0). */
   readonly listening?: (address: { readonly host: string; readonly port: number }) => void;
 }
@@ -51,7 +53,7 @@ export interface OwnedNetwork {
 const api = 'openNode';
 const keys: ReadonlySet<string> = new Set([
   'clusterName', 'secret', 'listen', 'sslParams', 'connectTimeoutMs', 'connectIntervalMs', 'socketSendBuf', 'socketRecvBuf',
-  'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'listening',
+  'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'debugOutput', 'listening',
 ]);
 
 /**

@@ -77,6 +77,11 @@ export interface TcpNetworkConfig {
   readonly outgoingBytesMax?: number;
   /** Where log records go (default: warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
+  /**
+   * `modeMask.debugOutput`: log every message sent to and received from a peer (debug level: its
+   * actors, type, bytes and peer; never its body). Costs a log record per message.
+   */
+  readonly debugOutput?: boolean;
 }
 
 export interface Endpoint {
@@ -101,6 +106,7 @@ export interface ResolvedTcpConfig {
   readonly frameBytesMax: number;
   readonly outgoingBytesMax: number;
   readonly log: ((record: LogRecord) => void) | undefined;
+  readonly debugOutput: boolean;
 }
 
 const api = 'TcpNetwork';
@@ -204,6 +210,7 @@ export function resolveTcpConfig(config: TcpNetworkConfig): ResolvedTcpConfig {
     throw invalidArgument(api, `clusterName must be a string of 1 to ${tcpNameCharsMax} characters, got ${JSON.stringify(config.clusterName)}`);
   }
   if (config.log !== undefined && typeof config.log !== 'function') throw invalidArgument(api, 'log must be a function');
+  if (config.debugOutput !== undefined && typeof config.debugOutput !== 'boolean') throw invalidArgument(api, `debugOutput must be a boolean, got ${JSON.stringify(config.debugOutput)}`);
   return {
     self, listen, family, clusterName: config.clusterName,
     peers: resolvePeers(config.peers, self, family),
@@ -217,6 +224,6 @@ export function resolveTcpConfig(config: TcpNetworkConfig): ResolvedTcpConfig {
     keepAliveProbes: optionalInteger('keepAliveProbes', config.keepAliveProbes, 1, tcpKeepAliveProbesMax),
     frameBytesMax: integer('frameBytesMax', config.frameBytesMax, tcpFrameBytesMaxDefault, tcpHandshakeFrameBytesMax, tcpFrameBytesMaxCeiling),
     outgoingBytesMax: integer('outgoingBytesMax', config.outgoingBytesMax, tcpOutgoingBytesMaxDefault, 1, tcpOutgoingBytesMaxCeiling),
-    log: config.log,
+    log: config.log, debugOutput: config.debugOutput ?? false,
   };
 }

@@ -224,6 +224,7 @@ export class TcpNetwork implements ClusterNetwork {
     // Like a real network, a full queue or a down link loses the message without telling the sender;
     // the protocols above recover (Raft resends).
     const sent = link.send(encoded.payload);
+    if (this.config.debugOutput) this.log('debug', `sent ${message.type} to ${to.node}`, { from: from.actor, to: to.actor, bytes: encoded.payload.byteLength, outcome: sent });
     if (sent === 'full') this.drops.dropsQueueFull++;
     else if (sent === 'down') this.drops.dropsDisconnected++;
     return undefined;
@@ -235,6 +236,7 @@ export class TcpNetwork implements ClusterNetwork {
       this.drops.dropsUndeliverable++;
       return;
     }
+    if (this.config.debugOutput) this.log('debug', `received ${envelope.body.type} from ${peer}`, { from: envelope.from, to: envelope.to });
     const error = host.deliver({ node: peer, actor: envelope.from }, { node: this.config.self, actor: envelope.to }, envelope.body);
     if (error !== undefined) this.drops.dropsUndeliverable++;
   }
