@@ -19,6 +19,7 @@ import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
 import { Simulation } from './simulation.js';
+import { Deadlines } from './deadlines.js';
 
 /**
  * Measures a change-set's encoded size as ClusterNode does (`encode(changeSet).byteLength`, the same
@@ -51,7 +52,8 @@ export class SimCluster {
   readonly sim: Simulation;
   readonly stores = new Map<string, Store>();
   private readonly pending = new Map<string, Map<number, (outcome: Outcome) => void>>();
-  private readonly writeTimeoutMs: number;
+  /** Each transaction's timeout (they all wait writeTimeoutMs, so one event serves them all). */
+  private readonly timeouts: Deadlines;
   private readonly schema: SchemaDef;
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
@@ -63,7 +65,7 @@ export class SimCluster {
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed });
-    this.writeTimeoutMs = options.writeTimeoutMs ?? 1_000;
+    this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? 1_000);
     this.schema = options.schema;
     const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1 }));
     for (const { id } of voters) {
@@ -138,7 +140,7 @@ export class SimCluster {
       done(outcome);
     };
     waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
-    this.sim.at(this.writeTimeoutMs, () => settle({ kind: 'info' }));
+    this.timeouts.add(() => settle({ kind: 'info' }));
     const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: sizer.encodeSharedRef(changeSet).byteLength } satisfies CommitRequest);
     if (error !== undefined) settle({ kind: 'fail', code: error.code });
   }
