@@ -111,22 +111,32 @@ export class PointIndex {
     this.map = undefined;
   }
 
-  /** Loads rows in increasing key order into an empty index (a snapshot being restored). */
-  static fromSorted(integers: boolean, keys: readonly Key[], rows: readonly Row[]): PointIndex {
+  /**
+   * An index of rows in strictly increasing key order (a snapshot being restored). Takes `rows` over
+   * when the keys are exactly 0..n-1 (auto-assigned ids): that array already is the dense form, so a
+   * million-row load copies nothing (the caller must not use `rows` afterwards).
+   */
+  static fromSorted(integers: boolean, keys: readonly Key[], rows: Row[]): PointIndex {
+    const first = keys[0];
     const last = keys[keys.length - 1];
-    const fits = integers && keys.every(denseKey) && (last === undefined || (last as number) < Math.max(storeDenseSlotsMin, 2 * keys.length));
+    // Integer keys in strictly increasing order all fit the array when the first and the last do.
+    const fits = integers && (last === undefined || (denseKey(first as Key) && denseKey(last) && last < Math.max(storeDenseSlotsMin, 2 * keys.length)));
     const index = new PointIndex(integers, fits);
-    if (fits) {
-      const dense = index.dense as (Row | undefined)[];
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i] as number;
-        while (dense.length < key) dense.push(undefined);
-        dense.push(rows[i]);
-      }
-      index.count = keys.length;
+    if (!fits) {
+      for (let i = 0; i < keys.length; i++) index.set(keys[i] as Key, rows[i] as Row);
       return index;
     }
-    for (let i = 0; i < keys.length; i++) index.set(keys[i] as Key, rows[i] as Row);
+    index.count = keys.length;
+    if (first === 0 && last === keys.length - 1) {
+      index.dense = rows;
+      return index;
+    }
+    const dense = index.dense as (Row | undefined)[];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as number;
+      while (dense.length < key) dense.push(undefined);
+      dense.push(rows[i]);
+    }
     return index;
   }
 }

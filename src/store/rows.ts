@@ -12,14 +12,14 @@ import type { FieldSchema, TableSchema } from './schema.js';
 import type { Row, Value } from './values.js';
 import { canonicalValue, Refusal } from './values.js';
 
-function checkField(table: TableSchema, field: FieldSchema, input: unknown, wire: boolean): Value {
+function checkField(tableName: string, field: FieldSchema, input: unknown, wire: boolean): Value {
   if (input === undefined || input === null) {
     if (input === null && field.nullable) return null;
     if (input === undefined && field.absent !== undefined) return field.absent;
-    throw new ValidationError(table.name, field.name, input, field.nullable || field.absent !== undefined ? 'may not be null' : 'is required');
+    throw new ValidationError(tableName, field.name, input, field.nullable || field.absent !== undefined ? 'may not be null' : 'is required');
   }
   const value = canonicalValue(field, input, wire);
-  if (value instanceof Refusal) throw new ValidationError(table.name, field.name, input, value.reason);
+  if (value instanceof Refusal) throw new ValidationError(tableName, field.name, input, value.reason);
   return value;
 }
 
@@ -40,7 +40,7 @@ export function rowFromInput(table: TableSchema, input: unknown, base?: Row): Ro
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i] as FieldSchema;
     const given = object[field.name];
-    values[i] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table, field, given, false);
+    values[i] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table.name, field, given, false);
   }
   return table.makeRow(values);
 }
@@ -52,45 +52,91 @@ export function rowFromArray(table: TableSchema, values: readonly unknown[]): Ro
   }
   const fields = table.fields;
   const checked = new Array<Value>(fields.length);
-  for (let i = 0; i < fields.length; i++) checked[i] = checkField(table, fields[i] as FieldSchema, values[i], true);
+  for (let i = 0; i < fields.length; i++) checked[i] = checkField(table.name, fields[i] as FieldSchema, values[i], true);
   return table.makeRow(checked);
 }
 
-/** Values of the row being read by rowFromReader (makeRow copies them out, so one array serves all). */
-const wireValues: Value[] = [];
-
 /**
- * A row read straight from msgpack (an array in this table's field order), checked like rowFromArray,
- * without materialising the array first: a snapshot load reads a million rows this way.
+ * A row read straight from msgpack (an array in this table's field order, `depth` deep), checked like
+ * rowFromArray, without materialising the array first: a snapshot load reads a million rows this way.
  */
 export function rowFromReader(table: TableSchema, reader: MsgpackReader, depth: number): Row {
-  const fields = table.fields;
-  const length = reader.arrayHeader();
-  if (length !== fields.length) throw new ValidationError(table.name, undefined, length, `a wire row must be an array of ${fields.length} values`);
-  for (let i = 0; i < length; i++) {
-    const field = fields[i] as FieldSchema;
-    // Fast paths for the common encodings of strings and numbers, checked here exactly as canonicalScalar
-    // would (a decoded string is always well-formed UTF-16: Buffer decoding replaces bad sequences);
-    // anything else takes the general path. Saves the generic decode and type switch per value.
-    let value: Value | undefined;
-    if (!field.isArray) {
-      if (field.scalar === 'string') value = reader.stringOrUndefined(storeValueUnitsMax);
-      else if (field.scalar === 'float64') {
-        const number = reader.numberOrUndefined();
-        if (number !== undefined) value = number + 0; // -0 becomes 0
-      }
-      else if (field.scalar === 'timestamp' || field.scalar === 'uint32' || field.scalar === 'int32') {
-        const number = reader.numberOrUndefined();
-        if (number !== undefined) value = Number.isSafeInteger(number) && inIntegerRange(field.scalar, number) ? number + 0 : checkField(table, field, number, true);
-      }
-    }
-    wireValues[i] = value === undefined ? checkField(table, field, reader.value(depth + 1), true) : value;
-  }
-  return table.makeRow(wireValues);
+  return table.readRow(reader, depth);
 }
 
-function inIntegerRange(scalar: string, n: number): boolean {
-  return scalar === 'timestamp' || (scalar === 'uint32' ? n >= 0 && n <= 0xffffffff : n >= -0x80000000 && n <= 0x7fffffff);
+/** Reads one field's value from msgpack (the value sits `depth` deep) and checks it. */
+type FieldReader = (reader: MsgpackReader, depth: number) => Value;
+
+/**
+ * Fast paths for the common encodings of strings and numbers, checked here exactly as canonicalScalar
+ * would (a decoded string is always well-formed UTF-16: Buffer decoding replaces bad sequences);
+ * anything else takes the general path, decode then check. Saves the generic decode and type switch.
+ */
+function fieldReader(tableName: string, field: FieldSchema): FieldReader {
+  const general: FieldReader = (reader, depth) => checkField(tableName, field, reader.value(depth), true);
+  if (field.isArray) return general;
+  switch (field.scalar) {
+    case 'string':
+      return (reader, depth) => reader.stringOrUndefined(storeValueUnitsMax) ?? general(reader, depth);
+    case 'float64':
+      return (reader, depth) => {
+        const number = reader.numberOrUndefined();
+        return number === undefined ? general(reader, depth) : number + 0; // -0 becomes 0
+      };
+    case 'timestamp': case 'uint32': case 'int32': {
+      const min = field.scalar === 'uint32' ? 0 : field.scalar === 'int32' ? -0x80000000 : Number.MIN_SAFE_INTEGER;
+      const max = field.scalar === 'uint32' ? 0xffffffff : field.scalar === 'int32' ? 0x7fffffff : Number.MAX_SAFE_INTEGER;
+      return (reader, depth) => {
+        const number = reader.numberOrUndefined();
+        if (number === undefined) return general(reader, depth);
+        return Number.isSafeInteger(number) && number >= min && number <= max ? number + 0 : checkField(tableName, field, number, true);
+      };
+    }
+    default:
+      return general;
+  }
+}
+
+/** A property name in generated code: quoted, and `__proto__` computed so that it stays an own field. */
+const propertyName = (name: string): string => (name === '__proto__' ? '["__proto__"]' : JSON.stringify(name));
+
+/**
+ * Rows of one table come from one object literal, generated from the field names, so V8 sizes them
+ * exactly (all fields in-object, one hidden class: 32 bytes less per row than building `{}` field by
+ * field) and, the literal being an allocation site, can allocate a table's rows straight in the old
+ * generation while a snapshot loads or a log replays (measured: a million rows built 20-25% faster than
+ * through a constructor, with 40% fewer scavenges; rows are long-lived, so copying them out of the young
+ * generation is pure cost). The prototype is Object.prototype, so rows are plain objects. Names are safe
+ * to generate code from: they matched the schema's name pattern and are quoted.
+ */
+export function rowMaker(names: readonly string[]): (values: readonly Value[]) => Row {
+  const fields = names.map((name, i) => `${propertyName(name)}: values[${i}]`);
+  return new Function('values', `return Object.freeze({ ${fields.join(', ')} });`) as (values: readonly Value[]) => Row;
+}
+
+/**
+ * The table's row reader, generated like rowMaker: each field is read by its own field reader into a
+ * local, and the row literal is built from the locals. No array of values in between, so numbers stay
+ * unboxed until they land in the row (measured: a cold 1M-row snapshot load used ~8% less CPU).
+ */
+export function rowReader(tableName: string, fields: readonly FieldSchema[]): (reader: MsgpackReader, depth: number) => Row {
+  const count = fields.length;
+  const wrongLength = (length: number): never => {
+    throw new ValidationError(tableName, undefined, length, `a wire row must be an array of ${count} values`);
+  };
+  const readers = fields.map((field) => fieldReader(tableName, field));
+  const params = readers.map((_, i) => `read${i}`);
+  const body = [
+    'return function readRow(reader, depth) {',
+    '  const length = reader.arrayHeader();',
+    `  if (length !== ${count}) wrongLength(length);`,
+    '  const inner = depth + 1;',
+    ...readers.map((_, i) => `  const v${i} = read${i}(reader, inner);`),
+    `  return Object.freeze({ ${fields.map((field, i) => `${propertyName(field.name)}: v${i}`).join(', ')} });`,
+    '};',
+  ].join('\n');
+  const make = new Function('wrongLength', ...params, body) as (...args: unknown[]) => (reader: MsgpackReader, depth: number) => Row;
+  return make(wrongLength, ...readers);
 }
 
 /** The wire form of a canonical row: its values in field order. */

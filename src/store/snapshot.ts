@@ -11,7 +11,7 @@
  * loading); a loader's result is complete and checked (CRCs, key order, counts, digest) or it throws
  * CorruptError naming the source, offset and what is wrong, and nothing of it is visible.
  */
-import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax } from '../limits.js';
+import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax, storeNameCharsMax } from '../limits.js';
 import type { Touched, WindowEntry } from './certify.js';
 import { encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
@@ -176,7 +176,8 @@ export class ImageLoader {
 
   /**
    * The frame's map. The rows of a rows frame (after its type and table) are loaded as they are read,
-   * straight into row objects: `rows` then holds their count.
+   * straight into row objects, and so are the entries of a window frame: `rows` and `entries` then hold
+   * their count.
    */
   private decodeBody(payload: Uint8Array, offset: number): Record<string, unknown> {
     const reader = new MsgpackReader(payload);
@@ -191,8 +192,9 @@ export class ImageLoader {
       const key = reader.value(1);
       if (typeof key !== 'string' && typeof key !== 'number') throw new MsgpackDecodeError(`map key of type ${typeof key}`);
       if (key === '__proto__') throw new MsgpackDecodeError('map key __proto__');
-      const lazy = key === 'rows' && body['type'] === 'rows' && typeof body['table'] === 'string' && this.header !== undefined;
-      body[key] = lazy ? this.loadRows(body['table'] as string, reader, offset) : reader.value(1);
+      if (key === 'rows' && body['type'] === 'rows' && typeof body['table'] === 'string' && this.header !== undefined) body[key] = this.loadRows(body['table'], reader, offset);
+      else if (key === 'entries' && body['type'] === 'window' && this.header !== undefined) body[key] = this.loadWindow(reader, offset);
+      else body[key] = reader.value(1);
     }
     reader.finish();
     return body;
@@ -258,28 +260,45 @@ export class ImageLoader {
   }
 
   private onWindow(body: Record<string, unknown>, offset: number): void {
-    const header = this.header as NonNullable<ImageLoader['header']>;
-    const entries = body['entries'];
-    if (!Array.isArray(entries)) throw new CorruptError(this.name, offset, 'malformed window frame');
-    for (const entry of entries) {
-      if (!Array.isArray(entry) || !Number.isSafeInteger(entry[0]) || !Array.isArray(entry[1])) throw new CorruptError(this.name, offset, 'malformed window entry');
-      const keys: Touched[] = [];
-      for (const item of entry[1] as unknown[]) {
-        const [tableName, values] = Array.isArray(item) ? item : [];
-        const plan = typeof tableName === 'string' ? header.plan.table(tableName) : undefined;
-        if (plan === undefined) continue;
-        try {
-          keys.push({ table: plan.to, key: keyFromValues(plan.to, keyValues(plan.to.name, plan.to.primaryKey, values, false, true)) });
-        } catch (error) {
-          throw new CorruptError(this.name, offset, `window entry ${String(entry[0])}: ${(error as Error).message}`);
-        }
-      }
-      const version = entry[0] as number;
+    // Entries were loaded while the frame was read (decodeBody); a window frame without them is malformed.
+    if (typeof body['entries'] !== 'number') throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed window frame`);
+  }
+
+  /**
+   * Loads the entries of a window frame, `[[version, [[table, key values], …]], …]`, from `reader`;
+   * returns how many there were. An entry too large for one frame comes as consecutive pieces of the
+   * same version (image-frames.ts): they are joined back.
+   */
+  private loadWindow(reader: MsgpackReader, offset: number): number {
+    const count = reader.arrayHeader();
+    for (let i = 0; i < count; i++) {
+      const version = reader.arrayHeader() === 2 ? reader.numberOrUndefined() ?? reader.value(2) : undefined;
+      if (!Number.isSafeInteger(version)) throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed window entry`);
       const previous = this.window[this.window.length - 1];
-      if (previous !== undefined && version < previous.version) throw new CorruptError(this.name, offset, `window entry ${version} after ${previous.version}`);
-      // An entry too large for one frame comes as consecutive pieces of the same version: join them.
-      if (previous !== undefined && version === previous.version) for (const key of keys) previous.keys.push(key);
-      else this.window.push({ version, keys });
+      if (previous !== undefined && (version as number) < previous.version) throw new CorruptError(this.name, offset, `window entry ${String(version)} after ${previous.version}`);
+      let keys: Touched[];
+      if (previous !== undefined && version === previous.version) keys = previous.keys;
+      else this.window.push({ version: version as number, keys: (keys = []) });
+      this.loadWindowKeys(reader, version as number, keys, offset);
+    }
+    return count;
+  }
+
+  /** Reads one window entry's keys into `into` (keys of tables the target dropped are left out). */
+  private loadWindowKeys(reader: MsgpackReader, version: number, into: Touched[], offset: number): void {
+    const header = this.header as NonNullable<ImageLoader['header']>;
+    const count = reader.arrayHeader();
+    for (let i = 0; i < count; i++) {
+      const tableName = reader.arrayHeader() === 2 ? reader.stringOrUndefined(storeNameCharsMax) ?? reader.value(4) : undefined;
+      if (typeof tableName !== 'string' || !header.source.hasTable(tableName)) throw new CorruptError(this.name, offset, `window entry ${version}: key ${i} names no table of the image`);
+      const values = reader.value(4);
+      const plan = header.plan.table(tableName);
+      if (plan === undefined) continue;
+      try {
+        into.push({ table: plan.to, key: keyFromValues(plan.to, keyValues(plan.to.name, plan.to.primaryKey, values, false, true)) });
+      } catch (error) {
+        throw new CorruptError(this.name, offset, `window entry ${version}: ${(error as Error).message}`);
+      }
     }
   }
 

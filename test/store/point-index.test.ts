@@ -62,4 +62,25 @@ describe('point index', () => {
       expect(index.get(10 * storeDenseSlotsMin + 1)).toBeUndefined();
     }), { numRuns: 100 });
   });
+
+  test('bulk loaded from keys 0..n-1 (the rows array taken over), then changed, answers like a Map', () => {
+    fc.assert(fc.property(fc.nat({ max: 3000 }), fc.array(fc.record({ key: fc.integer({ min: -2, max: 3100 }), set: fc.boolean() }), { maxLength: 200 }), (n, changes) => {
+      const keys = Array.from({ length: n }, (_, i) => i);
+      const rows = keys.map((k) => ({ k }));
+      const model = new Map<number, { k: number }>(keys.map((k, i) => [k, rows[i] as { k: number }]));
+      const index = PointIndex.fromSorted(true, keys, rows);
+      for (const change of changes) {
+        if (change.set) {
+          const row = { k: change.key };
+          index.set(change.key, row);
+          model.set(change.key, row);
+        } else {
+          index.delete(change.key);
+          model.delete(change.key);
+        }
+      }
+      expect(index.size).toBe(model.size);
+      for (let k = -2; k <= 3100; k++) expect(index.get(k)).toBe(model.get(k));
+    }), { numRuns: 100 });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeMsgpack } from '../../src/store/codec.js';
+import { decodeMsgpack, encodeMsgpack, frame } from '../../src/store/codec.js';
 import { CorruptError } from '../../src/store/errors.js';
 import { Store } from '../../src/store/store.js';
 import { accounts } from './fixtures.js';
@@ -208,6 +208,40 @@ describe('snapshot frame bounds (Store.snapshot options) and restoreSync', () =>
       if (at !== undefined) expect((error as CorruptError).offset).toBe(at);
       expect(target.contentHash()).toBe(before);
       expect(target.version).toBe(1);
+    }
+  });
+
+  test('frames whose checksum holds but whose content is wrong are refused where they are', () => {
+    const frames = [...source.snapshot({ frameRowsMax: 100, frameBytesMax: 8192 })];
+    const bodies = frameBodies(frames).map((b) => b.body);
+    const rowsAt = bodies.findIndex((b) => b['type'] === 'rows' && b['table'] === 'accounts');
+    const windowAt = bodies.findIndex((b) => b['type'] === 'window');
+    const offsetOf = (index: number): number => frames.slice(0, index).reduce((n, f) => n + f.length, 0);
+    /** The image with frame `index` replaced by `body`, framed with a valid checksum. */
+    const replaced = (index: number, body: Record<string, unknown>): Uint8Array[] => frames.map((f, i) => (i === index ? frame(encodeMsgpack(body)) : f));
+    const rows = bodies[rowsAt]!['rows'] as unknown[][];
+    const entries = bodies[windowAt]!['entries'] as [number, [string, unknown[]][]][];
+    const [version, keys] = entries[0]!;
+    const cases: { input: Uint8Array[]; what: RegExp; at: number }[] = [
+      { input: replaced(rowsAt, { ...bodies[rowsAt], rows: [['one', ...rows[0]!.slice(1)], ...rows.slice(1)] }), what: /table accounts, row 0: .*id/, at: offsetOf(rowsAt) },
+      { input: replaced(windowAt, { ...bodies[windowAt], entries: [[version, [['nosuch', [1]], ...keys]]] }), what: /window entry \d+: key 0 names no table/, at: offsetOf(windowAt) },
+      { input: replaced(windowAt, { ...bodies[windowAt], entries: [[version, keys], [version - 1, keys]] }), what: /window entry \d+ after \d+/, at: offsetOf(windowAt) },
+      { input: replaced(windowAt, { ...bodies[windowAt], entries: [[version]] }), what: /malformed window entry/, at: offsetOf(windowAt) },
+      { input: replaced(windowAt, { ...bodies[windowAt], entries: [[version, [['accounts', ['x']]]]] }), what: /window entry \d+: .*id/, at: offsetOf(windowAt) },
+    ];
+    for (const { input, what, at } of cases) {
+      const target = filled(20);
+      const before = target.contentHash();
+      let error: unknown;
+      try {
+        target.restoreSync(input, 'transfer');
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(CorruptError);
+      expect((error as CorruptError).message).toMatch(what);
+      expect((error as CorruptError).offset).toBe(at);
+      expect(target.contentHash()).toBe(before);
     }
   });
 });
