@@ -16,8 +16,9 @@
  * compacted entries. The journal is rewritten at each image, so it stays bounded too.
  *
  * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on),
- * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames] }`
- * followed by that many `{ f: frame }` (the image), then `{ b: [index, term] }` (the compaction point).
+ * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames,
+ * membership] }` followed by that many `{ f: frame }` (the image), then `{ b: [index, term, membership] }`
+ * (the compaction point and the membership in force there; later changes are entries).
  */
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
@@ -28,6 +29,7 @@ import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
 import { RaftLog } from '../cluster/raft/log.js';
 import type { HardState, ReadState, StateImage } from '../cluster/raft/raft.js';
+import type { VersionedMembership } from '../cluster/raft/membership.js';
 import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
@@ -162,7 +164,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
       appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax,
-    }, journal === undefined ? undefined : replay(journal));
+    }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
     const recoveredIndex = raft.log.committed;
@@ -267,17 +269,19 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
 });
 
 /** Rebuilds the image, log and hard state from the journal (an empty journal gives a fresh node). */
-function replay(journal: Journal): { hardState: HardState; log: RaftLog; image: StateImage | undefined } {
+function replay(journal: Journal, everyone: VersionedMembership): { hardState: HardState; log: RaftLog; image: StateImage | undefined; membership: VersionedMembership } {
   let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
   let base = { index: 0, term: 0 };
-  let image: { index: number; term: number; frames: Uint8Array[]; count: number } | undefined;
+  let membership = everyone; // at the compaction point
+  let image: { index: number; term: number; frames: Uint8Array[]; count: number; membership: VersionedMembership } | undefined;
   let entries: Entry[] = [];
   for (const bytes of journal.recovered) {
-    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number]; f?: Uint8Array; b?: [number, number] };
-    if (record.i !== undefined) image = { index: record.i[0], term: record.i[1], count: record.i[2], frames: [] };
+    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number, VersionedMembership?]; f?: Uint8Array; b?: [number, number, VersionedMembership?] };
+    if (record.i !== undefined) image = { index: record.i[0], term: record.i[1], count: record.i[2], frames: [], membership: record.i[3] ?? everyone };
     if (record.f !== undefined) image!.frames.push(record.f);
     if (record.b !== undefined) {
       base = { index: record.b[0], term: record.b[1] };
+      membership = record.b[2] ?? everyone;
       entries = [];
     }
     if (record.h !== undefined) hardState = { term: record.h[0], vote: record.h[1] ?? undefined, commit: record.h[2] };
@@ -289,8 +293,8 @@ function replay(journal: Journal): { hardState: HardState; log: RaftLog; image: 
   // A commit index beyond the entries that survived cannot be (they were synced together): keep it honest.
   const imageIndex = image?.index ?? base.index;
   const commit = Math.max(Math.min(hardState.commit, base.index + entries.length), imageIndex);
-  const restored = image === undefined ? undefined : { index: image.index, term: image.term, frames: image.frames };
-  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit, base, imageIndex), image: restored };
+  const restored = image === undefined ? undefined : { index: image.index, term: image.term, frames: image.frames, membership: image.membership };
+  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit, base, imageIndex), image: restored, membership };
 }
 
 function persist(journal: Journal, raft: Raft, ready: Ready): void {
@@ -305,9 +309,9 @@ function persist(journal: Journal, raft: Raft, ready: Ready): void {
 /** The journal after compaction: the image, the compaction point, the persisted entries after it. */
 function compacted(raft: Raft, image: StateImage): Uint8Array[] {
   const log = raft.log;
-  const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length] })];
+  const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length, image.membership] })];
   for (const f of image.frames) records.push(encodeMsgpack({ f }));
-  records.push(encodeMsgpack({ b: [log.compactedIndex, log.compactedTerm] }));
+  records.push(encodeMsgpack({ b: [log.compactedIndex, log.compactedTerm, raft.members.at(log.compactedIndex)] }));
   // Entries after the stable index are in ready.entries: appended right after the rewrite.
   const stable = Math.min(log.stableIndex, log.lastIndex());
   if (stable > log.compactedIndex) records.push(encodeMsgpack({ e: log.slice(log.compactedIndex + 1, stable - log.compactedIndex) }));

@@ -1,7 +1,7 @@
 /**
  * Raft's safety properties (Ongaro & Ousterhout 2014, Figure 3) under generated schedules of ticks,
- * deliveries, losses, duplications, reorderings, partitions, crashes and restarts, with qrank-weighted
- * voters; then liveness: once healed, the cluster elects a leader, converges and commits again.
+ * deliveries, losses, duplications, reorderings, partitions, crashes and restarts, nodes leaving and
+ * rejoining the membership (§6), with qrank-weighted voters; then liveness: once healed, the cluster elects a leader, converges and commits again.
  * fast-check shrinks a failure to a short schedule and prints the seed that replays it.
  */
 import fc from 'fast-check';
@@ -16,9 +16,10 @@ type Action =
   | { readonly kind: 'partition'; readonly mask: number }
   | { readonly kind: 'heal' }
   | { readonly kind: 'propose'; readonly node: number }
-  | { readonly kind: 'crash' | 'restart' | 'compact'; readonly node: number };
+  | { readonly kind: 'crash' | 'restart' | 'compact' | 'detach' | 'attach'; readonly node: number };
 
-const actionWeighted = (w: { readonly compact: number; readonly propose: number; readonly deliver: number }): fc.Arbitrary<Action> => fc.oneof(
+const actionWeighted = (w: { readonly compact: number; readonly propose: number; readonly deliver: number; readonly members: number }): fc.Arbitrary<Action> => fc.oneof(
+  { weight: w.members, arbitrary: fc.record({ kind: fc.constantFrom('detach' as const, 'attach' as const), node: fc.nat(4) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('tick' as const), node: fc.nat(4), times: fc.integer({ min: 1, max: 12 }) }) },
   { weight: w.deliver, arbitrary: fc.record({ kind: fc.constant('deliver' as const), at: fc.nat(30) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('drop' as const, 'duplicate' as const), at: fc.nat(30) }) },
@@ -28,9 +29,9 @@ const actionWeighted = (w: { readonly compact: number; readonly propose: number;
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('crash' as const, 'restart' as const), node: fc.nat(4) }) },
   { weight: w.compact, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
 );
-const action = actionWeighted({ compact: 1, propose: 4, deliver: 10 });
+const action = actionWeighted({ compact: 1, propose: 4, deliver: 10, members: 1 });
 /** Busy, compacting nodes: followers that fall behind are sent images while faults go on (§7). */
-const compactingAction = actionWeighted({ compact: 3, propose: 8, deliver: 30 });
+const compactingAction = actionWeighted({ compact: 3, propose: 8, deliver: 30, members: 1 });
 
 /** 3 or 5 voters with qranks 1-3; in some clusters the last one is an arbiter (log, no tables). */
 const cluster = fc.tuple(
@@ -103,6 +104,12 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
       case 'compact':
         if (!net.down.has(id!)) net.compact(id!);
         break;
+      case 'detach':
+        if (!net.down.has(id!)) net.detach(id!);
+        break;
+      case 'attach':
+        if (net.frozen.has(id!)) net.attach(id!);
+        break;
     }
     checkSafety(net);
   }
@@ -111,9 +118,16 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
   // leaders, so this may take several election rounds: allow up to 100 of them.
   net.heal();
   for (const id of ids) if (net.down.has(id)) net.boot(id);
+  for (const id of ids) if (net.frozen.has(id) || net.asking.get(id) === 'detach') net.attach(id);
   const data = dataIds(net);
   const everywhere = () => data.every((id) => net.commands(id).includes('final'));
-  for (let round = 0; round < 100 && !everywhere(); round++) {
+  // Converged: 'final' is everywhere, every node is a member again, and all applied the same entries.
+  const converged = () => {
+    if (!everywhere() || net.asking.size > 0 || net.frozen.size > 0) return false;
+    const first = net.applied.get(data[0]!)!.map(key).join();
+    return data.every((id) => net.applied.get(id)!.map(key).join() === first) && ids.every((id) => net.node(id).log.committed === net.node(data[0]!).log.committed);
+  };
+  for (let round = 0; round < 100 && !converged(); round++) {
     // Nodes compact as they go, so a node that comes back far behind is sent an image (§7).
     if (round % 2 === 1) for (const id of ids) net.compact(id);
     net.tickAll(10);
@@ -121,7 +135,7 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
     if (leader !== undefined && !net.commands(leader).includes('final')) net.propose(leader, 'final');
   }
   expect(everywhere()).toBe(true);
-  net.tickAll(5);
+  expect([...net.asking, ...net.frozen]).toEqual([]);
   checkSafety(net);
   const first = net.applied.get(data[0]!)!.map(key);
   for (const id of data) expect(net.applied.get(id)!.map(key)).toEqual(first);

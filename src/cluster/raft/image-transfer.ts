@@ -44,6 +44,6 @@ export class ImageAssembler {
     if (m.chunk === incoming.frames.length) incoming.frames.push(m.data);
     if (incoming.frames.length < m.chunks) return { next: incoming.frames.length };
     this.incoming = undefined;
-    return { image: { index: m.index, term: m.snapTerm, frames: incoming.frames } };
+    return { image: { index: m.index, term: m.snapTerm, frames: incoming.frames, membership: m.membership } };
   }
 }

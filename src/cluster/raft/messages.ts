@@ -4,11 +4,16 @@
  * Every message carries the sender's term; each request has its reply next to it.
  */
 import type { NodeId } from './quorum.js';
+import type { Membership, VersionedMembership } from './membership.js';
 
-/** What the log holds. `noop` is the entry a new leader appends to commit its term (§5.4.2, §8). */
+/**
+ * What the log holds. `noop` is the entry a new leader appends to commit its term (§5.4.2, §8);
+ * `members` changes the membership (§6, membership.ts).
+ */
 export type EntryData =
   | { readonly kind: 'noop' }
-  | { readonly kind: 'command'; readonly payload: unknown };
+  | { readonly kind: 'command'; readonly payload: unknown }
+  | { readonly kind: 'members'; readonly membership: Membership };
 
 export interface Entry {
   readonly term: number;
@@ -92,6 +97,8 @@ export interface Snapshot extends Envelope {
   readonly chunk: number;
   readonly chunks: number;
   readonly data: Uint8Array;
+  /** The membership in force at `index`, with its version (it travels with the image: the log before it is gone). */
+  readonly membership: VersionedMembership;
 }
 /** The follower holds chunks [0, next) of the image at `index`: send chunk `next`. */
 export interface SnapshotResp extends Envelope {
@@ -113,4 +120,25 @@ export interface ReadIndexResp extends Envelope {
   readonly index: number;
 }
 
-export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp;
+/**
+ * §6: a node asks the leader (through whoever it reaches) to take it out of the membership or put it
+ * back. The leader starts the change when none is in flight; the asker repeats until its log shows it.
+ */
+export interface MembersChange extends Envelope {
+  readonly type: 'membersChange';
+  readonly op: 'detach' | 'attach';
+  readonly node: NodeId;
+  /**
+   * The membership version (index of the entry that set it) the asker saw: a request made against
+   * another version is not acted on, only answered, so that a late or duplicated request cannot undo a
+   * later change.
+   */
+  readonly seen: number;
+}
+/** To a node that asked: the leader's committed membership and its version (the asker's log may be behind). */
+export interface MembersChangeResp extends Envelope {
+  readonly type: 'membersChangeResp';
+  readonly membership: VersionedMembership;
+}
+
+export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp | MembersChange | MembersChangeResp;

@@ -14,8 +14,10 @@ import { RaftLog } from './log.js';
 import type { RaftMessage } from './messages.js';
 import { ReadIndexQueue } from './read-index.js';
 import type { NodeId, QuorumRule } from './quorum.js';
-import { qrankQuorum, quorumIndex } from './quorum.js';
-import type { Progress } from './progress.js';
+import { quorumIndex } from './quorum.js';
+import { Progress } from './progress.js';
+import type { VersionedMembership } from './membership.js';
+import { MembershipTracker, involved, isJoint, membershipQuorum } from './membership.js';
 import { ImageAssembler } from './image-transfer.js';
 import type { HardState, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
@@ -29,9 +31,24 @@ export class RaftState {
   vote: NodeId | undefined;
   leader: NodeId | undefined;
   role: Role = 'follower';
-  protected readonly isQuorum: QuorumRule;
-  protected readonly peers: readonly NodeId[];
-  protected readonly voters: readonly NodeId[];
+  /** The quorum rule of the current membership (both sides while joint). */
+  protected isQuorum: QuorumRule;
+  /** Nodes this one sends to: those of the current membership and of the committed one, but itself. */
+  protected peers: readonly NodeId[] = [];
+  /** The memberships in this node's log (§6). */
+  readonly members: MembershipTracker;
+  /** Which (current, committed) membership entries `isQuorum` and `peers` were computed for. */
+  private membershipKey = '';
+  private readonly customQuorum: QuorumRule | undefined;
+  /**
+   * The latest membership a leader answered this node's request with. It may be newer than this node's
+   * log: a node taken out may never hear of the final change, as the leader stops sending to it once
+   * that commits.
+   */
+  protected leaderMembership: VersionedMembership | undefined;
+  /** The membership request this node last made, and whether a leader spoke to it since (see membershipConfirmed). */
+  protected membershipAsked: 'detach' | 'attach' | undefined;
+  protected membershipHeard = false;
   /** This node is an arbiter: no state machine, so its images carry no frames (see quorum.ts Voter). */
   readonly dataless: boolean;
   protected readonly arbiters: ReadonlySet<NodeId>;
@@ -65,18 +82,19 @@ export class RaftState {
 
   constructor(
     protected readonly config: RaftConfig,
-    restored?: { readonly hardState: HardState; readonly log: RaftLog; readonly image?: StateImage | undefined },
+    restored?: { readonly hardState: HardState; readonly log: RaftLog; readonly image?: StateImage | undefined; readonly membership?: VersionedMembership | undefined },
   ) {
     assert(config.voters.some((v) => v.id === config.id), `raft: ${config.id} is not among the voters`);
     assert(config.heartbeatTicks >= 1 && config.electionTicks > config.heartbeatTicks, 'raft: need 1 <= heartbeatTicks < electionTicks');
     this.id = config.id;
-    this.voters = config.voters.map((v) => v.id);
-    this.peers = this.voters.filter((id) => id !== config.id);
     this.arbiters = new Set(config.voters.filter((v) => v.arbiter === true).map((v) => v.id));
     this.dataless = this.arbiters.has(config.id);
-    assert(this.arbiters.size < this.voters.length, 'raft: a cluster of arbiters only has no state to replicate');
-    this.isQuorum = config.quorum ?? qrankQuorum(config.voters);
+    assert(this.arbiters.size < config.voters.length, 'raft: a cluster of arbiters only has no state to replicate');
+    this.customQuorum = config.quorum;
     this.log = restored?.log ?? new RaftLog();
+    this.members = new MembershipTracker(restored?.membership ?? { membership: { members: config.voters.map((v) => v.id) }, index: 0 });
+    if (this.log.lastIndex() > this.log.compactedIndex) this.members.appended(this.log.slice(this.log.firstIndex(), Number.MAX_SAFE_INTEGER));
+    this.isQuorum = membershipQuorum(this.members.current(), config.voters, config.quorum);
     if (restored) {
       this.term = restored.hardState.term;
       this.vote = restored.hardState.vote;
@@ -86,7 +104,54 @@ export class RaftState {
     }
     this.lastHard = this.hardState();
     this.lastSoft = this.softState();
+    this.refreshMembership();
     this.resetElection();
+  }
+
+  /**
+   * This node in the membership: 'member'; 'joining' or 'leaving' while a change that adds or removes it
+   * is under way; 'out' once neither the latest nor the committed membership holds it. Taken out, a node
+   * stays a voter until its removal commits: the others may need its vote to finish the change. What a
+   * leader answered counts where it is newer than this node's log.
+   */
+  membershipState(): 'member' | 'joining' | 'leaving' | 'out' {
+    const told = this.leaderMembership;
+    const newer = (v: VersionedMembership) => (told !== undefined && told.index > v.index ? told : v);
+    const current = newer({ membership: this.members.current(), index: this.members.currentIndex() });
+    const committed = newer(this.members.at(this.log.committed));
+    if (!involved(current.membership).includes(this.id) && !involved(committed.membership).includes(this.id)) return 'out';
+    const inNew = current.membership.members.includes(this.id);
+    if (inNew && current.index === committed.index && !isJoint(current.membership)) return 'member';
+    return inNew ? 'joining' : 'leaving';
+  }
+
+  /**
+   * Whether a leader answered or replicated to this node since its last membership request: a node's own
+   * log may be stale (it restarted after being taken out, or was let back in while it was down), so a
+   * request counts as done only once a leader has spoken.
+   */
+  membershipConfirmed(): boolean {
+    return this.membershipHeard;
+  }
+
+  /**
+   * After the log or the commit index moved: the quorum rule follows the current membership; the nodes
+   * sent to are those of the current and of the committed membership, so that a node being taken out
+   * still hears of the change until it commits. A leader keeps progress for exactly those.
+   */
+  protected refreshMembership(): void {
+    const current = this.members.current();
+    const key = `${this.members.currentIndex()}:${this.log.committed >= this.members.currentIndex() ? 'c' : this.log.committed}`;
+    if (key === this.membershipKey) return;
+    this.membershipKey = key;
+    this.isQuorum = membershipQuorum(current, this.config.voters, this.customQuorum);
+    const committed = this.members.at(this.log.committed).membership;
+    const peers = new Set([...involved(current), ...involved(committed)]);
+    peers.delete(this.id);
+    this.peers = this.config.voters.map((v) => v.id).filter((id) => peers.has(id));
+    if (this.role !== 'leader') return;
+    for (const id of this.peers) if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex() + 1));
+    for (const id of [...this.progress.keys()]) if (!peers.has(id)) this.progress.delete(id);
   }
 
   hardState(): HardState {
@@ -138,9 +203,21 @@ export class RaftState {
 
   /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
   protected maybeCommit(): boolean {
-    const index = quorumIndex(this.matchIndexes()!, this.isQuorum);
-    return index > this.log.committed && this.log.term(index) === this.term && this.log.commitTo(index);
+    let index = quorumIndex(this.matchIndexes()!, this.isQuorum);
+    if (this.dataless) {
+      // An arbiter leading commits only what a data node holds too: what it commits it may compact away,
+      // and it has no image to give a data node that lacks it.
+      let held = 0;
+      for (const [id, pr] of this.progress) if (!this.arbiters.has(id)) held = Math.max(held, pr.match);
+      index = Math.min(index, held);
+    }
+    if (!(index > this.log.committed && this.log.term(index) === this.term && this.log.commitTo(index))) return false;
+    this.leaderCommitted();
+    return true;
   }
+
+  /** The leader's commit index moved (raft.ts carries membership changes on from there). */
+  protected leaderCommitted(): void {}
 
   protected resetElection(): void {
     this.electionElapsed = 0;

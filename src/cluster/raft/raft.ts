@@ -14,12 +14,13 @@
  * by an entry of the leader's own term (§5.4.2).
  */
 import { assert, assertNever } from '../../runtime/assert.js';
-import type { Append, AppendResp, Entry, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
+import type { Append, AppendResp, Entry, MembersChange, MembersChangeResp, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
 import type { NodeId } from './quorum.js';
 import { Progress } from './progress.js';
 import { quorumActive, tally } from './election.js';
 import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
-import type { ProposeResult } from './types.js';
+import type { MembershipResult, ProposeResult } from './types.js';
+import { involved, isJoint } from './membership.js';
 import { RaftState } from './raft-state.js';
 
 export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
@@ -32,7 +33,7 @@ export class Raft extends RaftState {
   tick(): void {
     this.electionElapsed++;
     if (this.role !== 'leader') {
-      if (this.electionElapsed >= this.randomizedElectionTicks) this.campaign(this.config.preVote ? 'preCandidate' : 'candidate', false);
+      if (this.electionElapsed >= this.randomizedElectionTicks && this.membershipState() !== 'out') this.campaign(this.config.preVote ? 'preCandidate' : 'candidate', false);
       return;
     }
     if (this.electionElapsed >= this.config.electionTicks) {
@@ -64,7 +65,7 @@ export class Raft extends RaftState {
 
   /** §3.10: hand leadership to `target` once its log has caught up. */
   transferLeadership(target: NodeId): boolean {
-    if (this.role !== 'leader' || target === this.id || !this.progress.has(target)) return false;
+    if (this.role !== 'leader' || target === this.id || !this.progress.has(target) || !involved(this.members.current()).includes(target)) return false;
     this.transferee = target;
     this.electionElapsed = 0;
     const pr = this.progress.get(target)!;
@@ -83,8 +84,9 @@ export class Raft extends RaftState {
     if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
     const term = this.log.term(index);
     assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
-    this.image = { index, term, frames };
+    this.image = { index, term, frames, membership: this.members.at(index) };
     this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.members.compacted(this.log.compactedIndex);
     this.newImage = { image: this.image, install: false };
   }
 
@@ -100,10 +102,14 @@ export class Raft extends RaftState {
 
   step(m: RaftMessage): void {
     assert(m.to === this.id, `step: message for ${m.to} delivered to ${this.id}`);
+    if (m.type === 'membersChange' || m.type === 'membersChangeResp') {
+      this.stepMembers(m); // not bound to a term: a node out of the membership may lag any number of terms
+      return;
+    }
     if (m.term > this.term) {
       if (this.inLease(m)) return; // §4.2.3: a live leader's followers ignore disruptive elections
       const noTermChange = m.type === 'preVote' || (m.type === 'preVoteResp' && m.granted);
-      if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow' ? m.from : undefined);
+      if (!noTermChange) this.becomeFollower(m.term, m.type === 'append' || m.type === 'snapshot' || m.type === 'timeoutNow' ? m.from : undefined, m.type === 'vote');
     } else if (m.term < this.term && m.type !== 'propose' && m.type !== 'readIndex' && m.type !== 'readIndexResp') {
       // Proposals and reads are not bound to a term: a leader takes them from a follower that lags a term
       // behind, and a confirmation stays true for the moment it was made.
@@ -164,6 +170,8 @@ export class Raft extends RaftState {
       case 'snapshotResp':
       case 'preVote':
       case 'vote':
+      case 'membersChange': // stepped before the roles (stepMembers)
+      case 'membersChangeResp':
         return; // stale replies from an earlier role
       default:
         assertNever(m, 'raft message');
@@ -205,6 +213,8 @@ export class Raft extends RaftState {
       case 'snapshotResp':
       case 'preVote':
       case 'vote':
+      case 'membersChange':
+      case 'membersChangeResp':
         return;
       default:
         assertNever(m, 'raft message');
@@ -237,6 +247,8 @@ export class Raft extends RaftState {
       case 'timeoutNow':
       case 'preVote':
       case 'vote':
+      case 'membersChange':
+      case 'membersChangeResp':
         return;
       default:
         assertNever(m, 'raft message');
@@ -245,7 +257,12 @@ export class Raft extends RaftState {
 
   // ---- transitions --------------------------------------------------------------------------------
 
-  private becomeFollower(term: number, leader: NodeId | undefined): void {
+  /**
+   * `keepTimer`: a vote request of a later term moves this node to that term, but only a vote it grants
+   * restarts its election timer (§5.2); otherwise candidates that cannot win (their logs are behind)
+   * would keep the one that can from ever timing out.
+   */
+  private becomeFollower(term: number, leader: NodeId | undefined, keepTimer = false): void {
     this.failReads();
     if (term > this.term) {
       this.term = term;
@@ -255,7 +272,8 @@ export class Raft extends RaftState {
     this.leader = leader;
     this.stepRole = (m) => this.stepFollower(m);
     this.transferee = undefined;
-    this.resetElection();
+    if (keepTimer) this.heartbeatElapsed = 0;
+    else this.resetElection();
   }
 
   private campaign(role: 'preCandidate' | 'candidate', transfer: boolean): void {
@@ -298,7 +316,10 @@ export class Raft extends RaftState {
 
   private appendOwn(data: readonly Entry['data'][]): void {
     let index = this.log.lastIndex();
-    this.log.appendNew(data.map((d) => ({ term: this.term, index: ++index, data: d })));
+    const entries = data.map((d) => ({ term: this.term, index: ++index, data: d }));
+    this.log.appendNew(entries);
+    this.members.appended(entries);
+    this.refreshMembership();
     for (const peer of this.peers) this.sendAppend(peer, false);
     this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
   }
@@ -336,7 +357,11 @@ export class Raft extends RaftState {
       this.behind(m.commit, false);
       return;
     }
+    this.members.truncated((index) => this.log.term(index));
+    this.members.appended(m.entries.filter((e) => e.index > this.log.compactedIndex));
+    this.membershipHeard = true;
     this.log.commitTo(Math.min(m.commit, last));
+    this.refreshMembership();
     reply(true, last, 0);
   }
 
@@ -354,6 +379,7 @@ export class Raft extends RaftState {
       return;
     }
     if (pr.acknowledged(m.index) && this.maybeCommit()) {
+      if (this.role !== 'leader') return; // it took itself out of the membership (§6)
       for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
     } else if (pr.next <= this.log.lastIndex()) {
       this.sendAppend(m.from, false);
@@ -361,6 +387,73 @@ export class Raft extends RaftState {
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
     // An arbiter leads only to bring a data node up to date (it cannot send images): then it hands over.
     else if (this.dataless && this.transferee === undefined && !this.arbiters.has(m.from) && pr.match === this.log.lastIndex()) this.transferLeadership(m.from);
+  }
+
+  // ---- membership changes (§6, membership.ts) ----------------------------------------------------
+
+  /**
+   * Asks for this node to leave the membership (`detach`) or to rejoin it (`attach`). The host repeats
+   * the request until `membershipState()` says it is done ('out' and not leading, or 'member'): a request may be lost, or find a change in flight.
+   */
+  requestMembership(op: 'detach' | 'attach'): MembershipResult {
+    if (this.membershipAsked !== op) {
+      this.membershipAsked = op;
+      this.membershipHeard = false;
+    }
+    if (this.role === 'leader') {
+      this.membershipHeard = true; // the leader is the one who knows
+      return this.changeMembers(op, this.id);
+    }
+    const seen = Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
+    const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
+    // Out of the cluster (or on its way out) a node may know no leader: whoever hears it forwards it.
+    if (this.leader !== undefined) ask(this.leader);
+    else if (this.peers.length > 0) this.peers.forEach(ask);
+    else return 'noLeader';
+    return 'forwarded';
+  }
+
+  private stepMembers(m: MembersChange | MembersChangeResp): void {
+    if (m.type === 'membersChangeResp') {
+      if (m.membership.index > (this.leaderMembership?.index ?? 0)) this.leaderMembership = m.membership;
+      this.membershipHeard = true;
+      return;
+    }
+    if (this.role !== 'leader') {
+      if (this.leader !== undefined && this.leader !== m.from) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
+      return;
+    }
+    const version = this.members.currentIndex();
+    // A request made against another version is only answered (with this one): the asker asks again.
+    if (m.seen === version && this.changeMembers(m.op, m.node) !== 'done') return;
+    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed) });
+  }
+
+  /** Leader: starts the joint membership (old and new) that leads to the one asked for. */
+  private changeMembers(op: 'detach' | 'attach', node: NodeId): MembershipResult {
+    const current = this.members.current();
+    // One change at a time, from a committed membership. (Joint consensus does not need the leader's own
+    // term to have committed first, as single-server changes do; an arbiter leading may be unable to
+    // commit anything until the data node it lets back in holds it.)
+    if (this.transferee !== undefined || isJoint(current) || this.members.currentIndex() > this.log.committed) return 'busy';
+    if ((op === 'detach') !== current.members.includes(node)) return 'done';
+    const members = this.config.voters.map((v) => v.id).filter((id) => (op === 'detach' ? id !== node && current.members.includes(id) : id === node || current.members.includes(id)));
+    if (members.every((id) => this.arbiters.has(id))) return 'refused'; // no data node would be left
+    this.appendOwn([{ kind: 'members', membership: { members, old: current.members } }]);
+    return 'started';
+  }
+
+  /** Leader: once the joint membership commits, the new one alone rules; once that commits, a leader left out steps down. */
+  protected override leaderCommitted(): void {
+    this.refreshMembership();
+    if (this.members.currentIndex() > this.log.committed) return;
+    const current = this.members.current();
+    if (isJoint(current)) {
+      this.appendOwn([{ kind: 'members', membership: { members: current.members } }]);
+    } else if (!current.members.includes(this.id)) {
+      for (const peer of this.peers) this.sendAppend(peer, true); // the commit index, before it goes quiet
+      this.becomeFollower(this.term, undefined);
+    }
   }
 
   // ---- linearizable reads (thesis §6.4) -----------------------------------------------------------
@@ -408,13 +501,13 @@ export class Raft extends RaftState {
     assert(image !== undefined && image.index >= this.log.compactedIndex, `sendImageChunk: no image covers the compacted log (compacted to ${this.log.compactedIndex})`);
     if (this.arbiters.has(to)) {
       // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
-      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0) });
+      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0), membership: image.membership });
       return;
     }
     if (image.frames.length === 0) return; // an arbiter leading has no tables to send: that node waits for a data node to lead
     const chunk = imageChunkToSend(image, pr, heartbeat);
     if (chunk === undefined) return;
-    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]! });
+    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]!, membership: image.membership });
   }
 
   private handleSnapshotResp(m: SnapshotResp): void {
@@ -439,6 +532,10 @@ export class Raft extends RaftState {
     }
     this.image = this.dataless ? { ...got.image, frames: [] } : got.image;
     this.log.install(m.index, m.snapTerm);
+    this.members.installed(m.index, m.membership);
+    this.membershipHeard = true;
+    this.members.truncated((index) => this.log.term(index));
+    this.refreshMembership();
     this.newImage = { image: this.image, install: true };
     this.behind(m.index, true);
     this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
@@ -447,7 +544,7 @@ export class Raft extends RaftState {
   // ---- helpers ------------------------------------------------------------------------------------
 
   private tally(): 'won' | 'lost' | 'pending' {
-    return tally(this.votes, this.voters, this.isQuorum);
+    return tally(this.votes, involved(this.members.current()), this.isQuorum);
   }
 
   /** Under check-quorum, a follower that heard from its leader within an election timeout ignores elections. */

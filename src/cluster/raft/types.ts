@@ -3,6 +3,7 @@
  */
 import type { Entry, RaftMessage } from './messages.js';
 import type { NodeId, QuorumRule, Voter } from './quorum.js';
+import type { VersionedMembership } from './membership.js';
 
 export type Role = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -36,6 +37,8 @@ export interface StateImage {
   readonly index: number;
   readonly term: number;
   readonly frames: readonly Uint8Array[];
+  /** The membership in force at `index`, with its version. */
+  readonly membership: VersionedMembership;
 }
 
 export interface HardState {
@@ -75,4 +78,10 @@ export interface ReadState {
 }
 
 export type ProposeResult = 'appended' | 'forwarded' | 'noLeader' | 'transferring';
+
+/**
+ * A membership request: the leader started the change, or it went to the leader; no leader is known;
+ * a change is in flight (ask again); the membership already is so; or it would leave no data node.
+ */
+export type MembershipResult = 'started' | 'forwarded' | 'noLeader' | 'busy' | 'done' | 'refused';
 

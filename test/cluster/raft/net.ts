@@ -13,6 +13,7 @@ import type { RaftConfig, StateImage } from '../../../src/cluster/raft/raft.js';
 import { RaftLog } from '../../../src/cluster/raft/log.js';
 import type { Entry, RaftMessage } from '../../../src/cluster/raft/messages.js';
 import type { NodeId, Voter } from '../../../src/cluster/raft/quorum.js';
+import type { VersionedMembership } from '../../../src/cluster/raft/membership.js';
 import { Rng } from '../../../simulate/rng.js';
 
 interface Disk {
@@ -22,6 +23,8 @@ interface Disk {
   /** Entries after `base` (the compaction point). */
   entries: Entry[];
   base: { index: number; term: number };
+  /** The membership at the compaction point (§6). */
+  membership: VersionedMembership | undefined;
   image: StateImage | undefined;
 }
 
@@ -55,6 +58,11 @@ export class RaftNet {
   /** What each node's state machine applied, in order. */
   readonly applied = new Map<NodeId, Entry[]>();
   readonly down = new Set<NodeId>();
+  /** Nodes out of the membership (§6) and standing still, as a detached node does; they keep their state. */
+  readonly frozen = new Set<NodeId>();
+  /** Nodes that asked to leave or rejoin, asking again at every tick until their log shows it. */
+  readonly asking = new Map<NodeId, 'detach' | 'attach'>();
+  private readonly attachAfter = new Set<NodeId>();
   inFlight: RaftMessage[] = [];
   private readonly cut = new Set<string>();
   readonly rng: Rng;
@@ -69,7 +77,7 @@ export class RaftNet {
   constructor(private readonly options: NetOptions) {
     this.rng = new Rng(options.seed ?? 1);
     for (const v of options.voters) {
-      this.disks.set(v.id, { term: 0, vote: undefined, commit: 0, entries: [], base: { index: 0, term: 0 }, image: undefined });
+      this.disks.set(v.id, { term: 0, vote: undefined, commit: 0, entries: [], base: { index: 0, term: 0 }, membership: undefined, image: undefined });
       this.applied.set(v.id, []);
       this.boot(v.id);
     }
@@ -105,7 +113,7 @@ export class RaftNet {
   boot(id: NodeId): void {
     const disk = this.disks.get(id)!;
     const log = RaftLog.restore(disk.entries, disk.commit, disk.base, disk.image?.index ?? disk.base.index);
-    this.nodes.set(id, new Raft(this.config(id), { hardState: { term: disk.term, vote: disk.vote, commit: disk.commit }, log, image: disk.image }));
+    this.nodes.set(id, new Raft(this.config(id), { hardState: { term: disk.term, vote: disk.vote, commit: disk.commit }, log, image: disk.image, membership: disk.membership }));
     this.applied.set(id, imageEntries(disk.image)); // the state machine: its image, then the log applied again
     this.down.delete(id);
   }
@@ -140,7 +148,7 @@ export class RaftNet {
           // The image and the log behind it replace what is stored (entries up to the stable index).
           const base = { index: raft.log.compactedIndex, term: raft.log.compactedTerm };
           const stable = Math.min(raft.log.stableIndex, raft.log.lastIndex());
-          Object.assign(disk, { image: ready.image.image, base, entries: stable > base.index ? raft.log.slice(base.index + 1, stable - base.index) : [] });
+          Object.assign(disk, { image: ready.image.image, base, membership: raft.members.at(base.index), entries: stable > base.index ? raft.log.slice(base.index + 1, stable - base.index) : [] });
           if (ready.image.install) this.applied.set(id, imageEntries(ready.image.image));
         }
         if (ready.hardState) Object.assign(disk, ready.hardState);
@@ -164,7 +172,7 @@ export class RaftNet {
   deliverOne(at = 0): boolean {
     const m = this.inFlight.splice(at, 1)[0];
     if (m === undefined) return false;
-    if (!this.down.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
+    if (!this.down.has(m.to) && !this.frozen.has(m.to) && !this.cut.has(`${m.from}>${m.to}`)) this.node(m.to).step(m);
     this.flush();
     return true;
   }
@@ -177,15 +185,57 @@ export class RaftNet {
   }
 
   tick(id: NodeId, times = 1): void {
-    for (let i = 0; i < times; i++) if (!this.down.has(id)) this.node(id).tick();
+    for (let i = 0; i < times; i++) this.tickOne(id);
     this.flush();
   }
 
   tickAll(times = 1): void {
     for (let i = 0; i < times; i++) {
-      for (const id of this.ids()) if (!this.down.has(id)) this.node(id).tick();
+      for (const id of this.ids()) this.tickOne(id);
       this.stabilize();
     }
+  }
+
+  /** `id` asks to leave the membership; once its log (or the leader) says it is out, it stands still. */
+  detach(id: NodeId): void {
+    if (this.frozen.has(id)) return;
+    this.asking.set(id, 'detach');
+    this.ask(id);
+  }
+
+  /**
+   * A node that left comes back and asks to rejoin (it is a member again once its log says so). As in
+   * the node's API, an attach asked while the node is still leaving waits until it has left.
+   */
+  attach(id: NodeId): void {
+    if (this.asking.get(id) === 'detach') {
+      this.attachAfter.add(id);
+      return;
+    }
+    this.frozen.delete(id);
+    this.asking.set(id, 'attach');
+    this.ask(id);
+  }
+
+  private tickOne(id: NodeId): void {
+    if (this.down.has(id) || this.frozen.has(id)) return;
+    this.node(id).tick();
+    this.ask(id);
+  }
+
+  private ask(id: NodeId): void {
+    const op = this.asking.get(id);
+    if (op === undefined || this.down.has(id)) return;
+    const raft = this.node(id);
+    const state = raft.membershipState();
+    const done = raft.membershipConfirmed() && (op === 'detach' ? state === 'out' && raft.role !== 'leader' : state === 'member');
+    if (!done) raft.requestMembership(op);
+    else {
+      this.asking.delete(id);
+      if (op === 'detach') this.frozen.add(id);
+      if (this.attachAfter.delete(id)) this.attach(id);
+    }
+    this.flush();
   }
 
   /** Ticks one node until it campaigns, then lets the election run. */

@@ -272,3 +272,80 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
     expect(net.inFlight.filter((m) => m.type === 'snapshot' && m.data.byteLength > 0 && m.to === 'z')).toEqual([]);
   });
 });
+
+describe('§6 membership changes by joint consensus: detach and attach', () => {
+  const membersEntries = (net: RaftNet, id: string) =>
+    net.node(id).log.slice(1, 1000).flatMap((e) => (e.data.kind === 'members' ? [e.data.membership] : []));
+
+  it('a detached node’s qrank leaves the total, so the rest keep a quorum it would have been needed for', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c', 'd', 'e') });
+    net.elect('a');
+    net.detach('d');
+    net.tickAll(5);
+    net.detach('e');
+    net.tickAll(5);
+    expect([...net.frozen].sort()).toEqual(['d', 'e']);
+    expect(net.node('a').members.current()).toEqual({ members: ['a', 'b', 'c'] });
+    net.crash('c'); // a and b: 2 of 5 configured, but 2 of the 3 members
+    expect(net.propose('a', 'x=1')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('a')).toEqual(['x=1']);
+    expect(net.commands('b')).toEqual(['x=1']);
+  });
+
+  it('with weighted votes, every change passes through a joint membership (old and new quorums both)', () => {
+    const net = new RaftNet({ voters: [{ id: 'x', qrank: 3 }, { id: 'a', qrank: 1 }, { id: 'b', qrank: 1 }, { id: 'c', qrank: 1 }] });
+    net.elect('a');
+    net.detach('x');
+    net.tickAll(5);
+    expect(membersEntries(net, 'a')).toEqual([{ members: ['a', 'b', 'c'], old: ['x', 'a', 'b', 'c'] }, { members: ['a', 'b', 'c'] }]);
+    // Under the old rule {x, a} would be a quorum (4 of 6) and {b, c} not; now {b, c} is (2 of 3).
+    net.crash('a');
+    net.tickAll(60);
+    expect(['b', 'c']).toContain(net.leader());
+  });
+
+  it('a leader that detaches itself steps down once the new membership commits; the rest elect one of their own', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.propose('a', 'before');
+    net.stabilize();
+    net.detach('a');
+    net.tickAll(60);
+    expect(net.frozen.has('a')).toBe(true);
+    const leader = net.leader()!;
+    expect(['b', 'c']).toContain(leader);
+    expect(net.propose(leader, 'after')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('b')).toEqual(['before', 'after']);
+    expect(net.commands('a')).toEqual(['before']); // standing still, out of the cluster
+  });
+
+  it('an attached node rejoins and is caught up, past a compacted log by the image (§7)', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 1 });
+    net.elect('a');
+    net.detach('c');
+    net.tickAll(5);
+    expect(net.frozen.has('c')).toBe(true);
+    for (let i = 0; i < 6; i++) net.propose('a', `x=${i}`);
+    net.stabilize();
+    net.compact('a');
+    net.attach('c');
+    net.tickAll(10);
+    expect(net.node('c').membershipState()).toBe('member');
+    expect(net.node('a').members.current()).toEqual({ members: ['a', 'b', 'c'] });
+    expect(net.commands('c')).toEqual(net.commands('a'));
+    // c counts again: with b down, a and c commit.
+    net.crash('b');
+    net.propose('a', 'with-c');
+    net.stabilize();
+    expect(net.commands('c')).toContain('with-c');
+  });
+
+  it('refuses to take the last data node out', () => {
+    const net = new RaftNet({ voters: [{ id: 'a', qrank: 1 }, { id: 'z', qrank: 1, arbiter: true }] });
+    net.elect('a');
+    net.tickAll(2);
+    expect(net.node('a').requestMembership('detach')).toBe('refused');
+  });
+});
