@@ -14,7 +14,12 @@ import type { Simulation } from './simulation.js';
 import type { RunTimeline } from './timeline.js';
 
 export type Fault =
+  /** Halves (one of them may be a single node): the nodes in `mask` against the rest. */
   | { readonly kind: 'partition'; readonly mask: number }
+  /** A majorities ring in this order (node numbers; repeats dropped, missing ones appended in order). */
+  | { readonly kind: 'ring'; readonly order: readonly number[] }
+  /** The nodes in `mask` against the rest, but node `bridge` (taken out of its side) sees both sides. */
+  | { readonly kind: 'bridge'; readonly mask: number; readonly bridge: number }
   | { readonly kind: 'cutOneWay'; readonly from: number; readonly to: number }
   | { readonly kind: 'heal' }
   | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
@@ -75,7 +80,7 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
     const node = () => rng.int(nodes);
     const signed = () => 2 * rng.next() - 1;
     const fault: Fault =
-      family === 'partition' ? { kind: 'partition', mask: rng.int(1 << nodes) }
+      family === 'partition' ? partitionShape(rng, nodes)
       : family === 'cutOneWay' ? { kind: 'cutOneWay', from: node(), to: node() }
       : family === 'heal' ? { kind: 'heal' }
       : family === 'rates' ? { kind: 'rates', loss: has('loss') ? harshness * 0.3 * rng.next() : 0, duplicate: has('duplicate') ? harshness * 0.1 * rng.next() : 0, reorder: has('reorder') ? harshness * 0.5 * rng.next() : 0 }
@@ -86,6 +91,37 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
     return { atMs, fault };
   });
   return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** A partition of a shape drawn from the seed: halves (half the time), a majorities ring, or a bridge. */
+function partitionShape(rng: Rng, nodes: number): Fault {
+  const shape = rng.int(4);
+  if (shape <= 1) return { kind: 'partition', mask: rng.int(1 << nodes) };
+  if (shape === 3) return { kind: 'bridge', mask: rng.int(1 << nodes), bridge: rng.int(nodes) };
+  const order = Array.from({ length: nodes }, (_, i) => i);
+  for (let i = nodes - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return { kind: 'ring', order };
+}
+
+/** The node names a ring's order stands for: numbers wrap around, repeats are dropped, missing nodes join at the end. */
+export function ringOrder(order: readonly number[], names: readonly string[]): string[] {
+  const placed = new Set<string>();
+  for (const i of order) placed.add(names[i % names.length]!);
+  for (const name of names) placed.add(name);
+  return [...placed];
+}
+
+/** A bridge's sides and its bridge node, by name. */
+export function bridgeSides(f: { readonly mask: number; readonly bridge: number }, names: readonly string[]): { left: string[]; bridge: string; right: string[] } {
+  const bridge = names[f.bridge % names.length]!;
+  return {
+    left: names.filter((n, i) => n !== bridge && (f.mask & (1 << i)) !== 0),
+    bridge,
+    right: names.filter((n, i) => n !== bridge && (f.mask & (1 << i)) === 0),
+  };
 }
 
 export interface NodeLifecycle {
@@ -112,6 +148,16 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       sim.network.heal();
       sim.network.partition([names.filter((_, i) => f.mask & (1 << i)), names.filter((_, i) => !(f.mask & (1 << i)))]);
       return;
+    case 'ring':
+      sim.network.heal();
+      sim.network.partitionRing(ringOrder(f.order, names));
+      return;
+    case 'bridge': {
+      const { left, bridge, right } = bridgeSides(f, names);
+      sim.network.heal();
+      sim.network.partitionBridge(left, bridge, right);
+      return;
+    }
     case 'cutOneWay':
       if (at(f.from) !== at(f.to)) sim.network.cutOneWay(at(f.from), at(f.to));
       return;

@@ -1,6 +1,6 @@
 /**
  * The simulated network between nodes: what happens to each packet a node sends to another. Owns the
- * fault state — partitions (any shape, including one-way cuts), clogged links, per-path capacity — and
+ * fault state — partitions (groups, majority rings, bridges, one-way cuts), clogged links, per-path capacity — and
  * the fault rates: loss, duplication, reordering, delay. Every random choice comes from the run's one
  * Rng, in send order, so a seed replays exactly.
  *
@@ -93,6 +93,33 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * A majorities ring: the nodes in `order` stand in a ring and each keeps its links (both ways) only to
+   * the nearest on either side, as few as let it see a majority of the ring counting itself; every other
+   * link is cut. So every node sees a majority, and no two see the same one (with four nodes or more; a
+   * ring of three is whole). Earlier cuts stay.
+   */
+  partitionRing(order: readonly string[]): void {
+    const n = order.length;
+    assertDistinct('partitionRing', order);
+    const reach = Math.ceil(Math.floor(n / 2) / 2);
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const distance = Math.min(j - i, n - (j - i));
+        if (distance > reach) this.partition([[order[i]!], [order[j]!]]);
+      }
+    }
+  }
+
+  /**
+   * A bridge: `left` and `right` cannot reach each other (both ways), and the `bridge` node, in neither,
+   * keeps its links to both. Earlier cuts stay.
+   */
+  partitionBridge(left: readonly string[], bridge: string, right: readonly string[]): void {
+    assertDistinct('partitionBridge', [...left, bridge, ...right]);
+    this.partition([left, right]);
+  }
+
   /** Cuts packets from `from` to `to` only (an asymmetric fault). */
   cutOneWay(from: string, to: string): void {
     const p = this.path(from, to);
@@ -183,4 +210,8 @@ export class SimNetwork {
   private path(from: string, to: string): number {
     return this.nodeNumber(from) * simNodesMax + this.nodeNumber(to);
   }
+}
+
+function assertDistinct(api: string, names: readonly string[]): void {
+  if (new Set(names).size !== names.length) throw invalidArgument(`SimNetwork.${api}`, `a node may stand in one place only, got ${names.join(', ')}`);
 }

@@ -105,7 +105,7 @@ interface Band {
   readonly label: string;
 }
 
-/** Cuts last until the next heal or partition (which heals first) or the liveness phase. */
+/** Cuts last until the next heal or partition of any shape (which heals first) or the liveness phase. */
 function networkBands(t: RunTimeline, endMs: number): Band[] {
   const bands: Band[] = [];
   const stopMs = t.livenessFromMs ?? endMs;
@@ -116,8 +116,9 @@ function networkBands(t: RunTimeline, endMs: number): Band[] {
   };
   for (const f of t.faults) {
     const kind = f.fault.kind;
-    if (kind === 'heal' || kind === 'partition') close(f.timeMs);
-    if (kind === 'partition' || kind === 'cutOneWay') {
+    const partition = kind === 'partition' || kind === 'ring' || kind === 'bridge';
+    if (kind === 'heal' || partition) close(f.timeMs);
+    if (partition || kind === 'cutOneWay') {
       if (open === undefined) open = { fromMs: f.timeMs, labels: [] };
       open.labels.push(f.label);
     }

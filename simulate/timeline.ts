@@ -9,6 +9,7 @@
 import type { Message } from '../src/runtime/actor.js';
 import { simTimelineEntriesMax } from '../src/limits.js';
 import type { Fault } from './faults.js';
+import { bridgeSides, ringOrder } from './faults.js';
 import type { Simulation } from './simulation.js';
 
 export interface TimelineFault {
@@ -99,6 +100,12 @@ export function describeFault(f: Fault, names: readonly string[]): string {
       const side = names.filter((_, i) => f.mask & (1 << i));
       const other = names.filter((_, i) => !(f.mask & (1 << i)));
       return side.length === 0 || other.length === 0 ? 'partition (none: every node on one side)' : `partition ${side.join(' ')} | ${other.join(' ')}`;
+    }
+    case 'ring':
+      return `majorities ring ${ringOrder(f.order, names).join(' – ')} (each node sees its neighbours)`;
+    case 'bridge': {
+      const { left, bridge, right } = bridgeSides(f, names);
+      return `bridge ${left.join(' ')} | ${bridge} | ${right.join(' ')} (${bridge} sees both sides)`;
     }
     case 'cutOneWay':
       return `cut ${at(f.from)} → ${at(f.to)}`;

@@ -32,6 +32,8 @@ export const ranks5 = [1, 2, 1, 1, 1] as const;
 
 export const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant('partition' as const), mask: fc.nat(31) }),
+  fc.record({ kind: fc.constant('ring' as const), order: fc.array(fc.nat(4), { maxLength: 5 }) }),
+  fc.record({ kind: fc.constant('bridge' as const), mask: fc.nat(31), bridge: fc.nat(4) }),
   fc.record({ kind: fc.constant('cutOneWay' as const), from: fc.nat(4), to: fc.nat(4) }),
   fc.record({ kind: fc.constant('heal' as const) }),
   fc.record({ kind: fc.constant('rates' as const), loss: fc.double({ min: 0, max: 0.3, noNaN: true }), duplicate: fc.double({ min: 0, max: 0.2, noNaN: true }), reorder: fc.double({ min: 0, max: 0.5, noNaN: true }) }),

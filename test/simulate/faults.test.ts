@@ -3,7 +3,8 @@
  * of the swarm, and a node whose clock runs fast firing its timers sooner.
  */
 import { describe, expect, it } from 'vitest';
-import { faultKinds, parseFaultKinds, swarmFaults } from '../../simulate/faults.js';
+import { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from '../../simulate/faults.js';
+import type { Fault } from '../../simulate/faults.js';
 import { Simulation } from '../../simulate/simulation.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
 import type { Message } from '../../src/runtime/actor.js';
@@ -33,12 +34,43 @@ describe('swarm fault schedules', () => {
     expect(skewOnly.every((f) => f.kind === 'clock' && f.rate === 1)).toBe(true);
   });
 
+  it('draw partitions of every shape: halves, single nodes cut off, majority rings and bridges', () => {
+    const partitions = Array.from({ length: 300 }, (_, i) => swarmFaults(i + 1, 5, 10_000, ['partition'])).flat().map((f) => f.fault);
+    const shapes = new Set(partitions.map((f) => (f.kind === 'partition' ? `halves, ${smallerSide(f.mask)} against the rest` : f.kind)));
+    expect(shapes).toEqual(new Set(['halves, 0 against the rest', 'halves, 1 against the rest', 'halves, 2 against the rest', 'ring', 'bridge', 'heal']));
+    for (const f of partitions) if (f.kind === 'ring') expect([...f.order].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('play a ring and a bridge on the network, healing what an earlier partition cut', () => {
+    const sim = new Simulation({ seed: 1 });
+    const names = ['n0', 'n1', 'n2', 'n3', 'n4'];
+    const play = (fault: Fault) => {
+      scheduleFaults(sim, names, [{ atMs: 0, fault }]);
+      sim.runFor(1);
+    };
+    const open = () => names.flatMap((a) => names.filter((b) => a < b && !sim.network.isCut(a, b)).map((b) => `${a}-${b}`));
+    play({ kind: 'partition', mask: 0b00001 });
+    expect(open()).toEqual(['n1-n2', 'n1-n3', 'n1-n4', 'n2-n3', 'n2-n4', 'n3-n4']);
+    // Repeats dropped and numbers wrapped (7 is n2); missing n3 and n4 join at the end: n1 n0 n2 n3 n4.
+    play({ kind: 'ring', order: [1, 0, 1, 7] });
+    expect(open()).toEqual(['n0-n1', 'n0-n2', 'n1-n4', 'n2-n3', 'n3-n4']);
+    play({ kind: 'bridge', mask: 0b00011, bridge: 1 }); // n0 | n1 | n2 n3 n4
+    expect(open()).toEqual(['n0-n1', 'n1-n2', 'n1-n3', 'n1-n4', 'n2-n3', 'n2-n4', 'n3-n4']);
+  });
+
   it('refuses unknown kinds by name and lists the valid ones', () => {
     expect(parseFaultKinds('t', 'partition, crash,loss')).toEqual(['partition', 'crash', 'loss']);
     expect(() => parseFaultKinds('t', 'partition,meteor')).toThrow(`unknown fault kind "meteor"; valid kinds: ${faultKinds.join(', ')}`);
     expect(() => parseFaultKinds('t', '')).toThrow('valid kinds');
   });
 });
+
+/** Nodes on the smaller side of a halves partition of five: 0 (nothing cut), 1 (one node cut off) or 2. */
+function smallerSide(mask: number): number {
+  let n = 0;
+  for (let i = 0; i < 5; i++) if (mask & (1 << i)) n++;
+  return Math.min(n, 5 - n);
+}
 
 describe('a node clock running fast', () => {
   it('fires its timers sooner in virtual time, while its own clock sees every interval kept', () => {

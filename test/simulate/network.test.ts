@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { APP, defineActor } from '../../src/runtime/actor.js';
 import { Simulation, simEpochMs } from '../../simulate/simulation.js';
+import { SimNetwork } from '../../simulate/network.js';
+import { Rng } from '../../simulate/rng.js';
 
 type ShooterMsg = { type: 'fire'; to: string; n: number };
 type CounterMsg = { type: 'shot'; seq: number } | { type: 'report' } | { type: 'clock' };
@@ -164,5 +166,38 @@ describe('paused nodes and path capacity', () => {
     sim.runFor(10);
     expect(seen('b')).toEqual(range(1, 20));
     expect(sim.network.stats().overCapacity).toBe(5);
+  });
+});
+
+describe('partition shapes', () => {
+  /** Whom each node can send to and hear from (itself included), after `shape` cut the network. */
+  const views = (names: readonly string[], shape: (net: SimNetwork) => void) => {
+    const net = new SimNetwork(new Rng(1));
+    shape(net);
+    return new Map(names.map((a) => {
+      const sees = names.filter((b) => a === b || (!net.isCut(a, b) && !net.isCut(b, a)));
+      for (const b of names) expect(net.isCut(a, b), `${a} -> ${b} and back`).toBe(net.isCut(b, a)); // both ways
+      return [a, sees.join(' ')] as const;
+    }));
+  };
+
+  it('a majorities ring: every node sees a majority, its ring neighbours, and no two see the same one', () => {
+    const seen = views(['n0', 'n1', 'n2', 'n3', 'n4'], (net) => net.partitionRing(['n2', 'n0', 'n4', 'n1', 'n3']));
+    expect(seen).toEqual(new Map([['n0', 'n0 n2 n4'], ['n1', 'n1 n3 n4'], ['n2', 'n0 n2 n3'], ['n3', 'n1 n2 n3'], ['n4', 'n0 n1 n4']]));
+    for (const size of [4, 6, 7, 9]) {
+      const names = Array.from({ length: size }, (_, i) => `m${i}`);
+      const sets = [...views(names, (net) => net.partitionRing(names)).values()];
+      for (const set of sets) expect(set.split(' ').length).toBeGreaterThan(size / 2);
+      expect(new Set(sets).size).toBe(size);
+      expect(sets.every((set) => set.split(' ').length < size)).toBe(true);
+    }
+    const three = [...views(['a', 'b', 'c'], (net) => net.partitionRing(['a', 'b', 'c'])).values()];
+    expect(three).toEqual(['a b c', 'a b c', 'a b c']); // a ring of three is whole
+  });
+
+  it('a bridge: the sides cannot reach each other, the bridge node reaches both', () => {
+    const seen = views(['a', 'b', 'm', 'c', 'd'], (net) => net.partitionBridge(['a', 'b'], 'm', ['c', 'd']));
+    expect(seen).toEqual(new Map([['a', 'a b m'], ['b', 'a b m'], ['m', 'a b m c d'], ['c', 'm c d'], ['d', 'm c d']]));
+    expect(() => new SimNetwork(new Rng(1)).partitionBridge(['a', 'm'], 'm', ['c'])).toThrow('one place only');
   });
 });

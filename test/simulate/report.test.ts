@@ -13,6 +13,8 @@ const faults: TimedFault[] = [
   { atMs: 900, fault: { kind: 'heal' } },
   { atMs: 1_000, fault: { kind: 'crash', node: 1, forMs: 300 } },
   { atMs: 1_200, fault: { kind: 'clock', node: 2, offsetMs: 250, rate: 1.05 } },
+  { atMs: 1_400, fault: { kind: 'bridge', mask: 0b001, bridge: 1 } },
+  { atMs: 1_700, fault: { kind: 'ring', order: [2, 0, 1] } },
 ];
 
 function report(problems?: string[]) {
@@ -42,6 +44,10 @@ describe('the HTML report', () => {
     expect(html).toMatch(/<title>n1 down 1\.00 s–1\.30 s<\/title>/);
     expect(html).toContain('partition n0 | n1 n2');
     expect(html).toContain('clock of n2: +250 ms, rate 1.0500');
+    // Each partition shape is a band of its own, from its time until the next one (which heals first).
+    expect(html).toContain('<title>400 ms–900 ms: partition n0 | n1 n2</title>');
+    expect(html).toContain('<title>1.40 s–1.70 s: bridge n0 | n1 | n2 (n1 sees both sides)</title>');
+    expect(html).toContain('<title>1.70 s–2.00 s: majorities ring n2 – n0 – n1 (each node sees its neighbours)</title>');
     expect(html).toContain('liveness phase');
   });
 
