@@ -233,3 +233,15 @@ export const adminRequestMsMax = 10_000;
 export const statusRequestMsMax = 5_000;
 /** `chorus node`: the longest a clean stop (SIGINT, SIGTERM) may take before the process exits anyway. */
 export const nodeStopMsMax = 30_000;
+/** Client port: authenticated client connections one node serves at once; more are refused. */
+export const clientConnectionsMax = 1024;
+/** Client port: requests one connection may have in flight; past it, requests are answered OVERLOADED. */
+export const clientRequestsInFlightMax = 4096;
+/** Client protocol: operations in one write or read request. */
+export const clientOpsPerRequestMax = 1000;
+/** Client protocol: rows one range operation returns at most (its default limit). */
+export const clientRangeRowsMax = 10_000;
+/** Client library: requests waiting for their answer on one connection; past it, requests fail OVERLOADED at once. */
+export const clientPendingRequestsMax = 65_536;
+/** Client library: default time a request may wait for its answer before it fails with TIMEOUT. */
+export const clientRequestTimeoutMsDefault = 30_000;

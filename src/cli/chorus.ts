@@ -29,6 +29,8 @@ Usage:
   chorus --help      print this help
 `;
 
+const exitGraceMs = 2_000;
+
 /** Resolves with the first SIGINT or SIGTERM; a second one exits at once (status 130). */
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -62,7 +64,12 @@ async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${nodeUsage}\n`);
         return 0;
       }
-      return runNodeCommand(command, argv.slice(1), { stderr: (line) => process.stderr.write(`${line}\n`), stopRequested: stopSignal(), env: process.env });
+      return runNodeCommand(command, argv.slice(1), { stderr: (line) => process.stderr.write(`${line}\n`), stopRequested: stopSignal(), env: process.env }).then((code) => {
+        // Everything is closed by now and the process should end on its own; if something still holds
+        // the event loop open (a bug), it exits anyway instead of hanging a service manager's stop.
+        setTimeout(() => process.exit(code), exitGraceMs).unref();
+        return code;
+      });
     case 'status':
       return runStatusCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'demo': {

@@ -2,7 +2,7 @@
  * `chorus node --config FILE.toml` and `chorus arbiter --config FILE.toml`: one cluster node as a
  * process. It opens the node over TCP with the file's parameters (environment variables override, see
  * config.ts), logs as JSON lines through pino naming the node, serves the admin port (`/status`,
- * `/metrics`) and the client port when the file asks for them, and stops cleanly on SIGINT or SIGTERM
+ * `/metrics`) and the client port (chorusdb/client) when the file asks for them, and stops cleanly on SIGINT or SIGTERM
  * (a second signal exits at once).
  *
  * Exit status: 0 after a clean stop; 2 for a configuration error (the message names the file or
@@ -15,6 +15,9 @@ import type { AdminServer } from '../admin/server.js';
 import { startAdminServer } from '../admin/server.js';
 import type { Logger } from '../log/logger.js';
 import { nodeLogger, recordSink } from '../log/logger.js';
+import type { ClientPort } from '../client/server.js';
+import { startClientPort } from '../client/server.js';
+import { execute } from '../client/execute.js';
 import { nodeStopMsMax } from '../limits.js';
 import type { NodeConfig } from './config.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -61,11 +64,12 @@ export async function runNodeCommand(role: Role, args: readonly string[], io: No
   const logger = nodeLogger(self, config.debugOutput ? 'debug' : config.logLevel);
   const opened = await open(config, logger, role, file, io);
   if (typeof opened === 'number') return opened;
-  const { node, admin, counters } = opened;
-  logger.info({ role, addr: self, admin: admin === undefined ? undefined : endpointText(admin.address), version: packageVersion() }, `${role} ready`);
+  const { node, admin, clients, counters } = opened;
+  const where = (server: { readonly address: { readonly host: string; readonly port: number } } | undefined) => (server === undefined ? undefined : endpointText(server.address));
+  logger.info({ role, addr: self, admin: where(admin), client: where(clients), version: packageVersion() }, `${role} ready`);
   const signal = await io.stopRequested;
   logger.info({ signal }, 'stopping');
-  return stop(node, admin, logger, counters);
+  return stop(node, [admin, clients], logger, counters);
 }
 
 /** An arbiter is marked so in `nodes` (every node's file must agree); `chorus arbiter` runs only such a node, `chorus node` only others. */
@@ -81,6 +85,7 @@ function checkRole(config: NodeConfig, role: Role, file: string): void {
 interface Running {
   readonly node: ClusterNode;
   readonly admin: AdminServer | undefined;
+  readonly clients: ClientPort | undefined;
   readonly counters: { leaderChanges: number; clientWrites: Record<string, number> };
 }
 
@@ -112,7 +117,23 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
       return 1;
     }
   }
-  return { node, admin, counters };
+  let clients: ClientPort | undefined;
+  if (config.clientListen !== undefined) {
+    try {
+      clients = await startClientPort({
+        listen: config.clientListen, self: node.nodeId, tcp: config.params.tcp, log: recordSink(logger),
+        execute: (request) => execute(node, request),
+        outcome: (request, outcome) => {
+          if (request.type === 'write') counters.clientWrites[outcome] = (counters.clientWrites[outcome] ?? 0) + 1;
+        },
+      });
+    } catch (error) {
+      logger.fatal({ err: error }, `could not serve the client port on ${config.clientListen}`);
+      await Promise.all([admin?.close(), node.stop()]);
+      return 1;
+    }
+  }
+  return { node, admin, clients, counters };
 }
 
 function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: number }): void {
@@ -127,10 +148,11 @@ function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: num
   node.on('synced', ({ index, via }) => logger.info({ index, via }, `synced (caught up ${via === 'log' ? 'from the log' : 'by a state transfer'})`));
 }
 
-async function stop(node: ClusterNode, admin: AdminServer | undefined, logger: Logger, counters: { leaderChanges: number }): Promise<number> {
+async function stop(node: ClusterNode, servers: readonly ({ close(): Promise<void> } | undefined)[], logger: Logger, counters: { leaderChanges: number }): Promise<number> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), nodeStopMsMax)));
-  const outcome = await Promise.race([Promise.all([admin?.close(), node.stop()]).then(() => 'stopped' as const), late]);
+  const closing = Promise.all(servers.map((server) => server?.close())).then(() => node.stop());
+  const outcome = await Promise.race([closing.then(() => 'stopped' as const), late]);
   clearTimeout(timer);
   if (outcome === 'late') {
     logger.error(`did not stop within ${nodeStopMsMax} ms (nodeStopMsMax); exiting anyway`);

@@ -8,7 +8,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../transport/tcp-harness.js';
-import { bin, clusterFiles, killAll, startProcess } from './processes.js';
+import { bin, clusterFiles, clusterSecret, killAll, startProcess } from './processes.js';
+import { connect } from '../../src/client/index.js';
 import type { ClusterFiles } from './processes.js';
 
 const dirs: string[] = [];
@@ -124,8 +125,16 @@ describe('chorus node and chorus arbiter as processes', () => {
     expect(lines[3]).toMatch(new RegExp(`^${cluster.addrs[1]}\\s+(leader|follower)\\s+connected\\s+1\\s+\\d+`));
     expect(lines[4]).toMatch(new RegExp(`^${cluster.addrs[2]}\\s+\\w+ \\(arbiter\\)\\s+connected\\s+1\\s+\\d+`));
 
+    // The client port: a write through node 0, read back linearizably through node 1.
+    const [c0, c1] = await Promise.all([0, 1].map((i) => connect(ready[i]!['client'] as string, { clusterName: 'cli-test', secret: clusterSecret })));
+    await c0!.write([{ op: 'upsert', table: 'kv', row: { k: 1, v: 'from a client' } }]);
+    expect((await c1!.read([{ op: 'get', table: 'kv', key: 1 }], { consistency: 'linearizable' })).results).toEqual([{ k: 1, v: 'from a client' }]);
+    await Promise.all([c0!.close(), c1!.close()]);
+
     const metrics = await (await fetch(`http://${cluster.admins[0]}/metrics`)).text();
     expect(metrics).toContain('# TYPE chorus_commits_total counter');
+    expect(metrics).toMatch(/^chorus_commits_total\{origin="local"\} [1-9]\d*$/m);
+    expect(metrics).toContain('chorus_client_writes_total{outcome="ok"} 1');
     expect(metrics).toContain('chorus_has_quorum 1');
     expect(metrics).toContain(`chorus_peer_connected{peer="${cluster.addrs[2]}"} 1`);
     expect(metrics).toMatch(/^chorus_bytes_sent_total [1-9]\d*$/m);

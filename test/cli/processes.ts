@@ -11,6 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The secret every test cluster shares (in secret.txt beside the files). */
+export const clusterSecret = 'a cluster secret of more than sixteen bytes';
+
 export const bin = fileURLToPath(new URL('../../dist/src/cli/chorus.js', import.meta.url));
 
 export interface LogLine {
@@ -128,6 +131,9 @@ connectIntervalMs = 100
 [admin]
 listen = "${admins[i]}"
 
+[client]
+listen = "127.0.0.1:0"
+
 [[schema.tables]]
 name = "kv"
 primaryKey = ["k"]
@@ -135,6 +141,6 @@ fields = [{ name = "k", type = "int32" }, { name = "v", type = "string" }]
 `);
     return file;
   });
-  writeFileSync(join(dir, 'secret.txt'), 'a cluster secret of more than sixteen bytes\n');
+  writeFileSync(join(dir, 'secret.txt'), `${clusterSecret}\n`);
   return { dir, files, addrs, admins };
 }

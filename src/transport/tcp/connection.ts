@@ -1,6 +1,7 @@
 /**
  * One TCP (or TLS) connection between two nodes, from either end: it runs the handshake under
- * `connectTimeoutMs`, then carries actor messages one way, dialer to acceptor (network.ts says why).
+ * `connectTimeoutMs`, then carries actor messages one way, dialer to acceptor (network.ts says why);
+ * or between a client and a node's client port, then carrying requests and responses.
  *
  * Invariants:
  * - Frames leave in the order `send` was called and are never duplicated: a frame is either written
@@ -15,10 +16,10 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Step } from './handshake.js';
-import { AcceptorHandshake, DialerHandshake } from './handshake.js';
+import type { AcceptorHandshake, DialerHandshake } from './handshake.js';
 import type { FrameCodec } from './framing.js';
 import { FrameReader } from './framing.js';
-import type { Envelope, WireFrame } from './protocol.js';
+import type { AdmittedFrame, WireFrame } from './protocol.js';
 import { frameToWire, parseFrame } from './protocol.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
 
@@ -43,8 +44,12 @@ export interface ConnectionOwner {
   readonly connectTimeoutMs: number;
   /** The handshake admitted the peer. Returning a reason refuses it after all (e.g. shutting down). */
   admitted(connection: Connection, peer: string): string | undefined;
-  /** An actor message arrived (acceptor side only). */
-  message(connection: Connection, envelope: Envelope): void;
+  /**
+   * A frame arrived after the handshake: an actor message (a peer's connection to us), a request (a
+   * client's connection to our client port) or a response (our connection to a node's client port).
+   * False: not one this connection carries; it is closed as bad input.
+   */
+  received(connection: Connection, frame: AdmittedFrame): boolean;
   /** The connection is gone; called exactly once. `peer` is set when it had been admitted. */
   closed(connection: Connection, reason: string, kind: CloseKind, peer: string | undefined): void;
 }
@@ -164,8 +169,9 @@ export class Connection {
       if (this.handshake === undefined) return this.close(`${frame.type} frame before the connection was ready`, 'handshake');
       return this.apply(this.handshake.step(frame));
     }
-    // After the handshake only the acceptor receives, and only actor messages.
-    if (frame.type === 'msg' && this.handshake instanceof AcceptorHandshake) return this.owner.message(this, frame);
+    // After the handshake: only what the owner says this connection carries.
+    const admitted = frame.type === 'msg' || frame.type === 'request' || frame.type === 'response';
+    if (admitted && this.owner.received(this, frame)) return;
     this.close(`unexpected ${frame.type} frame after the handshake`, 'badInput');
   }
 

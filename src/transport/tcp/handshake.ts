@@ -14,6 +14,7 @@
 import { encode } from '@msgpack/msgpack';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Challenge, HandshakeFrame, Hello, WireFrame } from './protocol.js';
+import { ANY_NODE } from './protocol.js';
 
 export type Role = 'dialer' | 'acceptor';
 
@@ -60,12 +61,15 @@ const fail = (reason: string, tell?: string): Step => ({
 /** The side that dialed: says hello, checks the acceptor's proof, proves itself, waits for welcome. */
 export class DialerHandshake {
   private state: 'start' | 'challenged' | 'proved' | 'done' = 'start';
+  private peer: string;
 
   constructor(
     private readonly params: HandshakeParams,
-    /** The node id this dial is meant to reach. */
-    private readonly peer: string,
-  ) {}
+    /** The node id this dial is meant to reach; ANY_NODE (a client) takes the one the acceptor proves. */
+    peer: string,
+  ) {
+    this.peer = peer;
+  }
 
   start(): Step {
     this.state = 'challenged';
@@ -87,6 +91,7 @@ export class DialerHandshake {
 
   private onChallenge(frame: Challenge): Step {
     const { cluster, self, prover, nonce } = this.params;
+    if (this.peer === ANY_NODE && frame.from !== ANY_NODE) this.peer = frame.from;
     if (frame.from !== this.peer) return fail(`the peer says it is node ${JSON.stringify(frame.from)}, expected ${JSON.stringify(this.peer)}`, 'wrong node');
     if (!prover.check(frame.proof, 'acceptor', cluster, this.peer, self, nonce, frame.nonce)) {
       return fail('the peer does not know the cluster secret (bad proof)', 'authentication failed');
@@ -108,8 +113,10 @@ export class AcceptorHandshake {
 
   constructor(
     private readonly params: HandshakeParams,
-    /** Whether a node id may join: it is one of this node's configured peers. */
+    /** Whether a node id may join: it is one of this node's configured peers (a client, on a client port). */
     private readonly knows: (node: string) => boolean,
+    /** A client port: a hello may be to ANY_NODE. */
+    private readonly anyNode = false,
   ) {}
 
   step(frame: WireFrame): Step {
@@ -132,7 +139,7 @@ export class AcceptorHandshake {
     // The reason told to the peer never echoes this node's configuration (its cluster name) back to a
     // stranger; the log line on this side says everything.
     if (frame.cluster !== cluster) return this.done(fail(`${who} is in cluster ${JSON.stringify(frame.cluster)}, not ${JSON.stringify(cluster)}`, 'cluster name mismatch'));
-    if (frame.to !== self) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
+    if (frame.to !== self && !(this.anyNode && frame.to === ANY_NODE)) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
     if (frame.from === self || !this.knows(frame.from)) return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
     this.peer = frame.from;
     this.peerNonce = frame.nonce;

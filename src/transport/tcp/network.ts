@@ -20,11 +20,6 @@
  */
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
-import type { Server, Socket } from 'node:net';
-import { createServer } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
-import { createServer as createTlsServer } from 'node:tls';
 import type { Address, LogLevel, Message, SendResult } from '../../runtime/actor.js';
 import { invalidArgument, NoRouteError } from '../../runtime/errors.js';
 import { defaultLogSink, type NodeHost } from '../../runtime/host.js';
@@ -34,14 +29,14 @@ import type { CloseKind, ConnectionOwner, Counters } from './connection.js';
 import { Connection } from './connection.js';
 import { FrameCodec } from './framing.js';
 import type { Prover } from './handshake.js';
-import { AcceptorHandshake, makeProver } from './handshake.js';
+import { makeProver } from './handshake.js';
 import type { LinkState } from './link.js';
-import { OutboundLink, tuneSocket } from './link.js';
+import { OutboundLink } from './link.js';
 import { frameToWire, type Envelope } from './protocol.js';
 import type { TlsMaterial } from './tls.js';
-import { checkPeer, loadTls, serverOptions } from './tls.js';
-import { tcpNonceBytes, tcpPendingHandshakesMax } from '../../limits.js';
-import { listenError } from './errors.js';
+import { loadTls } from './tls.js';
+import type { AcceptorHost } from './acceptor.js';
+import { Acceptor } from './acceptor.js';
 import type { ClusterNetwork } from '../network.js';
 import type { LinkChanged } from '../../actors/listener.js';
 import { LISTENER } from '../../actors/listener.js';
@@ -94,13 +89,8 @@ export class TcpNetwork implements ClusterNetwork {
   private refusedPending = 0;
   private readonly links = new Map<string, OutboundLink>();
   private readonly inbound = new Map<string, Connection>();
-  /** Every accepted socket until its peer is admitted (the pending-handshake bound), with its start time. */
-  private readonly pending = new Map<Socket, number>();
-  /** Every accepted socket still open, so that close() ends them all (a refused one may be lingering). */
-  private readonly sockets = new Set<Socket>();
-  private readonly accepted = new Set<Connection>();
   private host: NodeHost | undefined;
-  private server: Server | undefined;
+  private acceptor: Acceptor | undefined;
   private tls: TlsMaterial | undefined;
   private state: 'new' | 'listening' | 'closed' = 'new';
   /** Each peer's link state as last told to the attached host's listener actor. */
@@ -157,11 +147,11 @@ export class TcpNetwork implements ClusterNetwork {
     this.state = 'listening';
     try {
       this.tls = this.config.ssl === undefined ? undefined : await loadTls(this.config.ssl);
-      this.server = this.makeServer();
-      await this.bind(this.server);
+      this.acceptor = new Acceptor('peers', this.acceptorHost());
+      await this.acceptor.listen(this.config.listen);
     } catch (error) {
       this.state = 'closed';
-      this.server?.close();
+      await this.acceptor?.close();
       throw error;
     }
     if (this.config.keepAliveProbes !== undefined && this.config.keepAliveProbes !== 10) {
@@ -177,9 +167,9 @@ export class TcpNetwork implements ClusterNetwork {
 
   /** The bound listen address; valid after listen() resolved. */
   address(): Endpoint {
-    const bound = this.server?.address();
-    if (bound === null || bound === undefined || typeof bound === 'string') throw invalidArgument('TcpNetwork.address', 'the network is not listening');
-    return { host: bound.address, port: bound.port };
+    const bound = this.acceptor?.address();
+    if (bound === undefined) throw invalidArgument('TcpNetwork.address', 'the network is not listening');
+    return bound;
   }
 
   /** Stops dialing, closes every connection and the listener. Idempotent. */
@@ -187,11 +177,7 @@ export class TcpNetwork implements ClusterNetwork {
     if (this.state === 'closed') return;
     this.state = 'closed';
     for (const link of this.links.values()) link.stop();
-    for (const connection of [...this.accepted]) connection.close('the network is closing', 'ended');
-    for (const socket of this.sockets) socket.destroy();
-    this.pending.clear();
-    const server = this.server;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.acceptor?.close();
   }
 
   stats(): TcpNetworkStats {
@@ -241,71 +227,25 @@ export class TcpNetwork implements ClusterNetwork {
     if (error !== undefined) this.drops.dropsUndeliverable++;
   }
 
-  private makeServer(): Server {
-    const highWaterMark = this.config.socketRecvBuf !== undefined ? { highWaterMark: this.config.socketRecvBuf } : {};
-    const tls = this.tls;
-    const server = tls === undefined
-      ? createServer({ ...highWaterMark })
-      : createTlsServer({ ...highWaterMark, ...serverOptions(tls, this.config.connectTimeoutMs) }, (socket) => this.admitSocket(socket));
-    // Raw TCP first, for TLS too: the pending bound and the handshake clock start at accept.
-    server.on('connection', (socket: Socket) => this.onAccept(socket));
-    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-      this.handshakeFailures++;
-      this.log('warn', `refused ${remoteOf(socket)}: TLS handshake failed (${error.code ?? error.message})`);
-    });
-    server.on('error', (error: Error) => this.log('error', `listener error: ${error.message}`));
-    return server;
+  private acceptorHost(): AcceptorHost {
+    return {
+      config: this.config, tls: this.tls, prover: this.prover,
+      isOpen: () => this.state === 'listening',
+      knows: (name) => this.config.peers.has(name),
+      owner: (handlers) => this.owner(handlers),
+      handlers: {
+        admitted: (c, peer) => this.onInboundAdmitted(c, peer),
+        received: (c, frame) => frame.type === 'msg' && (this.deliver(c.peer!, frame), true),
+        closed: (c, reason, kind, peer) => this.onInboundClosed(c, reason, kind, peer),
+      },
+      refusedPending: () => void this.refusedPending++,
+      tlsFailed: () => void this.handshakeFailures++,
+      log: (level, msg) => this.log(level, msg),
+    };
   }
 
-  private onAccept(socket: Socket): void {
-    if (this.state !== 'listening' || this.pending.size >= tcpPendingHandshakesMax) {
-      if (this.state === 'listening') {
-        this.refusedPending++;
-        this.log('warn', `refused ${remoteOf(socket)}: ${tcpPendingHandshakesMax} connections already in their handshake (tcpPendingHandshakesMax)`);
-      }
-      socket.destroy();
-      return;
-    }
-    this.pending.set(socket, performance.now());
-    this.sockets.add(socket);
-    socket.once('close', () => {
-      this.pending.delete(socket);
-      this.sockets.delete(socket);
-    });
-    tuneSocket(socket, this.config);
-    if (this.tls === undefined) this.admitSocket(socket); // under TLS, the TLS server calls it once secure
-  }
-
-  /** A socket is ready for our handshake (plain: at accept; TLS: after the TLS handshake). */
-  private admitSocket(socket: Socket | TLSSocket): void {
-    const raw = this.tls === undefined ? socket : this.rawOf(socket);
-    const startedMs = raw === undefined ? undefined : this.pending.get(raw);
-    if (raw === undefined || startedMs === undefined) return void socket.destroy(); // refused at accept
-    const connection = new Connection(socket, this.owner({
-      admitted: (c, peer) => this.onInboundAdmitted(c, peer, raw),
-      message: (c, envelope) => this.deliver(c.peer!, envelope),
-      closed: (c, reason, kind, peer) => this.onInboundClosed(c, reason, kind, peer),
-    }), remoteOf(socket), true, this.config.connectTimeoutMs - (performance.now() - startedMs));
-    this.accepted.add(connection);
-    const refusal = this.tls === undefined ? undefined : checkPeer(socket as TLSSocket, this.tls);
-    if (refusal !== undefined) return connection.close(refusal, 'handshake');
-    connection.startAcceptor(new AcceptorHandshake(
-      { self: this.config.self, cluster: this.config.clusterName, prover: this.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)) },
-      (node) => this.config.peers.has(node),
-    ));
-  }
-
-  /** Under TLS the accepted socket wraps a raw one, found by its remote address. */
-  private rawOf(socket: Socket): Socket | undefined {
-    for (const raw of this.pending.keys()) {
-      if (raw.remoteAddress === socket.remoteAddress && raw.remotePort === socket.remotePort) return raw;
-    }
-    return undefined;
-  }
-
-  private onInboundAdmitted(connection: Connection, peer: string, raw: Socket): string | undefined {
+  private onInboundAdmitted(connection: Connection, peer: string): string | undefined {
     if (this.state !== 'listening') return 'the node is shutting down';
-    this.pending.delete(raw);
     const older = this.inbound.get(peer);
     this.inbound.set(peer, connection);
     older?.close('replaced by a newer connection from the same node', 'ended');
@@ -317,7 +257,6 @@ export class TcpNetwork implements ClusterNetwork {
   }
 
   private onInboundClosed(connection: Connection, reason: string, kind: CloseKind, peer: string | undefined): void {
-    this.accepted.delete(connection);
     this.count(kind);
     if (peer === undefined) {
       this.log(this.state === 'closed' ? 'debug' : 'warn', `refused ${connection.remote}: ${reason}`);
@@ -334,7 +273,7 @@ export class TcpNetwork implements ClusterNetwork {
     else if (kind === 'badInput') this.badInputClosures++;
   }
 
-  private owner(handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'message'>): ConnectionOwner {
+  private owner(handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'received'>): ConnectionOwner {
     const { config, codec, counters } = this;
     return {
       codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs,
@@ -346,7 +285,7 @@ export class TcpNetwork implements ClusterNetwork {
     return {
       config: this.config, tls: this.tls, prover: this.prover,
       connectionOwner: (handlers: Pick<ConnectionOwner, 'admitted' | 'closed'>) =>
-        this.owner({ ...handlers, message: (c) => c.close('an actor message on an outbound connection', 'badInput') }),
+        this.owner({ ...handlers, received: () => false }), // an outbound connection only sends
       linkUp: (peer: string) => {
         this.log('info', `connected to node ${JSON.stringify(peer)}`);
         this.emitter.emit('connect', peer, 'outbound');
@@ -382,24 +321,7 @@ export class TcpNetwork implements ClusterNetwork {
     if (host.deliver({ node: peer, actor: LISTENER }, { node: this.config.self, actor: LISTENER }, link) === undefined) this.told.set(peer, up);
   }
 
-  private bind(server: Server): Promise<void> {
-    const { host, port } = this.config.listen;
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => reject(listenError(host, port, this.config.family, error));
-      server.once('error', onError);
-      server.listen({ host, port, ipv6Only: this.config.family === 6 }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-  }
-
   private log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     (this.config.log ?? defaultLogSink)({ level, timeMs: performance.timeOrigin + performance.now(), node: this.config.self, actor: 'transport', msg, fields });
   }
-}
-
-function remoteOf(socket: Socket): string {
-  const address = socket.remoteAddress ?? 'unknown';
-  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
 }

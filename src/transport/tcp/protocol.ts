@@ -13,6 +13,12 @@
  *   A -> D  welcome    (or `refuse` with a reason, then close; either side may refuse at any step)
  * Then D -> A  msg     from actor, to actor, body   (one direction per connection; see network.ts)
  *
+ * On a node's client port (src/client) the dialer is a client, named `client:<id>`, that does not know
+ * the node's id beforehand: its hello says `to: "*"` (ANY_NODE) and it takes the id the challenge
+ * gives. After the handshake the connection carries requests and responses both ways:
+ *   client -> node  request   id, operation (narrowed by src/client/protocol.ts)
+ *   node -> client  response  id, ok, value (the result, or { code, message })
+ *
  * Invariant: `parseFrame` never throws; whatever the input, it returns a typed frame or a reason.
  */
 import { tcpNameCharsMax, tcpNonceBytes, tcpReasonCharsMax } from '../../limits.js';
@@ -60,8 +66,29 @@ export interface Envelope {
   readonly body: Message;
 }
 
+/** A client's request; `op` stays unknown here: the client layer's guard narrows it. */
+export interface ClientRequest {
+  readonly type: 'request';
+  readonly id: number;
+  readonly op: unknown;
+}
+/** The node's answer to request `id`: `ok` with the result, or not with `{ code, message }`. */
+export interface ClientResponse {
+  readonly type: 'response';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
+/** The `to` of a client's hello: whichever node listens there. */
+export const ANY_NODE = '*';
+/** Dialers on a client port name themselves with this prefix (node ids are host:port, never this). */
+export const CLIENT_PREFIX = 'client:';
+
 export type HandshakeFrame = Hello | Challenge | Proof | Welcome | Refuse;
-export type WireFrame = HandshakeFrame | Envelope;
+/** Frames an admitted connection carries. */
+export type AdmittedFrame = Envelope | ClientRequest | ClientResponse;
+export type WireFrame = HandshakeFrame | AdmittedFrame;
 
 /** A frame the guard would not accept, and why (for the log line that closes the connection). */
 export interface Rejection {
@@ -84,6 +111,10 @@ export function frameToWire(frame: WireFrame): unknown[] {
       return [PROTOCOL_VERSION, frame.type, frame.reason];
     case 'msg':
       return [PROTOCOL_VERSION, frame.type, frame.from, frame.to, frame.body];
+    case 'request':
+      return [PROTOCOL_VERSION, frame.type, frame.id, frame.op];
+    case 'response':
+      return [PROTOCOL_VERSION, frame.type, frame.id, frame.ok, frame.value];
   }
 }
 
@@ -125,6 +156,10 @@ export function parseFrame(value: unknown): WireFrame | Rejection {
         return name(from, 'from actor') ?? name(to, 'to actor') ?? message(body)
           ?? { type, from: from as string, to: to as string, body: body as Message };
       });
+    case 'request':
+      return parseFields(value, 4, type, () => requestId(value[2]) ?? { type, id: value[2] as number, op: value[3] });
+    case 'response':
+      return parseFields(value, 5, type, () => requestId(value[2]) ?? (typeof value[3] === 'boolean' ? { type, id: value[2] as number, ok: value[3], value: value[4] } : reject('response: ok is not a boolean')));
     default:
       return reject(`unknown frame type ${describe(type)}`);
   }
@@ -140,6 +175,10 @@ function name(value: unknown, what: string): Rejection | undefined {
     return reject(`${what} must be a string of 1 to ${tcpNameCharsMax} characters`);
   }
   return undefined;
+}
+
+function requestId(value: unknown): Rejection | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : reject('request id must be a non-negative integer');
 }
 
 function bytes(value: unknown, what: string, length: number): Rejection | undefined {

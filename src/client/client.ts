@@ -1,0 +1,190 @@
+/**
+ * The client library (`chorusdb/client`): one authenticated connection to one node's client port, on
+ * which `write`, `read` and `info` requests travel and are answered (in any order, matched by id).
+ *
+ * What a caller can rely on: every request settles exactly once, with its answer, a ClientError from
+ * the node (its `code`: CONFLICT, NO_QUORUM, PRECONDITION, ...), TIMEOUT (`requestTimeoutMs`) or
+ * CONNECTION (the connection failed). After TIMEOUT or CONNECTION the outcome of a write is unknown:
+ * it may have committed. The client never resends a request by itself.
+ *
+ * Bounded: at most clientPendingRequestsMax requests wait for answers (more fail OVERLOADED at once),
+ * and at most outgoingBytesMax bytes of requests wait to leave.
+ */
+import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
+import type { SslParams } from '../transport/tcp/config.js';
+import { parseEndpoint, resolveTcpConfig } from '../transport/tcp/config.js';
+import { Connection } from '../transport/tcp/connection.js';
+import type { ConnectionOwner, Counters } from '../transport/tcp/connection.js';
+import { FrameCodec } from '../transport/tcp/framing.js';
+import { DialerHandshake, makeProver } from '../transport/tcp/handshake.js';
+import { tuneSocket } from '../transport/tcp/link.js';
+import { ANY_NODE, CLIENT_PREFIX, frameToWire } from '../transport/tcp/protocol.js';
+import type { ClientResponse } from '../transport/tcp/protocol.js';
+import { checkPeer, clientOptions, loadTls } from '../transport/tcp/tls.js';
+import { ChorusError } from '../runtime/errors.js';
+import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
+import type { ErrorValue, InfoResult, ReadOp, ReadResult, Request, WriteOp, WriteResult } from './protocol.js';
+
+export interface ClientOptions {
+  /** The cluster's name and secret, as its nodes have them. */
+  readonly clusterName: string;
+  readonly secret: string | Uint8Array;
+  /** TLS, as the nodes' `sslParams` (this side's certificate and key, the CA, verifyMode). */
+  readonly sslParams?: SslParams;
+  /** Milliseconds to connect, finish TLS and authenticate (default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** Milliseconds a request may wait for its answer before it fails with TIMEOUT (default 30000). */
+  readonly requestTimeoutMs?: number;
+  readonly socketDomain?: 'ipv4' | 'ipv6';
+  readonly frameBytesMax?: number;
+  readonly outgoingBytesMax?: number;
+}
+
+/** A refused or failed request; `code` is the node's error code or CONNECTION, TIMEOUT, OVERLOADED, CLOSED. */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export interface Client {
+  /** The id of the node this client is connected to (its cluster address). */
+  readonly node: string;
+  readonly closed: boolean;
+  /** Runs the operations as one transaction on the node; `retries`: times to run them again after a CONFLICT. */
+  write(ops: readonly WriteOp[], options?: { readonly retries?: number }): Promise<WriteResult>;
+  /** Runs the lookups on one snapshot of the node's tables ('linearizable': confirmed with the leader first). */
+  read(ops: readonly ReadOp[], options?: { readonly consistency?: 'local' | 'linearizable' }): Promise<ReadResult>;
+  info(): Promise<InfoResult>;
+  /** Closes the connection; requests still waiting fail with CLOSED. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: ClientError) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** Connects to a node's client port (`host:port`) and authenticates; rejects with ClientError CONNECTION. */
+export async function connect(addr: string, options: ClientOptions): Promise<Client> {
+  const endpoint = parseEndpoint('connect: addr', addr, false);
+  const name = `${CLIENT_PREFIX}${randomBytes(6).toString('hex')}`;
+  const { requestTimeoutMs = clientRequestTimeoutMsDefault, ...tcp } = options;
+  if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > tcpTimeMsMax) {
+    throw new ChorusError('INVALID_ARGUMENT', `connect: requestTimeoutMs must be an integer in [1, ${tcpTimeMsMax}], got ${JSON.stringify(requestTimeoutMs)}`);
+  }
+  let config;
+  try {
+    config = resolveTcpConfig({ ...tcp, self: name, listen: '127.0.0.1:0', peers: {} });
+  } catch (error) {
+    throw new ChorusError('INVALID_ARGUMENT', (error as Error).message.replace(/^TcpNetwork: /, 'connect: '));
+  }
+  const tls = config.ssl === undefined ? undefined : await loadTls(config.ssl);
+  const session = new Session(requestTimeoutMs, config.frameBytesMax);
+  const counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  return new Promise<Client>((resolve, reject) => {
+    const owner: ConnectionOwner = {
+      codec: session.codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs,
+      admitted: (_c, node) => {
+        resolve(session.client(node, connection));
+        return undefined;
+      },
+      received: (_c, frame) => frame.type === 'response' && (session.answer(frame), true),
+      closed: (_c, reason, _kind, node) => {
+        if (node === undefined) reject(new ClientError('CONNECTION', `could not connect to ${addr}: ${reason}`));
+        session.fail('CONNECTION', `the connection to ${node ?? addr} failed: ${reason}`);
+      },
+    };
+    const raw = new Socket();
+    const socket: Socket | TLSSocket = tls === undefined ? raw : tlsConnect({ socket: raw, ...clientOptions(tls, endpoint) });
+    const connection = new Connection(socket, owner, `node at ${addr}`, false, config.connectTimeoutMs);
+    if (socket !== raw) raw.on('error', () => undefined); // the TLS socket reports it
+    raw.once('connect', () => {
+      connection.markConnected();
+      tuneSocket(raw, config);
+    });
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
+      const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
+      if (refusal !== undefined) return connection.close(refusal, 'handshake');
+      connection.startDialer(new DialerHandshake({ self: name, cluster: config.clusterName, prover: makeProver(config.secret), nonce: new Uint8Array(randomBytes(tcpNonceBytes)) }, ANY_NODE));
+    });
+    raw.connect({ host: endpoint.host, port: endpoint.port, family: config.family });
+  });
+}
+
+/** The requests of one connection: ids, answers, timeouts. */
+class Session {
+  readonly codec: FrameCodec;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: ClientError | undefined;
+
+  constructor(
+    private readonly requestTimeoutMs: number,
+    private readonly frameBytesMax: number,
+  ) {
+    this.codec = new FrameCodec(frameBytesMax);
+  }
+
+  client(node: string, connection: Connection): Client {
+    const request = <T>(body: Request) => this.request<T>(connection, body);
+    return {
+      node,
+      get closed() {
+        return connection.closed;
+      },
+      write: (ops, options) => request<WriteResult>({ type: 'write', ops, ...(options?.retries !== undefined ? { retries: options.retries } : {}) }),
+      read: (ops, options) => request<ReadResult>({ type: 'read', ops, ...(options?.consistency !== undefined ? { consistency: options.consistency } : {}) }),
+      info: () => request<InfoResult>({ type: 'info' }),
+      close: async () => {
+        this.fail('CLOSED', 'the client was closed');
+        connection.close('closed by the client', 'ended');
+      },
+    };
+  }
+
+  answer(response: ClientResponse): void {
+    const waiting = this.pending.get(response.id);
+    if (waiting === undefined) return; // timed out already
+    this.pending.delete(response.id);
+    clearTimeout(waiting.timer);
+    if (response.ok) return waiting.resolve(response.value);
+    const error = response.value as Partial<ErrorValue> | null;
+    waiting.reject(new ClientError(typeof error?.code === 'string' ? error.code : 'INTERNAL', typeof error?.message === 'string' ? error.message : 'the node refused the request'));
+  }
+
+  /** Fails every waiting request, and every later one. */
+  fail(code: string, message: string): void {
+    this.failure ??= new ClientError(code, message);
+    for (const waiting of this.pending.values()) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new ClientError(code, message));
+    }
+    this.pending.clear();
+  }
+
+  private request<T>(connection: Connection, op: Request): Promise<T> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.pending.size >= clientPendingRequestsMax) return Promise.reject(new ClientError('OVERLOADED', `${clientPendingRequestsMax} requests already wait for answers (clientPendingRequestsMax)`));
+    const id = this.nextId++;
+    const encoded = this.codec.encode(frameToWire({ type: 'request', id, op }), this.frameBytesMax);
+    if (!encoded.ok) return Promise.reject(new ClientError('BAD_REQUEST', `the request cannot be sent: ${encoded.reason}`));
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ClientError('TIMEOUT', `no answer within ${this.requestTimeoutMs} ms (requestTimeoutMs); a write's outcome is unknown`));
+      }, this.requestTimeoutMs);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      if (!connection.send(encoded.payload)) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(connection.closed ? new ClientError('CONNECTION', 'the connection is closed') : new ClientError('OVERLOADED', 'too many request bytes wait to leave (outgoingBytesMax)'));
+      }
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * A node's client port: clients (chorusdb/client) connect with the same framing, the same TLS and the
+ * same HMAC handshake over the cluster secret as peers do (a client names itself `client:<id>` and
+ * dials ANY_NODE), then send requests and get responses on that one connection, answered in any order.
+ *
+ * Bounds: clientConnectionsMax admitted clients, clientRequestsInFlightMax requests in flight per
+ * connection (more are answered OVERLOADED at once), every answer within frameBytesMax (a larger one
+ * is answered TOO_LARGE), outgoingBytesMax of answers queued per connection (a client that does not
+ * read them is disconnected). Handshakes are bounded as on the peer port (acceptor.ts).
+ */
+import type { LogLevel, LogRecord } from '../runtime/actor.js';
+import { defaultLogSink } from '../runtime/host.js';
+import type { Endpoint } from '../transport/tcp/config.js';
+import { resolveTcpConfig } from '../transport/tcp/config.js';
+import type { TcpNodeParams } from '../node/tcp.js';
+import { Acceptor, isClientName } from '../transport/tcp/acceptor.js';
+import type { Connection, ConnectionOwner, Counters } from '../transport/tcp/connection.js';
+import { FrameCodec } from '../transport/tcp/framing.js';
+import { makeProver } from '../transport/tcp/handshake.js';
+import type { ClientRequest, ClientResponse } from '../transport/tcp/protocol.js';
+import { frameToWire } from '../transport/tcp/protocol.js';
+import { loadTls } from '../transport/tcp/tls.js';
+import { clientConnectionsMax, clientRequestsInFlightMax } from '../limits.js';
+import type { ErrorValue, Request } from './protocol.js';
+import { parseRequest } from './protocol.js';
+
+export interface ClientPortOptions {
+  /** `host:port`; port 0 picks one (see `address`). */
+  readonly listen: string;
+  /** The node's id, as the handshake names it. */
+  readonly self: string;
+  /** The node's TCP parameters: cluster name, secret, TLS, timeouts and bounds apply here too. */
+  readonly tcp: TcpNodeParams;
+  readonly log?: (record: LogRecord) => void;
+  /** Runs a checked request; resolves with its result or rejects with an error that has a `code`. */
+  readonly execute: (request: Request) => Promise<unknown>;
+  /** Told each request's outcome ('ok' or the error code), for metrics. */
+  readonly outcome?: (request: Request, outcome: string) => void;
+}
+
+export interface ClientPort {
+  readonly address: Endpoint;
+  /** Clients connected now. */
+  clients(): number;
+  close(): Promise<void>;
+}
+
+export async function startClientPort(options: ClientPortOptions): Promise<ClientPort> {
+  const { listening: _, ...tcp } = options.tcp;
+  const config = resolveTcpConfig({ ...tcp, self: options.self, listen: options.listen, peers: {} });
+  const log = (level: LogLevel, msg: string) => (options.log ?? defaultLogSink)({ level, timeMs: performance.timeOrigin + performance.now(), node: options.self, actor: 'client-port', msg, fields: undefined });
+  const codec = new FrameCodec(config.frameBytesMax);
+  const counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  const inFlight = new Map<Connection, number>();
+  let open = true;
+
+  const respond = (connection: Connection, response: ClientResponse) => {
+    if (connection.closed) return;
+    let encoded = codec.encode(frameToWire(response), config.frameBytesMax);
+    if (!encoded.ok) {
+      const error: ErrorValue = { code: 'TOO_LARGE', message: `the answer cannot be sent: ${encoded.reason}` };
+      encoded = codec.encode(frameToWire({ type: 'response', id: response.id, ok: false, value: error }), config.frameBytesMax);
+    }
+    if (encoded.ok && !connection.send(encoded.payload)) connection.close('the client does not read its answers (outgoingBytesMax)', 'ended');
+  };
+
+  const onRequest = (connection: Connection, frame: ClientRequest) => {
+    const busy = inFlight.get(connection) ?? 0;
+    const fail = (code: string, message: string) => respond(connection, { type: 'response', id: frame.id, ok: false, value: { code, message } satisfies ErrorValue });
+    if (busy >= clientRequestsInFlightMax) return fail('OVERLOADED', `${clientRequestsInFlightMax} requests already in flight on this connection (clientRequestsInFlightMax)`);
+    const parsed = parseRequest(frame.op);
+    if (!parsed.ok) return fail('BAD_REQUEST', parsed.reason);
+    inFlight.set(connection, busy + 1);
+    options.execute(parsed.value).then(
+      (value) => {
+        options.outcome?.(parsed.value, 'ok');
+        respond(connection, { type: 'response', id: frame.id, ok: true, value });
+      },
+      (error: unknown) => {
+        const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'INTERNAL';
+        options.outcome?.(parsed.value, code);
+        if (code === 'INTERNAL') log('error', `request failed: ${(error as Error).stack ?? String(error)}`);
+        fail(code, (error as Error).message ?? String(error));
+      },
+    ).finally(() => {
+      if (inFlight.has(connection)) inFlight.set(connection, inFlight.get(connection)! - 1);
+    });
+  };
+
+  const handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'received'> = {
+    admitted: (connection, client) => {
+      if (!open) return 'the node is shutting down';
+      if (inFlight.size >= clientConnectionsMax) return `too many clients (clientConnectionsMax ${clientConnectionsMax})`;
+      inFlight.set(connection, 0);
+      log('debug', `client ${client} connected from ${connection.remote}`);
+      return undefined;
+    },
+    received: (connection, frame) => frame.type === 'request' && (onRequest(connection, frame), true),
+    closed: (connection, reason, kind, client) => {
+      inFlight.delete(connection);
+      if (client === undefined) log(open ? 'warn' : 'debug', `refused ${connection.remote}: ${reason}`);
+      else log(kind === 'badInput' ? 'warn' : 'debug', `client ${client} disconnected: ${reason}`);
+    },
+  };
+
+  const tls = config.ssl === undefined ? undefined : await loadTls(config.ssl);
+  const acceptor = new Acceptor('clients', {
+    config, tls, prover: makeProver(config.secret), handlers,
+    isOpen: () => open,
+    knows: isClientName,
+    owner: (h) => ({ codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs, ...h }),
+    refusedPending: () => undefined,
+    tlsFailed: () => undefined,
+    log,
+  });
+  await acceptor.listen(config.listen);
+  return {
+    address: acceptor.address()!,
+    clients: () => inFlight.size,
+    close: async () => {
+      open = false;
+      await acceptor.close();
+    },
+  };
+}
