@@ -9,7 +9,7 @@
  * answer within `writeTimeoutMs`: it may or may not happen), the three outcomes of a Jepsen history.
  */
 import { Encoder } from '@msgpack/msgpack';
-import type { Message } from '../src/runtime/actor.js';
+import type { Actor, ActorSpec, Message, NodeSpec } from '../src/runtime/actor.js';
 import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
@@ -20,6 +20,8 @@ import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
 import { Simulation } from './simulation.js';
 import { Deadlines } from './deadlines.js';
+import { CommitAgreement } from './checkers/commit-agreement.js';
+import type { Committed } from '../src/actors/replicator.js';
 
 /**
  * Measures a change-set's encoded size as ClusterNode does (`encode(changeSet).byteLength`, the same
@@ -62,6 +64,8 @@ export class SimCluster {
   readonly raftStates = new Map<string, RaftStateChanged>();
   /** Catch-ups finished (`synced`), per node and how. */
   readonly synced: { node: string; index: number; via: 'log' | 'image' }[] = [];
+  /** Every entry each node committed, checked for agreement at each log index. */
+  readonly commits = new CommitAgreement();
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed });
@@ -71,13 +75,13 @@ export class SimCluster {
     for (const { id } of voters) {
       this.stores.set(id, Store.open(options.schema));
       this.pending.set(id, new Map());
-      this.sim.addNode(clusterNodeSpec({
+      this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
         self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
         transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
         tickMs: options.tickMs ?? 10, electionTicks: options.electionTicks ?? 10, heartbeatTicks: 1,
-      }));
+      })));
     }
     this.sim.on('appMessage', (message, _from, node) => this.onMessage(node, message));
   }
@@ -166,4 +170,31 @@ export class SimCluster {
       for (const id of refused.ids) waiting.get(id)?.({ kind: 'fail', code: refused.code });
     }
   }
+}
+
+/**
+ * The node spec with its committer wrapped so that the entries its replicator hands it as committed are
+ * also shown to `commits` (the committer is the replicator's apply target); what the actors do is unchanged.
+ */
+function observeCommits(node: string, commits: CommitAgreement, spec: NodeSpec): NodeSpec {
+  const observed = (actor: ActorSpec): ActorSpec => {
+    const kind = actor.kind;
+    return {
+      ...actor,
+      kind: {
+        kind: kind.kind,
+        module: kind.module,
+        create(ctx, params): Actor {
+          const inner = kind.create(ctx, params);
+          return {
+            receive(message, from) {
+              if (message.type === 'committed') commits.observe(node, (message as Committed).entries);
+              inner.receive(message, from);
+            },
+          };
+        },
+      },
+    };
+  };
+  return { ...spec, actors: spec.actors.map((actor) => (actor.name === COMMITTER ? observed(actor) : actor)) };
 }

@@ -95,7 +95,7 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
 /** A run's result: what the checkers found, its history, and what the simulation did. */
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
-  problems = [...(actorFailures.get(cluster) ?? []), ...problems];
+  problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...problems];
   return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs };
 }
 

@@ -1,7 +1,7 @@
 /**
  * What every workload run guarantees beyond its checkers (simulate/workload.ts): an actor that throws —
  * a programmer error the simulator turns into a crash of its node — fails the run instead of passing
- * for one more crash fault.
+ * for one more crash fault; and two nodes committing different entries at one log index fail it too.
  */
 import { describe, expect, it } from 'vitest';
 import { HistoryRecorder } from '../../simulate/history.js';
@@ -22,5 +22,24 @@ describe('a workload run', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^actor n1\/replicator failed at [\d.]+ ms: AssertionError: unexpected replicator message/);
     expect(problems[1]).toBe('a checker problem');
+  });
+
+  it('watches every entry each node commits, and fails when two nodes commit different ones at an index', () => {
+    const options: WorkloadOptions = { seed: 6, ranks: [1, 1, 1], faults: [], safetyMs: 100 };
+    const cluster = clusterFor(options, schema);
+    cluster.sim.runFor(300);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) cluster.transact('n0', (tx) => void tx.upsert('reg', { k: `k${i}` }), (o) => outcomes.push(o.kind));
+    cluster.sim.runFor(300);
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    // Each node committed the leader's first entry and the five commands, and all agree.
+    expect(cluster.commits.observed).toBeGreaterThanOrEqual(3 * 6);
+    expect(resultOf(options, cluster, new HistoryRecorder(), [], 0).problems).toEqual([]);
+    // A replicator that handed on another entry at index 2 (as a Raft bug could) fails the run.
+    cluster.sim.send({ node: 'n2', actor: 'committer' }, { type: 'committed', entries: [{ index: 2, term: 99, data: { kind: 'noop' } }] });
+    cluster.sim.runFor(10);
+    const { problems } = resultOf(options, cluster, new HistoryRecorder(), [], 0);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^nodes committed different entries at the same log index: n2 committed an entry of term 99 \(noop\) at index 2, where n\d had committed an entry of term \d+$/);
   });
 });
