@@ -48,6 +48,8 @@ export interface SimClusterOptions {
   readonly transLogLength?: number;
   readonly syncMsgObjects?: number;
   readonly syncMsgSize?: number;
+  /** Fold every delivery and timer into the simulation's trace hash (costs a walk of every message). */
+  readonly trace?: boolean;
 }
 
 export class SimCluster {
@@ -68,7 +70,7 @@ export class SimCluster {
   readonly commits = new CommitAgreement();
 
   constructor(options: SimClusterOptions) {
-    this.sim = new Simulation({ seed: options.seed });
+    this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false });
     this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? 1_000);
     this.schema = options.schema;
     const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1 }));

@@ -23,14 +23,14 @@ import { simActorsPerNodeMax, simEventsMaxDefault, simLogRecordsMax, timerDelayM
 import { EventQueue } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
-import { TraceHash, stableText } from './trace.js';
+import { TraceHash } from './trace.js';
 import { SimJournal } from './sim-journal.js';
 import { Kind, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
 export interface SimOptions {
   readonly seed: number;
-  /** Fold every event into a trace hash (costs a JSON encoding per event). */
+  /** Fold every event into a trace hash (costs a walk of every message). */
   readonly trace?: boolean;
   readonly mailboxMessagesMax?: number;
   /** Delay of a message between actors of one node, drawn uniformly (default 5–50 µs, a thread hop). */
@@ -266,13 +266,13 @@ export class Simulation {
       case Kind.Timer:
         cell!.timers.delete(event.fromSlot);
         this.counters.timersFired++;
-        this.hash?.add(`t|${event.timeMs}|${formatAddress(cell!.address)}|${stableText(event.message)}`);
+        this.hash?.addEvent('t', event.timeMs, cell!.address.node, cell!.address.actor, cell!.address.node, cell!.address.actor, event.message);
         this.invoke(cell!, event.message!, cell!.address);
         return true;
       case Kind.Deliver:
         cell!.node.ledger.release(event.fromSlot, cell!.index);
         this.counters.delivered++;
-        this.hash?.add(`d|${event.timeMs}|${formatAddress(event.from!)}>${formatAddress(cell!.address)}|${stableText(event.message)}`);
+        this.hash?.addEvent('d', event.timeMs, event.from!.node, event.from!.actor, cell!.address.node, cell!.address.actor, event.message);
         this.invoke(cell!, event.message!, event.from!);
         return true;
     }

@@ -30,6 +30,8 @@ export interface WorkloadOptions {
   readonly keys?: readonly string[];
   /** Records faults, roles and terms, and node gaps for the HTML report (changes nothing in the run). */
   readonly timeline?: RunTimeline;
+  /** Hash every delivery and timer into `traceHash` (for --check-determinism; costs a walk of every message). */
+  readonly trace?: boolean;
 }
 
 export interface WorkloadResult {
@@ -41,6 +43,8 @@ export interface WorkloadResult {
   /** Messages delivered to actors (within a node and between nodes). */
   readonly delivered: number;
   readonly simMs: number;
+  /** The run's trace hash, when it ran with `trace`. */
+  readonly traceHash?: string;
 }
 
 const schema: SchemaDef = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
@@ -55,7 +59,7 @@ const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare fail
 
 /** The workloads' cluster: nodes n0, n1, … with the given qranks, on the seed's simulation. */
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
-  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs });
+  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs, trace: options.trace ?? false });
   options.timeline?.attach(cluster.sim);
   // An actor that throws is a programmer error: the simulator crashes its node, and the run must fail.
   const failures: string[] = [];
@@ -96,7 +100,8 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
   problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...problems];
-  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs };
+  const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
+  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs, ...trace };
 }
 
 /** Records a transaction's outcome as the history's completion of `handle` (`value` for an ok read). */

@@ -55,7 +55,8 @@ export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks
                         ${faultKinds.join(', ')}
   --history FILE        write the (first failing, else last) run's history as JSON lines
   --report FILE.html    write that run's timeline (faults, roles and terms, crashes, commit latency) as a page
-  --check-determinism   run every seed twice and fail if the two histories differ`;
+  --check-determinism   run every seed twice and fail if the two traces (every delivery and timer, with
+                        contents, at its virtual time) or the two histories differ`;
 
 export function parseSimArgs(argv: readonly string[]): SimArgs {
   const args = {
@@ -133,18 +134,24 @@ function runSeedOnce(args: SimArgs, seed: number): SeedRun {
   const timeline = args.reportFile === undefined ? undefined : new RunTimeline();
   const options = (withTimeline: boolean): WorkloadOptions => ({
     seed, ranks: args.ranks, faults: swarmFaults(seed, args.ranks.length, args.timeMs, args.faults), safetyMs: args.timeMs,
-    ...(withTimeline && timeline !== undefined ? { timeline } : {}),
+    ...(withTimeline && timeline !== undefined ? { timeline } : {}), trace: args.checkDeterminism,
   });
   try {
     const result = workloads[args.workload](options(true));
     const problems = [...result.problems];
-    if (args.checkDeterminism && formatHistory(workloads[args.workload](options(false)).history) !== formatHistory(result.history)) {
-      problems.push('the same seed gave a different history on a second run');
-    }
+    if (args.checkDeterminism) problems.push(...determinismProblems(result, workloads[args.workload](options(false))));
     return { result, problems, timeline };
   } catch (error) {
     return { result: undefined, problems: [`the run threw: ${(error as Error).stack ?? String(error)}`], timeline };
   }
+}
+
+/** Two runs of one seed must trace the same events (every delivery and timer, with contents) and the same history. */
+export function determinismProblems(first: WorkloadResult, second: WorkloadResult): string[] {
+  const problems: string[] = [];
+  if (first.traceHash !== second.traceHash) problems.push(`the same seed gave a different trace on a second run (trace hash ${first.traceHash}, then ${second.traceHash})`);
+  if (formatHistory(first.history) !== formatHistory(second.history)) problems.push('the same seed gave a different history on a second run');
+  return problems;
 }
 
 function withStackTraceLimit<T>(limit: number, run: () => T): T {
