@@ -14,7 +14,7 @@
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
-import type { Committed, ImageWanted, ProposeRefused, ReadFailed, ReadReady, Recovered, Restore, Synced } from './replicator.js';
+import type { Committed, ImageWanted, MembershipDone, ProposeRefused, ReadFailed, ReadReady, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
 import type { QuorumChanged } from './quorum-watcher.js';
 
@@ -49,7 +49,7 @@ export interface ApplyEntries {
   readonly index: number;
   readonly payloads: readonly LogPayload[];
 }
-export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged | ReadReady | ReadFailed;
+export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged | ReadReady | ReadFailed | MembershipDone;
 
 export interface CommitterParams {
   readonly flusher: string;
@@ -94,8 +94,11 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
               ctx.send(app, { type: 'commitRefused', ids: [message.id], code: 'OVERLOADED', reason: `${pendingBytes} bytes are waiting for commit (clusterSendBuf ${params.pendingBytesMax})`, retryable: false } satisfies CommitRefused);
               return;
             }
-            pending.set(message.id, message.bytes);
-            pendingBytes += message.bytes;
+            if (!pending.has(message.id)) {
+              // A write sent again (its leader went away) is counted once.
+              pending.set(message.id, message.bytes);
+              pendingBytes += message.bytes;
+            }
             ctx.send(flusher, { type: 'submit', item: { origin, id: message.id, changeSet: message.changeSet } satisfies LogPayload, bytes: message.bytes } satisfies Submit);
             return;
           case 'overloaded':
@@ -127,6 +130,7 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
           case 'synced':
           case 'readReady': // in order with the applies: the tables hold what the read must see
           case 'readFailed':
+          case 'membership': // in order with the applies: the node is out (or back in) after them
             ctx.send(app, message);
             return;
           default:

@@ -17,8 +17,11 @@ import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
 import type { QuorumRule, Voter } from '../cluster/raft/quorum.js';
-import { qrankQuorum } from '../cluster/raft/quorum.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
+import type { Membership } from '../cluster/raft/membership.js';
+import { membershipQuorum, sameMembers } from '../cluster/raft/membership.js';
+
+const sameMembership = (a: Membership, b: Membership) => sameMembers(a.members, b.members) && (a.old === undefined ? b.old === undefined : b.old !== undefined && sameMembers(a.old, b.old));
 import type { LinkChanged } from './listener.js';
 
 export const WATCHER = 'watcher';
@@ -31,6 +34,8 @@ export interface NodeStatus {
   readonly commit: number;
   readonly applied: number;
   readonly lastIndex: number;
+  /** The membership in this node's log (§6): who counts toward a quorum. Absent: every configured node. */
+  readonly membership?: Membership;
 }
 /** Between watchers. */
 export interface Heartbeat {
@@ -103,8 +108,11 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
     const app: Address = { node: self, actor: APP };
     const committer: Address = { node: self, actor: params.committer };
     const ids = params.voters.map((v) => v.id);
-    const isQuorum: QuorumRule = params.quorumTable !== undefined ? tableRule(ids, params.quorumTable) : qrankQuorum(params.voters);
-    const totalQrank = params.voters.reduce((sum, v) => sum + v.qrank, 0);
+    const custom: QuorumRule | undefined = params.quorumTable !== undefined ? tableRule(ids, params.quorumTable) : undefined;
+    /** The rule of the membership the local replicator last reported (a detached node's qrank leaves the total). */
+    let members: Membership = { members: ids };
+    let isQuorum: QuorumRule = membershipQuorum(members, params.voters, custom);
+    const totalQrank = () => params.voters.filter((v) => members.members.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
     const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined }));
     const byId = new Map(peers.map((p) => [p.id, p]));
     let local: NodeStatus | undefined;
@@ -131,8 +139,8 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
       hasQuorum = now;
       viewChanged = true;
       publish();
-      const held = params.voters.filter((v) => connected.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
-      const reason = `connected ${JSON.stringify(connected)} hold qrank ${held} of ${totalQrank}${params.quorumTable !== undefined ? ' (custom quorum rule)' : ''}`;
+      const held = params.voters.filter((v) => connected.includes(v.id) && members.members.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
+      const reason = `connected ${JSON.stringify(connected)} hold qrank ${held} of ${totalQrank()}${members.old !== undefined ? ' (the membership is changing: both the old and the new must hold a quorum)' : ''}${custom !== undefined ? ' (custom quorum rule)' : ''}`;
       const message = { type: 'quorum', hasQuorum: now, reason } satisfies QuorumChanged;
       ctx.send(committer, message); // first: the application may write as soon as it hears
       ctx.send(app, message);
@@ -172,6 +180,11 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
           case 'localStatus':
             local = message.status;
             viewChanged = true;
+            if (message.status.membership !== undefined && !sameMembership(message.status.membership, members)) {
+              members = message.status.membership;
+              isQuorum = membershipQuorum(members, params.voters, custom);
+              decide();
+            }
             return;
           case 'link': {
             const peer = byId.get(message.peer);

@@ -67,7 +67,22 @@ export interface ReadIndexRequest {
   readonly type: 'readIndex';
   readonly id: number;
 }
-export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken | ReadIndexRequest;
+/**
+ * From the application: take this node out of the membership (detach) or put it back (attach), §6.
+ * Answered by Membership, in order with `committed`, once done. While out, the replicator stands still:
+ * it ignores the peers and its timer, and keeps its log and journal as they were.
+ */
+export interface MembershipRequest {
+  readonly type: 'detach' | 'attach';
+}
+export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken | ReadIndexRequest | MembershipRequest;
+
+/** To the apply target: this node is out of the membership and stands still (or is back in), at `applied`. */
+export interface MembershipDone {
+  readonly type: 'membership';
+  readonly state: 'detached' | 'attached';
+  readonly applied: number;
+}
 
 /** To the apply target, in order with `committed`: everything the read must see is applied; run it. */
 export interface ReadReady {
@@ -151,6 +166,8 @@ export interface ReplicatorParams {
   readonly watcher?: string;
   /** The local actor that applies committed entries (the committer); APP when absent. */
   readonly applyTo?: string;
+  /** Start out of touch (modeMask.startDetached): replay the journal, then stand still until `attach`. */
+  readonly startDetached?: boolean;
 }
 
 export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
@@ -173,6 +190,12 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     let imageAskedAt = raft.image?.index ?? 0;
     /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
     let waitingReads: ReadState[] = [];
+    /**
+     * Membership: 'in' (normal), 'out' (standing still), or a request under way, asked again every tick
+     * until a leader confirms it. On every start a node asks to be in: its log may be stale (taken out,
+     * or let back in, while it was down), and only a leader can tell.
+     */
+    let membership: 'in' | 'out' | 'detach' | 'attach' = params.startDetached === true ? 'out' : 'attach';
 
     const handleReady = () => {
       while (raft.hasReady()) {
@@ -212,14 +235,31 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         }
       }
     };
+    /** A detach or attach under way: done once a leader confirmed it; otherwise ask (again). */
+    const pursueMembership = () => {
+      if (membership !== 'detach' && membership !== 'attach') return;
+      const state = raft.membershipState();
+      // Back in means caught up too: a member that heard from its leader and has applied what it had.
+      const caughtUp = raft.role === 'leader' || (raft.inTouch && raft.catchingUp === undefined);
+      const done = raft.membershipConfirmed() && (membership === 'detach' ? state === 'out' && raft.role !== 'leader' : state === 'member' && caughtUp);
+      if (!done) {
+        raft.requestMembership(membership);
+        return;
+      }
+      const detached = membership === 'detach';
+      membership = detached ? 'out' : 'in';
+      handleReady(); // everything committed so far is handed on before the answer
+      ctx.send(applyTo, { type: 'membership', state: detached ? 'detached' : 'attached', applied: raft.log.applied } satisfies MembershipDone);
+    };
     const watcher: Address | undefined = params.watcher === undefined ? undefined : { node: self.node, actor: params.watcher };
     let reported: NodeStatus | undefined;
     const reportStatus = () => {
       if (watcher === undefined) return;
       const r = raft;
       const last = reported;
-      if (last !== undefined && last.term === r.term && last.role === r.role && last.leader === r.leader && last.commit === r.log.committed && last.applied === r.log.applied && last.lastIndex === r.log.lastIndex()) return;
-      reported = { role: r.role, term: r.term, leader: r.leader, commit: r.log.committed, applied: r.log.applied, lastIndex: r.log.lastIndex() };
+      const membership = r.members.current();
+      if (last !== undefined && last.term === r.term && last.role === r.role && last.leader === r.leader && last.commit === r.log.committed && last.applied === r.log.applied && last.lastIndex === r.log.lastIndex() && last.membership === membership) return;
+      reported = { role: r.role, term: r.term, leader: r.leader, commit: r.log.committed, applied: r.log.applied, lastIndex: r.log.lastIndex(), membership };
       ctx.send(watcher, { type: 'localStatus', status: reported } satisfies LocalStatus);
     };
     ctx.setTimer(params.tickMs, { type: 'tick' });
@@ -232,10 +272,20 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         switch (message.type) {
           case 'tick':
             ctx.setTimer(params.tickMs, { type: 'tick' });
+            if (membership === 'out') return;
             raft.tick();
+            pursueMembership();
             reportStatus();
             break;
+          case 'detach':
+          case 'attach':
+            if (message.type === 'attach' && membership === 'out') raft.resume();
+            membership = membership === 'out' && message.type === 'detach' ? 'out' : message.type;
+            if (membership === 'out') ctx.send(applyTo, { type: 'membership', state: 'detached', applied: raft.log.applied } satisfies MembershipDone);
+            else pursueMembership();
+            break;
           case 'raft':
+            if (membership === 'out') return;
             // Peers may only speak for themselves: a message's claimed sender must be its transport sender.
             if (message.msg.from !== from.node || message.msg.to !== self.node) {
               ctx.log.warn('raft message with a forged or misrouted address dropped', { from: from.node, claimed: message.msg.from });

@@ -14,7 +14,7 @@
 import { encode } from '@msgpack/msgpack';
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
-import type { Message } from '../runtime/actor.js';
+import type { Address, Message, SendResult } from '../runtime/actor.js';
 import { APP } from '../runtime/actor.js';
 import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
@@ -25,7 +25,7 @@ import type { ApplyResult } from '../store/store.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
-import type { ImageWanted, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
+import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { ClusterView, NodeStatus, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
@@ -33,6 +33,8 @@ import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restor
 import type { NodeParams, ResolvedParams } from './params.js';
 import { isSharedNetwork, resolveParams } from './params.js';
 import type { OwnedNetwork } from './tcp.js';
+import { DetachControl } from './detached.js';
+import type { MembershipState } from './detached.js';
 import { openTcpNetwork } from './tcp.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
@@ -82,6 +84,8 @@ export interface NodeInfo {
   readonly nodeId: string;
   /** An arbiter votes and keeps the log, but holds no tables. */
   readonly arbiter: boolean;
+  /** 'detached': out of the membership, a standalone database (see detach()). */
+  readonly membership: MembershipState;
   readonly role: string;
   readonly term: number;
   readonly leader: string | undefined;
@@ -127,6 +131,8 @@ interface PendingWrite {
   readonly request: CommitRequest;
   /** Times it was submitted again after a refusal during an election. */
   resubmits: number;
+  /** The leader this node knew when the write was last submitted. */
+  leader: string | undefined;
 }
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
@@ -159,6 +165,10 @@ export class ClusterNode {
   private nextReadId = 1;
   private onRecovered: (() => void) | undefined;
   private network: ClusterNetwork | undefined;
+  private outbound: ((from: Address, to: Address, message: Message) => SendResult) | undefined;
+  /** Whether the network delivers to this node's host (not while it starts detached). */
+  private onNetwork = false;
+  private readonly membership: DetachControl;
   /** The network this node opened itself (nwType 'tcp'); closed when it stops. */
   private ownNetwork: OwnedNetwork | undefined;
 
@@ -168,19 +178,17 @@ export class ClusterNode {
     private readonly store: Store | undefined,
   ) {
     this.nodeId = params.self;
+    this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
   }
 
   async start(): Promise<void> {
     const p = this.params;
-    const spec = clusterNodeSpec(p);
+    const spec = clusterNodeSpec({ ...p, startDetached: p.modeMask.startDetached });
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
-    if (isSharedNetwork(p.network)) this.network = p.network;
-    else {
-      this.ownNetwork = await openTcpNetwork(p.network);
-      this.network = this.ownNetwork.network;
-    }
+    // Started detached, the node opens no network until attach(): until then what its actors send is dropped.
+    if (!p.modeMask.startDetached) await this.openNetwork();
     try {
-      this.host = await start(spec, { outbound: this.network.outbound(p.self), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
+      this.host = await start(spec, { outbound: (from, to, message) => (this.outbound === undefined ? undefined : this.outbound(from, to, message)), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
     } catch (error) {
       await this.ownNetwork?.close(); // a node that fails to open leaves no socket listening
       throw error;
@@ -189,8 +197,57 @@ export class ClusterNode {
     // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
     const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
-    this.network.attach(this.host);
+    if (this.network !== undefined) this.joinNetwork();
     await recovered;
+    if (this.membership.detached) this.membership.keepAttachPoint(this.store);
+  }
+
+  private async openNetwork(): Promise<void> {
+    const p = this.params;
+    if (isSharedNetwork(p.network)) this.network = p.network;
+    else {
+      this.ownNetwork = await openTcpNetwork(p.network);
+      this.network = this.ownNetwork.network;
+    }
+    this.outbound = this.network.outbound(p.self);
+  }
+
+  private joinNetwork(): void {
+    this.network!.attach(this.host!);
+    this.onNetwork = true;
+  }
+
+  /**
+   * Takes this node out of the cluster's membership (Raft §6: its qrank leaves the total, so the rest can
+   * keep a quorum without it) and leaves it a standalone read/write database. Resolves once a leader
+   * confirmed it; NO_QUORUM when this node's side cannot change the membership, TIMEOUT otherwise (the
+   * node then stays in the cluster).
+   */
+  async detach(): Promise<void> {
+    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.membership.state === 'detached') return;
+    if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `detach: this node's side of the cluster has no quorum to change the membership: ${this.quorumReason}`);
+    const done = this.membership.begin('detached', () => this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest));
+    this.sendLocal(REPLICATOR, { type: 'detach' } satisfies MembershipRequest);
+    await done;
+  }
+
+  /**
+   * Rejoins the cluster: the tables go back to how they were when the node left (what was written while
+   * detached is discarded, as the seeds describe), then catch up from the log or by a state transfer.
+   * Resolves once a leader took the node back in and it has caught up; TIMEOUT if not within
+   * writeTimeoutMs (it goes on trying).
+   */
+  async attach(): Promise<void> {
+    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.membership.state === 'attached') return;
+    if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
+    this.membership.discardLocalWrites(this.store);
+    if (this.network === undefined) await this.openNetwork();
+    if (!this.onNetwork) this.joinNetwork();
+    const done = this.membership.begin('attached', () => undefined);
+    this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest);
+    await done;
   }
 
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): Unsubscribe {
@@ -209,6 +266,7 @@ export class ClusterNode {
 
   private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
     this.tables('read');
+    if (this.membership.detached) return this.tables('read').read(body); // standalone: its own tables are the database
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
       await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
@@ -256,7 +314,7 @@ export class ClusterNode {
     const commitIndex = self?.commit ?? 0;
     const traffic = this.network?.traffic?.(this.nodeId);
     return {
-      nodeId: this.nodeId, arbiter: this.params.arbiter, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
+      nodeId: this.nodeId, arbiter: this.params.arbiter, membership: this.membership.state, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
       commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: this.hasQuorum,
       activeNodes: [this.nodeId, ...this.view.peers.filter((p) => p.connected).map((p) => p.id)],
       peers: this.view.peers.map((p): PeerStatus => ({
@@ -294,7 +352,8 @@ export class ClusterNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.network?.detach(this.nodeId);
+    if (this.onNetwork) this.network?.detach(this.nodeId);
+    this.membership.fail(new StoppedError(`node ${this.nodeId}`));
     for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
     for (const read of this.pendingReads.values()) read.fail(new StoppedError(`node ${this.nodeId}`));
     this.pendingReads.clear();
@@ -305,6 +364,12 @@ export class ClusterNode {
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
     this.tables('write');
     if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.membership.detached) {
+      // Standalone: the write applies here only, and goes when the node attaches again.
+      const result = this.tables('write').commit(body);
+      this.membership.localWrites++;
+      return result;
+    }
     // Right after open, or during an election, give the cluster one election timeout to name a leader
     // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
     await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
@@ -315,7 +380,7 @@ export class ClusterNode {
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
       const request: CommitRequest = { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength };
-      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0 });
+      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.raftState.leader });
       this.submit(request);
     });
   }
@@ -339,6 +404,7 @@ export class ClusterNode {
       }
       write.resubmits++;
       void this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs).then(() => {
+        write.leader = this.raftState.leader;
         if (this.pending.get(id) === write && !this.stopped) this.submit(write.request);
       });
     }
@@ -390,7 +456,8 @@ export class ClusterNode {
         restoreImage(this.tables('restore'), this.nodeId, message as Restore);
         return;
       case 'imageWanted':
-        this.sendLocal(REPLICATOR, takeImage(this.tables('takeImage'), message as ImageWanted));
+        // Detached, the tables hold local writes: an image of them is not the replicated state.
+        if (!this.membership.detached) this.sendLocal(REPLICATOR, takeImage(this.tables('takeImage'), message as ImageWanted));
         return;
       case 'peer': {
         const { peer, qrank, connected, reason } = message as PeerChanged;
@@ -417,6 +484,9 @@ export class ClusterNode {
       }
       case 'clusterView':
         this.view = message as ClusterView;
+        return;
+      case 'membership':
+        this.membership.reached((message as MembershipDone).state, this.store);
         return;
       case 'synced': {
         const { index, via } = message as Synced;
@@ -446,6 +516,23 @@ export class ClusterNode {
     const before = this.raftState;
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.emitter.emit('leaderChanged', state.leader, state.term);
+    if (state.leader !== undefined && state.leader !== before.leader) this.resubmitToNewLeader(state.leader);
+  }
+
+  /**
+   * A write forwarded to a leader that has since gone may be lost with it (Raft drops proposals it
+   * cannot take): send it again through the new leader, at most `noLeaderResubmitsMax` times. Safe if
+   * the first copy did make it into the log: the second then writes keys the first changed after its
+   * snapshot, so certification rejects it as a conflict on every node alike, and the write settles once,
+   * with whichever copy applies first.
+   */
+  private resubmitToNewLeader(leader: string): void {
+    for (const write of this.pending.values()) {
+      if (write.leader === leader || write.resubmits >= noLeaderResubmitsMax) continue;
+      write.leader = leader;
+      write.resubmits++;
+      this.submit(write.request);
+    }
   }
 
   private settle(id: number, result: ApplyResult | undefined, error: Error | undefined, known?: PendingWrite): void {

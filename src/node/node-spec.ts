@@ -35,6 +35,8 @@ export interface NodeShape {
   readonly heartbeatTicks: number;
   /** A custom quorum rule, tabled over subsets of `voters` (src/cluster/raft/custom-quorum.ts). */
   readonly quorumTable?: Uint8Array | undefined;
+  /** modeMask.startDetached: the replicator stands still until attach. */
+  readonly startDetached?: boolean;
 }
 
 export function clusterNodeSpec(p: NodeShape): NodeSpec {
@@ -52,7 +54,7 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
       {
         name: REPLICATOR, kind: replicator,
         params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
-          logEntriesRetained: p.transLogLength, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize },
+          logEntriesRetained: p.transLogLength, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },

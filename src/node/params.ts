@@ -27,6 +27,27 @@ export interface NodeAddress {
   readonly arbiter?: boolean;
 }
 
+/** The seeds' `mode_mask`, as named flags (all off by default). */
+export interface ModeMask {
+  /** Log every cluster message this node sends and receives, at debug level (MCO_CLUSTER_MODE_DEBUG_OUTPUT). */
+  readonly debugOutput?: boolean;
+  /**
+   * Send a write to the cluster before this node checks its unique constraints (phase 1) against its own
+   * snapshot: less latency, and a unique violation then fails the write at apply time, on every node
+   * alike, instead of here (MCO_CLUSTER_MODE_EARLY_DATA_SEND). Types are checked here either way.
+   */
+  readonly earlyDataSend?: boolean;
+  /**
+   * Nodes whose schemas differ in compatible ways may form one cluster: each write carries its schema,
+   * and rows convert by field name on apply; schema changes at run time are refused
+   * (MCO_CLUSTER_MODE_BINARY_EVOLUTION). Without it, a write of another schema stops the node that
+   * cannot read it (it would otherwise diverge).
+   */
+  readonly binaryEvolution?: boolean;
+  /** Open the tables (journal replay) but stay off the network until `attach()` (MCO_CLUSTER_MODE_START_DETACHED). */
+  readonly startDetached?: boolean;
+}
+
 export interface NodeParams {
   /** Index of this node in `nodes`. */
   readonly nodeId: number;
@@ -73,6 +94,7 @@ export interface NodeParams {
   readonly dataDir?: string;
   /** Where the node's actors' log records go (default: warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
+  readonly modeMask?: ModeMask;
   /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, 1). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -98,6 +120,7 @@ export interface ResolvedParams {
   readonly dataDir: string | undefined;
   readonly log: ((record: LogRecord) => void) | undefined;
   readonly writeTimeoutMs: number;
+  readonly modeMask: Required<ModeMask>;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
@@ -149,8 +172,22 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network, dataDir: params.dataDir, log: params.log,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
+    modeMask: resolveModeMask(params.modeMask),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };
+}
+
+const modeFlags = ['debugOutput', 'earlyDataSend', 'binaryEvolution', 'startDetached'] as const;
+
+function resolveModeMask(mask: unknown): Required<ModeMask> {
+  if (mask === undefined) return { debugOutput: false, earlyDataSend: false, binaryEvolution: false, startDetached: false };
+  if (typeof mask !== 'object' || mask === null) throw invalidArgument(api, `modeMask must be an object of flags (${modeFlags.join(', ')})`);
+  for (const [key, value] of Object.entries(mask)) {
+    if (!(modeFlags as readonly string[]).includes(key)) throw invalidArgument(api, `modeMask.${key} is not a mode; the modes are ${modeFlags.join(', ')}`);
+    if (typeof value !== 'boolean') throw invalidArgument(api, `modeMask.${key} must be a boolean`);
+  }
+  const m = mask as ModeMask;
+  return { debugOutput: m.debugOutput === true, earlyDataSend: m.earlyDataSend === true, binaryEvolution: m.binaryEvolution === true, startDetached: m.startDetached === true };
 }
 
 function resolveNetwork(params: NodeParams, voters: readonly { readonly id: string }[]): ClusterNetwork | ResolvedTcp {

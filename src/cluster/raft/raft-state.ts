@@ -134,6 +134,11 @@ export class RaftState {
     return this.membershipHeard;
   }
 
+  /** A follower that heard from its leader since it last lost touch (its catch-up is then known). */
+  get inTouch(): boolean {
+    return this.heardLeader;
+  }
+
   /**
    * After the log or the commit index moved: the quorum rule follows the current membership; the nodes
    * sent to are those of the current and of the committed membership, so that a node being taken out

@@ -392,6 +392,16 @@ export class Raft extends RaftState {
   // ---- membership changes (§6, membership.ts) ----------------------------------------------------
 
   /**
+   * The host stood this node still (out of the membership) and now resumes it: whatever it hears first
+   * from a leader tells how far behind it is, and its election timer starts afresh.
+   */
+  resume(): void {
+    this.heardLeader = false;
+    this.leader = undefined;
+    this.resetElection();
+  }
+
+  /**
    * Asks for this node to leave the membership (`detach`) or to rejoin it (`attach`). The host repeats
    * the request until `membershipState()` says it is done ('out' and not leading, or 'member'): a request may be lost, or find a change in flight.
    */

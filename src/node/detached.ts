@@ -1,0 +1,86 @@
+/**
+ * A node's place in the cluster as the application drives it: `detach()` takes it out of the membership
+ * (its qrank leaves the total) and leaves it a standalone read/write database; `attach()` puts it back,
+ * discarding what was written while detached; `modeMask.startDetached` opens it detached, off the network.
+ *
+ * How: the replicator does the membership change (Raft §6, joint consensus) and answers once a leader
+ * confirmed it; from then on it stands still. Here the tables are imaged at that moment (the attach
+ * point: exactly the state after the entries applied so far), written to locally while detached, and
+ * restored from that image on attach, so that the replicator goes on from where it stopped.
+ *
+ * Invariants: at most one detach or attach is under way; while detached, writes apply to the local
+ * tables only and nothing of them reaches the log; the attach point is dropped once attached again.
+ * Bounds: one serialized image of the tables is held while detached.
+ */
+import type { Store } from '../store/store.js';
+import { ChorusError } from '../runtime/errors.js';
+
+export type MembershipState = 'attached' | 'detaching' | 'detached' | 'attaching';
+
+export class DetachControl {
+  state: MembershipState;
+  /** The tables as they were when the node left; restored on attach. */
+  private attachPoint: Uint8Array[] | undefined;
+  /** Local writes since the node left (when none, attach keeps the tables as they are). */
+  localWrites = 0;
+  private waiter: { readonly want: 'detached' | 'attached'; readonly resolve: () => void; readonly reject: (error: Error) => void; readonly timer: ReturnType<typeof setTimeout> } | undefined;
+
+  constructor(
+    private readonly nodeId: string,
+    startDetached: boolean,
+    private readonly timeoutMs: number,
+  ) {
+    this.state = startDetached ? 'detached' : 'attached';
+  }
+
+  get detached(): boolean {
+    return this.state === 'detached';
+  }
+
+  /** Starts a change; resolves once the replicator reports it done, or rejects with TIMEOUT. */
+  begin(want: 'detached' | 'attached', onTimeout: () => void): Promise<void> {
+    if (this.waiter !== undefined) throw new ChorusError('DETACHED', `node ${this.nodeId} is ${this.state}; wait for that to finish`);
+    this.state = want === 'detached' ? 'detaching' : 'attaching';
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        onTimeout();
+        reject(new ChorusError('TIMEOUT', `${want === 'detached' ? 'detach' : 'attach'} of node ${this.nodeId} was not confirmed by a leader within ${this.timeoutMs} ms (writeTimeoutMs)${want === 'detached' ? '; the node stays in the cluster' : '; it goes on trying'}`));
+      }, this.timeoutMs);
+      this.waiter = { want, resolve, reject, timer };
+    });
+  }
+
+  /** The replicator reports the node out (standing still) or back in. */
+  reached(state: 'detached' | 'attached', store: Store | undefined): void {
+    this.state = state;
+    if (state === 'detached') this.keepAttachPoint(store);
+    else this.attachPoint = undefined;
+    const waiter = this.waiter;
+    if (waiter === undefined || waiter.want !== state) return;
+    this.waiter = undefined;
+    clearTimeout(waiter.timer);
+    waiter.resolve();
+  }
+
+  /** The tables as they are now are what attach goes back to. */
+  keepAttachPoint(store: Store | undefined): void {
+    this.attachPoint = store === undefined ? undefined : [...store.snapshot()];
+    this.localWrites = 0;
+  }
+
+  /** Before attaching: the tables go back to the attach point if anything was written since. */
+  discardLocalWrites(store: Store | undefined): void {
+    if (store !== undefined && this.attachPoint !== undefined && this.localWrites > 0) store.restoreSync(this.attachPoint, `the state of node ${this.nodeId} when it was detached`);
+    this.localWrites = 0;
+  }
+
+  /** The node stops: a change under way fails. */
+  fail(error: Error): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+  }
+}
