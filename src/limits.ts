@@ -245,3 +245,5 @@ export const clientRangeRowsMax = 10_000;
 export const clientPendingRequestsMax = 65_536;
 /** Client library: default time a request may wait for its answer before it fails with TIMEOUT. */
 export const clientRequestTimeoutMsDefault = 30_000;
+/** LocalCluster (demo, benchmark, chaos): log lines kept per node process. */
+export const localLogLinesMax = 10_000;

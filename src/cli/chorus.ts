@@ -5,6 +5,7 @@
  * under faults), `version` and `help`.
  */
 import { runLocalDemo } from './demo-local.js';
+import { runProcessDemo } from './demo-processes.js';
 import { runRuntimeDemo } from './demo-runtime.js';
 import { parseSimArgs, runSim, simUsage } from './sim.js';
 import { nodeUsage, runNodeCommand } from './node-command.js';
@@ -14,8 +15,10 @@ import { packageVersion } from './version.js';
 const usage = `chorus — chorusdb's command line
 
 Usage:
-  chorus demo        run a 3-node cluster in this process under a write workload: stop a node, see the
-                     other two keep committing, reopen it, see it catch up (what npm start runs)
+  chorus demo        run a 3-node cluster as processes under a write workload: kill a node, see the
+                     other two keep committing, restart it, see it catch up (what npm start runs)
+  chorus demo --in-process
+                     the same with three nodes in this process (worker threads)
   chorus demo --runtime
                      a tour of the actor runtime: worker threads, bounded mailboxes, a replayed seed
   chorus node --config FILE.toml
@@ -74,7 +77,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runStatusCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'demo': {
       const print = (line: string) => process.stdout.write(`${line}\n`);
-      return argv[1] === '--runtime' ? runRuntimeDemo(print) : runLocalDemo(print);
+      if (argv[1] === '--runtime') return runRuntimeDemo(print);
+      return argv[1] === '--in-process' ? runLocalDemo(print) : runProcessDemo(print);
     }
     case 'sim': {
       if (argv.includes('--help')) {

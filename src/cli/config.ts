@@ -18,7 +18,7 @@ import type { TcpNodeParams } from '../node/tcp.js';
 import type { SchemaDef } from '../store/schema.js';
 import { configBytesMax } from '../limits.js';
 
-type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | readonly string[];
+type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | 'map' | readonly string[];
 
 /** Every scalar key a file may hold, by dotted path, with its kind. */
 const scalars: Readonly<Record<string, Kind>> = {
@@ -26,7 +26,7 @@ const scalars: Readonly<Record<string, Kind>> = {
   electionTicks: 'integer', heartbeatTicks: 'integer', transLogLength: 'integer', syncMsgObjects: 'integer', syncMsgSize: 'integer',
   clusterSendBuf: 'integer',
   'window.length': 'integer', 'window.bsize': 'integer', 'window.timeoutMs': 'integer',
-  'tcp.clusterName': 'string', 'tcp.secret': 'secret', 'tcp.secretFile': 'path', 'tcp.listen': 'string',
+  'tcp.clusterName': 'string', 'tcp.secret': 'secret', 'tcp.secretFile': 'path', 'tcp.listen': 'string', 'tcp.dial': 'map',
   'tcp.connectTimeoutMs': 'integer', 'tcp.connectIntervalMs': 'integer', 'tcp.socketSendBuf': 'integer', 'tcp.socketRecvBuf': 'integer',
   'tcp.socketDomain': ['ipv4', 'ipv6'], 'tcp.keepAliveTimeMs': 'integer', 'tcp.keepAliveProbes': 'integer',
   'tcp.frameBytesMax': 'integer', 'tcp.outgoingBytesMax': 'integer',
@@ -85,7 +85,7 @@ function fromDocument(doc: Record<string, unknown>, file: string, baseDir: strin
   flatten(doc, '', found, file);
   const values = new Map<string, unknown>();
   for (const [path, kind] of Object.entries(scalars)) {
-    const raw = env[envName(path)];
+    const raw = kind === 'map' ? undefined : env[envName(path)];
     if (raw !== undefined) values.set(path, checked(envName(path), fromEnv(envName(path), raw, kind), kind, process.cwd()));
     else if (found.has(path)) values.set(path, checked(`${file}: ${path}`, found.get(path), kind, baseDir));
   }
@@ -115,7 +115,8 @@ function flatten(table: Record<string, unknown>, prefix: string, into: Map<strin
   for (const [key, value] of Object.entries(table)) {
     const path = prefix === '' ? key : `${prefix}.${key}`;
     if (prefix === '' && (key === 'nodes' || key === 'schema')) continue;
-    if (tables.has(path)) {
+    if (scalars[path] === 'map') into.set(path, value);
+    else if (tables.has(path)) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${file}: ${path} must be a table ([${path}])`);
       flatten(value as Record<string, unknown>, path, into, file);
     } else if (scalars[path] !== undefined) into.set(path, value);
@@ -177,6 +178,11 @@ function checked(where: string, value: unknown, kind: Kind, baseDir: string): un
     case 'path':
       if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`${where} must be a non-empty path, got ${JSON.stringify(value)}`);
       return resolve(baseDir, value);
+    case 'map':
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+        throw new ConfigError(`${where} must be a table of "key" = "string"`);
+      }
+      return value;
     default:
       if (typeof value !== 'string') throw new ConfigError(`${where} must be a string, got ${JSON.stringify(value)}`);
       return value;

@@ -26,10 +26,10 @@ export const demoTickMs = 50;
 const pollMs = 20;
 
 /** Polls `check` every 20 ms until it returns a value, for at most `timeoutMs`; undefined if it never did. */
-export async function waitFor<T>(check: () => T | undefined, timeoutMs: number): Promise<T | undefined> {
+export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined || performance.now() >= deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
@@ -55,7 +55,7 @@ export function summarize(o: DemoOutcome): string {
     'summary:',
     `  ${formatCount(commits)} writes committed in ${seconds.toFixed(1)} s of workload, ${formatCount(failed)} failed`,
     `  with ${o.awayNode} down the other two ${o.quorumLost === 0 ? 'kept their quorum' : `lost their quorum ${o.quorumLost} times`} and committed ${formatCount(o.downRun.perSec)} writes/s`,
-    `  ${o.awayNode} ${o.synced ? `caught up ${formatCount(o.missed)}+ missed entries in ${(o.syncMs / 1000).toFixed(2)} s` : 'did NOT catch up'}`,
+    `  ${o.awayNode} ${o.synced ? `caught up ${formatCount(o.missed)} missed log entries in ${(o.syncMs / 1000).toFixed(2)} s` : 'did NOT catch up'}`,
     `  every node holds the same data: ${o.equal ? 'yes' : 'NO'}`,
   ].join('\n');
 }

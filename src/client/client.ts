@@ -26,7 +26,7 @@ import type { ClientResponse } from '../transport/tcp/protocol.js';
 import { checkPeer, clientOptions, loadTls } from '../transport/tcp/tls.js';
 import { ChorusError } from '../runtime/errors.js';
 import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
-import type { ErrorValue, InfoResult, ReadOp, ReadResult, Request, WriteOp, WriteResult } from './protocol.js';
+import type { ErrorValue, HashResult, InfoResult, ReadOp, ReadResult, Request, WriteOp, WriteResult } from './protocol.js';
 
 export interface ClientOptions {
   /** The cluster's name and secret, as its nodes have them. */
@@ -60,6 +60,8 @@ export interface Client {
   /** Runs the lookups on one snapshot of the node's tables ('linearizable': confirmed with the leader first). */
   read(ops: readonly ReadOp[], options?: { readonly consistency?: 'local' | 'linearizable' }): Promise<ReadResult>;
   info(): Promise<InfoResult>;
+  /** The node's content hash and store version: equal on nodes that applied the same log. */
+  contentHash(): Promise<HashResult>;
   /** Closes the connection; requests still waiting fail with CLOSED. */
   close(): Promise<void>;
 }
@@ -141,6 +143,7 @@ class Session {
       write: (ops, options) => request<WriteResult>({ type: 'write', ops, ...(options?.retries !== undefined ? { retries: options.retries } : {}) }),
       read: (ops, options) => request<ReadResult>({ type: 'read', ops, ...(options?.consistency !== undefined ? { consistency: options.consistency } : {}) }),
       info: () => request<InfoResult>({ type: 'info' }),
+      contentHash: () => request<HashResult>({ type: 'hash' }),
       close: async () => {
         this.fail('CLOSED', 'the client was closed');
         connection.close('closed by the client', 'ended');

@@ -7,7 +7,7 @@ import type { ClusterNode } from '../node/cluster-node.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { assertNever } from '../runtime/assert.js';
-import type { ReadOp, ReadResult, Request, Row, WriteOp, WriteResult } from './protocol.js';
+import type { HashResult, ReadOp, ReadResult, Request, Row, WriteOp, WriteResult } from './protocol.js';
 
 /** An `expect` operation did not hold: nothing was written. */
 export class PreconditionError extends Error {
@@ -19,6 +19,8 @@ export async function execute(node: ClusterNode, request: Request): Promise<unkn
   switch (request.type) {
     case 'info':
       return node.info();
+    case 'hash':
+      return { hash: node.contentHash(), version: node.read((tx) => tx.version) } satisfies HashResult;
     case 'write': {
       let results: unknown[] = [];
       const applied = await node.write((tx) => {

@@ -6,6 +6,6 @@
 export { ClientError, connect } from './client.js';
 export type { Client, ClientOptions } from './client.js';
 export type {
-  ErrorValue, InfoResult, ReadOp, ReadRequest, ReadResult, Request, Row, ScanBounds, WriteOp, WriteRequest, WriteResult,
+  ErrorValue, HashResult, InfoResult, ReadOp, ReadRequest, ReadResult, Request, Row, ScanBounds, WriteOp, WriteRequest, WriteResult,
 } from './protocol.js';
 export type { SslParams } from '../transport/tcp/config.js';

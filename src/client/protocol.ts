@@ -8,6 +8,7 @@
  *   write  insert | upsert | update (row)   delete (key)   expect (key, fields or null: a precondition)
  *   read   get (key)   find (index, values)   range (scan options, limit)   count (scan options)
  *   info   the node's info()
+ *   hash   the node's content hash and store version (equal on nodes that applied the same log)
  *
  * `expect` makes compare-and-set possible: the transaction reads the row and fails with PRECONDITION
  * unless every given field has the given value (null: unless there is no row); because the read is
@@ -58,7 +59,10 @@ export interface ReadRequest {
 export interface InfoRequest {
   readonly type: 'info';
 }
-export type Request = WriteRequest | ReadRequest | InfoRequest;
+export interface HashRequest {
+  readonly type: 'hash';
+}
+export type Request = WriteRequest | ReadRequest | InfoRequest | HashRequest;
 
 /**
  * A write's answer: the store version after it, and per operation the row written (insert, upsert,
@@ -74,6 +78,11 @@ export interface ReadResult {
   readonly results: readonly unknown[];
 }
 export type InfoResult = NodeInfo;
+/** A hash of the node's whole database and the store version it is of, taken at one instant. */
+export interface HashResult {
+  readonly hash: string;
+  readonly version: number;
+}
 
 /**
  * Error codes of a refused request: the node's (VALIDATION, UNIQUE, NOT_FOUND, CONFLICT, NO_QUORUM,
@@ -103,6 +112,8 @@ export function parseRequest(value: unknown): Parsed<Request> {
   switch (value['type']) {
     case 'info':
       return { ok: true, value: { type: 'info' } };
+    case 'hash':
+      return { ok: true, value: { type: 'hash' } };
     case 'write': {
       const retries = value['retries'];
       if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 100)) return bad('write: retries must be an integer in [0, 100]');
@@ -116,7 +127,7 @@ export function parseRequest(value: unknown): Parsed<Request> {
       return ops.ok ? { ok: true, value: { type: 'read', ops: ops.value, ...(consistency !== undefined ? { consistency } : {}) } } : ops;
     }
     default:
-      return bad("a request's type must be 'write', 'read' or 'info'");
+      return bad("a request's type must be 'write', 'read', 'info' or 'hash'");
   }
 }
 

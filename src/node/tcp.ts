@@ -21,6 +21,11 @@ export interface TcpNodeParams {
   readonly secret: string | Uint8Array;
   /** Where to accept peers (default: this node's `addr`); port 0 picks a free one. */
   readonly listen?: string;
+  /**
+   * Where to dial a node when not at its `addr` (node addr -> `host:port`): a NAT's or a proxy's
+   * address. The node's id stays its addr; only the dialed address changes.
+   */
+  readonly dial?: Readonly<Record<string, string>>;
   readonly sslParams?: SslParams;
   readonly connectTimeoutMs?: number;
   readonly connectIntervalMs?: number;
@@ -52,7 +57,7 @@ export interface OwnedNetwork {
 
 const api = 'openNode';
 const keys: ReadonlySet<string> = new Set([
-  'clusterName', 'secret', 'listen', 'sslParams', 'connectTimeoutMs', 'connectIntervalMs', 'socketSendBuf', 'socketRecvBuf',
+  'clusterName', 'secret', 'listen', 'dial', 'sslParams', 'connectTimeoutMs', 'connectIntervalMs', 'socketSendBuf', 'socketRecvBuf',
   'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'debugOutput', 'listening',
 ]);
 
@@ -72,15 +77,31 @@ export function resolveTcp(tcp: unknown, self: string, voters: readonly { readon
     }
   });
   if (params.listening !== undefined && typeof params.listening !== 'function') throw invalidArgument(api, 'tcp.listening must be a function');
-  const { listening, ...rest } = params;
+  const dial = checkDial(params.dial, voters);
+  const { listening, dial: _, ...rest } = params;
   const log = params.log ?? nodeLog;
-  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers: Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, v.id])) };
+  const peers = Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, dial[v.id] ?? v.id]));
+  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers };
   try {
     resolveTcpConfig(config);
   } catch (error) {
     throw renamed(error, 'tcp.');
   }
   return { config, listening };
+}
+
+function checkDial(dial: unknown, voters: readonly { readonly id: string }[]): Readonly<Record<string, string>> {
+  if (dial === undefined) return {};
+  if (typeof dial !== 'object' || dial === null || Array.isArray(dial)) throw invalidArgument(api, 'tcp.dial must be an object: node addr -> "host:port"');
+  for (const [node, addr] of Object.entries(dial)) {
+    if (!voters.some((v) => v.id === node)) throw invalidArgument(api, `tcp.dial names ${JSON.stringify(node)}, which is not in nodes`);
+    try {
+      parseEndpoint(`tcp.dial[${JSON.stringify(node)}]`, addr, false);
+    } catch (error) {
+      throw renamed(error, '');
+    }
+  }
+  return dial as Readonly<Record<string, string>>;
 }
 
 /** Opens and starts this node's TcpNetwork: listening, and dialing every peer. */

@@ -7,6 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../dist/src/cli/chorus.js', import.meta.url));
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const chorus = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 150_000 });
 
 describe('chorus', () => {
@@ -39,8 +49,36 @@ describe('chorus', () => {
     expect(run.stderr).toContain('--nodes must be an integer in [1, 9]');
   });
 
-  it('runs the demo (npm start): three nodes commit, one stops, the other two keep committing, it comes back and catches up', () => {
+  it('runs the demo (npm start): three node processes commit, one is killed, the other two keep committing, it restarts and catches up, none is left', () => {
     const run = chorus('demo');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const out = run.stdout;
+    const pids = [...out.matchAll(/n[123] \(127\.0\.0\.1:\d+\) pid (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(3);
+    expect(out).toMatch(/leader 127\.0\.0\.1:\d+, term \d+; qrank 1 each/);
+    expect(out).toMatch(/16 writers through each node's client port for 2 s: [1-9][\d,]* commits, [\d,]+\/s, commit p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    const away = /2\. killed (n[123]) \(127\.0\.0\.1:\d+\), a follower, with SIGKILL \(SIGKILL\)/.exec(out)?.[1];
+    expect(away).toBeDefined();
+    expect(out).toMatch(/saw it go: 127\.0\.0\.1:\d+ has quorum: yes, 127\.0\.0\.1:\d+ has quorum: yes/);
+    expect(out).toMatch(/they kept writing for 2 s: [1-9][\d,]* commits/);
+    const restarted = new RegExp(`3\\. restarted ${away} \\(pid (\\d+)\\) from its data directory`).exec(out);
+    expect(restarted).not.toBeNull();
+    expect(out).toMatch(/it caught up (from the log|by a state transfer) from index [\d,]+ \(where it was killed\) to [\d,]+: synced \d+ ms after the restart began/);
+    const hashes = /content hashes once writes stopped: n1 ([0-9a-f]+), n2 ([0-9a-f]+), n3 ([0-9a-f]+) \(equal\)/.exec(out);
+    expect(hashes?.[1]).toBe(hashes?.[2]);
+    expect(hashes?.[1]).toBe(hashes?.[3]);
+    expect(out).toContain('the other two kept their quorum');
+    expect(out).toContain('every node holds the same data: yes');
+    expect(out).toContain('stopped the three processes with SIGTERM (exit codes 0, 0, 0)');
+    const removed = /and removed (\S+chorus-demo-\S+)/.exec(out)?.[1];
+    expect(existsSync(removed!)).toBe(false);
+    // None of the four node processes it started is left.
+    for (const pid of [...pids, Number(restarted![1])]) expect(alive(pid)).toBe(false);
+  }, 180_000);
+
+  it('runs the in-process demo: three nodes commit, one stops, the other two keep committing, it comes back and catches up', () => {
+    const run = chorus('demo', '--in-process');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const out = run.stdout;

@@ -109,6 +109,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(file(base.replace('secret = "sixteen bytes at the very least"', 'secret = 42')), {})).toThrow(/tcp\.secret must be a string$/);
   });
 
+  it('reads tcp.dial as a table of node addr to dial address', () => {
+    const withDial = base.replace('[tcp.sslParams]', '[tcp.dial]\n"127.0.0.1:7002" = "127.0.0.1:17002"\n\n[tcp.sslParams]');
+    expect(loadConfig(file(withDial), {}).params.tcp.dial).toEqual({ '127.0.0.1:7002': '127.0.0.1:17002' });
+    expect(() => loadConfig(file(withDial.replace('"127.0.0.1:17002"', '17002')), {})).toThrow(/tcp\.dial must be a table of "key" = "string"/);
+  });
+
   it('refuses what it does not know, naming the key', () => {
     expect(() => loadConfig(file(`${base}\n[admin2]\nlisten = "x"`), {})).toThrow(/unknown key admin2$/);
     expect(() => loadConfig(file(base.replace('qrank = 2', 'qrank = 2\nweight = 3')), {})).toThrow(/unknown key nodes\[0\]\.weight \(a node has addr, qrank, arbiter\)/);

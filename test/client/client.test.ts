@@ -75,6 +75,10 @@ describe('chorusdb/client', () => {
       [{ id: 2, owner: 'bob', balance: 50 }, { id: 3, owner: 'ada', balance: 7 }],
       3,
     ]);
+    await waitFor(() => new Set(nodes.map((n) => n.contentHash())).size === 1, 'every node applied the writes');
+    const [hashA, hashB] = await Promise.all([a.contentHash(), b.contentHash()]);
+    expect(hashA).toEqual(hashB);
+    expect(hashA.hash).toBe(nodes[0]!.contentHash());
     const info = await b.info();
     expect(info.nodeId).toBe(nodes[1]!.nodeId);
     expect(info.hasQuorum).toBe(true);

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openNode } from '../../src/node/cluster-node.js';
 import type { ClusterNode, PeerInfo } from '../../src/node/cluster-node.js';
@@ -136,6 +137,34 @@ describe('openNode over TCP: authentication and parameters', () => {
     for (const n of good) expect(n.info().activeNodes).not.toContain(addrs[2]);
     expect(logText(logs)).toMatch(/info 127\.0\.0\.1:\d+\/listener: peer link up/); // an actor's record, through the same log
     expect(logText([...logs, ...intruderLogs])).not.toMatch(/correct horse|not the secret/);
+  });
+
+  it('dials a peer where tcp.dial says (a proxy), keeping its addr as its id', async () => {
+    const addrs = await addresses(3);
+    // A forwarder standing for node 1, as a NAT or proxy would: node 0 reaches node 1 only through it.
+    let forwarded = 0;
+    const proxy = createServer((inbound) => {
+      forwarded++;
+      const [host, port] = addrs[1]!.split(':');
+      const outbound = connectTcp(Number(port), host);
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const via = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      const logs: LogRecord[] = [];
+      const nodes = await Promise.all(addrs.map((_, nodeId) => node({ nodeId, nodes: addrs.map((addr) => ({ addr })), tcp: tcp(logs, nodeId === 0 ? { dial: { [addrs[1]!]: via } } : {}) })));
+      await agreedLeader(nodes);
+      await waitFor(() => nodes[0]!.info().peers.find((p) => p.nodeId === addrs[1])?.connected === true, 'node 0 connected to node 1');
+      expect(forwarded).toBeGreaterThan(0);
+      await expect(openNode({ nodeId: 0, schema, nodes: addrs.map((addr) => ({ addr })), nwType: 'tcp', tcp: tcp([], { dial: { '127.0.0.1:1': via } }) })).rejects.toThrow(/tcp\.dial names "127\.0\.0\.1:1", which is not in nodes/);
+    } finally {
+      await Promise.all(open.map((n) => n.stop()));
+      open = [];
+      proxy.close();
+    }
   });
 
   it('refuses bad TCP parameters at open, naming the key', async () => {
