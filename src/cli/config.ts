@@ -33,7 +33,9 @@ const scalars: Readonly<Record<string, Kind>> = {
   'tcp.sslParams.certFile': 'path', 'tcp.sslParams.keyFile': 'path', 'tcp.sslParams.caFile': 'path', 'tcp.sslParams.ciphers': 'string',
   'tcp.sslParams.verifyMode': ['peer', 'none'], 'tcp.sslParams.verifyDepth': 'integer',
   'admin.listen': 'string', 'client.listen': 'string',
-  'log.level': ['debug', 'info', 'warn', 'error'], 'modeMask.debugOutput': 'boolean',
+  'log.level': ['debug', 'info', 'warn', 'error'],
+  // modeMask.startDetached is left out: a process has no way to attach() later.
+  'modeMask.debugOutput': 'boolean', 'modeMask.earlyDataSend': 'boolean', 'modeMask.binaryEvolution': 'boolean',
 };
 const tables = new Set(['window', 'tcp', 'tcp.sslParams', 'admin', 'client', 'log', 'modeMask']);
 const nodeKeys: Readonly<Record<string, Kind>> = { addr: 'string', qrank: 'integer', arbiter: 'boolean' };
@@ -48,7 +50,7 @@ export interface NodeConfig {
   /** Where to accept clients (chorusdb/client), if anywhere. */
   readonly clientListen: string | undefined;
   readonly logLevel: LogLevelName;
-  /** modeMask.debugOutput: log every cluster message. */
+  /** modeMask.debugOutput: log every cluster message (the log level is then at least debug). */
   readonly debugOutput: boolean;
 }
 
@@ -99,10 +101,12 @@ function fromDocument(doc: Record<string, unknown>, file: string, baseDir: strin
   };
   const top = Object.fromEntries([...values].filter(([path]) => !path.includes('.')));
   const window = group('window');
+  const modeMask = group('modeMask');
   const params = {
     ...top, nodes, nwType: 'tcp' as const, tcp,
     ...(doc['schema'] !== undefined ? { schema: doc['schema'] as SchemaDef } : {}),
     ...(window !== undefined ? { window } : {}),
+    ...(modeMask !== undefined ? { modeMask } : {}),
   } as unknown as NodeParams & { tcp: TcpNodeParams };
   return {
     params, adminListen: get('admin.listen'), clientListen: get('client.listen'),

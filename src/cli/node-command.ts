@@ -93,7 +93,7 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
   const counters = { leaderChanges: 0, clientWrites: {} as Record<string, number> };
   let node: ClusterNode;
   try {
-    node = await openNode({ ...config.params, log: recordSink(logger), tcp: { ...config.params.tcp, debugOutput: config.debugOutput } });
+    node = await openNode({ ...config.params, log: recordSink(logger) });
   } catch (error) {
     if (error instanceof ChorusError && error.code === 'INVALID_ARGUMENT') {
       io.stderr(`chorus ${role}: ${file}: ${error.message.replace(/^openNode: /, '')}`);

@@ -38,8 +38,6 @@ export interface TcpNodeParams {
   readonly outgoingBytesMax?: number;
   /** Where the transport's log records go (default: the node's `log`, else warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
-  /** `modeMask.debugOutput`: log every message to and from peers (debug level). */
-  readonly debugOutput?: boolean;
   /** Told the bound address once the node listens (useful with port 0). */
   readonly listening?: (address: { readonly host: string; readonly port: number }) => void;
 }
@@ -58,14 +56,15 @@ export interface OwnedNetwork {
 const api = 'openNode';
 const keys: ReadonlySet<string> = new Set([
   'clusterName', 'secret', 'listen', 'dial', 'sslParams', 'connectTimeoutMs', 'connectIntervalMs', 'socketSendBuf', 'socketRecvBuf',
-  'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'debugOutput', 'listening',
+  'socketDomain', 'keepAliveTimeMs', 'keepAliveProbes', 'frameBytesMax', 'outgoingBytesMax', 'log', 'listening',
 ]);
 
 /**
  * Checks `tcp` and every node's addr; throws INVALID_ARGUMENT naming the key. Opens nothing. The
- * transport logs to `tcp.log`, else to the node's `log`.
+ * transport logs to `tcp.log`, else to the node's `log`; with `debugOutput` (modeMask.debugOutput) it
+ * logs every message to and from peers.
  */
-export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[], nodeLog?: (record: LogRecord) => void): ResolvedTcp {
+export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[], nodeLog?: (record: LogRecord) => void, debugOutput = false): ResolvedTcp {
   if (typeof tcp !== 'object' || tcp === null) throw invalidArgument(api, "nwType 'tcp' needs tcp: { clusterName, secret, ... }");
   const params = tcp as TcpNodeParams;
   for (const key of Object.keys(params)) if (!keys.has(key)) throw invalidArgument(api, `tcp.${key} is not a TCP parameter (see docs/transport.md)`);
@@ -81,7 +80,7 @@ export function resolveTcp(tcp: unknown, self: string, voters: readonly { readon
   const { listening, dial: _, ...rest } = params;
   const log = params.log ?? nodeLog;
   const peers = Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, dial[v.id] ?? v.id]));
-  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers };
+  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), debugOutput, self, listen: params.listen ?? self, peers };
   try {
     resolveTcpConfig(config);
   } catch (error) {
