@@ -14,8 +14,8 @@
 import { encode } from '@msgpack/msgpack';
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
-import type { Address, Message, SendResult } from '../runtime/actor.js';
-import { APP } from '../runtime/actor.js';
+import type { Address, LogRecord, Message, SendResult } from '../runtime/actor.js';
+import { APP, formatAddress } from '../runtime/actor.js';
 import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
@@ -209,12 +209,37 @@ export class ClusterNode {
       this.ownNetwork = await openTcpNetwork(p.network);
       this.network = this.ownNetwork.network;
     }
-    this.outbound = this.network.outbound(p.self);
+    const outbound = this.network.outbound(p.self);
+    this.outbound = !p.modeMask.debugOutput ? outbound : (from, to, message) => {
+      this.debugMessage('cluster message sent', from, to, message);
+      return outbound(from, to, message);
+    };
   }
 
   private joinNetwork(): void {
-    this.network!.attach(this.host!);
+    const host = this.host!;
+    this.network!.attach(!this.params.modeMask.debugOutput ? host : {
+      node: host.node,
+      get state() {
+        return host.state;
+      },
+      send: (to, message) => host.send(to, message),
+      deliver: (from, to, message) => {
+        this.debugMessage('cluster message received', from, to, message);
+        return host.deliver(from, to, message);
+      },
+      on: (event, listener) => host.on(event, listener),
+      stats: () => host.stats(),
+      stop: () => host.stop(),
+    });
     this.onNetwork = true;
+  }
+
+  /** modeMask.debugOutput: one debug record per cluster message (its type and ends, not its contents). */
+  private debugMessage(msg: string, from: Address, to: Address, message: Message): void {
+    const record: LogRecord = { level: 'debug', timeMs: Date.now(), node: this.nodeId, actor: APP, msg, fields: { from: formatAddress(from), to: formatAddress(to), type: message.type } };
+    if (this.params.log !== undefined) this.params.log(record);
+    else process.stderr.write(`${JSON.stringify(record)}\n`);
   }
 
   /**
