@@ -22,7 +22,7 @@ import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
 import type { Key } from './keys.js';
 import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
 import { MsgpackDecodeError, MsgpackReader } from './msgpack-decode.js';
-import { rowFromArray, rowFromReader, rowToArray } from './rows.js';
+import { rowFromArray, rowToArray } from './rows.js';
 import type { IndexSchema, SchemaDef, TableSchema } from './schema.js';
 import { Schema, plainSchemaDef } from './schema.js';
 import { TableData } from './table.js';
@@ -238,7 +238,7 @@ export class ImageLoader {
     for (let i = 0; i < count; i++) {
       let row: Row;
       try {
-        row = plan.identity ? rowFromReader(table, reader, 2) : rowFromArray(table, plan.convert(reader.value(2) as unknown[]));
+        row = plan.identity ? table.readRow(reader, 2) : rowFromArray(table, plan.convert(reader.value(2) as unknown[]));
       } catch (error) {
         if (error instanceof MsgpackDecodeError) throw error;
         throw new CorruptError(this.name, offset, `frame ${this.frames}, table ${table.name}, row ${i}: ${(error as Error).message}`);

@@ -179,6 +179,21 @@ describe('durable store on the simulated disk', () => {
     expect(await disk.list()).toEqual(before);
   });
 
+  test('sync policy always acknowledges a commit only after a sync, and commits that arrive together share one', async () => {
+    const disk = new SimDisk({ random: () => 0.5 });
+    const store = await open(disk);
+    await commitAccounts(store, 100, 1); // the segment exists and is synced from here on
+    const syncs = disk.stats.syncs;
+    const acks: { version: number; syncs: number }[] = [];
+    const pending = Array.from({ length: 20 }, (_, id) => store.commit((tx) => void tx.insert('accounts', { id, email: `${id}@x` })).then((r) => acks.push({ version: r.version, syncs: disk.stats.syncs - syncs })));
+    await Promise.all(pending);
+    expect(acks.map((a) => a.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(acks.every((a) => a.syncs >= 1)).toBe(true);
+    expect(disk.stats.syncs - syncs).toBeLessThanOrEqual(2); // grouped: not one sync per commit
+    disk.crash();
+    expect((await open(disk)).store.version).toBe(21);
+  });
+
   test('sync policy batch acknowledges only at the injected interval, with one sync for the group', async () => {
     const disk = new SimDisk({ random: () => 0.5 });
     const timers: (() => void)[] = [];
