@@ -13,7 +13,7 @@ const budget = seedBudget.bank;
 
 describe('cluster bank workload on the simulator', () => {
   it(`keeps the total in every snapshot read and converges (${budget.generated} generated schedules)`, () => {
-    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8) });
+    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), clients: fc.integer({ min: 2, max: 8 }), accounts: fc.integer({ min: 2, max: 6 }) });
     assertGenerated(file, fc.property(scenario, (s) => {
       const result = runBankWorkload({ ...s, safetyMs: propertySafetyMs });
       expect(result.problems).toEqual([]);

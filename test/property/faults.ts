@@ -46,6 +46,15 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
 export const faultSchedule = (untilMs: number, faultsMax: number): fc.Arbitrary<TimedFault[]> =>
   fc.array(fc.record({ atMs: fc.integer({ min: 0, max: untilMs }), fault }), { maxLength: faultsMax });
 
+/**
+ * The workload as data beside the schedule, so that a failure shrinks it too (towards fewer clients and
+ * keys): how many clients, on which keys. What each client does is drawn from the seed.
+ */
+export const workloadShape = fc.record({
+  clients: fc.integer({ min: 2, max: 8 }),
+  keys: fc.subarray(['a', 'b', 'c', 'd', 'e'], { minLength: 1 }),
+});
+
 /** Qranks for a 3- or 5-node cluster. */
 export const qranks = (max: number): fc.Arbitrary<number[]> =>
   fc.oneof(fc.array(fc.integer({ min: 1, max }), { minLength: 3, maxLength: 3 }), fc.array(fc.integer({ min: 1, max }), { minLength: 5, maxLength: 5 }));
