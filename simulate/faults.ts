@@ -10,6 +10,15 @@
 import { simClockDriftMax, simClockSkewMsMax, simSwarmFaultsMax } from '../src/limits.js';
 import { invalidArgument } from '../src/runtime/errors.js';
 import { Rng } from './rng.js';
+import { calmNetwork } from './network.js';
+
+/**
+ * Swarm bounds. Here rather than in src/limits.ts only because that file is not the simulator's to edit.
+ * The fewest packets a path holds in flight when a harsh seed bounds it (it draws 1 to 9 times this).
+ */
+export const simPathCapacityMin = 8;
+/** The slowest a slow link's delay gets on the harshest seeds, in milliseconds (min and max of its range each up to half). */
+export const simSlowLinkMsMax = 100;
 import type { Simulation } from './simulation.js';
 import type { RunTimeline } from './timeline.js';
 
@@ -22,7 +31,10 @@ export type Fault =
   | { readonly kind: 'bridge'; readonly mask: number; readonly bridge: number }
   | { readonly kind: 'cutOneWay'; readonly from: number; readonly to: number }
   | { readonly kind: 'heal' }
-  | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number }
+  /** Loss, duplication and reordering rates, and packets a path holds in flight (`capacity`; unbounded when absent). */
+  | { readonly kind: 'rates'; readonly loss: number; readonly duplicate: number; readonly reorder: number; readonly capacity?: number }
+  /** The path from `from` to `to` takes its own delay, drawn from [minMs, maxMs], until the network heals. */
+  | { readonly kind: 'slowLink'; readonly from: number; readonly to: number; readonly minMs: number; readonly maxMs: number }
   | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
   | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
   /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
@@ -36,7 +48,7 @@ export interface TimedFault {
 }
 
 /** The names `chorus sim --faults` takes; each seed draws its faults from the kinds it is given. */
-export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'clog', 'pause', 'crash', 'skew', 'drift'] as const;
+export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'latency', 'clog', 'pause', 'crash', 'skew', 'drift'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 /** Parses a comma-separated list of fault kinds; an unknown name is refused naming the valid ones. */
@@ -49,7 +61,7 @@ export function parseFaultKinds(api: string, text: string): FaultKind[] {
   return [...new Set(names as FaultKind[])];
 }
 
-type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'clog' | 'pause' | 'crash' | 'clock';
+type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'slowLink' | 'clog' | 'pause' | 'crash' | 'clock';
 
 function familiesOf(kinds: readonly FaultKind[]): Family[] {
   const has = (k: FaultKind) => kinds.includes(k);
@@ -58,6 +70,7 @@ function familiesOf(kinds: readonly FaultKind[]): Family[] {
   if (has('one-way')) families.push('cutOneWay');
   if (has('partition') || has('one-way')) families.push('heal');
   if (has('loss') || has('duplicate') || has('reorder')) families.push('rates');
+  if (has('latency')) families.push('slowLink');
   if (has('clog')) families.push('clog');
   if (has('pause')) families.push('pause');
   if (has('crash')) families.push('crash');
@@ -83,7 +96,8 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
       family === 'partition' ? partitionShape(rng, nodes)
       : family === 'cutOneWay' ? { kind: 'cutOneWay', from: node(), to: node() }
       : family === 'heal' ? { kind: 'heal' }
-      : family === 'rates' ? { kind: 'rates', loss: has('loss') ? harshness * 0.3 * rng.next() : 0, duplicate: has('duplicate') ? harshness * 0.1 * rng.next() : 0, reorder: has('reorder') ? harshness * 0.5 * rng.next() : 0 }
+      : family === 'rates' ? rates(rng, harshness, has)
+      : family === 'slowLink' ? { kind: 'slowLink', from: node(), to: node(), ...slowRange(rng, harshness) }
       : family === 'clog' ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
       : family === 'pause' ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
       : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800) }
@@ -91,6 +105,22 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
     return { atMs, fault };
   });
   return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** Rates drawn for the kinds allowed; on harsh seeds with loss, a path also holds only a few packets in flight. */
+function rates(rng: Rng, harshness: number, has: (k: FaultKind) => boolean): Fault {
+  const loss = has('loss') ? harshness * 0.3 * rng.next() : 0;
+  const duplicate = has('duplicate') ? harshness * 0.1 * rng.next() : 0;
+  const reorder = has('reorder') ? harshness * 0.5 * rng.next() : 0;
+  if (!(has('loss') && harshness > 0.5)) return { kind: 'rates', loss, duplicate, reorder };
+  return { kind: 'rates', loss, duplicate, reorder, capacity: simPathCapacityMin + rng.int(simPathCapacityMin * 8) };
+}
+
+/** A slow link's delay range: up to `simSlowLinkMsMax` on the harshest seeds. */
+function slowRange(rng: Rng, harshness: number): { minMs: number; maxMs: number } {
+  const minMs = Math.round(10 * harshness * rng.next() * simSlowLinkMsMax) / 20;
+  const maxMs = minMs + Math.round(10 * harshness * rng.next() * simSlowLinkMsMax) / 20;
+  return { minMs: Math.max(0.1, minMs), maxMs: Math.max(0.1, maxMs) };
 }
 
 /** A partition of a shape drawn from the seed: halves (half the time), a majorities ring, or a bridge. */
@@ -165,7 +195,10 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       sim.network.heal();
       return;
     case 'rates':
-      sim.network.setFaults({ lossRate: f.loss, duplicateRate: f.duplicate, reorderRate: f.reorder });
+      sim.network.setFaults({ lossRate: f.loss, duplicateRate: f.duplicate, reorderRate: f.reorder, pathPacketsMax: f.capacity ?? calmNetwork.pathPacketsMax });
+      return;
+    case 'slowLink':
+      if (at(f.from) !== at(f.to)) sim.network.slowPath(at(f.from), at(f.to), [f.minMs, f.maxMs]);
       return;
     case 'clog':
       sim.network.clog(at(f.from), at(f.to), sim.nowMs + f.forMs);

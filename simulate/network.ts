@@ -1,8 +1,8 @@
 /**
  * The simulated network between nodes: what happens to each packet a node sends to another. Owns the
- * fault state — partitions (groups, majority rings, bridges, one-way cuts), clogged links, per-path capacity — and
- * the fault rates: loss, duplication, reordering, delay. Every random choice comes from the run's one
- * Rng, in send order, so a seed replays exactly.
+ * fault state — partitions (groups, majority rings, bridges, one-way cuts), clogged links, slow paths
+ * (a path's own delay range), per-path capacity — and the fault rates: loss, duplication, reordering,
+ * delay. Every random choice comes from the run's one Rng, in send order, so a seed replays exactly.
  *
  * Packets between actors of one node never come here: they are in-process, as in production.
  *
@@ -48,8 +48,12 @@ export class SimNetwork {
   private readonly clogUntilMs = new Float64Array(simNodesMax * simNodesMax);
   private readonly inFlight = new Int32Array(simNodesMax * simNodesMax);
   private readonly lastArrivalMs = new Float64Array(simNodesMax * simNodesMax);
+  /** A path's own delay range (a slow or far link), when it has one: NaN otherwise. */
+  private readonly slowMinMs = new Float64Array(simNodesMax * simNodesMax).fill(Number.NaN);
+  private readonly slowMaxMs = new Float64Array(simNodesMax * simNodesMax).fill(Number.NaN);
   private cuts = 0;
   private clogs = 0;
+  private slows = 0;
   /** Where `planPath` writes the arrival times of a packet's copies. */
   readonly arrivalsMs = new Float64Array(2);
   private counters = { sent: 0, lost: 0, cut: 0, overCapacity: 0, duplicated: 0 };
@@ -137,12 +141,30 @@ export class SimNetwork {
     this.clogs++;
   }
 
-  /** Removes every cut and clog. */
+  /**
+   * Gives the path from `from` to `to` its own delay range (a slow or distant link): its packets take
+   * [min, max] milliseconds, drawn uniformly, instead of the network's `delayMs`, until a heal.
+   */
+  slowPath(from: string, to: string, delayMs: readonly [number, number]): void {
+    const [min, max] = delayMs;
+    if (!(min >= 0 && max >= min && Number.isFinite(max))) throw invalidArgument('SimNetwork.slowPath', `delayMs must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
+    const p = this.path(from, to);
+    this.slowMinMs[p] = min;
+    this.slowMaxMs[p] = max;
+    this.slows++;
+  }
+
+  /** Removes every cut, clog and slow path. */
   heal(): void {
     if (this.cuts > 0) this.cut.fill(0);
     if (this.clogs > 0) this.clogUntilMs.fill(0);
+    if (this.slows > 0) {
+      this.slowMinMs.fill(Number.NaN);
+      this.slowMaxMs.fill(Number.NaN);
+    }
     this.cuts = 0;
     this.clogs = 0;
+    this.slows = 0;
   }
 
   /**
@@ -168,8 +190,11 @@ export class SimNetwork {
     const lost = rng.chance(f.lossRate);
     const duplicated = rng.chance(f.duplicateRate);
     const reordered = rng.chance(f.reorderRate);
-    const delay0Ms = rng.between(f.delayMs[0], f.delayMs[1]);
-    const delay1Ms = rng.between(f.delayMs[0], f.delayMs[1]);
+    const slow = !Number.isNaN(this.slowMinMs[p]!);
+    const minMs = slow ? this.slowMinMs[p]! : f.delayMs[0];
+    const maxMs = slow ? this.slowMaxMs[p]! : f.delayMs[1];
+    const delay0Ms = rng.between(minMs, maxMs);
+    const delay1Ms = rng.between(minMs, maxMs);
     if (lost) {
       this.counters.lost++;
       return 0;

@@ -69,7 +69,7 @@ ${t.dropped > 0 ? `<p>${t.dropped} timeline entries were not kept (simTimelineEn
 
 function legend(): string {
   const item = (color: string, label: string) => `<span><i style="background:${color}"></i>${label}</span>`;
-  return `<p class="legend">${item(roleColors['leader']!, 'leader')}${item(roleColors['candidate']!, 'candidate')}${item(roleColors['preCandidate']!, 'pre-candidate')}${item(roleColors['follower']!, 'follower')}${item('#777', 'down (crashed)')}${item('#333', 'paused')}${item('#e57373', 'partition / one-way cut')}${item('#ffb74d', 'clog')}${item('#8e24aa', 'loss/dup/reorder rates')}${item('#00838f', 'clock skew / drift')}${item('#eef6ee', 'liveness phase (faults off)')}</p>`;
+  return `<p class="legend">${item(roleColors['leader']!, 'leader')}${item(roleColors['candidate']!, 'candidate')}${item(roleColors['preCandidate']!, 'pre-candidate')}${item(roleColors['follower']!, 'follower')}${item('#777', 'down (crashed)')}${item('#333', 'paused')}${item('#e57373', 'partition / one-way cut / slow link')}${item('#ffb74d', 'clog')}${item('#8e24aa', 'loss/dup/reorder rates')}${item('#00838f', 'clock skew / drift')}${item('#eef6ee', 'liveness phase (faults off)')}</p>`;
 }
 
 function timelineSvg(input: ReportInput, x: (ms: number) => number, endMs: number): string {
@@ -105,7 +105,7 @@ interface Band {
   readonly label: string;
 }
 
-/** Cuts last until the next heal or partition of any shape (which heals first) or the liveness phase. */
+/** Cuts and slow links last until the next heal or partition of any shape (which heals first) or the liveness phase. */
 function networkBands(t: RunTimeline, endMs: number): Band[] {
   const bands: Band[] = [];
   const stopMs = t.livenessFromMs ?? endMs;
@@ -118,7 +118,7 @@ function networkBands(t: RunTimeline, endMs: number): Band[] {
     const kind = f.fault.kind;
     const partition = kind === 'partition' || kind === 'ring' || kind === 'bridge';
     if (kind === 'heal' || partition) close(f.timeMs);
-    if (partition || kind === 'cutOneWay') {
+    if (partition || kind === 'cutOneWay' || kind === 'slowLink') {
       if (open === undefined) open = { fromMs: f.timeMs, labels: [] };
       open.labels.push(f.label);
     }

@@ -112,7 +112,9 @@ export function describeFault(f: Fault, names: readonly string[]): string {
     case 'heal':
       return 'heal the network';
     case 'rates':
-      return `loss ${pct(f.loss)}, duplicate ${pct(f.duplicate)}, reorder ${pct(f.reorder)}`;
+      return `loss ${pct(f.loss)}, duplicate ${pct(f.duplicate)}, reorder ${pct(f.reorder)}${f.capacity === undefined ? '' : `, ${f.capacity} packets in flight per path`}`;
+    case 'slowLink':
+      return `slow link ${at(f.from)} → ${at(f.to)}: ${f.minMs}–${f.maxMs} ms`;
     case 'clog':
       return `clog ${at(f.from)} → ${at(f.to)} for ${f.forMs} ms`;
     case 'pause':

@@ -12,6 +12,7 @@ import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
 import { scheduleFaults } from './faults.js';
+import { calmNetwork } from './network.js';
 import { simActorFailuresReportedMax } from '../src/limits.js';
 import type { TimedFault } from './faults.js';
 import type { RunTimeline } from './timeline.js';
@@ -83,7 +84,7 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
   sim.runFor(options.safetyMs);
   options.timeline?.liveness(sim.nowMs);
   sim.network.heal();
-  sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0 });
+  sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0, pathPacketsMax: calmNetwork.pathPacketsMax });
   for (const node of cluster.nodes) {
     sim.resume(node);
     cluster.restart(node);

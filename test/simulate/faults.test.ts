@@ -3,7 +3,7 @@
  * of the swarm, and a node whose clock runs fast firing its timers sooner.
  */
 import { describe, expect, it } from 'vitest';
-import { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from '../../simulate/faults.js';
+import { faultKinds, parseFaultKinds, scheduleFaults, simPathCapacityMin, simSlowLinkMsMax, swarmFaults } from '../../simulate/faults.js';
 import type { Fault } from '../../simulate/faults.js';
 import { Simulation } from '../../simulate/simulation.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
@@ -56,6 +56,32 @@ describe('swarm fault schedules', () => {
     expect(open()).toEqual(['n0-n1', 'n0-n2', 'n1-n4', 'n2-n3', 'n3-n4']);
     play({ kind: 'bridge', mask: 0b00011, bridge: 1 }); // n0 | n1 | n2 n3 n4
     expect(open()).toEqual(['n0-n1', 'n1-n2', 'n1-n3', 'n1-n4', 'n2-n3', 'n2-n4', 'n3-n4']);
+  });
+
+  it('draw slow links with their own delay range, and on harsh seeds with loss, a small capacity per path', () => {
+    const faults = Array.from({ length: 200 }, (_, i) => swarmFaults(i + 1, 5, 10_000)).flat().map((f) => f.fault);
+    const slow = faults.filter((f) => f.kind === 'slowLink');
+    expect(slow.length).toBeGreaterThan(20);
+    for (const f of slow) expect(f.minMs <= f.maxMs && f.minMs >= 0.1 && f.maxMs <= simSlowLinkMsMax).toBe(true);
+    expect(slow.some((f) => f.maxMs > 20)).toBe(true);
+    const capacities = faults.flatMap((f) => (f.kind === 'rates' && f.capacity !== undefined ? [f.capacity] : []));
+    expect(capacities.length).toBeGreaterThan(5);
+    for (const c of capacities) expect(c >= simPathCapacityMin && c < 9 * simPathCapacityMin).toBe(true);
+    const latencyOnly = Array.from({ length: 50 }, (_, i) => swarmFaults(i + 1, 5, 10_000, ['latency'])).flat();
+    expect(latencyOnly.every((f) => f.fault.kind === 'slowLink')).toBe(true);
+  });
+
+  it('play a slow link and a path capacity on the network', () => {
+    const sim = new Simulation({ seed: 4 });
+    scheduleFaults(sim, ['n0', 'n1'], [
+      { atMs: 0, fault: { kind: 'slowLink', from: 0, to: 1, minMs: 30, maxMs: 30 } },
+      { atMs: 0, fault: { kind: 'rates', loss: 0, duplicate: 0, reorder: 0, capacity: 4 } },
+    ]);
+    sim.runFor(1);
+    expect(sim.network.plan('n0', 'n1', sim.nowMs)).toEqual([31]);
+    const arrivals = Array.from({ length: 5 }, () => sim.network.plan('n1', 'n0', sim.nowMs).length);
+    expect(arrivals).toEqual([1, 1, 1, 1, 0]); // four packets in flight on the path, the fifth dropped
+    expect(sim.network.stats().overCapacity).toBe(1);
   });
 
   it('refuses unknown kinds by name and lists the valid ones', () => {

@@ -108,6 +108,23 @@ describe('simulated network faults', () => {
     expect(arrived).not.toEqual(range(1, 200));
   });
 
+  it('delays a slow path by its own range until the network heals, FIFO still', () => {
+    const { sim, fire, seen } = twoNodes();
+    sim.network.slowPath('a', 'b', [40, 60]);
+    fire('a', 'b', 20);
+    fire('b', 'a', 3);
+    sim.runFor(35);
+    expect(seen('b')).toEqual([]); // none can have arrived before 40 ms
+    expect(seen('a')).toEqual([1, 2, 3]); // the other way is not slow
+    sim.runFor(25);
+    expect(seen('b')).toEqual(range(1, 20));
+    sim.network.heal();
+    fire('a', 'b', 2);
+    sim.runFor(2.5);
+    expect(seen('b')).toEqual(range(1, 22));
+    expect(() => sim.network.slowPath('a', 'b', [5, 1])).toThrow('delayMs must be [min, max]');
+  });
+
   it('drops packets past the path capacity', () => {
     const { sim, fire, seen } = twoNodes();
     sim.network.setFaults({ pathPacketsMax: 10 });
