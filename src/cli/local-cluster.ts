@@ -14,7 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localLogLinesMax } from '../limits.js';
 
-const chorusBin = fileURLToPath(new URL('./chorus.js', import.meta.url));
+/** The built `chorus` bin beside this module (from a TypeScript source, as tests load it: the one under dist/). */
+function defaultBin(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/src/cli/chorus.js', import.meta.url)) : fileURLToPath(new URL('./chorus.js', import.meta.url));
+}
 
 /** Loopback ports that were free a moment ago. */
 export async function freePorts(count: number): Promise<number[]> {
@@ -43,7 +47,7 @@ export class NodeProcess {
   stderr = '';
 
   constructor(args: readonly string[], env: Readonly<Record<string, string>>) {
-    this.child = spawn(process.execPath, [chorusBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [defaultBin(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');

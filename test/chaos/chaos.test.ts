@@ -1,0 +1,178 @@
+/**
+ * Chaos on real processes: three `chorus node` processes on loopback, every node-to-node direction
+ * through a fault-injecting relay (relay.ts), clients running a register workload through the nodes'
+ * client ports (register.ts), and a schedule drawn from one seed that partitions nodes (resets and
+ * silent blackholes), cuts single directions, delays links, and kills one node or two (a majority)
+ * with SIGKILL and restarts them. Then everything heals and the checks run:
+ *   - the register history is linearizable (the simulator's checker, simulate/checkers);
+ *   - no acknowledged write is lost (the final values, read after healing, against the history);
+ *   - every node reports the same content hash;
+ *   - the cluster commits again after healing (liveness).
+ * A failure prints the seed and the command that runs the same schedule again (timing on real
+ * processes still varies), and keeps the history as JSON lines beside the nodes' files.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, expect, it } from 'vitest';
+import { HistoryRecorder } from '../../simulate/history.js';
+import { Rng } from '../../simulate/rng.js';
+import { checkLinearizable, checkLostWrites } from '../../simulate/checkers/index.js';
+import type { FinalValue } from '../../simulate/checkers/index.js';
+import { LocalCluster, freePorts } from '../../src/cli/local-cluster.js';
+import type { Client, ClientOptions } from '../../src/client/index.js';
+import { connect } from '../../src/client/index.js';
+import { Relay } from './relay.js';
+import type { RelayMode } from './relay.js';
+import { RegisterWorkload } from './register.js';
+
+const seed = Number(process.env['CHAOS_SEED'] ?? (process.env['CI'] !== undefined ? 20261121 : Math.floor(Math.random() * 2 ** 31)));
+const faultsMs = Number(process.env['CHAOS_FAULTS_MS'] ?? 30_000);
+const size = 3;
+const keys = 4;
+const settleMsMax = 60_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'chorus-chaos-'));
+let cluster: LocalCluster | undefined;
+const relays: Relay[][] = [];
+let failed = true;
+
+afterAll(async () => {
+  await cluster?.killAll();
+  await Promise.all(relays.flat().map((r) => r.close()));
+  if (failed) process.stdout.write(`chaos: files and history kept in ${dir}\nreplay the schedule: CHAOS_SEED=${seed} npx vitest run test/chaos\n`);
+  else rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` gives a value (bounded by settleMsMax: a hung cluster fails the test, it is not measured). */
+async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + settleMsMax;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`chaos (seed ${seed}): timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+it(`keeps a register linearizable, loses no acknowledged write and converges, under partitions, cuts, delays and SIGKILL (seed ${seed})`, async () => {
+  const rng = new Rng(seed);
+  const secret = randomBytes(24).toString('base64');
+  const clientOptions: ClientOptions = { clusterName: 'chaos', secret, requestTimeoutMs: 6_000 };
+  const relayPorts = await freePorts(size * size);
+  const relayAddr = (from: number, to: number) => `127.0.0.1:${relayPorts[from * size + to]}`;
+  cluster = await LocalCluster.create({
+    size, dir, clusterName: 'chaos', secret, toml: 'tickMs = 20\nwriteTimeoutMs = 3000\n',
+    dial: (from, to) => relayAddr(from, to),
+  });
+  const c = cluster;
+  for (let from = 0; from < size; from++) {
+    relays[from] = [];
+    for (let to = 0; to < size; to++) {
+      if (from === to) continue;
+      const [host, port] = c.addrs[to]!.split(':') as [string, string];
+      const relay = new Relay({ host, port: Number(port) });
+      await relay.listen(relayPorts[from * size + to]!);
+      relays[from]![to] = relay;
+    }
+  }
+  await Promise.all([0, 1, 2].map((i) => c.start(i, settleMsMax)));
+  const probes: Client[] = await Promise.all(c.clientAddrs.map((addr) => connect(addr, clientOptions)));
+  await until('a leader every node knows', async () => {
+    const infos = await Promise.all(probes.map((p) => p.info()));
+    return infos.every((i) => i.leader !== undefined && i.leader === infos[0]!.leader) ? true : undefined;
+  });
+  await Promise.all(probes.map((p) => p.close()));
+
+  const history = new HistoryRecorder();
+  const startedMs = performance.now();
+  const workload = new RegisterWorkload({ processes: 6, keys, clientAddr: (p) => c.clientAddrs[p % size]!, client: clientOptions, thinkMs: 10 }, history, new Rng(seed + 1), startedMs);
+  workload.start();
+  const timeline = await runFaults(c, rng, startedMs);
+  const healedAt = performance.now() - startedMs;
+  timeline.push(`${Math.round(healedAt)} ms: healed everything`);
+  await sleep(5_000); // the workload goes on against the healed cluster
+  await workload.stop();
+  writeFileSync(join(dir, 'history.jsonl'), history.toJsonLines());
+  writeFileSync(join(dir, 'timeline.txt'), `${timeline.join('\n')}\n`);
+
+  const finals = await converged(c, clientOptions);
+  const okAfterHeal = history.events.filter((e) => e.type === 'ok' && e.f !== 'read' && e.time > healedAt).length;
+  const summary = `seed ${seed}: ${history.events.length} events, outcomes ${JSON.stringify(workload.outcomes)}\n${timeline.join('\n')}`;
+  expect(okAfterHeal, `no write committed after healing\n${summary}`).toBeGreaterThan(0);
+  const linear = checkLinearizable(history.events);
+  expect(linear.ok, `not linearizable: ${'message' in linear ? linear.message : ''}\n${summary}`).toBe(true);
+  const lost = checkLostWrites(history.events, finals.values);
+  expect(lost.ok, `acknowledged writes lost: ${'message' in lost ? lost.message : ''}\n${summary}`).toBe(true);
+  expect(new Set(finals.hashes).size, `content hashes differ: ${finals.hashes.join(' ')}\n${summary}`).toBe(1);
+  process.stdout.write(`chaos ${summary}\nlinearizable (${linear.ok ? linear.statesExplored : 0} states explored), no acknowledged write lost, equal content hashes ${finals.hashes[0]!.slice(0, 12)}\n`);
+  failed = false;
+}, 300_000);
+
+/** The fault schedule: one fault at a time for faultsMs, each healed before the next. */
+async function runFaults(c: LocalCluster, rng: Rng, startedMs: number): Promise<string[]> {
+  const timeline: string[] = [];
+  const note = (what: string) => timeline.push(`${Math.round(performance.now() - startedMs)} ms: ${what}`);
+  const set = (pairs: readonly (readonly [number, number])[], mode: RelayMode) => {
+    for (const [from, to] of pairs) relays[from]![to]!.setMode(mode);
+  };
+  const around = (x: number) => [0, 1, 2].filter((j) => j !== x).flatMap((j) => [[x, j], [j, x]] as const);
+  const end = performance.now() + faultsMs;
+  while (performance.now() < end) {
+    const x = rng.int(size);
+    const holdMs = rng.between(1_500, 4_000);
+    const kind = rng.int(6);
+    if (kind === 0 || kind === 1) {
+      const mode: RelayMode = kind === 0 ? { kind: 'reset' } : { kind: 'blackhole' };
+      note(`partition: n${x + 1} cut off from the others (${mode.kind}) for ${Math.round(holdMs)} ms`);
+      set(around(x), mode);
+      await sleep(holdMs);
+      set(around(x), { kind: 'pass' });
+    } else if (kind === 2) {
+      const y = (x + 1 + rng.int(size - 1)) % size;
+      const mode: RelayMode = rng.chance(0.5) ? { kind: 'reset' } : { kind: 'blackhole' };
+      note(`one-way cut: n${x + 1} -> n${y + 1} (${mode.kind}) for ${Math.round(holdMs)} ms`);
+      set([[x, y]], mode);
+      await sleep(holdMs);
+      set([[x, y]], { kind: 'pass' });
+    } else if (kind === 3) {
+      const ms = Math.round(rng.between(20, 120));
+      note(`delay: every link of n${x + 1} +${ms} ms for ${Math.round(holdMs)} ms`);
+      set(around(x), { kind: 'delay', ms });
+      await sleep(holdMs);
+      set(around(x), { kind: 'pass' });
+    } else {
+      // One node, or two (a majority: then only their journals bring the acknowledged writes back).
+      const down = kind === 4 ? [x] : [x, (x + 1 + rng.int(size - 1)) % size];
+      note(`SIGKILL ${down.map((i) => `n${i + 1}`).join(' and ')}, restarted after ${Math.round(holdMs)} ms`);
+      await Promise.all(down.map((i) => c.stop(i, 'SIGKILL')));
+      await sleep(holdMs);
+      await Promise.all(down.map((i) => c.start(i, settleMsMax)));
+      note(`${down.map((i) => `n${i + 1}`).join(' and ')} restarted`);
+    }
+    await sleep(rng.between(500, 1_500));
+  }
+  return timeline;
+}
+
+/** After healing: waits until every node holds the same data, then reads each key's final value. */
+async function converged(c: LocalCluster, options: ClientOptions): Promise<{ hashes: string[]; values: Map<string, FinalValue> }> {
+  const clients = await Promise.all(c.clientAddrs.map((addr) => until(`a client connection to ${addr}`, () => connect(addr, options))));
+  try {
+    const hashes = await until('equal content hashes on every node', async () => {
+      const all = await Promise.all(clients.map((cl) => cl.contentHash()));
+      return new Set(all.map((h) => h.hash)).size === 1 ? all.map((h) => h.hash) : undefined;
+    });
+    const read = await clients[0]!.read(Array.from({ length: keys }, (_, k) => ({ op: 'get' as const, table: 'kv', key: k })), { consistency: 'linearizable' });
+    const values = new Map<string, FinalValue>(read.results.map((row, k) => {
+      const v = (row as { v?: string } | null)?.v;
+      return [String(k), v === undefined ? null : Number(v)];
+    }));
+    return { hashes, values };
+  } finally {
+    await Promise.all(clients.map((cl) => cl.close()));
+  }
+}
