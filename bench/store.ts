@@ -7,9 +7,13 @@
  * certification window (bounded: about certifyWindowKeysMax keys whatever the table size, an estimated ~6 bytes per
  * record here). `loadedBytesPerRecord` is the same for a store restored from the snapshot image (trees
  * built in bulk, fuller leaves).
+ *
+ * The machines are shared: `snapshotLoadCpuMs` is the CPU time the process used while loading (all its
+ * threads, the garbage collector's helpers too) and `loadAverage1m` the load average when the bench
+ * ends, so that a slow run can be told from a busy machine (wall time well above CPU time: it waited).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -67,9 +71,11 @@ export async function runStoreBench(): Promise<BenchResult> {
   // The live store is garbage from here on: loading and replaying run as they would in a fresh process,
   // not beside another million-row store (measured beside it: load 47 against 72 MB/s, replay 4.5
   // against 3.3 s, the difference being garbage collection over the larger heap).
-  const { snapshotLoadMBps, loadedBytesPerRecord } = await measureLoad(live.frames, live.imageBytes, live.hash);
+  const { snapshotLoadMBps, snapshotLoadCpuMs, loadedBytesPerRecord } = await measureLoad(live.frames, live.imageBytes, live.hash);
   live.frames.length = 0;
   const { replay1MSeconds, logBytesPerRecord } = await measureReplay();
+  // The machine is shared: a load average above the core count means the timings above waited for a CPU.
+  const loadAverage1m = round(loadavg()[0] ?? 0);
   const { applyRowsPerSec, bytesPerRecord, pointReadsPerSec, rangeRowsPerSec, localCommitsPerSec, snapshotSaveMBps, imageBytes } = live;
   const rows: BenchRow[] = [
     { name: 'record size (msgpack)', value: recordBytes, unit: 'bytes' },
@@ -79,11 +85,13 @@ export async function runStoreBench(): Promise<BenchResult> {
     { name: 'apply (1000-row sets)', value: Math.round(applyRowsPerSec), unit: 'rows/s' },
     { name: 'snapshot save', value: snapshotSaveMBps, unit: 'MB/s' },
     { name: 'snapshot load', value: snapshotLoadMBps, unit: 'MB/s', target: '>= 100' },
+    { name: 'snapshot load, CPU time', value: Math.round(snapshotLoadCpuMs), unit: 'ms' },
     { name: 'snapshot image', value: imageBytes, unit: 'bytes' },
     { name: 'replay 1M log records', value: replay1MSeconds, unit: 's', target: '<= 3' },
     { name: 'memory per record', value: Math.round(bytesPerRecord), unit: 'bytes', target: '<= 250' },
     { name: 'memory per record, loaded', value: Math.round(loadedBytesPerRecord), unit: 'bytes' },
     { name: 'log bytes per record', value: Math.round(logBytesPerRecord), unit: 'bytes' },
+    { name: 'load average (1 min), at the end', value: loadAverage1m, unit: '' },
   ];
   return {
     rows,
@@ -92,6 +100,7 @@ export async function runStoreBench(): Promise<BenchResult> {
       localCommitsPerSec: Math.round(localCommitsPerSec), applyRowsPerSec: Math.round(applyRowsPerSec),
       snapshotSaveMBps: round(snapshotSaveMBps), snapshotLoadMBps: round(snapshotLoadMBps), replay1MSeconds: round(replay1MSeconds),
       bytesPerRecord: Math.round(bytesPerRecord), loadedBytesPerRecord: Math.round(loadedBytesPerRecord), logBytesPerRecord: Math.round(logBytesPerRecord), recordBytes,
+      snapshotLoadCpuMs: Math.round(snapshotLoadCpuMs), loadAverage1m,
     },
   };
 }
@@ -150,17 +159,20 @@ function measureLive(): {
 }
 
 /** Restores the image into a fresh store: speed, memory, and the same content hash as the original. */
-async function measureLoad(frames: readonly Uint8Array[], imageBytes: number, hash: string): Promise<{ snapshotLoadMBps: number; loadedBytesPerRecord: number }> {
+async function measureLoad(frames: readonly Uint8Array[], imageBytes: number, hash: string): Promise<{ snapshotLoadMBps: number; snapshotLoadCpuMs: number; loadedBytesPerRecord: number }> {
   const loaded = Store.open(schemaDef);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await loaded.restore(frames);
   const snapshotLoadMBps = imageBytes / 1e6 / seconds(start);
+  const used = process.cpuUsage(cpu);
+  const snapshotLoadCpuMs = (used.user + used.system) / 1000;
   gc();
   const loadedBytesPerRecord = (process.memoryUsage().heapUsed - heapBefore) / rowsTotal;
   if (loaded.contentHash() !== hash) throw new Error('snapshot round trip differs');
-  return { snapshotLoadMBps, loadedBytesPerRecord };
+  return { snapshotLoadMBps, snapshotLoadCpuMs, loadedBytesPerRecord };
 }
 
 const round = (value: number): number => Math.round(value * 100) / 100;
