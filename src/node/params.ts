@@ -193,7 +193,7 @@ function resolveModeMask(mask: unknown): Required<ModeMask> {
 function resolveNetwork(params: NodeParams, voters: readonly { readonly id: string }[]): ClusterNetwork | ResolvedTcp {
   if (params.nwType === 'tcp') {
     if (params.network !== undefined) throw invalidArgument(api, "network is for nwType 'local'; with nwType 'tcp' give tcp");
-    return resolveTcp(params.tcp, voters[params.nodeId]!.id, voters, params.log, params.modeMask?.debugOutput === true);
+    return resolveTcp(params.tcp, voters[params.nodeId]!.id, voters, params.log);
   }
   if (params.tcp !== undefined) throw invalidArgument(api, "tcp is for nwType 'tcp'");
   if (typeof params.network?.outbound !== 'function') throw invalidArgument(api, "network must be an InProcessNetwork shared by the nodes (nwType 'local')");

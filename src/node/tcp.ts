@@ -61,10 +61,10 @@ const keys: ReadonlySet<string> = new Set([
 
 /**
  * Checks `tcp` and every node's addr; throws INVALID_ARGUMENT naming the key. Opens nothing. The
- * transport logs to `tcp.log`, else to the node's `log`; with `debugOutput` (modeMask.debugOutput) it
- * logs every message to and from peers.
+ * transport logs to `tcp.log`, else to the node's `log`. (modeMask.debugOutput is the node's: it logs
+ * every cluster message whatever the network, so the transport's own per-message log stays off here.)
  */
-export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[], nodeLog?: (record: LogRecord) => void, debugOutput = false): ResolvedTcp {
+export function resolveTcp(tcp: unknown, self: string, voters: readonly { readonly id: string }[], nodeLog?: (record: LogRecord) => void): ResolvedTcp {
   if (typeof tcp !== 'object' || tcp === null) throw invalidArgument(api, "nwType 'tcp' needs tcp: { clusterName, secret, ... }");
   const params = tcp as TcpNodeParams;
   for (const key of Object.keys(params)) if (!keys.has(key)) throw invalidArgument(api, `tcp.${key} is not a TCP parameter (see docs/transport.md)`);
@@ -80,7 +80,7 @@ export function resolveTcp(tcp: unknown, self: string, voters: readonly { readon
   const { listening, dial: _, ...rest } = params;
   const log = params.log ?? nodeLog;
   const peers = Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, dial[v.id] ?? v.id]));
-  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), debugOutput, self, listen: params.listen ?? self, peers };
+  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers };
   try {
     resolveTcpConfig(config);
   } catch (error) {

@@ -141,9 +141,9 @@ describe('chorus node and chorus arbiter as processes', () => {
     expect(metrics).toMatch(/^chorus_leader_changes_total [1-9]\d*$/m);
     expect(metrics).toMatch(new RegExp(`^chorus_peer_lag_entries\\{peer="${cluster.addrs[1]!.replace(/\./g, '\\.')}"\\} \\d+$`, 'm'));
     // modeMask.debugOutput (from the environment) logs every cluster message on node 0 only.
-    await nodes[0]!.line((l) => l['actor'] === 'transport' && /^sent \w+ to /.test(l.msg), 'a logged cluster message');
-    await nodes[0]!.line((l) => l['actor'] === 'transport' && /^received \w+ from /.test(l.msg), 'a logged received message');
-    expect(nodes[1]!.lines.some((l) => /^sent /.test(l.msg))).toBe(false);
+    await nodes[0]!.line((l) => l.msg === 'cluster message sent' && typeof l['type'] === 'string', 'a logged cluster message');
+    await nodes[0]!.line((l) => l.msg === 'cluster message received' && typeof l['type'] === 'string', 'a logged received message');
+    expect(nodes[1]!.lines.some((l) => l.msg.startsWith('cluster message'))).toBe(false);
 
     nodes[1]!.signal('SIGTERM');
     expect(await nodes[1]!.exit()).toBe(0);
