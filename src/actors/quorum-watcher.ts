@@ -173,8 +173,8 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
             if (peer.linkUp && !peer.connected) {
               setConnected(peer, true, 'heartbeat');
               publish();
+              decide(); // the quorum depends only on who is connected (and the membership: see localStatus)
             }
-            decide();
             return;
           }
           case 'localStatus':

@@ -350,9 +350,11 @@ function replay(journal: Journal, everyone: VersionedMembership): { hardState: H
 function persist(journal: Journal, raft: Raft, ready: Ready): void {
   if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return;
   if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
-  if (ready.entries.length > 0) journal.append(encodeMsgpack({ e: ready.entries }));
   const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
-  if (h !== undefined) journal.append(encodeMsgpack({ h: [h.term, h.vote ?? null, h.commit] }));
+  const hard = h === undefined ? undefined : [h.term, h.vote ?? null, h.commit];
+  // One record when both changed (replay applies a record's entries and hard state alike).
+  if (ready.entries.length > 0) journal.append(encodeMsgpack(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
+  else if (hard !== undefined) journal.append(encodeMsgpack({ h: hard }));
   journal.sync();
 }
 

@@ -11,7 +11,7 @@
  *
  * Invariants: change-sets are applied in log order, each once; a write settles exactly once.
  */
-import { encode } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
 import type { Address, LogRecord, Message, SendResult } from '../runtime/actor.js';
@@ -38,6 +38,9 @@ import type { MembershipState } from './detached.js';
 import { openTcpNetwork } from './tcp.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
+
+/** Counts a change-set's bytes (clusterSendBuf) without an encoder and buffer per write. */
+const changeSetEncoder = new Encoder();
 
 /** A peer as `connect` / `disconnect` name it. */
 export interface PeerInfo {
@@ -404,7 +407,7 @@ export class ClusterNode {
     const id = this.nextId++;
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
-      const request: CommitRequest = { type: 'commit', id, changeSet, bytes: encode(changeSet).byteLength };
+      const request: CommitRequest = { type: 'commit', id, changeSet, bytes: changeSetEncoder.encodeSharedRef(changeSet).byteLength };
       this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.raftState.leader });
       this.submit(request);
     });
