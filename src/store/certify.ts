@@ -203,6 +203,35 @@ export class CertWindow {
     this.prune(version);
   }
 
+  /**
+   * Restoring a window from an image, key by key: starts the entry of `version`, above every version
+   * recorded; restoreKey adds its keys, and settle() then forgets what falls out of the window (the
+   * same window as recording each entry would give: pruning only ever drops the oldest entries).
+   */
+  restoreEntry(version: number): void {
+    assert(this.head === this.versions.length || version > (this.versions[this.versions.length - 1] as number), 'restoreEntry: versions increase');
+    this.versions.push(version);
+    this.starts.push(this.recorded);
+  }
+
+  /** A key written by the entry restoreEntry started last. */
+  restoreKey(table: TableSchema, key: Key): void {
+    assert(this.head < this.versions.length, 'restoreKey: restoreEntry first');
+    const at = this.recorded - this.keyBase;
+    if (at >= this.tables.length) this.growTables(at + 1);
+    this.tableAt[table.position] = table;
+    this.tables[at] = table.position;
+    this.keys.push(key);
+    if (this.last !== undefined) (this.last[table.position] ??= new Map()).set(key, this.versions[this.versions.length - 1] as number);
+    this.recorded++;
+  }
+
+  /** Ends a restore (restoreEntry, restoreKey): prunes as record does. */
+  settle(): void {
+    const newest = this.versions[this.versions.length - 1];
+    if (newest !== undefined) this.prune(newest);
+  }
+
   private growTables(needed: number): void {
     const grown = new Uint8Array(Math.max(needed, this.tables.length * 2));
     grown.set(this.tables);

@@ -12,7 +12,8 @@
  * CorruptError naming the source, offset and what is wrong, and nothing of it is visible.
  */
 import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax, storeNameCharsMax } from '../limits.js';
-import type { Touched, WindowEntry } from './certify.js';
+import type { WindowEntry } from './certify.js';
+import { CertWindow } from './certify.js';
 import { encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
 import type { SchemaPlan } from './evolution.js';
@@ -43,8 +44,8 @@ export interface ImageSource {
 /** A state read from an image, in the loader's schema. */
 export interface LoadedState {
   readonly version: number;
-  readonly horizon: number;
-  readonly window: readonly WindowEntry[];
+  /** The certification window, restored (the caller owns it from here). */
+  readonly window: CertWindow;
   readonly tables: readonly TableData[];
   readonly rows: number;
 }
@@ -115,10 +116,11 @@ export class ImageLoader {
   private readonly digest = sha256();
   private frames = 0;
   private rows = 0;
-  private header: { version: number; horizon: number; plan: SchemaPlan; source: Schema } | undefined;
+  private header: { version: number; plan: SchemaPlan; source: Schema; window: CertWindow } | undefined;
   /** Per target table: keys and rows in key order, bulk-built into tables by finish(). */
   private loaded: { keys: Key[]; rows: Row[]; unique: Map<IndexSchema, Set<string>> }[] | undefined;
-  private window: { version: number; keys: Touched[] }[] = [];
+  /** The version of the window entry read last (its keys may go on in the next frame). */
+  private windowVersion: number | undefined;
   private ended = false;
 
   constructor(
@@ -146,7 +148,8 @@ export class ImageLoader {
     if (!this.ended || this.header === undefined || this.loaded === undefined) throw new CorruptError(this.name, this.reader.offset, 'truncated: no end frame');
     const loaded = this.loaded;
     const tables = this.target.tables.map((table) => TableData.fromSorted(table, (loaded[table.position] as { keys: Key[] }).keys, (loaded[table.position] as { rows: Row[] }).rows));
-    return { version: this.header.version, horizon: this.header.horizon, window: this.window, tables, rows: this.rows };
+    this.header.window.settle();
+    return { version: this.header.version, window: this.header.window, tables, rows: this.rows };
   }
 
   private onFrame(payload: Uint8Array, offset: number): void {
@@ -215,7 +218,7 @@ export class ImageLoader {
       throw new CorruptError(this.name, offset, `header schema: ${(error as Error).message}`);
     }
     const plan = planConversion(source, this.target, this.dropTables); // IncompatibleSchemaError goes out as is
-    this.header = { version: version as number, horizon: horizon as number, plan, source };
+    this.header = { version: version as number, plan, source, window: new CertWindow(horizon as number) };
     this.loaded = this.target.tables.map((table) => ({
       keys: [], rows: [], unique: new Map(table.indexes.filter((index) => index.unique).map((index) => [index, new Set<string>()])),
     }));
@@ -270,22 +273,22 @@ export class ImageLoader {
    * same version (image-frames.ts): they are joined back.
    */
   private loadWindow(reader: MsgpackReader, offset: number): number {
+    const window = (this.header as NonNullable<ImageLoader['header']>).window;
     const count = reader.arrayHeader();
     for (let i = 0; i < count; i++) {
       const version = reader.arrayHeader() === 2 ? reader.numberOrUndefined() ?? reader.value(2) : undefined;
       if (!Number.isSafeInteger(version)) throw new CorruptError(this.name, offset, `frame ${this.frames}: malformed window entry`);
-      const previous = this.window[this.window.length - 1];
-      if (previous !== undefined && (version as number) < previous.version) throw new CorruptError(this.name, offset, `window entry ${String(version)} after ${previous.version}`);
-      let keys: Touched[];
-      if (previous !== undefined && version === previous.version) keys = previous.keys;
-      else this.window.push({ version: version as number, keys: (keys = []) });
-      this.loadWindowKeys(reader, version as number, keys, offset);
+      const previous = this.windowVersion;
+      if (previous !== undefined && (version as number) < previous) throw new CorruptError(this.name, offset, `window entry ${String(version)} after ${previous}`);
+      if (version !== previous) window.restoreEntry(version as number);
+      this.windowVersion = version as number;
+      this.loadWindowKeys(reader, version as number, window, offset);
     }
     return count;
   }
 
-  /** Reads one window entry's keys into `into` (keys of tables the target dropped are left out). */
-  private loadWindowKeys(reader: MsgpackReader, version: number, into: Touched[], offset: number): void {
+  /** Reads one window entry's keys into `window` (keys of tables the target dropped are left out). */
+  private loadWindowKeys(reader: MsgpackReader, version: number, window: CertWindow, offset: number): void {
     const header = this.header as NonNullable<ImageLoader['header']>;
     const count = reader.arrayHeader();
     for (let i = 0; i < count; i++) {
@@ -295,7 +298,7 @@ export class ImageLoader {
       const plan = header.plan.table(tableName);
       if (plan === undefined) continue;
       try {
-        into.push({ table: plan.to, key: keyFromValues(plan.to, keyValues(plan.to.name, plan.to.primaryKey, values, false, true)) });
+        window.restoreKey(plan.to, keyFromValues(plan.to, keyValues(plan.to.name, plan.to.primaryKey, values, false, true)));
       } catch (error) {
         throw new CorruptError(this.name, offset, `window entry ${version}: ${(error as Error).message}`);
       }

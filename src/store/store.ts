@@ -199,9 +199,7 @@ export class Store {
   }
 
   private replaceState(schema: Schema, loaded: LoadedState): void {
-    const window = new CertWindow(loaded.horizon);
-    for (const entry of loaded.window) window.record(entry.version, entry.keys);
-    this.state = { schema, tables: [...loaded.tables], version: loaded.version, window };
+    this.state = { schema, tables: [...loaded.tables], version: loaded.version, window: loaded.window };
   }
 
   /**
