@@ -4,9 +4,12 @@
  * Both must give the same verdict and the same error, before and after the index exists.
  */
 import { describe, expect, test } from 'vitest';
-import { certifyScanKeysMax, certifyWindowKeysMax } from '../../src/limits.js';
+import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax } from '../../src/limits.js';
+import type { Touched } from '../../src/store/certify.js';
+import { CertWindow } from '../../src/store/certify.js';
 import type { ChangeSet } from '../../src/store/changeset.js';
 import { ConflictError } from '../../src/store/errors.js';
+import { Schema } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
 import { accounts } from './fixtures.js';
 
@@ -83,6 +86,36 @@ describe('certification window bounds', () => {
       expect(outcome(target, reader)).toEqual(['CONFLICT', 'accounts', [5], 'read', commits, commits + 1]);
       expect(outcome(target, recent!)).toBe(commits + 2);
     }
+  });
+});
+
+describe('a window restored from an image (restoreEntry, restoreKey, settle)', () => {
+  const table = new Schema(accounts).table('accounts');
+  /** Entries of `version`: `keys` keys each, from `keyOf`. */
+  const entries = (versions: number, keysOf: (version: number) => number): [number, Touched[]][] =>
+    Array.from({ length: versions }, (_, i) => {
+      const version = i + 1;
+      return [version, Array.from({ length: keysOf(version) }, (_, k) => ({ table, key: version * 100_000 + k }))];
+    });
+
+  test.each([
+    { name: 'more versions than the window keeps', versions: certifyWindowVersionsMax + 500, keysOf: (v: number) => v % 3 },
+    { name: 'more keys than the window keeps', versions: 40, keysOf: (v: number) => (v % 7 === 0 ? certifyWindowKeysMax / 4 : v) },
+    { name: 'a last entry larger than the whole window', versions: 5, keysOf: (v: number) => (v === 5 ? certifyWindowKeysMax + 1 : 10) },
+  ])('is the window recording each entry gives: $name', ({ versions, keysOf }) => {
+    const all = entries(versions, keysOf);
+    const recorded = new CertWindow(0);
+    for (const [version, keys] of all) recorded.record(version, keys);
+    const restored = new CertWindow(0);
+    for (const [version, keys] of all) {
+      restored.restoreEntry(version);
+      for (const { table: t, key } of keys) restored.restoreKey(t, key);
+    }
+    restored.settle();
+    expect(restored.horizon).toBe(recorded.horizon);
+    expect(restored.size).toBe(recorded.size);
+    expect(restored.liveEntries()).toEqual(recorded.liveEntries());
+    expect(recorded.horizon).toBeGreaterThan(0); // the case prunes
   });
 });
 
