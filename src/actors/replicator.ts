@@ -238,10 +238,9 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     /** A detach or attach under way: done once a leader confirmed it; otherwise ask (again). */
     const pursueMembership = () => {
       if (membership !== 'detach' && membership !== 'attach') return;
-      const state = raft.membershipState();
       // Back in means caught up too: a member that heard from its leader and has applied what it had.
       const caughtUp = raft.role === 'leader' || (raft.inTouch && raft.catchingUp === undefined);
-      const done = raft.membershipConfirmed() && (membership === 'detach' ? state === 'out' && raft.role !== 'leader' : state === 'member' && caughtUp);
+      const done = raft.membershipDone(membership) && (membership === 'detach' || caughtUp);
       if (!done) {
         raft.requestMembership(membership);
         return;

@@ -15,7 +15,7 @@ import { Encoder } from '@msgpack/msgpack';
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
 import type { Address, LogRecord, Message, SendResult } from '../runtime/actor.js';
-import { APP, formatAddress } from '../runtime/actor.js';
+import { APP } from '../runtime/actor.js';
 import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
@@ -26,7 +26,7 @@ import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
-import type { ClusterView, NodeStatus, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
+import type { ClusterView, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
@@ -34,98 +34,17 @@ import type { NodeParams, ResolvedParams } from './params.js';
 import { isSharedNetwork, resolveParams } from './params.js';
 import type { OwnedNetwork } from './tcp.js';
 import { DetachControl } from './detached.js';
-import type { MembershipState } from './detached.js';
+import { loggingDeliveries, loggingSends } from './debug-output.js';
+import type { NodeEvents, NodeInfo, ReadOptions, WriteOptions } from './node-info.js';
+import { nodeInfo } from './node-info.js';
+
+export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, WriteOptions } from './node-info.js';
 import { openTcpNetwork } from './tcp.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
 
 /** Counts a change-set's bytes (clusterSendBuf) without an encoder and buffer per write. */
 const changeSetEncoder = new Encoder();
-
-/** A peer as `connect` / `disconnect` name it. */
-export interface PeerInfo {
-  readonly nodeId: string;
-  readonly addr: string;
-  readonly qrank: number;
-  /** Why the quorum watcher changed its mind (heartbeat, silence, link cut, ...). */
-  readonly reason: string;
-}
-
-export interface NodeEvents {
-  leaderChanged: (leader: string | undefined, term: number) => void;
-  /** A peer is reachable (heard from, link up). */
-  connect: (peer: PeerInfo) => void;
-  /** A peer is not reachable any more (silent for an election timeout, or its link went down). */
-  disconnect: (peer: PeerInfo) => void;
-  /** This node's side of the cluster holds no quorum any more: its writes fail at once with NO_QUORUM. */
-  quorumLost: (reason: string) => void;
-  quorumRegained: (reason: string) => void;
-  /**
-   * This node had fallen behind (it was down or cut off) and has caught up: it has applied what the
-   * leader had committed when it noticed, from the log or by a state transfer (`via: 'image'`).
-   */
-  synced: (info: { readonly index: number; readonly via: 'log' | 'image' }) => void;
-}
-
-/** One peer in `info()`, as this node last heard it. */
-export interface PeerStatus {
-  readonly nodeId: string;
-  readonly qrank: number;
-  readonly arbiter: boolean;
-  readonly connected: boolean;
-  /** Undefined until its first heartbeat. */
-  readonly role: string | undefined;
-  readonly term: number | undefined;
-  readonly commitIndex: number | undefined;
-  readonly appliedIndex: number | undefined;
-  /** Log entries this node has committed that the peer had not applied when last heard (undefined: never heard). */
-  readonly lag: number | undefined;
-}
-
-/** Like mco_cluster_info: this node and the cluster as it sees them. */
-export interface NodeInfo {
-  readonly nodeId: string;
-  /** An arbiter votes and keeps the log, but holds no tables. */
-  readonly arbiter: boolean;
-  /** 'detached': out of the membership, a standalone database (see detach()). */
-  readonly membership: MembershipState;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | undefined;
-  /** Raft log positions: committed by a quorum, applied here, last appended here. */
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly hasQuorum: boolean;
-  /** Nodes this one is connected to, itself included. */
-  readonly activeNodes: readonly string[];
-  readonly peers: readonly PeerStatus[];
-  /** Change-sets applied to this node's tables, and how many certification rejected (CONFLICT, UNIQUE). */
-  readonly applied: number;
-  readonly conflicts: number;
-  /** Of those, the ones that came from other nodes. */
-  readonly remoteCommits: number;
-  readonly remoteRollbacks: number;
-  readonly pendingWrites: number;
-  readonly storeVersion: number;
-  /** Bytes sent to and received from peers (nwType 'tcp'); undefined where nothing is serialized ('local'). */
-  readonly bytesSent: number | undefined;
-  readonly bytesReceived: number | undefined;
-}
-
-export interface ReadOptions {
-  /**
-   * 'local' (default): this node's tables as they are, at once. 'linearizable': first confirm with a
-   * quorum that the leader is still the leader (ReadIndex, thesis §6.4) and wait until this node has
-   * applied what it had committed, so the read sees every write acknowledged anywhere before it began.
-   */
-  readonly consistency: 'local' | 'linearizable';
-}
-
-export interface WriteOptions {
-  /** Times to run the body again on a fresh snapshot after a CONFLICT (default 0). */
-  readonly retries?: number;
-}
 
 interface PendingWrite {
   readonly resolve: (result: ApplyResult) => void;
@@ -213,36 +132,17 @@ export class ClusterNode {
       this.network = this.ownNetwork.network;
     }
     const outbound = this.network.outbound(p.self);
-    this.outbound = !p.modeMask.debugOutput ? outbound : (from, to, message) => {
-      this.debugMessage('cluster message sent', from, to, message);
-      return outbound(from, to, message);
-    };
+    this.outbound = p.modeMask.debugOutput ? loggingSends(p.self, outbound, this.debugLog()) : outbound;
   }
 
   private joinNetwork(): void {
     const host = this.host!;
-    this.network!.attach(!this.params.modeMask.debugOutput ? host : {
-      node: host.node,
-      get state() {
-        return host.state;
-      },
-      send: (to, message) => host.send(to, message),
-      deliver: (from, to, message) => {
-        this.debugMessage('cluster message received', from, to, message);
-        return host.deliver(from, to, message);
-      },
-      on: (event, listener) => host.on(event, listener),
-      stats: () => host.stats(),
-      stop: () => host.stop(),
-    });
+    this.network!.attach(this.params.modeMask.debugOutput ? loggingDeliveries(host, this.debugLog()) : host);
     this.onNetwork = true;
   }
 
-  /** modeMask.debugOutput: one debug record per cluster message (its type and ends, not its contents). */
-  private debugMessage(msg: string, from: Address, to: Address, message: Message): void {
-    const record: LogRecord = { level: 'debug', timeMs: Date.now(), node: this.nodeId, actor: APP, msg, fields: { from: formatAddress(from), to: formatAddress(to), type: message.type } };
-    if (this.params.log !== undefined) this.params.log(record);
-    else process.stderr.write(`${JSON.stringify(record)}\n`);
+  private debugLog(): (record: LogRecord) => void {
+    return this.params.log ?? ((record) => process.stderr.write(`${JSON.stringify(record)}\n`));
   }
 
   /**
@@ -338,21 +238,11 @@ export class ClusterNode {
   }
 
   info(): NodeInfo {
-    const self: NodeStatus | undefined = this.view.self;
-    const commitIndex = self?.commit ?? 0;
-    const traffic = this.network?.traffic?.(this.nodeId);
-    return {
-      nodeId: this.nodeId, arbiter: this.params.arbiter, membership: this.membership.state, role: this.raftState.role, term: this.raftState.term, leader: this.raftState.leader,
-      commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: this.hasQuorum,
-      activeNodes: [this.nodeId, ...this.view.peers.filter((p) => p.connected).map((p) => p.id)],
-      peers: this.view.peers.map((p): PeerStatus => ({
-        nodeId: p.id, qrank: p.qrank, arbiter: this.params.voters.some((v) => v.id === p.id && v.arbiter === true), connected: p.connected, role: p.status?.role, term: p.status?.term,
-        commitIndex: p.status?.commit, appliedIndex: p.status?.applied, lag: p.status === undefined ? undefined : Math.max(0, commitIndex - p.status.applied),
-      })),
-      applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks,
-      pendingWrites: this.pending.size, storeVersion: this.store?.version ?? 0,
-      bytesSent: traffic?.bytesSent, bytesReceived: traffic?.bytesReceived,
-    };
+    return nodeInfo({
+      nodeId: this.nodeId, arbiter: this.params.arbiter, voters: this.params.voters, membership: this.membership.state, raft: this.raftState,
+      view: this.view, hasQuorum: this.hasQuorum, traffic: this.network?.traffic?.(this.nodeId),
+      counts: { applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks, pendingWrites: this.pending.size, storeVersion: this.store?.version ?? 0 },
+    });
   }
 
   /** A hash of this node's whole database: equal on nodes that applied the same log. */

@@ -17,7 +17,7 @@ import type { NodeId, QuorumRule } from './quorum.js';
 import { quorumIndex } from './quorum.js';
 import { Progress } from './progress.js';
 import type { VersionedMembership } from './membership.js';
-import { MembershipTracker, involved, isJoint, membershipQuorum } from './membership.js';
+import { MembershipTracker, involved, membershipQuorum } from './membership.js';
 import { ImageAssembler } from './image-transfer.js';
 import type { HardState, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
@@ -40,15 +40,6 @@ export class RaftState {
   /** Which (current, committed) membership entries `isQuorum` and `peers` were computed for. */
   private membershipKey = '';
   private readonly customQuorum: QuorumRule | undefined;
-  /**
-   * The latest membership a leader answered this node's request with. It may be newer than this node's
-   * log: a node taken out may never hear of the final change, as the leader stops sending to it once
-   * that commits.
-   */
-  protected leaderMembership: VersionedMembership | undefined;
-  /** The membership request this node last made, and whether a leader spoke to it since (see membershipConfirmed). */
-  protected membershipAsked: 'detach' | 'attach' | undefined;
-  protected membershipHeard = false;
   /** This node is an arbiter: no state machine, so its images carry no frames (see quorum.ts Voter). */
   readonly dataless: boolean;
   protected readonly arbiters: ReadonlySet<NodeId>;
@@ -106,32 +97,6 @@ export class RaftState {
     this.lastSoft = this.softState();
     this.refreshMembership();
     this.resetElection();
-  }
-
-  /**
-   * This node in the membership: 'member'; 'joining' or 'leaving' while a change that adds or removes it
-   * is under way; 'out' once neither the latest nor the committed membership holds it. Taken out, a node
-   * stays a voter until its removal commits: the others may need its vote to finish the change. What a
-   * leader answered counts where it is newer than this node's log.
-   */
-  membershipState(): 'member' | 'joining' | 'leaving' | 'out' {
-    const told = this.leaderMembership;
-    const newer = (v: VersionedMembership) => (told !== undefined && told.index > v.index ? told : v);
-    const current = newer({ membership: this.members.current(), index: this.members.currentIndex() });
-    const committed = newer(this.members.at(this.log.committed));
-    if (!involved(current.membership).includes(this.id) && !involved(committed.membership).includes(this.id)) return 'out';
-    const inNew = current.membership.members.includes(this.id);
-    if (inNew && current.index === committed.index && !isJoint(current.membership)) return 'member';
-    return inNew ? 'joining' : 'leaving';
-  }
-
-  /**
-   * Whether a leader answered or replicated to this node since its last membership request: a node's own
-   * log may be stale (it restarted after being taken out, or was let back in while it was down), so a
-   * request counts as done only once a leader has spoken.
-   */
-  membershipConfirmed(): boolean {
-    return this.membershipHeard;
   }
 
   /** A follower that heard from its leader since it last lost touch (its catch-up is then known). */

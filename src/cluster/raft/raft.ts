@@ -7,25 +7,26 @@
  * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
  * coming back cannot disrupt a healthy leader; leader transfer (§3.10); log compaction behind a state
  * image the host's state machine provides, and state transfer of that image in chunks (§7); ReadIndex
- * for linearizable reads (thesis §6.4, read-index.ts).
+ * for linearizable reads (thesis §6.4, read-index.ts); membership changes by joint consensus (§6,
+ * raft-membership.ts, one layer below: raft-state.ts ← raft-membership.ts ← raft.ts).
  *
  * Safety invariants asserted here: at most one leader per term (an append from another leader of our
  * own term is impossible); a committed entry is never truncated (RaftLog); commit only advances, and only
  * by an entry of the leader's own term (§5.4.2).
  */
 import { assert, assertNever } from '../../runtime/assert.js';
-import type { Append, AppendResp, Entry, MembersChange, MembersChangeResp, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
+import type { Append, AppendResp, Entry, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
 import type { NodeId } from './quorum.js';
 import { Progress } from './progress.js';
 import { quorumActive, tally } from './election.js';
 import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
-import type { MembershipResult, ProposeResult } from './types.js';
-import { involved, isJoint } from './membership.js';
-import { RaftState } from './raft-state.js';
+import type { ProposeResult } from './types.js';
+import { involved } from './membership.js';
+import { RaftMembership } from './raft-membership.js';
 
 export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
-export class Raft extends RaftState {
+export class Raft extends RaftMembership {
   private stepRole: (m: RaftMessage) => void = (m) => this.stepFollower(m);
 
   // ---- inputs -------------------------------------------------------------------------------------
@@ -262,7 +263,7 @@ export class Raft extends RaftState {
    * restarts its election timer (§5.2); otherwise candidates that cannot win (their logs are behind)
    * would keep the one that can from ever timing out.
    */
-  private becomeFollower(term: number, leader: NodeId | undefined, keepTimer = false): void {
+  protected becomeFollower(term: number, leader: NodeId | undefined, keepTimer = false): void {
     this.failReads();
     if (term > this.term) {
       this.term = term;
@@ -314,7 +315,7 @@ export class Raft extends RaftState {
 
   // ---- replication --------------------------------------------------------------------------------
 
-  private appendOwn(data: readonly Entry['data'][]): void {
+  protected appendOwn(data: readonly Entry['data'][]): void {
     let index = this.log.lastIndex();
     const entries = data.map((d) => ({ term: this.term, index: ++index, data: d }));
     this.log.appendNew(entries);
@@ -324,7 +325,7 @@ export class Raft extends RaftState {
     this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
   }
 
-  private sendAppend(to: NodeId, heartbeat: boolean): void {
+  protected sendAppend(to: NodeId, heartbeat: boolean): void {
     const pr = this.progress.get(to)!;
     if (pr.image !== undefined || pr.next <= this.log.compactedIndex) {
       this.sendImageChunk(to, pr, heartbeat);
@@ -387,83 +388,6 @@ export class Raft extends RaftState {
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
     // An arbiter leads only to bring a data node up to date (it cannot send images): then it hands over.
     else if (this.dataless && this.transferee === undefined && !this.arbiters.has(m.from) && pr.match === this.log.lastIndex()) this.transferLeadership(m.from);
-  }
-
-  // ---- membership changes (§6, membership.ts) ----------------------------------------------------
-
-  /**
-   * The host stood this node still (out of the membership) and now resumes it: whatever it hears first
-   * from a leader tells how far behind it is, and its election timer starts afresh.
-   */
-  resume(): void {
-    this.heardLeader = false;
-    this.leader = undefined;
-    this.resetElection();
-  }
-
-  /**
-   * Asks for this node to leave the membership (`detach`) or to rejoin it (`attach`). The host repeats
-   * the request until `membershipState()` says it is done ('out' and not leading, or 'member'): a request may be lost, or find a change in flight.
-   */
-  requestMembership(op: 'detach' | 'attach'): MembershipResult {
-    if (this.membershipAsked !== op) {
-      this.membershipAsked = op;
-      this.membershipHeard = false;
-    }
-    if (this.role === 'leader') {
-      this.membershipHeard = true; // the leader is the one who knows
-      return this.changeMembers(op, this.id);
-    }
-    const seen = Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
-    const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
-    // Out of the cluster (or on its way out) a node may know no leader: whoever hears it forwards it.
-    if (this.leader !== undefined) ask(this.leader);
-    else if (this.peers.length > 0) this.peers.forEach(ask);
-    else return 'noLeader';
-    return 'forwarded';
-  }
-
-  private stepMembers(m: MembersChange | MembersChangeResp): void {
-    if (m.type === 'membersChangeResp') {
-      if (m.membership.index > (this.leaderMembership?.index ?? 0)) this.leaderMembership = m.membership;
-      this.membershipHeard = true;
-      return;
-    }
-    if (this.role !== 'leader') {
-      if (this.leader !== undefined && this.leader !== m.from) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
-      return;
-    }
-    const version = this.members.currentIndex();
-    // A request made against another version is only answered (with this one): the asker asks again.
-    if (m.seen === version && this.changeMembers(m.op, m.node) !== 'done') return;
-    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed) });
-  }
-
-  /** Leader: starts the joint membership (old and new) that leads to the one asked for. */
-  private changeMembers(op: 'detach' | 'attach', node: NodeId): MembershipResult {
-    const current = this.members.current();
-    // One change at a time, from a committed membership. (Joint consensus does not need the leader's own
-    // term to have committed first, as single-server changes do; an arbiter leading may be unable to
-    // commit anything until the data node it lets back in holds it.)
-    if (this.transferee !== undefined || isJoint(current) || this.members.currentIndex() > this.log.committed) return 'busy';
-    if ((op === 'detach') !== current.members.includes(node)) return 'done';
-    const members = this.config.voters.map((v) => v.id).filter((id) => (op === 'detach' ? id !== node && current.members.includes(id) : id === node || current.members.includes(id)));
-    if (members.every((id) => this.arbiters.has(id))) return 'refused'; // no data node would be left
-    this.appendOwn([{ kind: 'members', membership: { members, old: current.members } }]);
-    return 'started';
-  }
-
-  /** Leader: once the joint membership commits, the new one alone rules; once that commits, a leader left out steps down. */
-  protected override leaderCommitted(): void {
-    this.refreshMembership();
-    if (this.members.currentIndex() > this.log.committed) return;
-    const current = this.members.current();
-    if (isJoint(current)) {
-      this.appendOwn([{ kind: 'members', membership: { members: current.members } }]);
-    } else if (!current.members.includes(this.id)) {
-      for (const peer of this.peers) this.sendAppend(peer, true); // the commit index, before it goes quiet
-      this.becomeFollower(this.term, undefined);
-    }
   }
 
   // ---- linearizable reads (thesis §6.4) -----------------------------------------------------------

@@ -227,8 +227,7 @@ export class RaftNet {
     const op = this.asking.get(id);
     if (op === undefined || this.down.has(id)) return;
     const raft = this.node(id);
-    const state = raft.membershipState();
-    const done = raft.membershipConfirmed() && (op === 'detach' ? state === 'out' && raft.role !== 'leader' : state === 'member');
+    const done = raft.membershipDone(op);
     if (!done) raft.requestMembership(op);
     else {
       this.asking.delete(id);

@@ -1,0 +1,129 @@
+/**
+ * Raft's membership changes by joint consensus (§6; the rules and why in membership.ts), as the layer
+ * between the shared state (raft-state.ts) and the roles (raft.ts): a node asks the leader to take it
+ * out or put it back, the leader appends the joint membership and then the new one, and a leader left
+ * out steps down once that commits. The roles supply appending, sending and stepping down.
+ */
+import type { MembersChange, MembersChangeResp, EntryData } from './messages.js';
+import type { NodeId } from './quorum.js';
+import type { MembershipResult } from './types.js';
+import type { VersionedMembership } from './membership.js';
+import { involved, isJoint } from './membership.js';
+import { RaftState } from './raft-state.js';
+
+export abstract class RaftMembership extends RaftState {
+  /**
+   * The latest membership a leader answered this node's request with. It may be newer than this node's
+   * log: a node taken out may never hear of the final change, as the leader stops sending to it once
+   * that commits.
+   */
+  protected leaderMembership: VersionedMembership | undefined;
+  /** The membership request this node last made, and whether a leader spoke to it since (see membershipDone). */
+  protected membershipAsked: 'detach' | 'attach' | undefined;
+  protected membershipHeard = false;
+  /**
+   * This node in the membership: 'member'; 'joining' or 'leaving' while a change that adds or removes it
+   * is under way; 'out' once neither the latest nor the committed membership holds it. Taken out, a node
+   * stays a voter until its removal commits: the others may need its vote to finish the change. What a
+   * leader answered counts where it is newer than this node's log.
+   */
+  membershipState(): 'member' | 'joining' | 'leaving' | 'out' {
+    const told = this.leaderMembership;
+    const newer = (v: VersionedMembership) => (told !== undefined && told.index > v.index ? told : v);
+    const current = newer({ membership: this.members.current(), index: this.members.currentIndex() });
+    const committed = newer(this.members.at(this.log.committed));
+    if (!involved(current.membership).includes(this.id) && !involved(committed.membership).includes(this.id)) return 'out';
+    const inNew = current.membership.members.includes(this.id);
+    if (inNew && current.index === committed.index && !isJoint(current.membership)) return 'member';
+    return inNew ? 'joining' : 'leaving';
+  }
+
+  /**
+   * Whether the membership request `op` is done: this node is out and not leading (detach), or a member
+   * (attach), and a leader answered or replicated to it since the request. Its own log may be stale (it
+   * restarted after being taken out, or was let back in while it was down), so only a leader can tell.
+   */
+  membershipDone(op: 'detach' | 'attach'): boolean {
+    const state = this.membershipState();
+    return this.membershipHeard && (op === 'detach' ? state === 'out' && this.role !== 'leader' : state === 'member');
+  }
+
+  /**
+   * The host stood this node still (out of the membership) and now resumes it: whatever it hears first
+   * from a leader tells how far behind it is, and its election timer starts afresh.
+   */
+  resume(): void {
+    this.heardLeader = false;
+    this.leader = undefined;
+    this.resetElection();
+  }
+
+  /**
+   * Asks for this node to leave the membership (`detach`) or to rejoin it (`attach`). The host repeats
+   * the request until `membershipDone(op)`: a request may be lost, or find a change in flight.
+   */
+  requestMembership(op: 'detach' | 'attach'): MembershipResult {
+    if (this.membershipAsked !== op) {
+      this.membershipAsked = op;
+      this.membershipHeard = false;
+    }
+    if (this.role === 'leader') {
+      this.membershipHeard = true; // the leader is the one who knows
+      return this.changeMembers(op, this.id);
+    }
+    const seen = Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
+    const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
+    // Out of the cluster (or on its way out) a node may know no leader: whoever hears it forwards it.
+    if (this.leader !== undefined) ask(this.leader);
+    else if (this.peers.length > 0) this.peers.forEach(ask);
+    else return 'noLeader';
+    return 'forwarded';
+  }
+
+  protected stepMembers(m: MembersChange | MembersChangeResp): void {
+    if (m.type === 'membersChangeResp') {
+      if (m.membership.index > (this.leaderMembership?.index ?? 0)) this.leaderMembership = m.membership;
+      this.membershipHeard = true;
+      return;
+    }
+    if (this.role !== 'leader') {
+      if (this.leader !== undefined && this.leader !== m.from) this.send({ ...m, term: this.term, from: this.id, to: this.leader });
+      return;
+    }
+    const version = this.members.currentIndex();
+    // A request made against another version is only answered (with this one): the asker asks again.
+    if (m.seen === version && this.changeMembers(m.op, m.node) !== 'done') return;
+    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed) });
+  }
+
+  /** Leader: starts the joint membership (old and new) that leads to the one asked for. */
+  private changeMembers(op: 'detach' | 'attach', node: NodeId): MembershipResult {
+    const current = this.members.current();
+    // One change at a time, from a committed membership. (Joint consensus does not need the leader's own
+    // term to have committed first, as single-server changes do; an arbiter leading may be unable to
+    // commit anything until the data node it lets back in holds it.)
+    if (this.transferee !== undefined || isJoint(current) || this.members.currentIndex() > this.log.committed) return 'busy';
+    if ((op === 'detach') !== current.members.includes(node)) return 'done';
+    const members = this.config.voters.map((v) => v.id).filter((id) => (op === 'detach' ? id !== node && current.members.includes(id) : id === node || current.members.includes(id)));
+    if (members.every((id) => this.arbiters.has(id))) return 'refused'; // no data node would be left
+    this.appendOwn([{ kind: 'members', membership: { members, old: current.members } }]);
+    return 'started';
+  }
+
+  /** Leader: once the joint membership commits, the new one alone rules; once that commits, a leader left out steps down. */
+  protected override leaderCommitted(): void {
+    this.refreshMembership();
+    if (this.members.currentIndex() > this.log.committed) return;
+    const current = this.members.current();
+    if (isJoint(current)) {
+      this.appendOwn([{ kind: 'members', membership: { members: current.members } }]);
+    } else if (!current.members.includes(this.id)) {
+      for (const peer of this.peers) this.sendAppend(peer, true); // the commit index, before it goes quiet
+      this.becomeFollower(this.term, undefined);
+    }
+  }
+
+  protected abstract appendOwn(data: readonly EntryData[]): void;
+  protected abstract sendAppend(to: NodeId, heartbeat: boolean): void;
+  protected abstract becomeFollower(term: number, leader: NodeId | undefined, keepTimer?: boolean): void;
+}
