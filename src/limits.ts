@@ -74,6 +74,8 @@ export const checkerAnomaliesReportedMax = 100;
 export const clusterSendBufDefault = 64 * 1024 * 1024;
 /** Cluster: how long a write may wait for its commit before it rejects with TIMEOUT. */
 export const writeTimeoutMsDefault = 10_000;
+/** Cluster: how long a cluster-wide stop() waits for every attached node to call stop too (`stopTimeoutMs`). */
+export const stopTimeoutMsDefault = 30_000;
 /** Cluster: entries in one Raft append message. */
 export const raftAppendEntriesMax = 256;
 /** Cluster: unacknowledged append messages per follower. */

@@ -46,7 +46,10 @@ export interface CommitRefused {
 /** To the application: committed entries, in log order, to certify and apply. */
 export interface ApplyEntries {
   readonly type: 'apply';
+  /** The log index of the first payload. */
   readonly index: number;
+  /** The log index of the last payload. */
+  readonly last: number;
   readonly payloads: readonly LogPayload[];
 }
 export type CommitterMessage = CommitRequest | Committed | ProposeRefused | Overloaded | Recovered | ImageWanted | Restore | Synced | QuorumChanged | ReadReady | ReadFailed | MembershipDone;
@@ -109,15 +112,17 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             return;
           case 'committed': {
             let first = -1;
+            let last = -1;
             const payloads: LogPayload[] = [];
             for (const entry of message.entries) {
               if (entry.data.kind !== 'command') continue;
               const payload = entry.data.payload as LogPayload;
               if (first < 0) first = entry.index;
+              last = entry.index;
               payloads.push(payload);
               if (payload.origin === origin) release(payload.id);
             }
-            if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, payloads } satisfies ApplyEntries);
+            if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, last, payloads } satisfies ApplyEntries);
             return;
           }
           case 'quorum':

@@ -12,6 +12,14 @@
  * It does not decide leadership (Raft does); it is failure detection and arithmetic, as db-minder's
  * arbitrator does for its nodes. Invariants: every change of a peer's state is reported once, in order;
  * `quorum` is sent at start and on every change.
+ *
+ * It also runs the cluster-wide stop barrier (the seeds' `stop()`: "returns after ALL nodes call stop"):
+ * once the application asks (`stopCluster`, after its own writes settled), every heartbeat carries
+ * `stopAt`, the log index this node had applied then. When every attached data node (the members of
+ * the log's membership, arbiters aside) has announced its `stopAt` and every one of them, this node
+ * included, has applied up to the highest of them, every write acknowledged anywhere before its node
+ * called stop is applied everywhere: the watcher sends one last heartbeat and tells the application
+ * (`clusterStopped`), which then stops the node. Until then it reports who it still waits for.
  */
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
@@ -41,6 +49,13 @@ export interface NodeStatus {
 export interface Heartbeat {
   readonly type: 'heartbeat';
   readonly status: NodeStatus | undefined;
+  /** Set once this node's application called a cluster-wide stop: the log index it had applied then. */
+  readonly stopAt?: number;
+}
+/** From the application: stop the cluster; its own writes have settled, the last one at `applied`. */
+export interface StopCluster {
+  readonly type: 'stopCluster';
+  readonly applied: number;
 }
 /** From the local replicator, when its status changed. */
 export interface LocalStatus {
@@ -50,7 +65,7 @@ export interface LocalStatus {
 interface WatchTick {
   readonly type: 'watchTick';
 }
-export type WatcherMessage = Heartbeat | LocalStatus | LinkChanged | WatchTick;
+export type WatcherMessage = Heartbeat | LocalStatus | LinkChanged | WatchTick | StopCluster;
 
 /** To the application: a peer connected or disconnected. */
 export interface PeerChanged {
@@ -66,6 +81,16 @@ export interface QuorumChanged {
   readonly hasQuorum: boolean;
   /** Connected nodes (this one included) and their qrank, against the total. */
   readonly reason: string;
+}
+/** To the application, while a cluster-wide stop waits: the nodes it waits for (empty: done) and why. */
+export interface StopProgress {
+  readonly type: 'stopProgress';
+  /** Data nodes that have not called stop yet. */
+  readonly notStopping: readonly string[];
+  /** Nodes that called stop but have not applied up to `target` yet (this one included). */
+  readonly behind: readonly string[];
+  readonly target: number;
+  readonly done: boolean;
 }
 export interface PeerView {
   readonly id: string;
@@ -98,6 +123,8 @@ interface Peer {
   linkUp: boolean;
   heardAt: number;
   status: NodeStatus | undefined;
+  /** Sticky: once a peer announced a cluster-wide stop, it stays announced. */
+  stopAt: number | undefined;
 }
 
 export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
@@ -113,11 +140,18 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
     let members: Membership = { members: ids };
     let isQuorum: QuorumRule = membershipQuorum(members, params.voters, custom);
     const totalQrank = () => params.voters.filter((v) => members.members.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
-    const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined }));
+    const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined, stopAt: undefined }));
     const byId = new Map(peers.map((p) => [p.id, p]));
     let local: NodeStatus | undefined;
     let hasQuorum: boolean | undefined;
     let viewChanged = true;
+    /** Set once the application asked for a cluster-wide stop: this node's `stopAt`. */
+    let stopAt: number | undefined;
+    let stopReported = '';
+    let stopDone = false;
+    /** Whether this node had not applied up to the stop target yet, when last checked. */
+    let selfBehind = false;
+    const arbiters = new Set(params.voters.filter((v) => v.arbiter === true).map((v) => v.id));
 
     const setConnected = (peer: Peer, connected: boolean, reason: string) => {
       if (peer.connected === connected) return;
@@ -145,14 +179,35 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
       ctx.send(committer, message); // first: the application may write as soon as it hears
       ctx.send(app, message);
     };
+    const heartbeat = (): Heartbeat => (stopAt === undefined ? { type: 'heartbeat', status: local } : { type: 'heartbeat', status: local, stopAt });
+    /** The stop barrier: see the header. Called whenever what it depends on may have changed. */
+    const checkStop = () => {
+      if (stopAt === undefined || stopDone) return;
+      const waitedFor = [...members.members, ...(members.old ?? [])].filter((id, i, all) => all.indexOf(id) === i && id !== self && !arbiters.has(id));
+      const notStopping = waitedFor.filter((id) => byId.get(id)?.stopAt === undefined);
+      const target = Math.max(stopAt, ...waitedFor.map((id) => byId.get(id)?.stopAt ?? 0));
+      const behind = waitedFor.filter((id) => !notStopping.includes(id) && (byId.get(id)?.status?.applied ?? 0) < target);
+      selfBehind = (local?.applied ?? 0) < target;
+      if (selfBehind) behind.unshift(self);
+      const done = notStopping.length === 0 && behind.length === 0;
+      const key = `${notStopping.join()}|${behind.join()}|${target}|${done}`;
+      if (key === stopReported) return;
+      stopReported = key;
+      if (done) {
+        stopDone = true;
+        for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat()); // the others may still wait for this node's applied index
+      }
+      ctx.send(app, { type: 'stopProgress', notStopping, behind, target, done } satisfies StopProgress);
+    };
     const tick = () => {
       const now = ctx.now();
       for (const peer of peers) {
-        ctx.send({ node: peer.id, actor: WATCHER }, { type: 'heartbeat', status: local } satisfies Heartbeat);
+        ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
         if (peer.connected && now - peer.heardAt > params.silenceMsMax) setConnected(peer, false, `not heard from for more than ${params.silenceMsMax} ms`);
       }
       decide();
       publish();
+      checkStop();
       ctx.setTimer(params.heartbeatMs, { type: 'watchTick' });
     };
     decide();
@@ -169,7 +224,9 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
             if (peer === undefined) return; // not a member: ignore
             peer.heardAt = ctx.now();
             peer.status = message.status;
+            if (message.stopAt !== undefined) peer.stopAt = message.stopAt;
             viewChanged = true;
+            checkStop();
             if (peer.linkUp && !peer.connected) {
               setConnected(peer, true, 'heartbeat');
               publish();
@@ -185,6 +242,18 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
               isQuorum = membershipQuorum(members, params.voters, custom);
               decide();
             }
+            if (stopAt !== undefined && !stopDone) {
+              const wasBehind = selfBehind;
+              checkStop();
+              // This node has caught up to the stop target: the others wait for that; tell them now.
+              if (wasBehind && !selfBehind && !stopDone) for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
+            }
+            return;
+          case 'stopCluster':
+            if (stopAt !== undefined) return;
+            stopAt = Math.max(message.applied, local?.applied ?? 0);
+            for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
+            checkStop();
             return;
           case 'link': {
             const peer = byId.get(message.peer);

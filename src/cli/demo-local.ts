@@ -35,7 +35,7 @@ export async function runLocalDemo(print: Print): Promise<number> {
   try {
     return await tour(nodes, open, print);
   } finally {
-    await Promise.all(nodes.map((node) => node?.stop()));
+    await Promise.all(nodes.map((node) => node?.stop({ scope: 'local' }))); // already stopped together, unless the tour failed
     rmSync(dataDir, { recursive: true, force: true });
     print(`\nstopped every node (no worker thread left) and removed ${dataDir}`);
   }
@@ -62,7 +62,7 @@ async function tour(nodes: (ClusterNode | undefined)[], open: (nodeId: number) =
     node.on('quorumLost', (why) => quorumLost.push(`${node.nodeId}: ${why}`));
     node.on('disconnect', (peer) => disconnects.push(`${node.nodeId} saw ${peer.nodeId} go (${peer.reason})`));
   }
-  await away.stop();
+  await away.stop({ scope: 'local' });
   nodes[awayAt] = undefined;
   const stayed = all();
   print(`\n2. stopped ${away.nodeId} (a follower); ${disconnects.join('; ') || 'no disconnect seen yet'}`);
@@ -75,6 +75,9 @@ async function tour(nodes: (ClusterNode | undefined)[], open: (nodeId: number) =
   const hashes = await settledHashes(all());
   const equal = new Set(hashes.values()).size === 1;
   print(`   content hashes once writes stopped: ${[...hashes].map(([id, h]) => `${id} ${h.slice(0, 12)}`).join(', ')} (${equal ? 'equal' : 'DIFFERENT'})`);
+  const stopBegan = performance.now();
+  await Promise.all(all().map((n) => n.stop())); // cluster-wide: each returns once all three called it
+  print(`\n4. stopped the cluster: each node called stop(), and each returned once all three had and held the same data (${formatMs(performance.now() - stopBegan)})`);
   const runs = [phase1, phase2, phase3];
   print(`\n${summarize({ runs, awayNode: away.nodeId, downRun: phase2, missed, syncMs, synced: synced !== undefined, equal, quorumLost: quorumLost.length })}`);
   // Failed writes are reported, not fatal: a TIMEOUT is an honest answer under load. What must hold is

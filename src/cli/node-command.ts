@@ -113,7 +113,7 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
       });
     } catch (error) {
       logger.fatal({ err: error }, `could not serve the admin port on ${config.adminListen}`);
-      await node.stop();
+      await node.stop({ scope: 'local' });
       return 1;
     }
   }
@@ -129,7 +129,7 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
       });
     } catch (error) {
       logger.fatal({ err: error }, `could not serve the client port on ${config.clientListen}`);
-      await Promise.all([admin?.close(), node.stop()]);
+      await Promise.all([admin?.close(), node.stop({ scope: 'local' })]);
       return 1;
     }
   }
@@ -151,7 +151,7 @@ function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: num
 async function stop(node: ClusterNode, servers: readonly ({ close(): Promise<void> } | undefined)[], logger: Logger, counters: { leaderChanges: number }): Promise<number> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), nodeStopMsMax)));
-  const closing = Promise.all(servers.map((server) => server?.close())).then(() => node.stop());
+  const closing = Promise.all(servers.map((server) => server?.close())).then(() => node.stop({ scope: 'local' }));
   const outcome = await Promise.race([closing.then(() => 'stopped' as const), late]);
   clearTimeout(timer);
   if (outcome === 'late') {

@@ -26,19 +26,19 @@ import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
-import type { ClusterView, PeerChanged, QuorumChanged } from '../actors/quorum-watcher.js';
+import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
-import { COMMITTER, FLUSHER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
+import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { isSharedNetwork, resolveParams } from './params.js';
 import type { OwnedNetwork } from './tcp.js';
 import { DetachControl } from './detached.js';
 import { loggingDeliveries, loggingSends } from './debug-output.js';
-import type { NodeEvents, NodeInfo, ReadOptions, WriteOptions } from './node-info.js';
+import type { NodeEvents, NodeInfo, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { nodeInfo } from './node-info.js';
 
-export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, WriteOptions } from './node-info.js';
+export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { openTcpNetwork } from './tcp.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
@@ -79,6 +79,15 @@ export class ClusterNode {
   private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
+  /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
+  private closing = false;
+  private stopping: Promise<void> | undefined;
+  private stopWaiter: ((outcome: 'done' | 'timeout' | 'stopped') => void) | undefined;
+  private stopProgress: StopProgress | undefined;
+  /** Called whenever the last pending write settles. */
+  private drainWaiters: (() => void)[] = [];
+  /** The log index of the last change-set applied here. */
+  private appliedIndex = 0;
   /** quorumRegained follows a quorumLost, not the first quorum after open. */
   private quorumSeen = false;
   private hasQuorum = false;
@@ -152,7 +161,7 @@ export class ClusterNode {
    * node then stays in the cluster).
    */
   async detach(): Promise<void> {
-    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
     if (this.membership.state === 'detached') return;
     if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `detach: this node's side of the cluster has no quorum to change the membership: ${this.quorumReason}`);
     const done = this.membership.begin('detached', () => this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest));
@@ -167,7 +176,7 @@ export class ClusterNode {
    * writeTimeoutMs (it goes on trying).
    */
   async attach(): Promise<void> {
-    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
     if (this.membership.state === 'attached') return;
     if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
     this.membership.discardLocalWrites(this.store);
@@ -266,10 +275,61 @@ export class ClusterNode {
     this.sendLocal(REPLICATOR, { type: 'transferLeadership', to: nodeAddr } satisfies TransferLeadership);
   }
 
-  /** Stops this node: pending writes reject with STOPPED; the actors drain and stop. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the node. By default cluster-wide, as the seeds' stop ("returns after ALL nodes call stop"):
+   * this node refuses new writes (STOPPED) and lets its own settle, then waits until every attached data
+   * node has called stop and every one has applied each write acknowledged anywhere before its node
+   * called stop; then it stops. Resolved, every node holds the same data (local reads still work after
+   * stop). Rejects with TIMEOUT after `stopTimeoutMs`, naming the nodes it waited for; the node is
+   * stopped either way. A detached node is not part of the cluster: it stops alone.
+   * `{ scope: 'local' }` stops this node alone and at once (pending writes reject with STOPPED; the rest
+   * of the cluster goes on without it, and it can be reopened to rejoin).
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    const scope = options.scope ?? 'cluster';
+    if (scope !== 'cluster' && scope !== 'local') return Promise.reject(invalidArgument('stop', `scope must be 'cluster' or 'local', got ${JSON.stringify(scope)}`));
+    const timeoutMs = options.timeoutMs ?? this.params.stopTimeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) return Promise.reject(invalidArgument('stop', `timeoutMs must be a positive integer (milliseconds), got ${String(timeoutMs)}`));
+    if (scope === 'local') return this.stopLocal();
+    this.stopping ??= this.stopCluster(timeoutMs);
+    return this.stopping;
+  }
+
+  private async stopCluster(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    if (this.membership.state !== 'attached' || this.host === undefined) return this.stopLocal(); // standalone: no cluster to wait for
+    this.closing = true;
+    const outcome = await new Promise<'done' | 'timeout' | 'stopped'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      this.stopWaiter = (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      // Own writes first: once they have settled, every one acknowledged here is at or below appliedIndex.
+      void this.drained().then(() => {
+        if (!this.stopped) this.sendLocal(WATCHER, { type: 'stopCluster', applied: this.appliedIndex } satisfies StopCluster);
+      });
+    });
+    this.stopWaiter = undefined;
+    await this.stopLocal();
+    if (outcome === 'timeout') {
+      const p = this.stopProgress;
+      const why = p === undefined ? 'its own writes had not settled' : [p.notStopping.length > 0 ? `${p.notStopping.join(', ')} had not called stop` : '', p.behind.length > 0 ? `${p.behind.join(', ')} had not applied up to log index ${p.target}` : ''].filter((x) => x !== '').join('; ');
+      throw new ChorusError('TIMEOUT', `stop: node ${this.nodeId} waited ${timeoutMs} ms (stopTimeoutMs) for the cluster to stop with it: ${why}. It stopped alone.`);
+    }
+  }
+
+  /** Resolves once no write of this node is pending. */
+  private drained(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stops this node alone: pending writes and reads reject with STOPPED; the actors drain and stop. */
+  private async stopLocal(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopWaiter?.('stopped');
     if (this.onNetwork) this.network?.detach(this.nodeId);
     this.membership.fail(new StoppedError(`node ${this.nodeId}`));
     for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
@@ -281,7 +341,7 @@ export class ClusterNode {
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
     this.tables('write');
-    if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
     if (this.membership.detached) {
       // Standalone: the write applies here only, and goes when the node attaches again.
       const result = this.tables('write').commit(body);
@@ -406,6 +466,10 @@ export class ClusterNode {
       case 'membership':
         this.membership.reached((message as MembershipDone).state, this.store);
         return;
+      case 'stopProgress':
+        this.stopProgress = message as StopProgress;
+        if (this.stopProgress.done) this.stopWaiter?.('done');
+        return;
       case 'synced': {
         const { index, via } = message as Synced;
         this.emitter.emit('synced', { index, via });
@@ -428,6 +492,7 @@ export class ClusterNode {
     this.conflicts += rejected;
     this.remoteCommits += remoteApplied;
     this.remoteRollbacks += remoteRejected;
+    this.appliedIndex = entries.last;
   }
 
   private onRaftState(state: RaftStateChanged): void {
@@ -460,5 +525,6 @@ export class ClusterNode {
     clearTimeout(write.timer);
     if (error !== undefined) write.reject(error);
     else write.resolve(result!);
+    if (this.pending.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }

@@ -86,6 +86,16 @@ export interface ReadOptions {
   readonly consistency: 'local' | 'linearizable';
 }
 
+export interface StopOptions {
+  /**
+   * 'cluster' (the default): stop together with every other attached node (the seeds' stop, which
+   * "returns after ALL nodes call stop"). 'local': this node alone, at once; the rest go on without it.
+   */
+  readonly scope?: 'cluster' | 'local';
+  /** How long a cluster-wide stop waits for the others (default: the node's `stopTimeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
 export interface WriteOptions {
   /** Times to run the body again on a fresh snapshot after a CONFLICT (default 0). */
   readonly retries?: number;

@@ -12,7 +12,7 @@ import type { InProcessNetwork } from '../transport/in-process.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
 import { resolveTcp } from './tcp.js';
-import { customQuorumVotersMax, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -86,6 +86,8 @@ export interface NodeParams {
   readonly tcp?: TcpNodeParams;
   /** A write not committed within this long rejects with TIMEOUT (default 10 s). */
   readonly writeTimeoutMs?: number;
+  /** How long a cluster-wide `stop()` waits for every attached node to call stop too (default 30 s). */
+  readonly stopTimeoutMs?: number;
   /**
    * Directory for this node's durable state (the Raft journal). With it a node can stop and come back
    * under the same address with everything it had; without it the log lives in memory only, and a node
@@ -120,6 +122,7 @@ export interface ResolvedParams {
   readonly dataDir: string | undefined;
   readonly log: ((record: LogRecord) => void) | undefined;
   readonly writeTimeoutMs: number;
+  readonly stopTimeoutMs: number;
   readonly modeMask: Required<ModeMask>;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -172,6 +175,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network, dataDir: params.dataDir, log: params.log,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
+    stopTimeoutMs: positiveInteger('stopTimeoutMs', params.stopTimeoutMs, stopTimeoutMsDefault),
     modeMask: resolveModeMask(params.modeMask),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };

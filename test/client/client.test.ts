@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await Promise.all(ports.map((p) => p.close()));
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
 });
 
 async function client(at: number, extra: Partial<ClientOptions> = {}): Promise<Client> {

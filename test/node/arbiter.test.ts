@@ -17,7 +17,7 @@ const nodesParam = [{ addr: 'd1' }, { addr: 'd2' }, { addr: 'arb', arbiter: true
 let open: ClusterNode[] = [];
 
 afterEach(async () => {
-  await Promise.all(open.map((n) => n.stop()));
+  await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
 });
 
@@ -47,7 +47,7 @@ describe.each(['inline', 'thread'] as const)('an arbiter on the %s host', (host)
     await d1.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
     const leader = d1.info().role === 'leader' ? d1 : d2;
     const other = leader === d1 ? d2 : d1;
-    await other.stop(); // one data node gone: the leader and the arbiter are 2 of 3
+    await other.stop({ scope: 'local' }); // one data node gone: the leader and the arbiter are 2 of 3
     await leader.write((tx) => void tx.upsert('kv', { k: 'b', v: 2 }));
     expect(leader.read((tx) => tx.get('kv', 'b')?.['v'])).toBe(2);
     await until('the arbiter holds the commit in its log', () => arb.info().commitIndex >= leader.info().commitIndex);

@@ -40,7 +40,7 @@ const settled = async () => {
 };
 
 afterEach(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
   nodes = [];
 });
 
@@ -224,14 +224,14 @@ describe('openNode with a dataDir', () => {
       // stops meanwhile ends in TIMEOUT, its outcome unknown: that case is not what this test is about.)
       const away = nodes.findIndex((n) => n.info().role !== 'leader');
       const writer = nodes.find((n, i) => i !== away)!;
-      await nodes[away]!.stop();
+      await nodes[away]!.stop({ scope: 'local' });
       await writer.write((tx) => void tx.upsert('kv', { k: 'while-away', v: 2 }));
       nodes[away] = await open(away);
       expect(get(nodes[away]!, 'after')).toBe(1); // from its own journal, at once
       await settled();
       expect(get(nodes[away]!, 'while-away')).toBe(2); // from the leader, once it caught up
     } finally {
-      await Promise.all(nodes.map((n) => n.stop()));
+      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
       nodes = [];
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -246,7 +246,7 @@ describe('openNode with a dataDir', () => {
       for (let i = 0; i < 30; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i % 25}`, v: i }));
       const away = nodes.findIndex((n) => n.info().role !== 'leader');
       const writer = nodes.find((_, i) => i !== away)!;
-      await nodes[away]!.stop();
+      await nodes[away]!.stop({ scope: 'local' });
       for (let i = 30; i < 60; i++) await writer.write((tx) => void tx.upsert('kv', { k: `k${i % 25}`, v: i }));
       nodes[away] = await open(away);
       const synced = await new Promise<{ via: string }>((resolve) => nodes[away]!.on('synced', resolve));
@@ -263,7 +263,7 @@ describe('openNode with a dataDir', () => {
       for (const node of nodes) expect(node.contentHash()).toBe(hash);
       expect(get(nodes[0]!, 'k9')).toBe(59);
     } finally {
-      await Promise.all(nodes.map((n) => n.stop()));
+      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
       nodes = [];
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -20,7 +20,7 @@ let open: ClusterNode[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(open.map((n) => n.stop()));
+  await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -72,7 +72,7 @@ describe('detach on the inline host', () => {
     const { nodes } = await cluster(4, 'inline');
     const [n1, n2, n3, n4] = nodes as [ClusterNode, ClusterNode, ClusterNode, ClusterNode];
     await n4.detach();
-    await n3.stop(); // n1 and n2: 2 of the 4 configured, but 2 of the 3 members
+    await n3.stop({ scope: 'local' }); // n1 and n2: 2 of the 4 configured, but 2 of the 3 members
     await put(n1, 'k', 1);
     await until('n2 has it', () => get(n2, 'k') === 1);
     expect(n1.info().hasQuorum).toBe(true);
@@ -85,7 +85,7 @@ describe('detach on the inline host', () => {
     const [n1, , n3] = nodes as [ClusterNode, ClusterNode, ClusterNode];
     await put(n1, 'k', 1);
     await until('n3 has it', () => get(n3, 'k') === 1);
-    await n3.stop();
+    await n3.stop({ scope: 'local' });
     await put(n1, 'k', 2);
     const addrs = [{ addr: 'n1' }, { addr: 'n2' }, { addr: 'n3' }];
     const reopened = await openNode({ nodeId: 2, nodes: addrs, schema, network, dataDir: dir, modeMask: { startDetached: true } });

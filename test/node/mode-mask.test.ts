@@ -16,7 +16,7 @@ const schema: SchemaDef = {
 let open: ClusterNode[] = [];
 
 afterEach(async () => {
-  await Promise.all(open.map((n) => n.stop()));
+  await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
 });
 

@@ -24,7 +24,7 @@ let open: ClusterNode[] = [];
 const dirs: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(open.map((n) => n.stop()));
+  await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -95,7 +95,7 @@ describe.each(['inline', 'thread'] as const)('openNode over TCP on the %s host',
     const awayAt = nodes.findIndex((n) => n !== leader);
     const others = nodes.filter((_, i) => i !== awayAt);
     const disconnected = new Promise<PeerInfo>((resolve) => leader.on('disconnect', resolve));
-    await nodes[awayAt]!.stop();
+    await nodes[awayAt]!.stop({ scope: 'local' });
     const gone = await disconnected;
     expect(gone.nodeId).toBe(addrs[awayAt]);
     expect(gone.reason).toMatch(/connection .*closed/); // the transport reported the link down: no wait for silence
@@ -161,7 +161,7 @@ describe('openNode over TCP: authentication and parameters', () => {
       expect(forwarded).toBeGreaterThan(0);
       await expect(openNode({ nodeId: 0, schema, nodes: addrs.map((addr) => ({ addr })), nwType: 'tcp', tcp: tcp([], { dial: { '127.0.0.1:1': via } }) })).rejects.toThrow(/tcp\.dial names "127\.0\.0\.1:1", which is not in nodes/);
     } finally {
-      await Promise.all(open.map((n) => n.stop()));
+      await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
       open = [];
       proxy.close();
     }

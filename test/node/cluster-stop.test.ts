@@ -1,0 +1,89 @@
+/**
+ * stop() as an application sees it. Cluster-wide by default, as the seeds' stop ("returns after ALL
+ * nodes call stop"): it returns on each node once every attached data node has called it, and then every
+ * node holds every write acknowledged anywhere before its node called stop. TIMEOUT when a node never
+ * calls it; `{ scope: 'local' }` and a detached node stop alone, at once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterNode } from '../../src/node/cluster-node.js';
+import { openNode } from '../../src/node/cluster-node.js';
+import type { NodeParams } from '../../src/node/params.js';
+import { InProcessNetwork } from '../../src/transport/in-process.js';
+import type { SchemaDef } from '../../src/store/schema.js';
+
+const schema: SchemaDef = {
+  tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
+};
+let open: ClusterNode[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
+  open = [];
+});
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!ok()) throw new Error(`timed out waiting until ${what}`);
+}
+
+async function cluster(count: number, host: 'inline' | 'thread', extra: (i: number) => Partial<NodeParams> = () => ({})) {
+  const network = new InProcessNetwork();
+  const nodes = Array.from({ length: count }, (_, i) => ({ addr: `n${i + 1}`, ...(extra(i).nodes?.[i] ?? {}) }));
+  open = await Promise.all(nodes.map((_, nodeId) => openNode({ nodeId, schema, host, network, ...extra(nodeId), nodes })));
+  await until('a leader everyone knows', () => open.every((n) => n.info().leader !== undefined && n.info().leader === open[0]!.info().leader));
+  return open;
+}
+
+const keys = (node: ClusterNode) => node.read((tx) => tx.count('kv'));
+const settledOrNot = (promise: Promise<unknown>) => {
+  const state = { settled: false };
+  promise.then(() => (state.settled = true), () => (state.settled = true));
+  return state;
+};
+
+describe.each(['inline', 'thread'] as const)('stop() on the %s host', (host) => {
+  it('returns on each node only once every node has called it, and then every node holds every acknowledged write', async () => {
+    const nodes = await cluster(3, host);
+    // Each node writes a burst; a node calls stop while its own writes may still be in flight.
+    const writes = nodes.map((node, i) => Array.from({ length: 40 }, (_, j) => node.write((tx) => void tx.upsert('kv', { k: `n${i}-${j}`, v: j }))));
+    const first = nodes[0]!.stop();
+    const firstState = settledOrNot(first);
+    await expect(nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'late', v: 0 }))).rejects.toMatchObject({ code: 'STOPPED' });
+    const acknowledged = await Promise.allSettled(writes.flat());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(firstState.settled).toBe(false); // the other two have not called stop: node 1 waits
+    await Promise.all([first, nodes[1]!.stop(), nodes[2]!.stop()]);
+    // Every write that was acknowledged, on whichever node, is on every node; local reads still work.
+    const ok = acknowledged.filter((r) => r.status === 'fulfilled').length;
+    expect(ok).toBe(120); // nothing was refused: every write was issued before its node called stop
+    for (const node of nodes) expect(keys(node)).toBe(ok);
+    expect(new Set(nodes.map((n) => n.contentHash())).size).toBe(1);
+    expect(nodes.every((n) => n.info().pendingWrites === 0)).toBe(true);
+  });
+
+  it('rejects with TIMEOUT naming the node that never called stop, and stops anyway', async () => {
+    const nodes = await cluster(3, host);
+    await nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
+    const outcomes = await Promise.allSettled(nodes.slice(0, 2).map((n) => n.stop({ timeoutMs: 400 })));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'TIMEOUT', message: expect.stringMatching(/: n3 had not called stop\. It stopped alone/) } });
+    await expect(nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'b', v: 1 }))).rejects.toMatchObject({ code: 'STOPPED' });
+  });
+
+  it("stops alone and at once with scope 'local', and a detached node is not waited for", async () => {
+    const nodes = await cluster(4, host);
+    await nodes[3]!.detach();
+    await nodes[2]!.stop({ scope: 'local' }); // n1 and n2: 2 of the 3 members still
+    await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
+    await nodes[3]!.stop(); // detached: a standalone database, no cluster to wait for
+    const errors = await Promise.all([nodes[0]!.stop({ timeoutMs: 400 }), nodes[1]!.stop({ timeoutMs: 400 })].map((stop) => stop.then(() => undefined, (error: Error) => error.message)));
+    for (const message of errors) expect(message).toMatch(/: n3 had not called stop\. /); // n3, stopped alone, is still a member; n4 is not
+  });
+
+  it('refuses bad options, naming them', async () => {
+    const [node] = await cluster(1, host);
+    await expect(node!.stop({ scope: 'everywhere' as 'local' })).rejects.toThrow(/stop: scope must be 'cluster' or 'local'/);
+    await expect(node!.stop({ timeoutMs: -1 })).rejects.toThrow(/stop: timeoutMs must be a positive integer/);
+    await node!.stop(); // a cluster of one stops at once
+    await expect(node!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }))).rejects.toMatchObject({ code: 'STOPPED' });
+  });
+});
