@@ -99,9 +99,10 @@ export class Store {
   /**
    * Runs `body` as a write transaction and returns its change-set; nothing is stored until it is
    * applied. The first error the body meets fails the transaction, even if the body caught it.
+   * `deferUnique`: unique indexes are checked at apply only (UNIQUE then), not while the body runs.
    */
-  write(body: (tx: WriteTx) => void): ChangeSet {
-    const { changeSet, prepared } = this.run(body);
+  write(body: (tx: WriteTx) => void, options: { readonly deferUnique?: boolean } = {}): ChangeSet {
+    const { changeSet, prepared } = this.run(body, options.deferUnique === true);
     this.prepared.set(changeSet, prepared);
     return changeSet;
   }
@@ -113,8 +114,8 @@ export class Store {
     return this.applyPrepared(changeSet, prepared);
   }
 
-  private run(body: (tx: WriteTx) => void): { changeSet: ChangeSet; prepared: Prepared } {
-    const writer = new Writer(this.state);
+  private run(body: (tx: WriteTx) => void, deferUnique = false): { changeSet: ChangeSet; prepared: Prepared } {
+    const writer = new Writer(this.state, deferUnique);
     const result: unknown = body(writer);
     assert(!isThenable(result), 'a write body must be synchronous (no await inside a transaction)');
     return writer.finish();

@@ -56,7 +56,12 @@ export class Writer extends Reader implements WriteTx {
   private failure: unknown = undefined;
   private done = false;
 
-  constructor(source: ReadSource) {
+  /**
+   * `deferUnique`: leave unique-index checks to apply time (the cluster's `modeMask.earlyDataSend`);
+   * apply checks them for every change-set anyway, so a violation still fails, only later. The primary
+   * key of an insert is checked here either way: at apply an insert is a put, and would overwrite.
+   */
+  constructor(source: ReadSource, private readonly deferUnique = false) {
     super(source);
   }
 
@@ -249,7 +254,7 @@ export class Writer extends Reader implements WriteTx {
   }
 
   private put(data: TableData, key: Key, row: Row): void {
-    this.checkUnique(data, key, row);
+    if (!this.deferUnique) this.checkUnique(data, key, row);
     this.setOverlay(data, key, row);
   }
 
