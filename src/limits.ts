@@ -193,6 +193,11 @@ export const storeTreeNodeEntriesMax = 64;
  * further builds a per-key index of the window (kept from then on).
  */
 export const certifyScanKeysMax = 1024;
+/**
+ * Certification without the index: below this many key comparisons (keys looked up x keys written since
+ * the snapshot) each lookup scans the keys written since; above it they are gathered in a map first.
+ */
+export const certifyDirectComparesMax = 16_384;
 /** Other nodes' schemas one store may learn (evolution mode). */
 export const storeKnownSchemasMax = 64;
 /** Snapshot image: payload bytes in one frame unless the caller asks for fewer (a single larger row goes alone). */

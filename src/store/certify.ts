@@ -11,7 +11,7 @@
  * position t to the newest version in the window that wrote it, and holds no key that no entry holds; the window holds at most
  * certifyWindowVersionsMax versions and about certifyWindowKeysMax keys (one change-set may exceed it).
  */
-import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax, storeTablesMax } from '../limits.js';
+import { certifyDirectComparesMax, certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax, storeTablesMax } from '../limits.js';
 import { assert } from '../runtime/assert.js';
 import type { ConflictReason } from './errors.js';
 import { ConflictError } from './errors.js';
@@ -102,7 +102,7 @@ export class CertWindow {
     if (snapshot > version) throw new ConflictError(undefined, undefined, 'snapshot-ahead', snapshot, version);
     if (snapshot < this.horizonVersion) throw new ConflictError(undefined, undefined, 'snapshot-too-old', snapshot, version);
     if (snapshot === version) return; // nothing applied since the snapshot
-    const versionOf = this.versionsSince(snapshot);
+    const versionOf = this.versionsSince(snapshot, request.writes.length + request.reads.length);
     this.checkKeys(request.writes, snapshot, 'write', versionOf);
     this.checkKeys(request.reads, snapshot, 'read', versionOf);
     for (const { table, index, range } of request.ranges) {
@@ -136,13 +136,19 @@ export class CertWindow {
     }
   }
 
-  /** Newest writer of a key, exact for every version after `snapshot` (the index, or a scan of them). */
-  private versionsSince(snapshot: number): VersionOf {
+  /**
+   * Newest writer of a key, exact for every version after `snapshot`: the index when built; for a few
+   * `lookups` over few keys, a scan per lookup (a windowed writer's snapshot is a few dozen versions
+   * behind: building a map of those keys for one or two lookups cost ~15% of a commit, profiled);
+   * otherwise a map of the keys written since, built once for this certification.
+   */
+  private versionsSince(snapshot: number, lookups: number): VersionOf {
     const first = this.firstAfter(snapshot);
     const since = first < this.versions.length ? this.recorded - (this.starts[first] as number) : 0;
     if (this.last === undefined && since > certifyScanKeysMax) this.last = this.buildIndex();
     const index = this.last;
     if (index !== undefined) return (table, key) => index[table.position]?.get(key);
+    if (since * lookups <= certifyDirectComparesMax) return (table, key) => this.newestWriter(first, table, key);
     const seen: Map<Key, number>[] = [];
     for (let i = this.versions.length - 1; i >= first; i--) {
       const version = this.versions[i] as number;
@@ -154,6 +160,22 @@ export class CertWindow {
       }
     }
     return (table, key) => (this.tableAt[table.position] === table ? seen[table.position]?.get(key) : undefined);
+  }
+
+  /** The newest version from entry `first` on that wrote `key` of `table` (a scan, newest first). */
+  private newestWriter(first: number, table: TableSchema, key: Key): number | undefined {
+    if (this.tableAt[table.position] !== table) return undefined;
+    const position = table.position;
+    const keys = this.keys;
+    const tables = this.tables;
+    const base = this.keyBase;
+    let end = this.recorded;
+    for (let i = this.versions.length - 1; i >= first; i--) {
+      const start = this.starts[i] as number;
+      for (let n = end - 1; n >= start; n--) if (keys[n - base] === key && tables[n - base] === position) return this.versions[i] as number;
+      end = start;
+    }
+    return undefined;
   }
 
   /** Index of the first live entry with a version above `snapshot` (versions.length when none). */

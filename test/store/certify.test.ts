@@ -4,7 +4,7 @@
  * Both must give the same verdict and the same error, before and after the index exists.
  */
 import { describe, expect, test } from 'vitest';
-import { certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax } from '../../src/limits.js';
+import { certifyDirectComparesMax, certifyScanKeysMax, certifyWindowKeysMax, certifyWindowVersionsMax } from '../../src/limits.js';
 import type { Touched } from '../../src/store/certify.js';
 import { CertWindow } from '../../src/store/certify.js';
 import type { ChangeSet } from '../../src/store/changeset.js';
@@ -23,7 +23,7 @@ function outcome(store: Store, cs: ChangeSet): unknown {
 }
 
 /** A store where, after snapshot 1, `others` rows are written in one version, then row 7 in the next. */
-function scenario(others: number): { store: Store; reads7: ChangeSet; writes7: ChangeSet; untouched: ChangeSet } {
+function scenario(others: number): { store: Store; reads7: ChangeSet; writes7: ChangeSet; untouched: ChangeSet; readsMany: ChangeSet } {
   const store = Store.open(accounts);
   store.commit((tx) => {
     for (let id = 0; id < 10; id++) tx.insert('accounts', { id, email: `u${id}@x` });
@@ -37,20 +37,27 @@ function scenario(others: number): { store: Store; reads7: ChangeSet; writes7: C
     tx.get('accounts', 8);
     tx.insert('accounts', { id: 1_000_001, email: 's@x' });
   });
+  // Enough lookups that, even over a few keys written since, they are gathered in a map first.
+  const readsMany = store.write((tx) => {
+    for (let id = 0; id < certifyDirectComparesMax; id++) tx.get('accounts', 10_000_000 + id);
+    tx.get('accounts', 7);
+    tx.insert('accounts', { id: 1_000_002, email: 'm@x' });
+  });
   store.commit((tx) => {
     for (let id = 100; id < 100 + others; id++) tx.insert('accounts', { id, email: `o${id}@x` });
   });
   store.commit((tx) => void tx.update('accounts', { id: 7, city: 'Rome' }));
-  return { store, reads7, writes7, untouched };
+  return { store, reads7, writes7, untouched, readsMany };
 }
 
 describe('certification window', () => {
-  test('scanning and the index decide alike, with the same error', () => {
+  test('a scan per key, a map of the keys written since, and the index decide alike, with the same error', () => {
+    // 10 others: few lookups scan, readsMany builds a map; certifyScanKeysMax + 10: the index.
     const results = [10, certifyScanKeysMax + 10].map((others) => {
-      const { store, reads7, writes7, untouched } = scenario(others);
-      return [outcome(store, reads7), outcome(store, writes7), outcome(store, untouched)];
+      const { store, reads7, writes7, untouched, readsMany } = scenario(others);
+      return [outcome(store, reads7), outcome(store, writes7), outcome(store, untouched), outcome(store, readsMany)];
     });
-    expect(results[0]).toEqual([['CONFLICT', 'accounts', [7], 'read', 1, 3], ['CONFLICT', 'accounts', [7], 'write', 1, 3], 4]);
+    expect(results[0]).toEqual([['CONFLICT', 'accounts', [7], 'read', 1, 3], ['CONFLICT', 'accounts', [7], 'write', 1, 3], 4, ['CONFLICT', 'accounts', [7], 'read', 1, 3]]);
     expect(results[1]).toEqual(results[0]);
   });
 
