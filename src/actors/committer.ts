@@ -23,6 +23,8 @@ export interface LogPayload {
   readonly origin: string;
   readonly id: number;
   readonly changeSet: unknown;
+  /** modeMask.binaryEvolution: the writer's schema, so that a node with another one can convert the change-set. */
+  readonly schema?: unknown;
 }
 
 export interface CommitRequest {
@@ -30,6 +32,8 @@ export interface CommitRequest {
   readonly id: number;
   readonly changeSet: unknown;
   readonly bytes: number;
+  /** The writer's schema definition, carried in the log entry (modeMask.binaryEvolution). */
+  readonly schema?: unknown;
 }
 /** To the application: these commits were not taken; nothing of them is in the log. */
 export interface CommitRefused {
@@ -102,7 +106,8 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
               pending.set(message.id, message.bytes);
               pendingBytes += message.bytes;
             }
-            ctx.send(flusher, { type: 'submit', item: { origin, id: message.id, changeSet: message.changeSet } satisfies LogPayload, bytes: message.bytes } satisfies Submit);
+            const item: LogPayload = message.schema === undefined ? { origin, id: message.id, changeSet: message.changeSet } : { origin, id: message.id, changeSet: message.changeSet, schema: message.schema };
+            ctx.send(flusher, { type: 'submit', item, bytes: message.bytes } satisfies Submit);
             return;
           case 'overloaded':
             refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit the window`);

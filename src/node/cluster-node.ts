@@ -21,6 +21,7 @@ import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
 import { startThreadNode } from '../runtime/thread/thread-host.js';
 import { Store } from '../store/store.js';
+import { plainSchemaDef } from '../store/schema.js';
 import type { ApplyResult } from '../store/store.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
@@ -29,7 +30,7 @@ import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, 
 import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
-import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
+import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { isSharedNetwork, resolveParams } from './params.js';
 import type { OwnedNetwork } from './tcp.js';
@@ -59,7 +60,9 @@ interface PendingWrite {
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
-  const store = resolved.schema === undefined ? undefined : Store.open(resolved.schema); // a bad schema is refused here, naming table and field
+  // A bad schema is refused here, naming table and field. binaryEvolution: change-sets of other (learned,
+  // compatible) schemas convert on apply.
+  const store = resolved.schema === undefined ? undefined : Store.open(resolved.schema, { evolution: resolved.modeMask.binaryEvolution });
   const node = new ClusterNode(resolved, store);
   await node.start();
   return node;
@@ -88,6 +91,11 @@ export class ClusterNode {
   private drainWaiters: (() => void)[] = [];
   /** The log index of the last change-set applied here. */
   private appliedIndex = 0;
+  /** Why the node stopped itself (it could not follow the log), if it did. */
+  private failure: ChorusError | undefined;
+  private onFailed: ((error: ChorusError) => void) | undefined;
+  /** binaryEvolution: this node's schema, carried with each write (and its encoded size, for clusterSendBuf). */
+  private readonly schemaDef: { readonly def: unknown; readonly bytes: number } | undefined;
   /** quorumRegained follows a quorumLost, not the first quorum after open. */
   private quorumSeen = false;
   private hasQuorum = false;
@@ -109,6 +117,10 @@ export class ClusterNode {
     private readonly store: Store | undefined,
   ) {
     this.nodeId = params.self;
+    if (params.modeMask.binaryEvolution && store !== undefined) {
+      const def = plainSchemaDef(store.schema.def);
+      this.schemaDef = { def, bytes: changeSetEncoder.encodeSharedRef(def).byteLength };
+    }
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
   }
 
@@ -127,9 +139,16 @@ export class ClusterNode {
     // The replicator replays its journal and hands on what was committed before; open returns once this
     // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
     const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));
+    // Replaying its own journal, a node may meet a write it cannot apply (another schema): open fails then.
+    const failed = new Promise<ChorusError>((resolve) => (this.onFailed = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
     if (this.network !== undefined) this.joinNetwork();
-    await recovered;
+    const failure = await Promise.race([recovered, failed]);
+    this.onFailed = undefined;
+    if (failure !== undefined) {
+      await this.stopping;
+      throw failure;
+    }
     if (this.membership.detached) this.membership.keepAttachPoint(this.store);
   }
 
@@ -325,15 +344,16 @@ export class ClusterNode {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Stops this node alone: pending writes and reads reject with STOPPED; the actors drain and stop. */
-  private async stopLocal(): Promise<void> {
+  /** Stops this node alone: pending writes and reads reject with STOPPED (or `reason`); the actors drain and stop. */
+  private async stopLocal(reason?: ChorusError): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.stopWaiter?.('stopped');
     if (this.onNetwork) this.network?.detach(this.nodeId);
-    this.membership.fail(new StoppedError(`node ${this.nodeId}`));
-    for (const [id, write] of this.pending) this.settle(id, undefined, new StoppedError(`node ${this.nodeId}`), write);
-    for (const read of this.pendingReads.values()) read.fail(new StoppedError(`node ${this.nodeId}`));
+    const error = () => reason ?? new StoppedError(`node ${this.nodeId}`);
+    this.membership.fail(error());
+    for (const [id, write] of this.pending) this.settle(id, undefined, error(), write);
+    for (const read of this.pendingReads.values()) read.fail(error());
     this.pendingReads.clear();
     await this.host?.stop();
     await this.ownNetwork?.close();
@@ -341,7 +361,7 @@ export class ClusterNode {
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
     this.tables('write');
-    if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
+    if (this.stopped || this.closing) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
     if (this.membership.detached) {
       // Standalone: the write applies here only, and goes when the node attaches again.
       const result = this.tables('write').commit(body);
@@ -353,11 +373,15 @@ export class ClusterNode {
     await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
     // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
     if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
-    const changeSet = this.tables('write').write(body); // phase 1: VALIDATION and UNIQUE are thrown here
+    // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
+    const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
     const id = this.nextId++;
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
-      const request: CommitRequest = { type: 'commit', id, changeSet, bytes: changeSetEncoder.encodeSharedRef(changeSet).byteLength };
+      const bytes = changeSetEncoder.encodeSharedRef(changeSet).byteLength;
+      const request: CommitRequest = this.schemaDef === undefined
+        ? { type: 'commit', id, changeSet, bytes }
+        : { type: 'commit', id, changeSet, bytes: bytes + this.schemaDef.bytes, schema: this.schemaDef.def };
       this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.raftState.leader });
       this.submit(request);
     });
@@ -487,12 +511,30 @@ export class ClusterNode {
   }
 
   private apply(entries: ApplyEntries): void {
-    const { applied, rejected, remoteApplied, remoteRejected } = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+    if (this.stopped) return;
+    let counts: ReturnType<typeof applyCommitted>;
+    try {
+      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+    } catch (error) {
+      if (!(error instanceof CannotFollowError)) throw error;
+      this.fail(error);
+      return;
+    }
+    const { applied, rejected, remoteApplied, remoteRejected } = counts;
     this.applied += applied;
     this.conflicts += rejected;
     this.remoteCommits += remoteApplied;
     this.remoteRollbacks += remoteRejected;
     this.appliedIndex = entries.last;
+  }
+
+  /** The node cannot go on without diverging: it stops, tells the application, and its writes fail with `error`. */
+  private fail(error: ChorusError): void {
+    if (this.stopped) return;
+    this.failure = error;
+    this.stopping = this.stopLocal(error);
+    this.onFailed?.(error);
+    this.emitter.emit('failed', error);
   }
 
   private onRaftState(state: RaftStateChanged): void {

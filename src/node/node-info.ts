@@ -29,6 +29,11 @@ export interface NodeEvents {
    * leader had committed when it noticed, from the log or by a state transfer (`via: 'image'`).
    */
   synced: (info: { readonly index: number; readonly via: 'log' | 'image' }) => void;
+  /**
+   * The node stopped itself because it cannot follow the log without diverging (a committed write of a
+   * schema it cannot read: code INCOMPATIBLE_SCHEMA). Its pending writes reject with the same error.
+   */
+  failed: (error: Error & { readonly code: string }) => void;
 }
 
 /** One peer in `info()`, as this node last heard it. */

@@ -14,7 +14,9 @@ import { WATCHER, quorumWatcher } from '../actors/quorum-watcher.js';
 import type { ApplyEntries } from '../actors/committer.js';
 import type { Store, ApplyResult } from '../store/store.js';
 import type { ChangeSet } from '../store/changeset.js';
-import { StoreError } from '../store/errors.js';
+import { IncompatibleSchemaError, StoreError } from '../store/errors.js';
+import type { SchemaDef } from '../store/schema.js';
+import { ChorusError } from '../runtime/errors.js';
 import { peerSilenceElectionTimeouts, raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
 
 export const COMMITTER = 'committer';
@@ -74,10 +76,26 @@ export function restoreImage(store: Store, self: string, restore: Restore): void
 }
 
 /**
+ * A committed change-set this node cannot read: written with another schema that it has not learned
+ * (modeMask.binaryEvolution off, on either side) or cannot convert. Every node that can read it applies
+ * it, so skipping it here would make this node diverge: the node stops instead.
+ */
+export class CannotFollowError extends ChorusError {
+  override readonly name = 'CannotFollowError';
+  constructor(self: string, origin: string, index: number, cause: IncompatibleSchemaError) {
+    super('INCOMPATIBLE_SCHEMA', `node ${self} stopped: it cannot apply a committed write from ${origin} (log index ${index} or later) (${cause.message}); it would diverge from the nodes that can. Give every node the same schema, or set modeMask.binaryEvolution on every node for compatible schemas`);
+  }
+}
+
+/** Schemas a store learned from the log (binaryEvolution), by fingerprint: learnSchema once per schema, not per write. */
+const learned = new WeakMap<Store, Set<string>>();
+
+/**
  * Certifies and applies committed change-sets in log order, exactly as every other node does, and
  * reports the outcome of this node's own ones. Apply is deterministic and atomic: a store error
- * (CONFLICT, UNIQUE, ...) rejects that change-set on every node alike and stores nothing of it;
- * anything else is a bug and is thrown.
+ * (CONFLICT, UNIQUE, ...) rejects that change-set on every node alike and stores nothing of it — except
+ * INCOMPATIBLE_SCHEMA, which depends on this node's schema: CannotFollowError then. Anything else is a
+ * bug and is thrown. A payload carrying its writer's schema (binaryEvolution) teaches it to the store first.
  */
 export function applyCommitted(
   store: Store,
@@ -93,9 +111,18 @@ export function applyCommitted(
     let result: ApplyResult | undefined;
     let failure: StoreError | undefined;
     try {
-      result = store.apply(payload.changeSet as ChangeSet);
+      const changeSet = payload.changeSet as ChangeSet;
+      if (payload.schema !== undefined && store.evolution && changeSet.schema !== store.schema.fingerprint) {
+        const known = learned.get(store) ?? learned.set(store, new Set()).get(store)!;
+        if (!known.has(changeSet.schema)) {
+          store.learnSchema(payload.schema as SchemaDef); // INCOMPATIBLE_SCHEMA when it cannot be converted
+          known.add(changeSet.schema);
+        }
+      }
+      result = store.apply(changeSet);
       applied++;
     } catch (error) {
+      if (error instanceof IncompatibleSchemaError) throw new CannotFollowError(self, payload.origin, entries.index, error);
       if (!(error instanceof StoreError)) throw error;
       rejected++;
       failure = error;
