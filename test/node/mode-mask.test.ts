@@ -4,6 +4,9 @@
  * schemas form one cluster — and without it, a node that cannot read a write stopping rather than
  * diverging (startDetached is in membership.test.ts).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
 import { openNode } from '../../src/node/cluster-node.js';
@@ -107,5 +110,24 @@ describe('modeMask', () => {
     await expect(nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'b', v: 2 }))).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA' });
     await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'c', v: 3 })); // n1 and n2 still hold a quorum
     expect(nodes[0]!.read((tx) => tx.count('kv'))).toBe(2);
+  });
+
+  it('a node whose own journal holds a write it cannot read fails to open, with the same error', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-schema-'));
+    try {
+      const network = new InProcessNetwork();
+      const nodes = [{ addr: 'n1' }, { addr: 'n2' }, { addr: 'n3' }];
+      const schemas = [schema, schema, schemaWithNote];
+      const openAt = (nodeId: number) => openNode({ nodeId, nodes, schema: schemas[nodeId]!, network, dataDir });
+      open = await Promise.all(nodes.map((_, i) => openAt(i)));
+      const failed = new Promise((resolve) => open[2]!.on('failed', resolve));
+      await open[0]!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
+      await failed;
+      await expect(openAt(2)).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA', message: expect.stringMatching(/node n3 stopped/) });
+    } finally {
+      await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
+      open = [];
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
