@@ -87,6 +87,11 @@ export const windowBufferBytesMax = 4 * 1024 * 1024;
  * between two images. The log holds at most about twice this many committed entries.
  */
 export const transLogLengthDefault = 100_000;
+/**
+ * Replicator with a journal that syncs in the background: Readies written and waiting for their sync.
+ * At this many the replicator syncs at once (blocking) instead, which makes all of them durable.
+ */
+export const raftSyncsPendingMax = 1024;
 /** Cluster (`syncMsgObjects`, as in the seeds): rows in one state-transfer message. */
 export const syncMsgObjectsDefault = 100;
 /** Cluster (`syncMsgSize`): bytes of rows in one state-transfer message (a single larger row goes alone). */

@@ -15,10 +15,9 @@
  * `logEntriesRetained` entries behind it, and sends the image chunk by chunk to a follower that needs
  * compacted entries. The journal is rewritten at each image, so it stays bounded too.
  *
- * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on),
- * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames,
- * membership] }` followed by that many `{ f: frame }` (the image), then `{ b: [index, term, membership] }`
- * (the compaction point and the membership in force there; later changes are entries).
+ * A journal that syncs in the background (FileJournal: the thread and inline hosts) is written at once
+ * and synced off the event loop, several Readies per sync; what may leave before the sync and what must
+ * wait is in raft-journal.ts, with the journal's records.
  */
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
@@ -27,11 +26,8 @@ import { Raft } from '../cluster/raft/raft.js';
 import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
-import { RaftLog } from '../cluster/raft/log.js';
-import type { HardState, ReadState, StateImage } from '../cluster/raft/raft.js';
-import type { VersionedMembership } from '../cluster/raft/membership.js';
-import type { Journal } from '../runtime/journal.js';
-import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
+import type { ReadState } from '../cluster/raft/raft.js';
+import { SyncQueue, persist, replay, write } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { readsPendingMax } from '../limits.js';
@@ -75,7 +71,14 @@ export interface ReadIndexRequest {
 export interface MembershipRequest {
   readonly type: 'detach' | 'attach';
 }
-export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken | ReadIndexRequest | MembershipRequest;
+/** From the journal (Journal.syncThen): every record written before sync `seq` was asked for is durable. */
+export interface Persisted {
+  readonly type: 'persisted';
+  readonly seq: number;
+  /** The disk refused: the node cannot go on (it would acknowledge what is not durable). */
+  readonly failed?: string;
+}
+export type ReplicatorMessage = PeerRaft | Tick | ProposeRequest | TransferLeadership | ImageTaken | ReadIndexRequest | MembershipRequest | Persisted;
 
 /** To the apply target: this node is out of the membership and stands still (or is back in), at `applied`. */
 export interface MembershipDone {
@@ -197,18 +200,37 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
      */
     let membership: 'in' | 'out' | 'detach' | 'attach' = params.startDetached === true ? 'out' : 'attach';
 
+    /** Readies waiting for a background sync (journals that offer one), and the messages they hold. */
+    const syncs = journal?.syncThen !== undefined ? new SyncQueue() : undefined;
+    const sendRaft = (msg: RaftMessage) => ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft);
+    const syncDone = (seq: number) => {
+      for (const { index, messages } of syncs!.done(seq)) {
+        raft.persisted(index);
+        for (const msg of messages) sendRaft(msg);
+      }
+    };
     const handleReady = () => {
       while (raft.hasReady()) {
         const ready: Ready = raft.ready();
-        if (journal !== undefined) persist(journal, raft, ready); // 1. persist
-        for (const msg of ready.messages) ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft); // 2. send
+        // 1. persist (or write, and sync in the background); 2. send what may go now
+        let syncSeq: number | undefined;
+        if (journal !== undefined && syncs === undefined) persist(journal, raft, ready);
+        else if (journal !== undefined && write(journal, raft, ready)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
+        for (const msg of ready.messages) if (syncs === undefined || syncs.mayGo(msg)) sendRaft(msg);
         // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)
         if (ready.image?.install && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
         if (ready.committed.length > 0 && !raft.dataless) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed);
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
         if (ready.reads.length > 0) waitingReads = waitingReads.concat(ready.reads);
-        raft.advance(ready);
+        raft.advance(ready, syncs === undefined);
+        if (syncSeq !== undefined && syncs!.full) {
+          journal!.sync(); // bounded: too many syncs outstanding, so make everything durable now
+          syncDone(syncs!.latest);
+        } else if (syncSeq !== undefined) {
+          const persisted: Persisted = { type: 'persisted', seq: syncSeq };
+          journal!.syncThen!(persisted);
+        }
       }
       if (waitingReads.length > 0) {
         // Sent after the committed entries up to the read's index, so the tables hold them when it runs.
@@ -305,6 +327,10 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           case 'readIndex':
             raft.readIndex(message.id);
             break;
+          case 'persisted':
+            assert(message.failed === undefined, `replicator: the journal could not be synced: ${message.failed}`);
+            syncDone(message.seq);
+            break;
           case 'imageTaken':
             if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);
             break;
@@ -316,55 +342,3 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
   },
 });
-
-/** Rebuilds the image, log and hard state from the journal (an empty journal gives a fresh node). */
-function replay(journal: Journal, everyone: VersionedMembership): { hardState: HardState; log: RaftLog; image: StateImage | undefined; membership: VersionedMembership } {
-  let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
-  let base = { index: 0, term: 0 };
-  let membership = everyone; // at the compaction point
-  let image: { index: number; term: number; frames: Uint8Array[]; count: number; membership: VersionedMembership } | undefined;
-  let entries: Entry[] = [];
-  for (const bytes of journal.recovered) {
-    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number, VersionedMembership?]; f?: Uint8Array; b?: [number, number, VersionedMembership?] };
-    if (record.i !== undefined) image = { index: record.i[0], term: record.i[1], count: record.i[2], frames: [], membership: record.i[3] ?? everyone };
-    if (record.f !== undefined) image!.frames.push(record.f);
-    if (record.b !== undefined) {
-      base = { index: record.b[0], term: record.b[1] };
-      membership = record.b[2] ?? everyone;
-      entries = [];
-    }
-    if (record.h !== undefined) hardState = { term: record.h[0], vote: record.h[1] ?? undefined, commit: record.h[2] };
-    const first = record.e?.[0];
-    if (first !== undefined) entries = [...entries.slice(0, first.index - base.index - 1), ...record.e!];
-  }
-  // A rewrite is atomic, so an image is whole; check it anyway rather than start from half of one.
-  assert(image === undefined || image.frames.length === image.count, `journal: image at ${image?.index} has ${image?.frames.length} of ${image?.count} frames`);
-  // A commit index beyond the entries that survived cannot be (they were synced together): keep it honest.
-  const imageIndex = image?.index ?? base.index;
-  const commit = Math.max(Math.min(hardState.commit, base.index + entries.length), imageIndex);
-  const restored = image === undefined ? undefined : { index: image.index, term: image.term, frames: image.frames, membership: image.membership };
-  return { hardState: { ...hardState, commit }, log: RaftLog.restore(entries, commit, base, imageIndex), image: restored, membership };
-}
-
-function persist(journal: Journal, raft: Raft, ready: Ready): void {
-  if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return;
-  if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
-  const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
-  const hard = h === undefined ? undefined : [h.term, h.vote ?? null, h.commit];
-  // One record when both changed (replay applies a record's entries and hard state alike).
-  if (ready.entries.length > 0) journal.append(encodeMsgpack(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
-  else if (hard !== undefined) journal.append(encodeMsgpack({ h: hard }));
-  journal.sync();
-}
-
-/** The journal after compaction: the image, the compaction point, the persisted entries after it. */
-function compacted(raft: Raft, image: StateImage): Uint8Array[] {
-  const log = raft.log;
-  const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length, image.membership] })];
-  for (const f of image.frames) records.push(encodeMsgpack({ f }));
-  records.push(encodeMsgpack({ b: [log.compactedIndex, log.compactedTerm, raft.members.at(log.compactedIndex)] }));
-  // Entries after the stable index are in ready.entries: appended right after the rewrite.
-  const stable = Math.min(log.stableIndex, log.lastIndex());
-  if (stable > log.compactedIndex) records.push(encodeMsgpack({ e: log.slice(log.compactedIndex + 1, stable - log.compactedIndex) }));
-  return records;
-}

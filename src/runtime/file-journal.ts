@@ -7,14 +7,20 @@
  * not a torn write: the journal refuses to open, naming the file and offset, rather than silently
  * dropping records that were acknowledged.
  *
+ * Background sync (syncThen): fs.fsync on libuv's pool; a request made while one runs waits for the
+ * next, which covers every record appended by then (group commit). The message goes back through the
+ * host's `deliver`. A sync under way when the journal is rewritten or closed keeps its file descriptor
+ * open until it returns, and its requests move to the next request (see Journal.syncThen).
+ *
  * Rewrite (compaction) writes the new records to `<name>.journal.tmp`, syncs it, renames it over the
  * journal and syncs the directory: a crash leaves the old journal or the new one, whole.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { frame } from '../store/codec.js';
 import { FrameReader } from '../store/frames.js';
 import type { Journal } from './journal.js';
+import type { Message } from './actor.js';
 import { ChorusError } from './errors.js';
 
 export class FileJournal implements Journal {
@@ -22,8 +28,17 @@ export class FileJournal implements Journal {
   readonly path: string;
   private readonly dir: string;
   private fd: number;
+  /** Records appended so far (a sequence number for syncThen). */
+  private appended = 0;
+  /** syncThen requests: the appends each waits for, in order. */
+  private waiting: { readonly upTo: number; readonly message: Message }[] = [];
+  /** Requests from before a rewrite, released with the next request after it. */
+  private carried: Message[] = [];
+  /** A background fsync under way (its descriptor, closed when it returns if the journal moved on). */
+  private syncing: { readonly fd: number; readonly upTo: number; stale: boolean } | undefined;
 
-  constructor(dir: string, name: string) {
+  /** `deliver` hands a syncThen message back to the actor (absent: syncThen is not offered). */
+  constructor(dir: string, name: string, private readonly deliver?: (message: Message) => void) {
     mkdirSync(dir, { recursive: true });
     this.dir = dir;
     this.path = join(dir, `${name}.journal`);
@@ -36,10 +51,48 @@ export class FileJournal implements Journal {
 
   append(record: Uint8Array): void {
     writeAll(this.fd, frame(record));
+    this.appended++;
   }
 
   sync(): void {
     fsyncSync(this.fd);
+  }
+
+  get syncThen(): ((message: Message) => void) | undefined {
+    return this.deliver === undefined ? undefined : this.requestSync;
+  }
+
+  private readonly requestSync = (message: Message): void => {
+    if (this.fd < 0) return;
+    for (const carried of this.carried) this.waiting.push({ upTo: this.appended, message: carried });
+    this.carried = [];
+    this.waiting.push({ upTo: this.appended, message });
+    if (this.syncing === undefined) this.startSync();
+  };
+
+  private startSync(): void {
+    const sync = { fd: this.fd, upTo: this.appended, stale: false };
+    this.syncing = sync;
+    fsync(sync.fd, (error) => {
+      this.syncing = undefined;
+      if (sync.stale) {
+        closeSync(sync.fd); // rewritten or closed meanwhile: its requests moved on
+      } else {
+        const done: Message[] = [];
+        while (this.waiting.length > 0 && this.waiting[0]!.upTo <= sync.upTo) done.push(this.waiting.shift()!.message);
+        for (const message of done) {
+          const failed: Message & { readonly failed: string } | undefined = error === null ? undefined : { ...message, failed: `fsync of ${this.path}: ${error.message}` };
+          this.deliver!(failed ?? message);
+        }
+      }
+      if (this.waiting.length > 0 && this.fd >= 0) this.startSync();
+    });
+  }
+
+  /** The descriptor is closed now, or by the background sync using it when that returns. */
+  private release(fd: number): void {
+    if (this.syncing?.fd === fd) this.syncing.stale = true;
+    else closeSync(fd);
   }
 
   rewrite(records: readonly Uint8Array[]): void {
@@ -51,16 +104,21 @@ export class FileJournal implements Journal {
     } finally {
       closeSync(fd);
     }
-    closeSync(this.fd);
+    this.release(this.fd);
     renameSync(tmp, this.path);
     syncDir(this.dir);
     this.fd = openSync(this.path, 'a');
+    // Waiting requests are released with the next one, which syncs what is appended again after this.
+    for (const waiting of this.waiting) this.carried.push(waiting.message);
+    this.waiting = [];
   }
 
   close(): void {
     if (this.fd < 0) return;
-    closeSync(this.fd);
+    this.release(this.fd);
     this.fd = -1;
+    this.waiting = [];
+    this.carried = [];
   }
 }
 

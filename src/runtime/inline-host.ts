@@ -123,9 +123,13 @@ class InlineHost implements NodeHost {
 
   private contextFor(cell: Cell): ActorContext {
     const journalDir = this.options.journalDir;
+    // A background sync's message comes back like a timer's (uncounted, from the actor itself).
+    const journalDeliver = (message: Message) => {
+      if (this.hostState === 'running') this.enqueue({ to: cell, fromSlot: TIMER_SLOT, from: cell.address, message });
+    };
     return {
       get journal() {
-        if (journalDir !== undefined) cell.journal ??= new FileJournal(journalDir, `${cell.address.node}.${cell.address.actor}`);
+        if (journalDir !== undefined) cell.journal ??= new FileJournal(journalDir, `${cell.address.node}.${cell.address.actor}`, journalDeliver);
         return cell.journal;
       },
       self: cell.address,

@@ -1,3 +1,5 @@
+import type { Message } from './actor.js';
+
 /**
  * Stable storage for one actor: an append-only journal of records, durable once `sync` has returned.
  * Synchronous on purpose: the actor that needs it (the replicator) must persist before it sends, and a
@@ -13,6 +15,15 @@ export interface Journal {
   append(record: Uint8Array): void;
   /** Returns once every record appended so far is durable. */
   sync(): void;
+  /**
+   * Optional (journals on a real disk): makes every record appended so far durable in the background and
+   * then delivers `message` to the journal's actor as from itself (like a timer's message; with a
+   * `failed` reason added if the disk refused). Requests made while a sync is under way share the next
+   * one (group commit). A rewrite carries the requests made before it over to the next request after it
+   * (the records they were waiting for are then in the rewritten journal or appended again after it).
+   * Without it, callers use sync().
+   */
+  readonly syncThen?: ((message: Message) => void) | undefined;
   /**
    * Replaces the whole journal with `records`, atomically: after a crash it holds either the old records
    * or exactly these, never a mix. Durable on return. (Compaction: a state image and the log after it.)

@@ -67,4 +67,41 @@ describe('FileJournal', () => {
     writeFileSync(path, data);
     expect(() => new FileJournal(dir, 'j')).toThrow(/j\.journal is corrupt at offset 0: checksum mismatch/);
   });
+
+  it('syncThen: answers each request once what was appended before it is durable, in order; a rewrite carries waiting requests to the next one', async () => {
+    const dir = freshDir();
+    const answered: string[] = [];
+    let wake: () => void = () => {};
+    const journal = new FileJournal(dir, 'n1.replicator', (message) => {
+      answered.push(message.type);
+      wake();
+    });
+    const until = (n: number) => new Promise<void>((resolve) => {
+      wake = () => answered.length >= n && resolve();
+      wake();
+    });
+    journal.append(bytes('a'));
+    journal.syncThen!({ type: 'first' });
+    journal.append(bytes('b'));
+    journal.syncThen!({ type: 'second' }); // asked while the first sync runs: shares the next one
+    await until(2);
+    expect(answered).toEqual(['first', 'second']);
+    journal.append(bytes('c'));
+    journal.syncThen!({ type: 'beforeRewrite' });
+    journal.rewrite([bytes('image'), bytes('c')]);
+    journal.append(bytes('d'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toEqual(['first', 'second']); // waits for a request made after the rewrite
+    journal.syncThen!({ type: 'afterRewrite' });
+    await until(4);
+    expect(answered).toEqual(['first', 'second', 'beforeRewrite', 'afterRewrite']);
+    journal.close();
+    const reopened = new FileJournal(dir, 'n1.replicator');
+    expect(reopened.recovered.map(text)).toEqual(['image', 'c', 'd']);
+    reopened.close();
+  });
+
+  it('without a way to answer, a journal offers no syncThen (callers sync)', () => {
+    expect(new FileJournal(freshDir(), 'n1.replicator').syncThen).toBeUndefined();
+  });
 });

@@ -8,7 +8,9 @@
  * - applied <= committed <= lastIndex, and committed never goes back;
  * - a committed entry is never truncated (an attempt is a protocol bug and asserts);
  * - entries above stableIndex are not yet on disk: the host persists them before it sends anything
- *   that depends on them.
+ *   that depends on them;
+ * - stableIndex <= writtenIndex <= lastIndex: entries up to writtenIndex were handed to the journal
+ *   (with an asynchronous sync they may not be durable yet), so unstable() gives only later ones.
  */
 import { assert } from '../../runtime/assert.js';
 import type { Entry } from './messages.js';
@@ -21,6 +23,8 @@ export class RaftLog {
   applied = 0;
   /** Last index known to be persisted. */
   stableIndex = 0;
+  /** Last index handed to the journal, durable or not (>= stableIndex). */
+  writtenIndex = 0;
 
   /**
    * Restores a log from what the host persisted: entries after the compaction point `base`, and the
@@ -32,7 +36,7 @@ export class RaftLog {
     log.snapshotTerm = base.term;
     entries.forEach((e, i) => assert(e.index === base.index + 1 + i, `restore: entry ${i} has index ${e.index}`));
     log.entries = [...entries];
-    log.stableIndex = log.lastIndex();
+    log.stableIndex = log.writtenIndex = log.lastIndex();
     assert(committed <= log.lastIndex(), `restore: commit ${committed} beyond last index ${log.lastIndex()}`);
     assert(imageIndex >= base.index && imageIndex <= Math.max(committed, base.index), `restore: image ${imageIndex} outside [${base.index}, ${committed}]`);
     log.committed = Math.max(committed, imageIndex);
@@ -71,8 +75,8 @@ export class RaftLog {
     this.snapshotTerm = term;
     this.committed = index;
     this.applied = index;
-    this.stableIndex = Math.max(this.stableIndex, index);
-    if (this.stableIndex > this.lastIndex()) this.stableIndex = this.lastIndex();
+    this.stableIndex = Math.min(Math.max(this.stableIndex, index), this.lastIndex());
+    this.writtenIndex = Math.min(Math.max(this.writtenIndex, index), this.lastIndex());
   }
 
   firstIndex(): number {
@@ -129,6 +133,7 @@ export class RaftLog {
       assert(e.index > this.committed, `tryAppend: entry ${e.index} conflicts with a committed entry (commit ${this.committed})`);
       this.entries.length = e.index - this.snapshotIndex - 1; // drop the conflicting suffix
       this.stableIndex = Math.min(this.stableIndex, e.index - 1);
+      this.writtenIndex = Math.min(this.writtenIndex, e.index - 1);
       this.entries.push(e);
     }
     return prevIndex + entries.length;
@@ -149,9 +154,20 @@ export class RaftLog {
     return true;
   }
 
-  /** Entries not yet persisted. */
+  /** Entries not yet handed to the journal. */
   unstable(): Entry[] {
-    return this.stableIndex >= this.lastIndex() ? [] : this.slice(Math.max(this.stableIndex + 1, this.firstIndex()), Number.MAX_SAFE_INTEGER);
+    const written = Math.max(this.stableIndex, this.writtenIndex);
+    return written >= this.lastIndex() ? [] : this.slice(Math.max(written + 1, this.firstIndex()), Number.MAX_SAFE_INTEGER);
+  }
+
+  /** True when some entries were not handed to the journal yet (unstable() without building it). */
+  hasUnstable(): boolean {
+    return Math.max(this.stableIndex, this.writtenIndex) < this.lastIndex();
+  }
+
+  /** True when toApply would give entries. */
+  hasToApply(): boolean {
+    return Math.min(this.committed, this.stableIndex) > this.applied;
   }
 
   /** Committed entries not yet handed to the state machine, at most `countMax`. */

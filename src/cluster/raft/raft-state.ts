@@ -8,6 +8,10 @@
  *      their first index);
  *   2. only then send `messages` (votes and acknowledgements must not outrun the disk);
  *   3. apply `committed` in order; then call `advance(ready)`.
+ * Or, with a journal that syncs in the background (thesis §10.2.1): write `image`, `hardState` and
+ * `entries`, call `advance(ready, false)`, send the leader's appends and image chunks at once (the leader
+ * counts itself toward a commit only once its own sync is done) and every other message only after the
+ * sync; then `persisted(index)` with the last index that sync covered.
  */
 import { assert } from '../../runtime/assert.js';
 import { RaftLog } from './log.js';
@@ -135,13 +139,23 @@ export class RaftState {
   /** Match index per voter as the leader sees it (undefined when not leader). */
   matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
     if (this.role !== 'leader') return undefined;
-    return new Map([[this.id, this.log.stableIndex], ...[...this.progress].map(([id, p]) => [id, p.match] as const)]);
+    return new Map(this.fillMatch(new Map()));
+  }
+
+  /** maybeCommit's match map, refilled on every acknowledgement rather than allocated. */
+  private readonly commitMatch = new Map<NodeId, number>();
+
+  private fillMatch(match: Map<NodeId, number>): Map<NodeId, number> {
+    match.clear();
+    match.set(this.id, this.log.stableIndex);
+    for (const [id, p] of this.progress) match.set(id, p.match);
+    return match;
   }
 
   // ---- outputs ------------------------------------------------------------------------------------
 
   hasReady(): boolean {
-    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.unstable().length > 0 || this.log.toApply(1).length > 0 || this.hardChanged() || this.softChanged();
+    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.hasUnstable() || this.log.hasToApply() || this.hardChanged() || this.softChanged();
   }
 
   ready(): Ready {
@@ -157,13 +171,30 @@ export class RaftState {
     return ready;
   }
 
-  /** The host persisted `ready.entries` and applied `ready.committed`. */
-  advance(ready: Ready): void {
+  /**
+   * The host persisted `ready.entries` (with `durable` false: wrote them, and will say `persisted` once
+   * they are durable) and applied `ready.committed`.
+   */
+  advance(ready: Ready, durable = true): void {
     const lastEntry = ready.entries[ready.entries.length - 1];
     // Entries may have been truncated and replaced since this ready was taken: only a matching term counts.
-    if (lastEntry !== undefined && this.log.term(lastEntry.index) === lastEntry.term) this.log.stableIndex = Math.max(this.log.stableIndex, lastEntry.index);
+    if (lastEntry !== undefined && this.log.term(lastEntry.index) === lastEntry.term) {
+      this.log.writtenIndex = Math.max(this.log.writtenIndex, lastEntry.index);
+      if (durable) this.log.stableIndex = Math.max(this.log.stableIndex, lastEntry.index);
+    }
     const lastApplied = ready.committed[ready.committed.length - 1];
     if (lastApplied !== undefined) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    if (this.role === 'leader') this.maybeCommit();
+  }
+
+  /**
+   * A background sync finished: every entry up to `index` that the host had written before it started is
+   * durable. The host lowers `index` below any entry it replaced since (a later write that truncated).
+   */
+  persisted(index: number): void {
+    const stable = Math.min(index, this.log.writtenIndex);
+    if (stable <= this.log.stableIndex) return;
+    this.log.stableIndex = stable;
     if (this.role === 'leader') this.maybeCommit();
   }
 
@@ -173,7 +204,8 @@ export class RaftState {
 
   /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
   protected maybeCommit(): boolean {
-    let index = quorumIndex(this.matchIndexes()!, this.isQuorum);
+    assert(this.role === 'leader', 'maybeCommit: not leader');
+    let index = quorumIndex(this.fillMatch(this.commitMatch), this.isQuorum);
     if (this.dataless) {
       // An arbiter leading commits only what a data node holds too: what it commits it may compact away,
       // and it has no image to give a data node that lacks it.

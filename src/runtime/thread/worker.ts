@@ -80,7 +80,7 @@ class WorkerActor {
     return {
       get journal() {
         const dir = worker.task.journalDir;
-        if (dir !== undefined) worker.journal ??= new FileJournal(dir, `${worker.task.node}.${worker.task.actor}`);
+        if (dir !== undefined) worker.journal ??= new FileJournal(dir, `${worker.task.node}.${worker.task.actor}`, (message) => worker.fromJournal(message));
         return worker.journal;
       },
       self: this.self,
@@ -125,6 +125,13 @@ class WorkerActor {
       this.afterActivity();
     }, delayMs));
     return id;
+  }
+
+  /** A background sync's message, delivered like a timer's. */
+  private fromJournal(message: Message): void {
+    if (this.phase !== 'running') return;
+    this.invoke(message, this.self);
+    this.afterActivity();
   }
 
   private onPeer(from: Address, messages: readonly Message[]): number {
