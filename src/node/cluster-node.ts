@@ -14,7 +14,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
-import type { Address, LogRecord, Message, SendResult } from '../runtime/actor.js';
+import type { Message } from '../runtime/actor.js';
 import { APP } from '../runtime/actor.js';
 import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
@@ -29,34 +29,24 @@ import { ConflictError } from '../store/errors.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
-import type { ApplyEntries, CommitRefused, CommitRequest } from '../actors/committer.js';
+import type { ApplyEntries, CommitRefused } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
 import type { NodeParams, ResolvedParams } from './params.js';
-import { isSharedNetwork, resolveParams } from './params.js';
-import type { OwnedNetwork } from './tcp.js';
+import { resolveParams } from './params.js';
 import { DetachControl } from './detached.js';
-import { loggingDeliveries, loggingSends } from './debug-output.js';
 import type { NodeEvents, NodeInfo, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { nodeInfo } from './node-info.js';
 
 export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
-import { openTcpNetwork } from './tcp.js';
-import type { ClusterNetwork } from '../transport/network.js';
 import { noLeaderResubmitsMax } from '../limits.js';
+import { PendingWrites } from './pending-writes.js';
+import { PendingReads } from './pending-reads.js';
+import { StopBarrier } from './stop-barrier.js';
+import { NetworkLink } from './network-link.js';
 
 /** Counts a change-set's bytes (clusterSendBuf) without an encoder and buffer per write. */
 const changeSetEncoder = new Encoder();
 
-interface PendingWrite {
-  readonly resolve: (result: ApplyResult) => void;
-  readonly reject: (error: Error) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-  readonly request: CommitRequest;
-  /** Times it was submitted again after a refusal during an election. */
-  resubmits: number;
-  /** The leader this node knew when the write was last submitted. */
-  leader: string | undefined;
-}
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
@@ -72,8 +62,7 @@ export class ClusterNode {
   readonly nodeId: string;
   private host: NodeHost | undefined;
   private readonly emitter = createNanoEvents<NodeEvents>();
-  private readonly pending = new Map<number, PendingWrite>();
-  private nextId = 1;
+  private readonly writes: PendingWrites;
   private raftState: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private applied = 0;
   private conflicts = 0;
@@ -85,10 +74,7 @@ export class ClusterNode {
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
   private closing = false;
   private stopping: Promise<void> | undefined;
-  private stopWaiter: ((outcome: 'done' | 'timeout' | 'stopped') => void) | undefined;
-  private stopProgress: StopProgress | undefined;
-  /** Called whenever the last pending write settles. */
-  private drainWaiters: (() => void)[] = [];
+  private readonly stopBarrier: StopBarrier;
   /** The log index of the last change-set applied here. */
   private appliedIndex = 0;
   /** Why the node stopped itself (it could not follow the log), if it did. */
@@ -100,16 +86,10 @@ export class ClusterNode {
   private quorumSeen = false;
   private hasQuorum = false;
   private quorumReason = '';
-  private readonly pendingReads = new Map<number, { settle: (ok: boolean) => void; fail: (error: Error) => void }>();
-  private nextReadId = 1;
+  private readonly reads: PendingReads;
   private onRecovered: (() => void) | undefined;
-  private network: ClusterNetwork | undefined;
-  private outbound: ((from: Address, to: Address, message: Message) => SendResult) | undefined;
-  /** Whether the network delivers to this node's host (not while it starts detached). */
-  private onNetwork = false;
+  private readonly link: NetworkLink;
   private readonly membership: DetachControl;
-  /** The network this node opened itself (nwType 'tcp'); closed when it stops. */
-  private ownNetwork: OwnedNetwork | undefined;
 
   constructor(
     private readonly params: ResolvedParams,
@@ -122,6 +102,16 @@ export class ClusterNode {
       this.schemaDef = { def, bytes: changeSetEncoder.encodeSharedRef(def).byteLength };
     }
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
+    this.stopBarrier = new StopBarrier(this.nodeId);
+    this.link = new NetworkLink(params);
+    this.reads = new PendingReads(this.nodeId, params.writeTimeoutMs, (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest));
+    this.writes = new PendingWrites({
+      nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs,
+      send: (request) => this.sendLocal(COMMITTER, request),
+      leader: () => this.raftState.leader,
+      leaderSoon: () => this.leaderWithin(2 * params.electionTicks * params.tickMs),
+      stopped: () => this.stopped,
+    });
   }
 
   async start(): Promise<void> {
@@ -129,11 +119,11 @@ export class ClusterNode {
     const spec = clusterNodeSpec({ ...p, startDetached: p.modeMask.startDetached });
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
     // Started detached, the node opens no network until attach(): until then what its actors send is dropped.
-    if (!p.modeMask.startDetached) await this.openNetwork();
+    if (!p.modeMask.startDetached) await this.link.open();
     try {
-      this.host = await start(spec, { outbound: (from, to, message) => (this.outbound === undefined ? undefined : this.outbound(from, to, message)), ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
+      this.host = await start(spec, { outbound: this.link.outbound, ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
     } catch (error) {
-      await this.ownNetwork?.close(); // a node that fails to open leaves no socket listening
+      await this.link.close(); // a node that fails to open leaves no socket listening
       throw error;
     }
     // The replicator replays its journal and hands on what was committed before; open returns once this
@@ -142,7 +132,7 @@ export class ClusterNode {
     // Replaying its own journal, a node may meet a write it cannot apply (another schema): open fails then.
     const failed = new Promise<ChorusError>((resolve) => (this.onFailed = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
-    if (this.network !== undefined) this.joinNetwork();
+    this.link.join(this.host); // not yet when started detached: the network is opened at attach()
     const failure = await Promise.race([recovered, failed]);
     this.onFailed = undefined;
     if (failure !== undefined) {
@@ -150,27 +140,6 @@ export class ClusterNode {
       throw failure;
     }
     if (this.membership.detached) this.membership.keepAttachPoint(this.store);
-  }
-
-  private async openNetwork(): Promise<void> {
-    const p = this.params;
-    if (isSharedNetwork(p.network)) this.network = p.network;
-    else {
-      this.ownNetwork = await openTcpNetwork(p.network);
-      this.network = this.ownNetwork.network;
-    }
-    const outbound = this.network.outbound(p.self);
-    this.outbound = p.modeMask.debugOutput ? loggingSends(p.self, outbound, this.debugLog()) : outbound;
-  }
-
-  private joinNetwork(): void {
-    const host = this.host!;
-    this.network!.attach(this.params.modeMask.debugOutput ? loggingDeliveries(host, this.debugLog()) : host);
-    this.onNetwork = true;
-  }
-
-  private debugLog(): (record: LogRecord) => void {
-    return this.params.log ?? ((record) => process.stderr.write(`${JSON.stringify(record)}\n`));
   }
 
   /**
@@ -199,8 +168,8 @@ export class ClusterNode {
     if (this.membership.state === 'attached') return;
     if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
     this.membership.discardLocalWrites(this.store);
-    if (this.network === undefined) await this.openNetwork();
-    if (!this.onNetwork) this.joinNetwork();
+    await this.link.open();
+    this.link.join(this.host!);
     const done = this.membership.begin('attached', () => undefined);
     this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest);
     await done;
@@ -227,27 +196,13 @@ export class ClusterNode {
       if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
       await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
       if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
-      const ready = await this.readIndex();
+      const ready = await this.reads.confirm();
       if (ready) return this.tables('read').read(body);
       // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
       if (attempt >= noLeaderResubmitsMax || (this.quorumSeen && !this.hasQuorum)) {
         throw new ChorusError('NO_QUORUM', `a linearizable read on ${this.nodeId} could not be confirmed by a leader with a quorum`);
       }
     }
-  }
-
-  /** True once the tables hold everything a quorum-confirmed leader had committed; false when it could not confirm. */
-  private readIndex(): Promise<boolean> {
-    const id = this.nextReadId++;
-    return new Promise<boolean>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pendingReads.delete(id);
-        reject(new ChorusError('TIMEOUT', `a linearizable read on ${this.nodeId} was not confirmed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`));
-      }, this.params.writeTimeoutMs);
-      this.pendingReads.set(id, { settle: (ok) => { clearTimeout(timer); resolve(ok); }, fail: (error) => { clearTimeout(timer); reject(error); } });
-      const error = this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest);
-      if (error !== undefined) this.pendingReads.get(id)?.fail(new ChorusError('OVERLOADED', `read not accepted: ${error.message}`));
-    });
   }
 
   /**
@@ -268,8 +223,8 @@ export class ClusterNode {
   info(): NodeInfo {
     return nodeInfo({
       nodeId: this.nodeId, arbiter: this.params.arbiter, voters: this.params.voters, membership: this.membership.state, raft: this.raftState,
-      view: this.view, hasQuorum: this.hasQuorum, traffic: this.network?.traffic?.(this.nodeId),
-      counts: { applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks, pendingWrites: this.pending.size, storeVersion: this.store?.version ?? 0 },
+      view: this.view, hasQuorum: this.hasQuorum, traffic: this.link.traffic(),
+      counts: { applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks, pendingWrites: this.writes.size, storeVersion: this.store?.version ?? 0 },
     });
   }
 
@@ -318,45 +273,25 @@ export class ClusterNode {
     if (this.stopped) return;
     if (this.membership.state !== 'attached' || this.host === undefined) return this.stopLocal(); // standalone: no cluster to wait for
     this.closing = true;
-    const outcome = await new Promise<'done' | 'timeout' | 'stopped'>((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      this.stopWaiter = (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      };
-      // Own writes first: once they have settled, every one acknowledged here is at or below appliedIndex.
-      void this.drained().then(() => {
-        if (!this.stopped) this.sendLocal(WATCHER, { type: 'stopCluster', applied: this.appliedIndex } satisfies StopCluster);
-      });
-    });
-    this.stopWaiter = undefined;
+    // Own writes first: once they have settled, every one acknowledged here is at or below appliedIndex.
+    const announce = () => this.sendLocal(WATCHER, { type: 'stopCluster', applied: this.appliedIndex } satisfies StopCluster);
+    const outcome = await this.stopBarrier.wait(this.writes.drained(), announce, timeoutMs);
     await this.stopLocal();
-    if (outcome === 'timeout') {
-      const p = this.stopProgress;
-      const why = p === undefined ? 'its own writes had not settled' : [p.notStopping.length > 0 ? `${p.notStopping.join(', ')} had not called stop` : '', p.behind.length > 0 ? `${p.behind.join(', ')} had not applied up to log index ${p.target}` : ''].filter((x) => x !== '').join('; ');
-      throw new ChorusError('TIMEOUT', `stop: node ${this.nodeId} waited ${timeoutMs} ms (stopTimeoutMs) for the cluster to stop with it: ${why}. It stopped alone.`);
-    }
-  }
-
-  /** Resolves once no write of this node is pending. */
-  private drained(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    if (outcome === 'timeout') throw this.stopBarrier.timeoutError(timeoutMs);
   }
 
   /** Stops this node alone: pending writes and reads reject with STOPPED (or `reason`); the actors drain and stop. */
   private async stopLocal(reason?: ChorusError): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.stopWaiter?.('stopped');
-    if (this.onNetwork) this.network?.detach(this.nodeId);
+    this.stopBarrier.interrupted();
+    this.link.leave();
     const error = () => reason ?? new StoppedError(`node ${this.nodeId}`);
     this.membership.fail(error());
-    for (const [id, write] of this.pending) this.settle(id, undefined, error(), write);
-    for (const read of this.pendingReads.values()) read.fail(error());
-    this.pendingReads.clear();
+    this.writes.failAll(error);
+    this.reads.failAll(error);
     await this.host?.stop();
-    await this.ownNetwork?.close();
+    await this.link.close();
   }
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
@@ -375,41 +310,7 @@ export class ClusterNode {
     if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
     // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
     const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
-    const id = this.nextId++;
-    return new Promise<ApplyResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${this.nodeId} was not committed within ${this.params.writeTimeoutMs} ms (writeTimeoutMs)`)), this.params.writeTimeoutMs);
-      const bytes = changeSetEncoder.encodeSharedRef(changeSet).byteLength;
-      const request: CommitRequest = this.schemaDef === undefined
-        ? { type: 'commit', id, changeSet, bytes }
-        : { type: 'commit', id, changeSet, bytes: bytes + this.schemaDef.bytes, schema: this.schemaDef.def };
-      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.raftState.leader });
-      this.submit(request);
-    });
-  }
-
-  private submit(request: CommitRequest): void {
-    const error = this.sendLocal(COMMITTER, request);
-    if (error !== undefined) this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
-  }
-
-  /**
-   * Refused during an election on a side that holds a quorum: nothing of it is in the log, so the same
-   * change-set may go again once a leader is known (at most `noLeaderResubmitsMax` times).
-   */
-  private onRefused(refused: CommitRefused): void {
-    for (const id of refused.ids) {
-      const write = this.pending.get(id);
-      if (write === undefined) continue;
-      if (!refused.retryable || write.resubmits >= noLeaderResubmitsMax || this.stopped) {
-        this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
-        continue;
-      }
-      write.resubmits++;
-      void this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs).then(() => {
-        write.leader = this.raftState.leader;
-        if (this.pending.get(id) === write && !this.stopped) this.submit(write.request);
-      });
-    }
+    return this.writes.submit(changeSet, changeSetEncoder.encodeSharedRef(changeSet).byteLength, this.schemaDef);
   }
 
   /** Resolves once a leader is known (at once if one is), or after `timeoutMs`. */
@@ -445,7 +346,7 @@ export class ClusterNode {
         this.apply(message as ApplyEntries);
         return;
       case 'commitRefused': {
-        this.onRefused(message as CommitRefused);
+        this.writes.refused(message as CommitRefused);
         return;
       }
       case 'raftState':
@@ -479,9 +380,7 @@ export class ClusterNode {
       case 'readReady':
       case 'readFailed': {
         const id = (message as ReadReady | ReadFailed).id;
-        const read = this.pendingReads.get(id);
-        this.pendingReads.delete(id);
-        read?.settle(message.type === 'readReady');
+        this.reads.answered(id, message.type === 'readReady');
         return;
       }
       case 'clusterView':
@@ -491,8 +390,7 @@ export class ClusterNode {
         this.membership.reached((message as MembershipDone).state, this.store);
         return;
       case 'stopProgress':
-        this.stopProgress = message as StopProgress;
-        if (this.stopProgress.done) this.stopWaiter?.('done');
+        this.stopBarrier.progressed(message as StopProgress);
         return;
       case 'synced': {
         const { index, via } = message as Synced;
@@ -514,7 +412,7 @@ export class ClusterNode {
     if (this.stopped) return;
     let counts: ReturnType<typeof applyCommitted>;
     try {
-      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.settle(id, result, error));
+      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.writes.settle(id, result, error));
     } catch (error) {
       if (!(error instanceof CannotFollowError)) throw error;
       this.fail(error);
@@ -541,32 +439,6 @@ export class ClusterNode {
     const before = this.raftState;
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.emitter.emit('leaderChanged', state.leader, state.term);
-    if (state.leader !== undefined && state.leader !== before.leader) this.resubmitToNewLeader(state.leader);
-  }
-
-  /**
-   * A write forwarded to a leader that has since gone may be lost with it (Raft drops proposals it
-   * cannot take): send it again through the new leader, at most `noLeaderResubmitsMax` times. Safe if
-   * the first copy did make it into the log: the second then writes keys the first changed after its
-   * snapshot, so certification rejects it as a conflict on every node alike, and the write settles once,
-   * with whichever copy applies first.
-   */
-  private resubmitToNewLeader(leader: string): void {
-    for (const write of this.pending.values()) {
-      if (write.leader === leader || write.resubmits >= noLeaderResubmitsMax) continue;
-      write.leader = leader;
-      write.resubmits++;
-      this.submit(write.request);
-    }
-  }
-
-  private settle(id: number, result: ApplyResult | undefined, error: Error | undefined, known?: PendingWrite): void {
-    const write = known ?? this.pending.get(id);
-    if (write === undefined) return;
-    this.pending.delete(id);
-    clearTimeout(write.timer);
-    if (error !== undefined) write.reject(error);
-    else write.resolve(result!);
-    if (this.pending.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+    if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
   }
 }

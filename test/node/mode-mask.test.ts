@@ -109,6 +109,7 @@ describe('modeMask', () => {
     expect(error.message).toMatch(/node n3 stopped: it cannot apply a committed write from n1 .*binaryEvolution/);
     await expect(nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'b', v: 2 }))).rejects.toMatchObject({ code: 'INCOMPATIBLE_SCHEMA' });
     await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'c', v: 3 })); // n1 and n2 still hold a quorum
+    await until(() => nodes[0]!.read((tx) => tx.count('kv')) === 2);
     expect(nodes[0]!.read((tx) => tx.count('kv'))).toBe(2);
   });
 

@@ -1,0 +1,118 @@
+/**
+ * This node's writes between phase 1 and their outcome: each gets an id, a timer (`writeTimeoutMs`) and
+ * exactly one settlement — applied, refused, rejected at apply, timed out, or failed with the node.
+ *
+ * Resubmission: a write refused during an election on a side that holds a quorum (nothing of it is in
+ * the log) goes again once a leader is known; a write forwarded to a leader that has since gone may be
+ * lost with it (Raft drops proposals it cannot take), so it goes again through the new leader. Both at
+ * most `noLeaderResubmitsMax` times. Safe if the first copy did reach the log: the second then writes
+ * keys the first changed after its snapshot, certification rejects it as a conflict on every node alike,
+ * and the write settles once, with whichever copy applies first.
+ */
+import { ChorusError } from '../runtime/errors.js';
+import type { ApplyResult } from '../store/store.js';
+import type { CommitRefused, CommitRequest } from '../actors/committer.js';
+import { noLeaderResubmitsMax } from '../limits.js';
+
+interface PendingWrite {
+  readonly resolve: (result: ApplyResult) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly request: CommitRequest;
+  /** Times it was submitted again after a refusal or a leader change. */
+  resubmits: number;
+  /** The leader this node knew when the write was last submitted. */
+  leader: string | undefined;
+}
+
+/** What the writes need from their node. */
+export interface WriteRoutes {
+  readonly nodeId: string;
+  readonly writeTimeoutMs: number;
+  /** Hands a request to the committer; an error when the host did not take it. */
+  send(request: CommitRequest): Error | undefined;
+  /** The leader this node knows now. */
+  leader(): string | undefined;
+  /** Resolves once a leader is known, or after about an election's time. */
+  leaderSoon(): Promise<void>;
+  stopped(): boolean;
+}
+
+export class PendingWrites {
+  private readonly pending = new Map<number, PendingWrite>();
+  private nextId = 1;
+  /** Called once no write is pending. */
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly routes: WriteRoutes) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Sends a change-set (its phase 1 done) to the committer; settles when its outcome is known here. */
+  submit(changeSet: unknown, bytes: number, schema?: { readonly def: unknown; readonly bytes: number }): Promise<ApplyResult> {
+    const id = this.nextId++;
+    const { nodeId, writeTimeoutMs } = this.routes;
+    return new Promise<ApplyResult>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${nodeId} was not committed within ${writeTimeoutMs} ms (writeTimeoutMs)`)), writeTimeoutMs);
+      const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet, bytes } : { type: 'commit', id, changeSet, bytes: bytes + schema.bytes, schema: schema.def };
+      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.routes.leader() });
+      this.send(request);
+    });
+  }
+
+  /** The write's outcome (from apply, a refusal, its timer or the node stopping); later ones are ignored. */
+  settle(id: number, result: ApplyResult | undefined, error: Error | undefined): void {
+    const write = this.pending.get(id);
+    if (write === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(write.timer);
+    if (error !== undefined) write.reject(error);
+    else write.resolve(result!);
+    if (this.pending.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** Every pending write fails with `error` (the node stops). */
+  failAll(error: () => Error): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, undefined, error());
+  }
+
+  /** Resolves once no write is pending. */
+  drained(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** The committer did not take these: fail them, or (an election on a side with quorum) send them again. */
+  refused(refused: CommitRefused): void {
+    for (const id of refused.ids) {
+      const write = this.pending.get(id);
+      if (write === undefined) continue;
+      if (!refused.retryable || write.resubmits >= noLeaderResubmitsMax || this.routes.stopped()) {
+        this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
+        continue;
+      }
+      write.resubmits++;
+      void this.routes.leaderSoon().then(() => {
+        write.leader = this.routes.leader();
+        if (this.pending.get(id) === write && !this.routes.stopped()) this.send(write.request);
+      });
+    }
+  }
+
+  /** A new leader: writes last sent through another one go again, through it. */
+  leaderChanged(leader: string): void {
+    for (const write of this.pending.values()) {
+      if (write.leader === leader || write.resubmits >= noLeaderResubmitsMax) continue;
+      write.leader = leader;
+      write.resubmits++;
+      this.send(write.request);
+    }
+  }
+
+  private send(request: CommitRequest): void {
+    const error = this.routes.send(request);
+    if (error !== undefined) this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
+  }
+}
