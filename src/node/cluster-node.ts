@@ -303,14 +303,20 @@ export class ClusterNode {
       this.membership.localWrites++;
       return result;
     }
-    // Right after open, or during an election, give the cluster one election timeout to name a leader
-    // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-    await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
-    // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
-    if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
-    // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
-    const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
-    return this.writes.submit(changeSet, changeSetEncoder.encodeSharedRef(changeSet).byteLength, this.schemaDef);
+    const submitted = this.writes.begin(); // a cluster stop called from now on waits for this write
+    try {
+      // Right after open, or during an election, give the cluster one election timeout to name a leader
+      // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
+      await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
+      if (this.stopped) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
+      // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
+      if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
+      // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
+      const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
+      return this.writes.submit(changeSet, changeSetEncoder.encodeSharedRef(changeSet).byteLength, this.schemaDef);
+    } finally {
+      submitted(); // after submit() has put it among the pending writes
+    }
   }
 
   /** Resolves once a leader is known (at once if one is), or after `timeoutMs`. */

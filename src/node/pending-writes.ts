@@ -41,6 +41,8 @@ export interface WriteRoutes {
 export class PendingWrites {
   private readonly pending = new Map<number, PendingWrite>();
   private nextId = 1;
+  /** Writes called but not submitted yet (waiting for a leader, or running phase 1). */
+  private starting = 0;
   /** Called once no write is pending. */
   private drainWaiters: (() => void)[] = [];
 
@@ -48,6 +50,21 @@ export class PendingWrites {
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /**
+   * A write was called: drained() waits for it from now on, also while it waits for a leader before its
+   * phase 1. The returned function ends that, once it was submitted (or failed before).
+   */
+  begin(): () => void {
+    this.starting++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.starting--;
+      this.maybeDrained();
+    };
   }
 
   /** Sends a change-set (its phase 1 done) to the committer; settles when its outcome is known here. */
@@ -70,7 +87,11 @@ export class PendingWrites {
     clearTimeout(write.timer);
     if (error !== undefined) write.reject(error);
     else write.resolve(result!);
-    if (this.pending.size === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.maybeDrained();
+  }
+
+  private maybeDrained(): void {
+    if (this.pending.size === 0 && this.starting === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
   /** Every pending write fails with `error` (the node stops). */
@@ -78,9 +99,9 @@ export class PendingWrites {
     for (const id of [...this.pending.keys()]) this.settle(id, undefined, error());
   }
 
-  /** Resolves once no write is pending. */
+  /** Resolves once no write is pending or starting. */
   drained(): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve();
+    if (this.pending.size === 0 && this.starting === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
