@@ -106,11 +106,19 @@ export function replay(journal: Journal, everyone: VersionedMembership): { hardS
 
 /** Writes and syncs a Ready's image, hard state and entries (the synchronous way). */
 export function persist(journal: Journal, raft: Raft, ready: Ready): void {
-  if (write(journal, raft, ready)) journal.sync();
+  if (ready.entries.length > 0 || ready.hardState !== undefined || ready.image !== undefined) {
+    write(journal, raft, ready, raft.hardState());
+    journal.sync();
+  }
 }
 
-/** Writes a Ready's image, hard state and entries, not synced yet; false when it had none. */
-export function write(journal: Journal, raft: Raft, ready: Ready): boolean {
+/**
+ * Writes a Ready's image, hard state and entries, not synced yet. Returns whether anything must be
+ * synced before what depends on it leaves: entries, an image, or a new term or vote. A commit index
+ * alone needs no sync of its own (it is only a hint at restart: replay bounds it by the entries there,
+ * and a leader tells the node again), so it rides on the next sync.
+ */
+export function write(journal: Journal, raft: Raft, ready: Ready, before: HardState): boolean {
   if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return false;
   if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
   const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
@@ -118,7 +126,7 @@ export function write(journal: Journal, raft: Raft, ready: Ready): boolean {
   // One record when both changed (replay applies a record's entries and hard state alike).
   if (ready.entries.length > 0) journal.append(encodeMsgpack(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
   else if (hard !== undefined) journal.append(encodeMsgpack({ h: hard }));
-  return true;
+  return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote));
 }
 
 /** The journal after compaction: the image, the compaction point, the persisted entries after it. */

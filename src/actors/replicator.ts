@@ -203,6 +203,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     /** Readies waiting for a background sync (journals that offer one), and the messages they hold. */
     const syncs = journal?.syncThen !== undefined ? new SyncQueue() : undefined;
     const sendRaft = (msg: RaftMessage) => ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft);
+    /** The hard state last written (a new term or vote must be synced; a commit index alone need not). */
+    let writtenHard = raft.hardState();
     const syncDone = (seq: number) => {
       for (const { index, messages } of syncs!.done(seq)) {
         raft.persisted(index);
@@ -215,7 +217,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         // 1. persist (or write, and sync in the background); 2. send what may go now
         let syncSeq: number | undefined;
         if (journal !== undefined && syncs === undefined) persist(journal, raft, ready);
-        else if (journal !== undefined && write(journal, raft, ready)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
+        else if (journal !== undefined && write(journal, raft, ready, writtenHard)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
+        if (ready.hardState !== undefined) writtenHard = ready.hardState;
         for (const msg of ready.messages) if (syncs === undefined || syncs.mayGo(msg)) sendRaft(msg);
         // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)
         if (ready.image?.install && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);

@@ -59,7 +59,8 @@ class FlakyJournal implements Journal {
 
 /** What a restart from the synced records alone would hold. */
 function durableState(journal: FlakyJournal) {
-  return replay({ ...journal, recovered: journal.records.slice(0, journal.durable) }, { membership: { members: ids }, index: 0 });
+  const recovered = journal.records.slice(0, journal.durable);
+  return replay({ recovered, append() {}, sync() {}, rewrite() {} }, { membership: { members: ids }, index: 0 });
 }
 const durableLast = (journal: FlakyJournal) => durableState(journal).log.lastIndex();
 const durableVote = (journal: FlakyJournal) => durableState(journal).hardState.vote;
