@@ -23,7 +23,7 @@ import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
 import type { Key } from './keys.js';
 import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
 import { MsgpackDecodeError, MsgpackReader } from './msgpack-decode.js';
-import { rowFromArray, rowToArray } from './rows.js';
+import { rowFromArray } from './rows.js';
 import type { IndexSchema, SchemaDef, TableSchema } from './schema.js';
 import { Schema, plainSchemaDef } from './schema.js';
 import { TableData } from './table.js';
@@ -70,7 +70,7 @@ function* bodyFrames(source: ImageSource, bounds: ImageBounds, withSchema: boole
   const rowBounds = { itemsMax: bounds.frameRowsMax, bytesMax: bounds.frameBytesMax };
   for (const table of schema.tables) {
     const data = source.tables[table.position] as TableData;
-    yield* rowFrames(table.name, data.tree.values(), (row) => rowToArray(table, row), rowBounds);
+    yield* rowFrames(table.name, data.tree.values(), table.fields.map((field) => field.name), rowBounds);
   }
   const windowItems = mapIterable(source.window, (entry) => ({
     version: entry.version,
