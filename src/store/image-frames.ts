@@ -59,7 +59,11 @@ class Scratch {
   }
 
   arrayHeader(count: number): void {
-    for (const b of arrayHeader(count)) this.byte(b);
+    this.reserve(5);
+    const b = this.bytes;
+    if (count < 16) b[this.used++] = 0x90 | count;
+    else if (count < 0x10000) (b[this.used++] = 0xdc), (b[this.used++] = count >>> 8), (b[this.used++] = count & 0xff);
+    else (b[this.used++] = 0xdd), (b[this.used++] = count >>> 24), (b[this.used++] = (count >>> 16) & 0xff), (b[this.used++] = (count >>> 8) & 0xff), (b[this.used++] = count & 0xff);
   }
 
   value(value: unknown): void {
@@ -171,14 +175,22 @@ export interface WindowItem {
 export function* windowFrames(entries: Iterable<WindowItem>, bounds: FrameBounds): Generator<Uint8Array> {
   const prefix = concat([Uint8Array.of(0x82), encodeMsgpack('type'), encodeMsgpack('window'), encodeMsgpack('entries')]);
   const scratch = new Scratch();
-  /** Closed and open entries of the frame being built: version bytes, key bytes range, key count. */
-  let pieces: { version: Uint8Array; start: number; end: number; count: number }[] = [];
+  /** Closed and open entries of the frame being built: version, key bytes range, key count. */
+  let pieces: { version: number; start: number; end: number; count: number }[] = [];
   let keys = 0;
   const budget = (): number => prefix.length + arrayHeaderBytesMax + pieces.length * entryHeaderBytesMax + scratch.used;
+  const payload = new Scratch();
   const flush = (): Uint8Array => {
-    const parts: (Uint8Array | number[])[] = [prefix, arrayHeader(pieces.length)];
-    for (const piece of pieces) parts.push([0x92], piece.version, arrayHeader(piece.count), scratch.bytes.subarray(piece.start, piece.end));
-    const out = frameOf(parts);
+    payload.used = 0;
+    payload.append(prefix);
+    payload.arrayHeader(pieces.length);
+    for (const piece of pieces) {
+      payload.byte(0x92);
+      payload.value(piece.version);
+      payload.arrayHeader(piece.count);
+      payload.append(scratch.bytes.subarray(piece.start, piece.end));
+    }
+    const out = frameOf([payload.bytes.subarray(0, payload.used)]);
     scratch.used = 0;
     pieces = [];
     keys = 0;
@@ -186,9 +198,7 @@ export function* windowFrames(entries: Iterable<WindowItem>, bounds: FrameBounds
   };
   const item = new Scratch();
   for (const entry of entries) {
-    item.used = 0;
-    item.value(entry.version);
-    const version = item.bytes.slice(0, item.used);
+    const version = entry.version;
     let piece = { version, start: scratch.used, end: scratch.used, count: 0 };
     if (pieces.length > 0 && budget() + entryHeaderBytesMax > bounds.bytesMax) yield flush();
     pieces.push(piece);
