@@ -379,7 +379,8 @@ export class Raft extends RaftMembership {
       if (pr.rejected(m.index, m.hint)) this.sendAppend(m.from, false);
       return;
     }
-    if (pr.acknowledged(m.index) && this.maybeCommit()) {
+    // An acknowledgement at or below the commit index cannot move it (the second follower's, usually).
+    if (pr.acknowledged(m.index) && pr.match > this.log.committed && this.maybeCommit()) {
       if (this.role !== 'leader') return; // it took itself out of the membership (§6)
       for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
     } else if (pr.next <= this.log.lastIndex()) {
