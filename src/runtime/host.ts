@@ -4,6 +4,7 @@
  *
  * Hosts are the only code that touches the clock, timers and threads; actors see only ActorContext.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { Unsubscribe } from 'nanoevents';
 import type { Address, LogLevel, LogRecord, Logger, Message, NodeSpec, SendResult } from './actor.js';
 import { APP } from './actor.js';
@@ -69,6 +70,25 @@ export interface NodeHost {
    * timers are cancelled; then each actor's stop hook runs. Resolves when everything is released.
    */
   stop(): Promise<void>;
+  /** Present on the thread host: actors joined to the same actors of other nodes in this process directly. */
+  readonly direct?: DirectLinks;
+}
+
+/**
+ * Direct links between nodes of one process (the thread host): a node's actor and the actor of the same
+ * name on another node talk over their own MessagePort, worker to worker, instead of through both main
+ * threads' network. The network sets them up, cuts and drops them; it behaves as a network does: a
+ * message to a cut or gone peer, or past the receiver's mailbox bound, is lost without telling the sender.
+ */
+export interface DirectLinks {
+  /** Actors that take direct links. */
+  readonly actors: readonly string[];
+  /** Joins this node's `actor` to `peer`'s actor of the same name through `port` (replacing an earlier link). */
+  connect(peer: string, actor: string, port: MessagePort): void;
+  /** `peer` left: its links are closed. */
+  disconnect(peer: string): void;
+  /** Traffic with `peer` is lost both ways while cut. */
+  cut(peer: string, cut: boolean): void;
 }
 
 /** Checks a NodeSpec at the public boundary; internal code trusts it afterwards. */

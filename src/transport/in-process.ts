@@ -11,6 +11,7 @@
  * For tests, demos and embedding several nodes in one process; the TCP transport replaces it between
  * processes.
  */
+import { MessageChannel } from 'node:worker_threads';
 import type { Address, Message, SendResult } from '../runtime/actor.js';
 import type { NodeHost } from '../runtime/host.js';
 import type { LinkChanged } from '../actors/listener.js';
@@ -19,6 +20,8 @@ import { LISTENER } from '../actors/listener.js';
 export class InProcessNetwork {
   private readonly hosts = new Map<string, NodeHost>();
   private readonly cuts = new Set<string>();
+  /** `${from}>${to}/${actor}`: pairs whose namesake actors talk over a direct link (DirectLinks). */
+  private readonly direct = new Set<string>();
   private lost = 0;
 
   /** The `outbound` option for the host of `node`. */
@@ -27,7 +30,10 @@ export class InProcessNetwork {
       const host = this.hosts.get(to.node);
       // Like a real network, a node that is gone, a cut link or a full mailbox loses the message
       // without telling the sender; the protocols above recover (Raft resends).
-      if (host === undefined || host.state !== 'running' || this.cuts.has(`${node}>${to.node}`) || host.deliver(from, to, message) !== undefined) {
+      // A pair joined directly takes no relayed message any more (one sent just before the link came
+      // up is lost, as a network may lose it), so that the pair's messages stay in order.
+      const relayed = from.actor !== to.actor || !this.direct.has(`${node}>${to.node}/${to.actor}`);
+      if (!relayed || host === undefined || host.state !== 'running' || this.cuts.has(`${node}>${to.node}`) || host.deliver(from, to, message) !== undefined) {
         this.lost++;
       }
       return undefined;
@@ -36,6 +42,7 @@ export class InProcessNetwork {
 
   attach(host: NodeHost): void {
     this.hosts.set(host.node, host);
+    this.joinDirectly(host);
     for (const other of this.hosts.keys()) {
       if (other === host.node || this.cuts.has(`${host.node}>${other}`)) continue;
       this.tellLink(host.node, other, true, 'attached');
@@ -45,12 +52,16 @@ export class InProcessNetwork {
 
   detach(node: string): void {
     this.hosts.delete(node);
+    for (const pair of [...this.direct]) if (pair.startsWith(`${node}>`) || pair.split('/')[0]!.endsWith(`>${node}`)) this.direct.delete(pair);
+    for (const other of this.hosts.values()) other.direct?.disconnect(node);
     for (const other of this.hosts.keys()) this.tellLink(other, node, false, 'detached');
   }
 
   /** Cuts traffic between the two nodes, both ways, until `heal`. */
   cut(a: string, b: string): void {
     this.cuts.add(`${a}>${b}`).add(`${b}>${a}`);
+    this.hosts.get(a)?.direct?.cut(b, true);
+    this.hosts.get(b)?.direct?.cut(a, true);
     this.tellLink(a, b, false, 'cut');
     this.tellLink(b, a, false, 'cut');
   }
@@ -60,7 +71,30 @@ export class InProcessNetwork {
     this.cuts.clear();
     for (const pair of healed) {
       const [a, b] = pair.split('>') as [string, string];
+      this.hosts.get(a)?.direct?.cut(b, false);
       if (this.hosts.has(b)) this.tellLink(a, b, true, 'healed');
+    }
+  }
+
+  /**
+   * Joins `host`'s actors to their namesakes on every other attached host directly, when both can
+   * (thread hosts): worker to worker, instead of through both main threads. A cut pair starts cut.
+   */
+  private joinDirectly(host: NodeHost): void {
+    const mine = host.direct;
+    if (mine === undefined) return;
+    for (const other of this.hosts.values()) {
+      const theirs = other.direct;
+      if (other === host || theirs === undefined) continue;
+      for (const actor of mine.actors) {
+        if (!theirs.actors.includes(actor)) continue;
+        const channel = new MessageChannel();
+        mine.connect(other.node, actor, channel.port1);
+        theirs.connect(host.node, actor, channel.port2);
+        this.direct.add(`${host.node}>${other.node}/${actor}`).add(`${other.node}>${host.node}/${actor}`);
+      }
+      if (this.cuts.has(`${host.node}>${other.node}`)) mine.cut(other.node, true);
+      if (this.cuts.has(`${other.node}>${host.node}`)) theirs.cut(host.node, true);
     }
   }
 

@@ -85,6 +85,15 @@ export class PortLink {
     if (!this.closed) this.enqueue(item);
   }
 
+  /** Sends an uncounted item now, after everything queued, transferring `transfer` (MessagePorts). */
+  postTransfer(item: unknown, transfer: readonly MessagePort[]): void {
+    if (this.closed) return;
+    this.flush();
+    const batch: Batch = { c: this.owed, m: [item] };
+    this.owed = 0;
+    this.port.postMessage(batch, transfer as MessagePort[]);
+  }
+
   /** Sends what is queued now instead of at the end of the turn. */
   flush(): void {
     this.flushQueued = false;

@@ -52,7 +52,18 @@ export interface FinishToWorker {
   readonly expected: Readonly<Record<string, number>>;
   readonly expectedFromHost: number;
 }
-export type ToWorker = DeliverToWorker | StoppingToWorker | FinishToWorker;
+/** A direct link to the actor of the same name on node `peer` (replaces an earlier one); see DirectLinks. */
+export interface RemoteToWorker {
+  readonly type: 'remote';
+  readonly peer: string;
+  readonly port: MessagePort;
+}
+/** Node `peer` left (its link closes), or traffic with it is cut or resumes. */
+export interface RemoteStateToWorker {
+  readonly type: 'remoteGone' | 'remoteCut' | 'remoteHealed';
+  readonly peer: string;
+}
+export type ToWorker = DeliverToWorker | StoppingToWorker | FinishToWorker | RemoteToWorker | RemoteStateToWorker;
 
 // Worker -> main thread.
 export interface ReadyFromWorker {

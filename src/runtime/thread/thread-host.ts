@@ -22,7 +22,7 @@ import { APP, formatAddress } from '../actor.js';
 import { assertNever } from '../assert.js';
 import { ActorFailedError, MailboxFullError, NoRouteError, StoppedError, invalidArgument, toFailureReason } from '../errors.js';
 import type { FailureReason } from '../errors.js';
-import type { HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReason } from '../host.js';
+import type { DirectLinks, HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReason } from '../host.js';
 import { AppBacklog, defaultLogSink, resolveMailboxMessagesMax, validateNodeSpec } from '../host.js';
 import { PortLink } from '../../transport/port-link.js';
 import { stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
@@ -85,6 +85,7 @@ class ThreadHost implements NodeHost {
   private firstFailure: { readonly actor: Address; readonly error: FailureReason } | undefined;
   private stopPromise: Promise<void> | undefined;
   private hostMailboxFull = 0;
+  private readonly actorNames: string[] = [];
 
   constructor(
     spec: NodeSpec,
@@ -95,6 +96,7 @@ class ThreadHost implements NodeHost {
     this.limit = resolveMailboxMessagesMax('startThreadNode', options);
     this.spinUs = resolveSpinUs(options, spec.actors.length);
     this.sink = options.log ?? defaultLogSink;
+    this.actorNames.push(...spec.actors.map((actor) => actor.name));
   }
 
   get state(): HostState {
@@ -153,6 +155,22 @@ class ThreadHost implements NodeHost {
 
   send<T extends Message>(to: Address, message: T): SendResult {
     return this.route(this.appAddress, to, message);
+  }
+
+  readonly direct: DirectLinks = {
+    actors: this.actorNames,
+    connect: (peer, actor, port) => {
+      const handle = this.workers.get(actor);
+      if (this.hostState !== 'running' || handle === undefined || handle.dead) port.close();
+      else handle.link.postTransfer({ type: 'remote', peer, port } satisfies ToWorker, [port]);
+    },
+    disconnect: (peer) => this.tellWorkers({ type: 'remoteGone', peer }),
+    cut: (peer, cut) => this.tellWorkers({ type: cut ? 'remoteCut' : 'remoteHealed', peer }),
+  };
+
+  private tellWorkers(item: ToWorker): void {
+    if (this.hostState !== 'running') return;
+    for (const worker of this.workers.values()) if (!worker.dead) worker.link.post(item);
   }
 
   deliver<T extends Message>(from: Address, to: Address, message: T): SendResult {

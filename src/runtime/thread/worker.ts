@@ -45,6 +45,9 @@ class WorkerActor {
   private readonly self: Address;
   private readonly control: PortLink;
   private readonly peers = new Map<string, PortLink>();
+  /** Direct links to this actor's namesakes on other nodes of the process (DirectLinks), and those cut. */
+  private readonly remotes = new Map<string, PortLink>();
+  private readonly cutRemotes = new Set<string>();
   private readonly timers = new Map<TimerId, ReturnType<typeof setTimeout>>();
   private nextTimerId = 1;
   private expected: { readonly perPeer: Readonly<Record<string, number>>; readonly fromHost: number } | undefined;
@@ -103,6 +106,12 @@ class WorkerActor {
       if (link === undefined) return new NoRouteError(to);
       return this.counted(link.trySend(message), to);
     }
+    const remote = to.actor === this.task.actor ? this.remotes.get(to.node) : undefined;
+    if (remote !== undefined) {
+      // As on a network: lost, without telling the sender, when cut or past the receiver's bound.
+      if (!this.cutRemotes.has(to.node)) remote.trySend(message);
+      return undefined;
+    }
     if (to.node !== this.task.node && !this.task.hasOutbound) return new NoRouteError(to);
     return this.counted(this.control.trySend({ type: 'out', to, message } satisfies FromWorker), to);
   }
@@ -134,6 +143,12 @@ class WorkerActor {
     this.afterActivity();
   }
 
+  private onRemote(from: Address, messages: readonly Message[]): number {
+    if (!this.cutRemotes.has(from.node)) for (const message of messages) this.take(message, from);
+    this.afterBatch();
+    return messages.length;
+  }
+
   private onPeer(from: Address, messages: readonly Message[]): number {
     for (const message of messages) this.take(message, from);
     this.afterBatch();
@@ -153,6 +168,22 @@ class WorkerActor {
           break;
         case 'finish':
           this.expected = { perPeer: item.expected, fromHost: item.expectedFromHost };
+          break;
+        case 'remote': {
+          this.remotes.get(item.peer)?.close();
+          const from: Address = { node: item.peer, actor: this.task.actor };
+          this.remotes.set(item.peer, new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, messages as readonly Message[])));
+          break;
+        }
+        case 'remoteGone':
+          this.remotes.get(item.peer)?.close();
+          this.remotes.delete(item.peer);
+          break;
+        case 'remoteCut':
+          this.cutRemotes.add(item.peer);
+          break;
+        case 'remoteHealed':
+          this.cutRemotes.delete(item.peer);
           break;
       }
     }
@@ -182,7 +213,7 @@ class WorkerActor {
 
   private spin(): void {
     this.spinning = true;
-    const links = [this.control, ...this.peers.values()];
+    const links = [this.control, ...this.peers.values(), ...this.remotes.values()];
     const idleMs = this.task.spinUs / 1000;
     const turnEndMs = performance.now() + threadSpinTurnMsMax;
     for (const link of links) link.flush();
@@ -242,6 +273,7 @@ class WorkerActor {
     this.journal?.close();
     this.toHost({ type: 'stopped', result: { ...this.result } });
     for (const link of this.peers.values()) link.close();
+    for (const link of this.remotes.values()) link.close();
     this.control.close();
     this.resolve({ ...this.result });
   }
