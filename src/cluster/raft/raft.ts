@@ -325,7 +325,7 @@ export class Raft extends RaftMembership {
     this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
   }
 
-  protected sendAppend(to: NodeId, heartbeat: boolean): void {
+  protected sendAppend(to: NodeId, heartbeat: boolean, commitNotice = false): void {
     const pr = this.progress.get(to)!;
     if (pr.image !== undefined || pr.next <= this.log.compactedIndex) {
       this.sendImageChunk(to, pr, heartbeat);
@@ -338,7 +338,9 @@ export class Raft extends RaftMembership {
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
     const round = this.reads.currentRound;
-    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}) });
+    // A notice that carries nothing else needs no answer (with reads waiting, answers confirm them).
+    const quiet = commitNotice && entries.length === 0 && this.reads.size === 0;
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...(quiet ? { quiet } : {}) });
   }
 
   private handleAppend(m: Append): void {
@@ -363,7 +365,7 @@ export class Raft extends RaftMembership {
     this.membershipHeard = true;
     this.log.commitTo(Math.min(m.commit, last));
     this.refreshMembership();
-    reply(true, last, 0);
+    if (m.quiet !== true || m.entries.length > 0) reply(true, last, 0);
   }
 
   private handleAppendResp(m: AppendResp): void {
@@ -382,7 +384,7 @@ export class Raft extends RaftMembership {
     // An acknowledgement at or below the commit index cannot move it (the second follower's, usually).
     if (pr.acknowledged(m.index) && pr.match > this.log.committed && this.maybeCommit()) {
       if (this.role !== 'leader') return; // it took itself out of the membership (§6)
-      for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
+      for (const peer of this.peers) this.sendAppend(peer, true, true); // tell everyone the new commit index now
     } else if (pr.next <= this.log.lastIndex()) {
       this.sendAppend(m.from, false);
     }
