@@ -48,6 +48,11 @@ class WorkerActor {
   /** Direct links to this actor's namesakes on other nodes of the process (DirectLinks), and those cut. */
   private readonly remotes = new Map<string, PortLink>();
   private readonly cutRemotes = new Set<string>();
+  /**
+   * Links to peers that left (or were replaced): nothing is sent on them, but what the peer sent before
+   * it went (its last heartbeat, say) is still read, until its side closes the port.
+   */
+  private readonly draining = new Set<PortLink>();
   private readonly timers = new Map<TimerId, ReturnType<typeof setTimeout>>();
   private nextTimerId = 1;
   private expected: { readonly perPeer: Readonly<Record<string, number>>; readonly fromHost: number } | undefined;
@@ -143,6 +148,14 @@ class WorkerActor {
     this.afterActivity();
   }
 
+  /** Stops sending to `peer` on its link; the link is read until the peer's side closes it. */
+  private retire(peer: string): void {
+    const link = this.remotes.get(peer);
+    if (link === undefined) return;
+    this.remotes.delete(peer);
+    this.draining.add(link);
+  }
+
   private onRemote(from: Address, messages: readonly Message[]): number {
     if (!this.cutRemotes.has(from.node)) for (const message of messages) this.take(message, from);
     this.afterBatch();
@@ -170,14 +183,18 @@ class WorkerActor {
           this.expected = { perPeer: item.expected, fromHost: item.expectedFromHost };
           break;
         case 'remote': {
-          this.remotes.get(item.peer)?.close();
+          this.retire(item.peer);
           const from: Address = { node: item.peer, actor: this.task.actor };
-          this.remotes.set(item.peer, new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, messages as readonly Message[])));
+          const link = new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, messages as readonly Message[]));
+          item.port.once('close', () => {
+            link.close();
+            this.draining.delete(link);
+          });
+          this.remotes.set(item.peer, link);
           break;
         }
         case 'remoteGone':
-          this.remotes.get(item.peer)?.close();
-          this.remotes.delete(item.peer);
+          this.retire(item.peer);
           break;
         case 'remoteCut':
           this.cutRemotes.add(item.peer);
@@ -273,7 +290,7 @@ class WorkerActor {
     this.journal?.close();
     this.toHost({ type: 'stopped', result: { ...this.result } });
     for (const link of this.peers.values()) link.close();
-    for (const link of this.remotes.values()) link.close();
+    for (const link of [...this.remotes.values(), ...this.draining]) link.close();
     this.control.close();
     this.resolve({ ...this.result });
   }
