@@ -4,18 +4,22 @@
  * and read every balance from their node's local snapshot, while faults come and go. Every read must
  * sum to the opening total (simulate/checkers/bank.ts): a torn apply, a lost or doubled transfer, or an
  * inconsistent snapshot shows up as a wrong total. After healing, every node must hold the same data.
+ * On a detached node (a standalone database) clients deposit money instead, left out of the history:
+ * attach must discard it, and a deposit that reached the cluster would break every later total.
  */
 import type { SchemaDef } from '../src/store/schema.js';
 import type { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
 import { checkBank } from './checkers/bank.js';
-import { clusterFor, convergenceProblem, recordOutcome, resultOf, runPhases, scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, recordOutcome, resultOf, runPhases, scheduleFaults, thinkMs } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'account', fields: [{ name: 'id', type: 'string' }, { name: 'balance', type: 'int32' }], primaryKey: ['id'] }] };
 const openingBalance = 100;
 const setupMsMax = 10_000;
+/** What a client deposits on a detached node (not a cluster operation: its history leaves it out). */
+const standaloneDeposit = 1_000;
 /** Thrown by a transfer the balance cannot cover: one shared object (no stack captured per refusal). */
 const insufficientFunds = Object.freeze({ code: 'INSUFFICIENT', message: 'insufficient funds' });
 
@@ -34,8 +38,14 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   let stopped = false;
   const step = (process: number) => {
     if (stopped) return;
-    const node = cluster.nodes[process % cluster.nodes.length]!;
-    const again = () => sim.at(sim.rng.between(0, 20), () => step(process));
+    const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
+    const again = () => sim.at(thinkMs(cluster), () => step(process));
+    if (cluster.membership(node) === 'detached') {
+      // Standalone (see the file's header): money made out of nothing, which must never reach the cluster.
+      const id = accounts[sim.rng.int(accounts.length)]!;
+      cluster.transact(node, (tx) => void tx.update('account', { id, balance: Number(tx.get('account', id)?.['balance'] ?? 0) + standaloneDeposit }), again);
+      return;
+    }
     if (sim.rng.chance(0.5)) {
       if (!cluster.isReady(node)) return again(); // a node still recovering serves no reads
       // A snapshot read of every balance on this node's tables: it must always add up.
@@ -73,7 +83,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
 function openAccounts(cluster: SimCluster, accounts: readonly string[]): boolean {
   let done = false;
   const attempt = () => {
-    cluster.transact(cluster.nodes[0]!, (tx) => {
+    cluster.transact(cluster.dataNodes[0]!, (tx) => {
       for (const id of accounts) if (tx.get('account', id) === undefined) tx.insert('account', { id, balance: openingBalance });
     }, (outcome) => {
       if (outcome.kind === 'ok') done = true;

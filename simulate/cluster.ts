@@ -7,6 +7,14 @@
  * through the log, and hear the outcome exactly once: ok (applied on that node; with what the body
  * returned), fail (it certainly did not happen: refused, or rejected by certification) or info (no
  * answer within `writeTimeoutMs`: it may or may not happen), the three outcomes of a Jepsen history.
+ * `readLinearizable` is `read(body, { consistency: 'linearizable' })`: a ReadIndex confirmed by a leader
+ * with a quorum, then the body on this node's tables once they hold everything up to that index.
+ *
+ * Arbiters (`arbiter: true`) run the same actors and hold no tables: both calls fail with ARBITER there.
+ * `detach` / `attach` drive a node's membership as ClusterNode does (src/node/detached.ts): the
+ * replicator changes the membership by joint consensus and reports `membership`; once detached the node
+ * is a standalone database (`transact` commits on its tables only, never through the log), and attach
+ * puts its tables back to how they were when it left before the replicator rejoins.
  */
 import { Encoder } from '@msgpack/msgpack';
 import type { Actor, ActorSpec, Message, NodeSpec } from '../src/runtime/actor.js';
@@ -14,13 +22,15 @@ import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/c
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
 import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
-import type { ImageWanted, RaftStateChanged, Restore, Synced } from '../src/actors/replicator.js';
+import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
+import type { ReadTx } from '../src/store/read-tx.js';
 import { Simulation } from './simulation.js';
 import { Deadlines } from './deadlines.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
+import { simElectionTicks, simTickMs, simWriteTimeoutMs } from './limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
 /**
@@ -30,6 +40,9 @@ import type { Committed } from '../src/actors/replicator.js';
  */
 const sizer = new Encoder();
 
+/** A node's membership as the application sees it (ClusterNode's DetachControl states). */
+export type Membership = 'attached' | 'detaching' | 'detached' | 'attaching';
+
 export type Outcome =
   | { readonly kind: 'ok'; readonly value: unknown }
   | { readonly kind: 'fail'; readonly code: string }
@@ -37,7 +50,7 @@ export type Outcome =
 
 export interface SimClusterOptions {
   readonly seed: number;
-  readonly nodes: readonly { readonly addr: string; readonly qrank?: number }[];
+  readonly nodes: readonly { readonly addr: string; readonly qrank?: number; readonly arbiter?: boolean }[];
   readonly schema: SchemaDef;
   readonly window?: Window;
   /** Virtual milliseconds a transaction may wait for its commit before its outcome is `info`. */
@@ -54,42 +67,56 @@ export interface SimClusterOptions {
 
 export class SimCluster {
   readonly sim: Simulation;
+  /** Every node's tables (none for an arbiter). */
   readonly stores = new Map<string, Store>();
+  /** Every node, arbiters included, in the order given. */
+  readonly nodes: readonly string[];
+  /** The nodes that hold tables (not arbiters): where clients go and what converges. */
+  readonly dataNodes: readonly string[];
+  readonly arbiters: ReadonlySet<string>;
   private readonly pending = new Map<string, Map<number, (outcome: Outcome) => void>>();
+  /** Linearizable reads waiting for their ReadIndex to be confirmed and applied, per node. */
+  private readonly reads = new Map<string, Map<number, { readonly body: (tx: ReadTx) => unknown; readonly settle: (outcome: Outcome) => void }>>();
   /** Each transaction's timeout (they all wait writeTimeoutMs, so one event serves them all). */
   private readonly timeouts: Deadlines;
   private readonly schema: SchemaDef;
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
   private nextId = 1;
+  /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
+  private readonly keptDown = new Set<string>();
+  private readonly memberships = new Map<string, { state: Membership; attachPoint: Uint8Array[] | undefined; localWrites: number; attachWanted: boolean }>();
   /** Each node's Raft role, leader and term, as its replicator last reported them. */
   readonly raftStates = new Map<string, RaftStateChanged>();
   /** Catch-ups finished (`synced`), per node and how. */
   readonly synced: { node: string; index: number; via: 'log' | 'image' }[] = [];
   /** Every entry each node committed, checked for agreement at each log index. */
   readonly commits = new CommitAgreement();
+  /** Detaches and attaches confirmed, in order (node and what it became). */
+  readonly membershipChanges: { node: string; state: 'detached' | 'attached'; atMs: number }[] = [];
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false });
-    this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? 1_000);
+    this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? simWriteTimeoutMs);
     this.schema = options.schema;
-    const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1 }));
+    const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1, ...(n.arbiter === true ? { arbiter: true } : {}) }));
+    this.nodes = voters.map((v) => v.id);
+    this.arbiters = new Set(voters.filter((v) => v.arbiter === true).map((v) => v.id));
+    this.dataNodes = this.nodes.filter((id) => !this.arbiters.has(id));
     for (const { id } of voters) {
-      this.stores.set(id, Store.open(options.schema));
+      if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
       this.pending.set(id, new Map());
+      this.reads.set(id, new Map());
+      this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
         self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
         transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
-        tickMs: options.tickMs ?? 10, electionTicks: options.electionTicks ?? 10, heartbeatTicks: 1,
+        tickMs: options.tickMs ?? simTickMs, electionTicks: options.electionTicks ?? simElectionTicks, heartbeatTicks: 1,
       })));
     }
     this.sim.on('appMessage', (message, _from, node) => this.onMessage(node, message));
-  }
-
-  get nodes(): string[] {
-    return [...this.stores.keys()];
   }
 
   /** The leader of the highest term any live node knows of, if any. */
@@ -104,28 +131,37 @@ export class SimCluster {
   /**
    * Kills a node, application side included: its tables are gone and its waiting clients hear `info`
    * (their transactions may still commit). Its replicator's journal survives, minus what was not synced.
+   * It comes back as a reopened ClusterNode does: attached as far as the application knows (its
+   * replicator asks to be a member again on every start), its standalone writes gone with its tables.
    */
   crash(node: string): void {
     if (!this.sim.isUp(node)) return;
     this.sim.crash(node);
     this.recovered.delete(node);
-    const waiting = this.pending.get(node)!;
-    for (const settle of [...waiting.values()]) settle({ kind: 'info' });
-    this.stores.set(node, Store.open(this.schema));
+    for (const settle of [...this.pending.get(node)!.values()]) settle({ kind: 'info' });
+    for (const read of [...this.reads.get(node)!.values()]) read.settle({ kind: 'info' });
+    if (this.stores.has(node)) this.stores.set(node, Store.open(this.schema));
+    this.memberships.set(node, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
   }
 
   /** Brings a crashed node back: its replicator replays its journal and its tables are rebuilt from the log. */
   restart(node: string): void {
-    if (!this.sim.isUp(node)) this.sim.restart(node);
+    if (!this.sim.isUp(node) && !this.keptDown.has(node)) this.sim.restart(node);
+  }
+
+  /** Crashes a node (if up) and keeps it down for the rest of the run: restarts leave it be. */
+  keepDown(node: string): void {
+    this.crash(node);
+    this.keptDown.add(node);
   }
 
   /** Runs `body` on `node`'s tables and commits it; `done` hears the outcome exactly once. */
   transact(node: string, body: (tx: WriteTx) => unknown, done: (outcome: Outcome) => void): void {
-    const store = this.stores.get(node)!;
-    if (!this.isReady(node)) {
-      done({ kind: 'fail', code: 'STOPPED' });
-      return;
-    }
+    const store = this.stores.get(node);
+    if (store === undefined) return done({ kind: 'fail', code: 'ARBITER' });
+    if (!this.isReady(node)) return done({ kind: 'fail', code: 'STOPPED' });
+    const membership = this.memberships.get(node)!;
+    if (membership.state === 'detached') return this.standalone(store, membership, body, done);
     let value: unknown;
     let changeSet;
     try {
@@ -138,16 +174,35 @@ export class SimCluster {
     }
     const id = this.nextId++;
     const waiting = this.pending.get(node)!;
-    let settled = false;
-    const settle = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
+    const settle = this.once((outcome) => {
       waiting.delete(id);
       done(outcome);
-    };
+    });
     waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
     this.timeouts.add(() => settle({ kind: 'info' }));
     const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: sizer.encodeSharedRef(changeSet).byteLength } satisfies CommitRequest);
+    if (error !== undefined) settle({ kind: 'fail', code: error.code });
+  }
+
+  /**
+   * A linearizable read: `body` runs on `node`'s tables once a leader confirmed, with a quorum, the
+   * commit index they must hold (ReadIndex) and they hold it. fail when it could not be confirmed (no
+   * leader, or it stepped down: a read that did not happen), info when no answer came in time.
+   */
+  readLinearizable(node: string, body: (tx: ReadTx) => unknown, done: (outcome: Outcome) => void): void {
+    const store = this.stores.get(node);
+    if (store === undefined) return done({ kind: 'fail', code: 'ARBITER' });
+    if (!this.isReady(node)) return done({ kind: 'fail', code: 'STOPPED' });
+    if (this.memberships.get(node)!.state === 'detached') return done({ kind: 'ok', value: store.read(body) }); // standalone: its tables are the database
+    const id = this.nextId++;
+    const waiting = this.reads.get(node)!;
+    const settle = this.once((outcome) => {
+      waiting.delete(id);
+      done(outcome);
+    });
+    waiting.set(id, { body, settle });
+    this.timeouts.add(() => settle({ kind: 'info' }));
+    const error = this.sim.send({ node, actor: REPLICATOR }, { type: 'readIndex', id } satisfies ReadIndexRequest);
     if (error !== undefined) settle({ kind: 'fail', code: error.code });
   }
 
@@ -156,21 +211,121 @@ export class SimCluster {
     return this.sim.isUp(node) && this.recovered.has(node);
   }
 
-  private onMessage(node: string, message: Message): void {
-    const waiting = this.pending.get(node)!;
-    if (message.type === 'recovered') this.recovered.add(node);
-    if (message.type === 'raftState') this.raftStates.set(node, message as RaftStateChanged);
-    if (message.type === 'restore') restoreImage(this.stores.get(node)!, node, message as Restore);
-    if (message.type === 'imageWanted') this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
-    if (message.type === 'synced') this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });
-    if (message.type === 'apply') {
-      applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
-        waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
+  /** The node's membership as its application knows it. */
+  membership(node: string): Membership {
+    return this.memberships.get(node)!.state;
+  }
+
+  /**
+   * Takes a ready, attached node out of the membership (ClusterNode.detach). Not confirmed within
+   * writeTimeoutMs, it is called off as ClusterNode does (the replicator is told to attach), and the node
+   * stays a member.
+   */
+  detach(node: string): void {
+    const membership = this.memberships.get(node)!;
+    if (!this.isReady(node) || membership.state !== 'attached') return;
+    membership.state = 'detaching';
+    this.sim.send({ node, actor: REPLICATOR }, { type: 'detach' } satisfies MembershipRequest);
+    this.timeouts.add(() => {
+      // The same incarnation (a crash replaces the record), still waiting: call it off.
+      if (this.memberships.get(node) === membership && membership.state === 'detaching') this.sim.send({ node, actor: REPLICATOR }, { type: 'attach' } satisfies MembershipRequest);
+    });
+  }
+
+  /**
+   * Puts a detached node back (ClusterNode.attach): its tables go back to the attach point when it wrote
+   * anything standalone, then the replicator rejoins. A node still detaching attaches once it is out.
+   */
+  attach(node: string): void {
+    const membership = this.memberships.get(node)!;
+    if (!this.sim.isUp(node)) return;
+    if (membership.state === 'detaching') membership.attachWanted = true;
+    if (membership.state !== 'detached') return;
+    membership.attachWanted = false;
+    const store = this.stores.get(node);
+    if (store !== undefined && membership.attachPoint !== undefined && membership.localWrites > 0) store.restoreSync(membership.attachPoint, `the state of ${node} when it was detached`);
+    membership.localWrites = 0;
+    membership.state = 'attaching';
+    this.sim.send({ node, actor: REPLICATOR }, { type: 'attach' } satisfies MembershipRequest);
+  }
+
+  /** A write on a detached node: its own tables only, at once; nothing of it reaches the log. */
+  private standalone(store: Store, membership: { localWrites: number }, body: (tx: WriteTx) => unknown, done: (outcome: Outcome) => void): void {
+    let value: unknown;
+    try {
+      store.commit((tx) => {
+        value = body(tx);
       });
-    } else if (message.type === 'commitRefused') {
-      const refused = message as CommitRefused;
-      for (const id of refused.ids) waiting.get(id)?.({ kind: 'fail', code: refused.code });
+    } catch (error) {
+      return done({ kind: 'fail', code: (error as { code?: string }).code ?? 'ERROR' });
     }
+    membership.localWrites++;
+    done({ kind: 'ok', value });
+  }
+
+  private once(done: (outcome: Outcome) => void): (outcome: Outcome) => void {
+    let settled = false;
+    return (outcome) => {
+      if (settled) return;
+      settled = true;
+      done(outcome);
+    };
+  }
+
+  private onMessage(node: string, message: Message): void {
+    switch (message.type) {
+      case 'recovered':
+        this.recovered.add(node);
+        return;
+      case 'raftState':
+        this.raftStates.set(node, message as RaftStateChanged);
+        return;
+      case 'restore':
+        restoreImage(this.stores.get(node)!, node, message as Restore);
+        return;
+      case 'imageWanted':
+        // Detached, the tables hold standalone writes: an image of them is not the replicated state.
+        if (this.memberships.get(node)!.state !== 'detached') this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
+        return;
+      case 'synced':
+        this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });
+        return;
+      case 'apply': {
+        const waiting = this.pending.get(node)!;
+        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
+          waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
+        });
+        return;
+      }
+      case 'commitRefused': {
+        const refused = message as CommitRefused;
+        const waiting = this.pending.get(node)!;
+        for (const id of refused.ids) waiting.get(id)?.({ kind: 'fail', code: refused.code });
+        return;
+      }
+      case 'readReady':
+      case 'readFailed': {
+        const read = this.reads.get(node)!.get((message as ReadReady | ReadFailed).id);
+        if (read === undefined) return;
+        read.settle(message.type === 'readReady' ? { kind: 'ok', value: this.stores.get(node)!.read(read.body) } : { kind: 'fail', code: 'NO_QUORUM' });
+        return;
+      }
+      case 'membership':
+        this.onMembership(node, (message as MembershipDone).state);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onMembership(node: string, state: 'detached' | 'attached'): void {
+    const membership = this.memberships.get(node)!;
+    membership.state = state;
+    this.membershipChanges.push({ node, state, atMs: this.sim.nowMs });
+    const store = this.stores.get(node);
+    membership.attachPoint = state === 'detached' && store !== undefined ? [...store.snapshot()] : undefined;
+    membership.localWrites = 0;
+    if (state === 'detached' && membership.attachWanted) this.attach(node);
   }
 }
 

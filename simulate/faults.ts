@@ -12,13 +12,9 @@ import { invalidArgument } from '../src/runtime/errors.js';
 import { Rng } from './rng.js';
 import { calmNetwork } from './network.js';
 
-/**
- * Swarm bounds. Here rather than in src/limits.ts only because that file is not the simulator's to edit.
- * The fewest packets a path holds in flight when a harsh seed bounds it (it draws 1 to 9 times this).
- */
-export const simPathCapacityMin = 8;
-/** The slowest a slow link's delay gets on the harshest seeds, in milliseconds (min and max of its range each up to half). */
-export const simSlowLinkMsMax = 100;
+import { simDetachMsMax, simPathCapacityMin, simSlowLinkMsMax, simStallMsMax } from './limits.js';
+
+export { simPathCapacityMin, simSlowLinkMsMax };
 import type { Simulation } from './simulation.js';
 import type { RunTimeline } from './timeline.js';
 
@@ -36,11 +32,19 @@ export type Fault =
   /** The path from `from` to `to` takes its own delay, drawn from [minMs, maxMs], until the network heals. */
   | { readonly kind: 'slowLink'; readonly from: number; readonly to: number; readonly minMs: number; readonly maxMs: number }
   | { readonly kind: 'clog'; readonly from: number; readonly to: number; readonly forMs: number }
+  /** A node stalls on the network (a hung NIC, a saturated host): every path to and from it clogged for `forMs`. */
+  | { readonly kind: 'stall'; readonly node: number; readonly forMs: number }
   | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
   /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
   | { readonly kind: 'crash'; readonly node: number; readonly forMs: number }
   /** Sets a node's clock: `offsetMs` ahead (or behind), running at `rate` (its timers fire at that rate too). */
-  | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number };
+  | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number }
+  /**
+   * The application takes a node out of the membership (detach: a standalone database meanwhile) and puts
+   * it back `forMs` later (attach: what it wrote standalone is discarded). Not a fault of the system, but
+   * a membership change by joint consensus while the other faults go on.
+   */
+  | { readonly kind: 'detach'; readonly node: number; readonly forMs: number };
 
 export interface TimedFault {
   readonly atMs: number;
@@ -48,7 +52,7 @@ export interface TimedFault {
 }
 
 /** The names `chorus sim --faults` takes; each seed draws its faults from the kinds it is given. */
-export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'latency', 'clog', 'pause', 'crash', 'skew', 'drift'] as const;
+export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'latency', 'clog', 'stall', 'pause', 'crash', 'skew', 'drift', 'detach'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 /** Parses a comma-separated list of fault kinds; an unknown name is refused naming the valid ones. */
@@ -61,7 +65,7 @@ export function parseFaultKinds(api: string, text: string): FaultKind[] {
   return [...new Set(names as FaultKind[])];
 }
 
-type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'slowLink' | 'clog' | 'pause' | 'crash' | 'clock';
+type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'slowLink' | 'clog' | 'stall' | 'pause' | 'crash' | 'clock' | 'detach';
 
 function familiesOf(kinds: readonly FaultKind[]): Family[] {
   const has = (k: FaultKind) => kinds.includes(k);
@@ -72,9 +76,11 @@ function familiesOf(kinds: readonly FaultKind[]): Family[] {
   if (has('loss') || has('duplicate') || has('reorder')) families.push('rates');
   if (has('latency')) families.push('slowLink');
   if (has('clog')) families.push('clog');
+  if (has('stall')) families.push('stall');
   if (has('pause')) families.push('pause');
   if (has('crash')) families.push('crash');
   if (has('skew') || has('drift')) families.push('clock');
+  if (has('detach')) families.push('detach');
   return families;
 }
 
@@ -99,6 +105,8 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
       : family === 'rates' ? rates(rng, harshness, has)
       : family === 'slowLink' ? { kind: 'slowLink', from: node(), to: node(), ...slowRange(rng, harshness) }
       : family === 'clog' ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
+      : family === 'stall' ? { kind: 'stall', node: node(), forMs: 10 + rng.int(simStallMsMax) }
+      : family === 'detach' ? { kind: 'detach', node: node(), forMs: Math.round(simDetachMsMax / 10) + rng.int(simDetachMsMax) }
       : family === 'pause' ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
       : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800) }
       : { kind: 'clock', node: node(), offsetMs: has('skew') ? Math.round(signed() * harshness * simClockSkewMsMax) : 0, rate: has('drift') ? 1 + signed() * harshness * simClockDriftMax : 1 };
@@ -157,6 +165,9 @@ export function bridgeSides(f: { readonly mask: number; readonly bridge: number 
 export interface NodeLifecycle {
   crash(node: string): void;
   restart(node: string): void;
+  /** Membership changes, when the run has a cluster to make them (a bare simulation ignores detach faults). */
+  detach?(node: string): void;
+  attach?(node: string): void;
 }
 
 /** Schedules each fault at its virtual time; node numbers wrap around the node list. */
@@ -202,6 +213,17 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       return;
     case 'clog':
       sim.network.clog(at(f.from), at(f.to), sim.nowMs + f.forMs);
+      return;
+    case 'stall':
+      for (const other of names) {
+        if (other === at(f.node)) continue;
+        sim.network.clog(at(f.node), other, sim.nowMs + f.forMs);
+        sim.network.clog(other, at(f.node), sim.nowMs + f.forMs);
+      }
+      return;
+    case 'detach':
+      lifecycle.detach?.(at(f.node));
+      sim.at(f.forMs, () => lifecycle.attach?.(at(f.node)));
       return;
     case 'pause':
       sim.pause(at(f.node));

@@ -3,7 +3,9 @@
  * transaction that reads the list and writes it back one longer, certified so that no append is lost)
  * and read whole lists through the log, while faults come and go. Checked: every read is consistent
  * with one order of appends per key and with real time (simulate/checkers/list-append.ts), no
- * acknowledged append is missing from the final lists, and every node converges.
+ * acknowledged append is missing from the final lists, and every node converges. On a detached node
+ * (a standalone database) clients append negative elements, left out of the history: attach must
+ * discard them (the checker would call one a phantom; the final lists must hold none).
  */
 import type { SchemaDef } from '../src/store/schema.js';
 import type { Outcome } from './cluster.js';
@@ -11,7 +13,7 @@ import { HistoryRecorder } from './history.js';
 import type { OpHandle } from './history.js';
 import { checkListAppend } from './checkers/list-append.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
-import { clusterFor, convergenceProblem, recordOutcome, resultOf, runPhases, scheduleFaults } from './workload.js';
+import { clusterFor, convergenceProblem, finalStore, recordOutcome, resultOf, runPhases, scheduleFaults, thinkMs } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'list', fields: [{ name: 'k', type: 'string' }, { name: 'items', type: 'int32[]' }], primaryKey: ['k'] }] };
@@ -24,16 +26,22 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const history = new HistoryRecorder();
   const listOf = (tx: { get(table: string, key: unknown): Record<string, unknown> | undefined }, key: string) => [...((tx.get('list', key)?.['items'] as number[] | undefined) ?? [])];
   let nextElement = 1;
+  let standaloneElement = 0;
   let stopped = false;
   const step = (process: number) => {
     if (stopped) return;
-    const node = cluster.nodes[process % cluster.nodes.length]!;
+    const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
+    const again = () => sim.at(thinkMs(cluster), () => step(process));
     const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
       recordOutcome(history, handle, outcome, sim.nowMs, read);
-      sim.at(sim.rng.between(0, 20), () => step(process));
+      again();
     };
-    if (sim.rng.chance(0.5)) {
+    if (cluster.membership(node) === 'detached') {
+      // Standalone: an element nobody appends in the history (negative), which attach must discard.
+      const element = --standaloneElement;
+      cluster.transact(node, (tx) => void tx.upsert('list', { k: key, items: [...listOf(tx, key), element] }), again);
+    } else if (sim.rng.chance(0.5)) {
       const handle = history.invoke({ process, f: 'read', key, value: null, time: sim.nowMs });
       cluster.transact(node, (tx) => listOf(tx, key), record(handle, true));
     } else {
@@ -48,10 +56,15 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const problems: string[] = [];
   const verdict = checkListAppend(history.events);
   if (verdict.ok !== true) problems.push(`list-append anomalies: ${JSON.stringify(verdict).slice(0, 1500)}`);
-  const store = cluster.stores.get(cluster.nodes[0]!)!;
-  const finalState = new Map(keys.map((k) => [k, store.read((tx) => listOf(tx, k))] as const));
-  const lost = checkLostWrites(history.events, finalState);
-  if (lost.ok !== true) problems.push(`acknowledged appends lost: ${JSON.stringify(lost).slice(0, 1500)}`);
+  const store = finalStore(cluster);
+  if (store === undefined) problems.push('no data node is up and recovered after the liveness phase');
+  else {
+    const finalState = new Map(keys.map((k) => [k, store.read((tx) => listOf(tx, k))] as const));
+    const lost = checkLostWrites(history.events, finalState);
+    if (lost.ok !== true) problems.push(`acknowledged appends lost: ${JSON.stringify(lost).slice(0, 1500)}`);
+    const leaked = [...finalState].filter(([, items]) => items.some((e) => e < 0));
+    if (leaked.length > 0) problems.push(`appends made on a detached node reached the cluster: ${JSON.stringify(leaked)}`);
+  }
   problems.push(...convergenceProblem(cluster));
   const appends = history.events.filter((e) => e.type === 'ok' && e.f === 'append').length;
   return resultOf(options, cluster, history, problems, appends);

@@ -32,6 +32,8 @@ const plot = width - left - right;
 
 const roleColors: Readonly<Record<string, string>> = { leader: '#2e9e4f', candidate: '#e3b505', preCandidate: '#f3dc7a', follower: '#a9c8ec' };
 
+const gapColors = { down: '#777', paused: '#333', detached: '#64b5f6' } as const;
+
 export function renderReport(input: ReportInput): string {
   const t = input.timeline;
   const endMs = Math.max(t.endMs, 1);
@@ -69,7 +71,7 @@ ${t.dropped > 0 ? `<p>${t.dropped} timeline entries were not kept (simTimelineEn
 
 function legend(): string {
   const item = (color: string, label: string) => `<span><i style="background:${color}"></i>${label}</span>`;
-  return `<p class="legend">${item(roleColors['leader']!, 'leader')}${item(roleColors['candidate']!, 'candidate')}${item(roleColors['preCandidate']!, 'pre-candidate')}${item(roleColors['follower']!, 'follower')}${item('#777', 'down (crashed)')}${item('#333', 'paused')}${item('#e57373', 'partition / one-way cut / slow link')}${item('#ffb74d', 'clog')}${item('#8e24aa', 'loss/dup/reorder rates')}${item('#00838f', 'clock skew / drift')}${item('#eef6ee', 'liveness phase (faults off)')}</p>`;
+  return `<p class="legend">${item(roleColors['leader']!, 'leader')}${item(roleColors['candidate']!, 'candidate')}${item(roleColors['preCandidate']!, 'pre-candidate')}${item(roleColors['follower']!, 'follower')}${item('#777', 'down (crashed)')}${item('#333', 'paused')}${item(gapColors.detached, 'detached (standalone)')}${item('#e57373', 'partition / one-way cut / slow link')}${item('#ffb74d', 'clog')}${item('#8e24aa', 'loss/dup/reorder rates')}${item('#00838f', 'clock skew / drift')}${item('#eef6ee', 'liveness phase (faults off)')}</p>`;
 }
 
 function timelineSvg(input: ReportInput, x: (ms: number) => number, endMs: number): string {
@@ -77,7 +79,7 @@ function timelineSvg(input: ReportInput, x: (ms: number) => number, endMs: numbe
   const rows = 1 + input.nodes.length;
   const height = rows * rowHeight + 30;
   const parts: string[] = [];
-  if (t.livenessFromMs !== undefined) parts.push(rect(x(t.livenessFromMs), 0, x(endMs) - x(t.livenessFromMs), rows * rowHeight, '#eef6ee', 'liveness phase: faults off, every node back'));
+  if (t.livenessFromMs !== undefined) parts.push(rect(x(t.livenessFromMs), 0, x(endMs) - x(t.livenessFromMs), rows * rowHeight, '#eef6ee', 'liveness phase: faults off, a quorum of nodes back'));
   parts.push(`<text x="4" y="${rowHeight / 2 + 4}">network</text>`);
   for (const band of networkBands(t, endMs)) parts.push(rect(x(band.fromMs), 3, Math.max(1, x(band.toMs) - x(band.fromMs)), rowHeight - 6, band.color, band.label));
   input.nodes.forEach((node, i) => {
@@ -86,7 +88,7 @@ function timelineSvg(input: ReportInput, x: (ms: number) => number, endMs: numbe
     parts.push(...roleBands(t, node, y, x, endMs));
     for (const gap of t.gaps.filter((g) => g.node === node)) {
       const to = gap.toMs ?? endMs;
-      parts.push(rect(x(gap.fromMs), y + 2, Math.max(1, x(to) - x(gap.fromMs)), rowHeight - 4, gap.kind === 'down' ? '#777' : '#333', `${node} ${gap.kind} ${fmt(gap.fromMs)}–${fmt(to)}`));
+      parts.push(rect(x(gap.fromMs), y + 2, Math.max(1, x(to) - x(gap.fromMs)), rowHeight - 4, gapColors[gap.kind], `${node} ${gap.kind} ${fmt(gap.fromMs)}–${fmt(to)}`));
     }
     for (const f of t.faults) {
       if (f.fault.kind !== 'clock' || input.nodes[f.fault.node % input.nodes.length] !== node) continue;
@@ -122,7 +124,7 @@ function networkBands(t: RunTimeline, endMs: number): Band[] {
       if (open === undefined) open = { fromMs: f.timeMs, labels: [] };
       open.labels.push(f.label);
     }
-    if (f.fault.kind === 'clog') bands.push({ fromMs: f.timeMs, toMs: Math.min(f.timeMs + f.fault.forMs, stopMs), color: '#ffb74d', label: `${fmt(f.timeMs)} ${f.label}` });
+    if (f.fault.kind === 'clog' || f.fault.kind === 'stall') bands.push({ fromMs: f.timeMs, toMs: Math.min(f.timeMs + f.fault.forMs, stopMs), color: '#ffb74d', label: `${fmt(f.timeMs)} ${f.label}` });
     if (kind === 'rates') bands.push({ fromMs: f.timeMs, toMs: f.timeMs + endMs / 300, color: '#8e24aa', label: `${fmt(f.timeMs)} ${f.label}` });
   }
   close(stopMs);

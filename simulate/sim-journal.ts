@@ -12,11 +12,9 @@
 import type { Journal } from '../src/runtime/journal.js';
 import type { Rng } from './rng.js';
 
-/**
- * Bytes per slab that records are copied into (a larger record gets a slab of its own). Here rather than
- * in src/limits.ts only because that file is not the simulator's to edit; it belongs there.
- */
-export const simJournalSlabBytes = 64 * 1024;
+import { simJournalSlabBytes } from './limits.js';
+
+export { simJournalSlabBytes };
 
 export class SimJournal implements Journal {
   private records: Uint8Array[] = [];

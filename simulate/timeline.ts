@@ -27,10 +27,10 @@ export interface RoleChange {
   readonly term: number;
 }
 
-/** A stretch in which a node was down (crashed) or paused; `toMs` undefined while it lasts. */
+/** A stretch in which a node was down (crashed), paused or detached; `toMs` undefined while it lasts. */
 export interface NodeGap {
   readonly node: string;
-  readonly kind: 'down' | 'paused';
+  readonly kind: 'down' | 'paused' | 'detached';
   readonly fromMs: number;
   toMs: number | undefined;
 }
@@ -44,9 +44,15 @@ export class RunTimeline {
   endMs = 0;
   dropped = 0;
 
-  /** Listens to the nodes' role changes (the replicator's `raftState` messages to the application). */
+  /** Listens to the nodes' role changes and membership (the replicator's `raftState` and `membership` to the application). */
   attach(sim: Simulation): void {
     sim.on('appMessage', (message: Message, _from, node) => {
+      if (message.type === 'membership') {
+        const detached = (message as Message & { state: string }).state === 'detached';
+        if (detached) this.keep(this.gaps, { node, kind: 'detached', fromMs: sim.nowMs, toMs: undefined });
+        else this.close(sim.nowMs, (g) => g.node === node && g.kind === 'detached');
+        return;
+      }
       if (message.type !== 'raftState') return;
       const state = message as Message & { role: string; leader?: string; term: number };
       this.keep(this.roles, { timeMs: sim.nowMs, node, role: state.role, leader: state.leader, term: state.term });
@@ -63,6 +69,11 @@ export class RunTimeline {
     }
   }
 
+  /** A node the liveness phase leaves down (only a quorum is brought back). */
+  leftDown(timeMs: number, node: string): void {
+    if (!this.gaps.some((g) => g.node === node && g.kind === 'down' && g.toMs === undefined)) this.keep(this.gaps, { node, kind: 'down', fromMs: timeMs, toMs: undefined });
+  }
+
   restarted(timeMs: number, node: string): void {
     this.close(timeMs, (g) => g.node === node && g.kind === 'down');
   }
@@ -71,10 +82,10 @@ export class RunTimeline {
     this.close(timeMs, (g) => g.node === node && g.kind === 'paused');
   }
 
-  /** The safety phase is over: faults stop, every node is back. */
-  liveness(timeMs: number): void {
+  /** The safety phase is over: faults stop, every node is back but those in `leftDown`. */
+  liveness(timeMs: number, leftDown: readonly string[] = []): void {
     this.livenessFromMs = timeMs;
-    this.close(timeMs, () => true);
+    this.close(timeMs, (g) => g.kind === 'paused' || (g.kind === 'down' && !leftDown.includes(g.node)));
   }
 
   finish(endMs: number): void {
@@ -117,6 +128,10 @@ export function describeFault(f: Fault, names: readonly string[]): string {
       return `slow link ${at(f.from)} → ${at(f.to)}: ${f.minMs}–${f.maxMs} ms`;
     case 'clog':
       return `clog ${at(f.from)} → ${at(f.to)} for ${f.forMs} ms`;
+    case 'stall':
+      return `stall ${at(f.node)} (every path to and from it clogged) for ${f.forMs} ms`;
+    case 'detach':
+      return `detach ${at(f.node)}, attach it ${f.forMs} ms later`;
     case 'pause':
       return `pause ${at(f.node)} for ${f.forMs} ms`;
     case 'crash':

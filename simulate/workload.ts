@@ -5,6 +5,7 @@
  * drawn by `swarmFaults` (each seed its own mix and rates: some quiet, some brutal).
  */
 import type { SchemaDef } from '../src/store/schema.js';
+import type { Store } from '../src/store/store.js';
 import { SimCluster } from './cluster.js';
 import type { Outcome } from './cluster.js';
 import { HistoryRecorder } from './history.js';
@@ -16,6 +17,8 @@ import { calmNetwork } from './network.js';
 import { simActorFailuresReportedMax } from '../src/limits.js';
 import type { TimedFault } from './faults.js';
 import type { RunTimeline } from './timeline.js';
+import { nodesLeftDown } from './shape.js';
+import { simClientThinkMsMax, simDrainMs, simLivenessMs, simWriteTimeoutMs } from './limits.js';
 
 export type { Fault, FaultKind, NodeLifecycle, TimedFault } from './faults.js';
 export { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from './faults.js';
@@ -33,6 +36,10 @@ export interface WorkloadOptions {
   readonly timeline?: RunTimeline;
   /** Hash every delivery and timer into `traceHash` (for --check-determinism; costs a walk of every message). */
   readonly trace?: boolean;
+  /** Node numbers that are arbiters (none when absent). */
+  readonly arbiters?: readonly number[];
+  /** Candidates to stay down through the liveness phase (simulate/shape.ts nodesLeftDown picks among them; none when absent). */
+  readonly livenessDown?: readonly number[];
 }
 
 export interface WorkloadResult {
@@ -49,9 +56,6 @@ export interface WorkloadResult {
 }
 
 const schema: SchemaDef = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
-const livenessMs = 1_500;
-const drainMs = 1_500;
-const writeTimeoutMs = 500;
 /**
  * Thrown by a compare-and-set whose expectation fails: one shared object, since capturing a stack for
  * every expected mismatch cost 2.4% of a 5-node run (profiled); the outcome only needs its code.
@@ -60,7 +64,9 @@ const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare fail
 
 /** The workloads' cluster: nodes n0, n1, … with the given qranks, on the seed's simulation. */
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
-  const cluster = new SimCluster({ seed: options.seed, nodes: options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank })), schema, writeTimeoutMs, trace: options.trace ?? false });
+  const arbiters = options.arbiters ?? [];
+  const nodes = options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank, ...(arbiters.includes(i) ? { arbiter: true } : {}) }));
+  const cluster = new SimCluster({ seed: options.seed, nodes, schema, writeTimeoutMs: simWriteTimeoutMs, trace: options.trace ?? false });
   options.timeline?.attach(cluster.sim);
   // An actor that throws is a programmer error: the simulator crashes its node, and the run must fail.
   const failures: string[] = [];
@@ -76,25 +82,38 @@ const actorFailures = new WeakMap<SimCluster, string[]>();
 
 
 /**
- * The phases every workload runs after its clients start: safety (faults on), liveness (faults off,
- * paused and crashed nodes back), then the clients stop and every open operation completes or times out.
+ * The phases every workload runs after its clients start: safety (faults on); liveness (faults off, the
+ * network healed, clocks reset, and a quorum of nodes resumed, restarted and attached, while the nodes
+ * `nodesLeftDown` picks stay down); then the clients stop and every open operation completes or times out.
  */
 export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopClients: () => void): void {
   const { sim } = cluster;
   sim.runFor(options.safetyMs);
-  options.timeline?.liveness(sim.nowMs);
+  const leftDown = nodesLeftDown(options.ranks, options.arbiters ?? [], options.livenessDown ?? [], options.faults).map((i) => cluster.nodes[i]!);
+  options.timeline?.liveness(sim.nowMs, leftDown);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0, pathPacketsMax: calmNetwork.pathPacketsMax });
   for (const node of cluster.nodes) {
     sim.resume(node);
-    cluster.restart(node);
     sim.setClockOffset(node, 0);
     sim.setClockRate(node, 1);
+    if (leftDown.includes(node)) {
+      cluster.keepDown(node);
+      options.timeline?.leftDown(sim.nowMs, node);
+      continue;
+    }
+    cluster.restart(node);
+    cluster.attach(node);
   }
-  sim.runFor(livenessMs);
+  sim.runFor(simLivenessMs);
   stopClients();
-  sim.runFor(drainMs);
+  sim.runFor(simDrainMs);
   options.timeline?.finish(sim.nowMs);
+}
+
+/** A client's pause before its next operation. */
+export function thinkMs(cluster: SimCluster): number {
+  return cluster.sim.rng.between(0, simClientThinkMsMax);
 }
 
 /** A run's result: what the checkers found, its history, and what the simulation did. */
@@ -112,10 +131,26 @@ export function recordOutcome(history: HistoryRecorder, handle: OpHandle, outcom
   else history.info(handle, time);
 }
 
-/** A problem when the nodes' tables differ after the liveness phase. */
+/**
+ * Problems when the live data nodes did not converge after the liveness phase: one not recovered, one
+ * not a member again, or their tables differ.
+ */
 export function convergenceProblem(cluster: SimCluster): string[] {
-  const hashes = new Set([...cluster.stores.values()].map((store) => store.contentHash()));
-  return hashes.size === 1 ? [] : [`nodes did not converge: ${hashes.size} different content hashes`];
+  const live = cluster.nodes.filter((node) => cluster.sim.isUp(node));
+  const problems: string[] = [];
+  const unready = live.filter((node) => !cluster.isReady(node));
+  if (unready.length > 0) problems.push(`nodes not recovered after the liveness phase: ${unready.join(', ')}`);
+  const outside = live.filter((node) => cluster.membership(node) !== 'attached');
+  if (outside.length > 0) problems.push(`nodes not attached again after the liveness phase: ${outside.map((n) => `${n} (${cluster.membership(n)})`).join(', ')}`);
+  const hashes = new Set(live.filter((node) => cluster.stores.has(node)).map((node) => cluster.stores.get(node)!.contentHash()));
+  if (hashes.size > 1) problems.push(`nodes did not converge: ${hashes.size} different content hashes`);
+  return problems;
+}
+
+/** The tables of a live, recovered data node after the run (what the lost-writes checker reads). */
+export function finalStore(cluster: SimCluster): Store | undefined {
+  const node = cluster.dataNodes.find((n) => cluster.isReady(n));
+  return node === undefined ? undefined : cluster.stores.get(node);
 }
 
 export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
@@ -128,25 +163,39 @@ export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   return resultOf(options, cluster, history, check(cluster, history, keys), history.events.filter((e) => e.type === 'ok').length);
 }
 
-/** Clients: each bound to one node, one operation at a time, a short random pause between them. */
+/**
+ * Clients: each bound to one data node, one operation at a time, a short random pause between them.
+ * While its node is detached (a standalone database) a client's writes there are not cluster operations:
+ * they are left out of the history, and write values no cluster client writes (negative), so that one
+ * surviving the attach (which must discard them) shows up in the checkers as a value nobody wrote.
+ */
 function startClients(cluster: SimCluster, history: HistoryRecorder, keys: readonly string[], clients: number): { stop(): void } {
   const { sim } = cluster;
   let nextValue = 1;
+  let standaloneValue = 0;
   let stopped = false;
   const step = (process: number) => {
     if (stopped) return;
-    const node = cluster.nodes[process % cluster.nodes.length]!;
+    const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
     const roll = sim.rng.next();
+    const again = () => sim.at(thinkMs(cluster), () => step(process));
     const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
       recordOutcome(history, handle, outcome, sim.nowMs, read);
-      sim.at(sim.rng.between(0, 20), () => step(process));
+      again();
     };
     const time = sim.nowMs;
-    if (roll < 0.4) {
-      // Reads go through the log: their read set is certified at their log position.
+    if (cluster.membership(node) === 'detached') {
+      const value = --standaloneValue;
+      cluster.transact(node, (tx) => void tx.upsert('reg', { k: key, v: value }), again);
+    } else if (roll < 0.2) {
+      // Reads through the log: their read set is certified at their log position.
       const handle = history.invoke({ process, f: 'read', key, value: null, time });
       cluster.transact(node, (tx) => (tx.get('reg', key)?.['v'] as number | undefined) ?? null, record(handle, true));
+    } else if (roll < 0.4) {
+      // Linearizable reads (ReadIndex): confirmed by a leader with a quorum, then run on this node's tables.
+      const handle = history.invoke({ process, f: 'read', key, value: null, time });
+      cluster.readLinearizable(node, (tx) => (tx.get('reg', key)?.['v'] as number | undefined) ?? null, record(handle, true));
     } else if (roll < 0.8) {
       const value = nextValue++;
       const handle = history.invoke({ process, f: 'write', key, value, time });
@@ -172,7 +221,8 @@ function check(cluster: SimCluster, history: HistoryRecorder, keys: readonly str
   const verdict = checkLinearizable(history.events, { initialValue: null });
   if (verdict.ok !== true) problems.push(`not linearizable: ${JSON.stringify(verdict).slice(0, 1500)}`);
   problems.push(...convergenceProblem(cluster));
-  const store = cluster.stores.get(cluster.nodes[0]!)!;
+  const store = finalStore(cluster);
+  if (store === undefined) return [...problems, 'no data node is up and recovered after the liveness phase'];
   const finalState = new Map(keys.map((k) => [k, (store.read((tx) => tx.get('reg', k))?.['v'] as number | undefined) ?? null] as const));
   const lost = checkLostWrites(history.events, finalState, { initialValue: null });
   if (lost.ok !== true) problems.push(`acknowledged writes lost: ${JSON.stringify(lost).slice(0, 1500)}`);

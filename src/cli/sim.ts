@@ -15,6 +15,7 @@ import type { FaultKind, WorkloadOptions, WorkloadResult } from '../../simulate/
 import { runBankWorkload } from '../../simulate/bank.js';
 import { runListAppendWorkload } from '../../simulate/list-append.js';
 import { RunTimeline } from '../../simulate/timeline.js';
+import { drawShape } from '../../simulate/shape.js';
 import { renderReport } from '../../simulate/report.js';
 import { invalidArgument } from '../runtime/errors.js';
 import { simProgressLinesMax, simSeedLinesMax } from '../limits.js';
@@ -34,6 +35,8 @@ export interface SimArgs {
   readonly workload: Workload;
   /** The fault kinds seeds draw from; all of them unless --faults narrowed it. */
   readonly faults: readonly FaultKind[];
+  /** Node numbers that are arbiters; undefined: each seed draws (simulate/shape.ts). */
+  readonly arbiters: readonly number[] | undefined;
 }
 
 /** Where progress goes: a terminal gets a bar redrawn in place, anything else plain lines. */
@@ -42,11 +45,13 @@ export interface ProgressSink {
   write(text: string): void;
 }
 
-export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks R,R,…] [--time 60s] [--workload W] [--faults LIST] [--history FILE] [--report FILE.html] [--check-determinism]
+export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks R,R,…] [--arbiters auto|none|I,…] [--time 60s] [--workload W] [--faults LIST] [--history FILE] [--report FILE.html] [--check-determinism]
   --seed S              first seed (default 1)
   --seeds K             how many seeds to run from S (default 1); progress on stderr
   --nodes N             nodes in the cluster, 1 to 9, each of qrank 1 (default 3)
   --qranks R,R,…        one qrank per node instead of --nodes, e.g. 1,2,1,1,1
+  --arbiters A          which nodes are arbiters (vote, keep the log, no tables): auto (default: some
+                        seeds of 3 nodes or more draw one), none, or node numbers from 0, e.g. 2
   --time T              simulated time with faults on, e.g. 500ms, 10s, 2m (default 10s)
   --workload W          register (read/write/cas, checked for linearizability and lost writes; default)
                         bank (transfers, every snapshot read must keep the total), or
@@ -62,6 +67,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   const args = {
     seed: 1, seeds: 1, ranks: [1, 1, 1] as readonly number[], timeMs: 10_000, historyFile: undefined as string | undefined,
     reportFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as Workload, faults: faultKinds as readonly FaultKind[],
+    arbiters: undefined as readonly number[] | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -87,12 +93,18 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     else if (flag === '--report') args.reportFile = value();
     else if (flag === '--faults') args.faults = parseFaultKinds('chorus sim --faults', value());
     else if (flag === '--check-determinism') args.checkDeterminism = true;
+    else if (flag === '--arbiters') {
+      const v = value();
+      args.arbiters = v === 'auto' ? undefined : v === 'none' ? [] : [...new Set(v.split(',').map((i) => integer(i, 0, 8)))];
+    }
     else if (flag === '--workload') {
       const w = value();
       if (!(w in workloads)) throw invalidArgument('chorus sim', `--workload must be one of ${Object.keys(workloads).join(', ')}, got ${JSON.stringify(w)}`);
       args.workload = w as Workload;
     } else throw invalidArgument('chorus sim', `unknown option ${JSON.stringify(flag)}\n${simUsage}`);
   }
+  if (args.arbiters !== undefined && args.arbiters.some((i) => i >= args.ranks.length)) throw invalidArgument('chorus sim', `--arbiters names node numbers from 0 to ${args.ranks.length - 1}`);
+  if (args.arbiters !== undefined && args.arbiters.length >= args.ranks.length) throw invalidArgument('chorus sim', '--arbiters must leave at least one data node');
   return args;
 }
 
@@ -109,7 +121,8 @@ function parseDuration(text: string): number {
 export function replayCommand(args: SimArgs, seed: number): string {
   const cluster = args.ranks.every((r) => r === 1) ? `--nodes ${args.ranks.length}` : `--qranks ${args.ranks.join(',')}`;
   const faults = args.faults.length === faultKinds.length ? '' : ` --faults ${args.faults.join(',')}`;
-  return `npx chorus sim --seed ${seed} ${cluster} --time ${args.timeMs}ms --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
+  const arbiters = args.arbiters === undefined ? '' : ` --arbiters ${args.arbiters.length === 0 ? 'none' : args.arbiters.join(',')}`;
+  return `npx chorus sim --seed ${seed} ${cluster}${arbiters} --time ${args.timeMs}ms --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
 }
 
 export interface SeedRun {
@@ -132,8 +145,10 @@ export function runSeed(args: SimArgs, seed: number): SeedRun {
 
 function runSeedOnce(args: SimArgs, seed: number): SeedRun {
   const timeline = args.reportFile === undefined ? undefined : new RunTimeline();
+  const shape = drawShape(seed, args.ranks.length);
   const options = (withTimeline: boolean): WorkloadOptions => ({
     seed, ranks: args.ranks, faults: swarmFaults(seed, args.ranks.length, args.timeMs, args.faults), safetyMs: args.timeMs,
+    arbiters: args.arbiters ?? shape.arbiters, livenessDown: shape.livenessDown,
     ...(withTimeline && timeline !== undefined ? { timeline } : {}), trace: args.checkDeterminism,
   });
   try {

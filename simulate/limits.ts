@@ -1,0 +1,34 @@
+/**
+ * The simulator's own bounds and constants, in one place, units in the names (src/limits.ts holds the
+ * ones the runtime shares; this file is the simulator's, so that simulate/ never edits src/).
+ */
+
+/** The fewest packets a path holds in flight when a harsh seed bounds it (it draws 1 to 9 times this). */
+export const simPathCapacityMin = 8;
+/** The slowest a slow link's delay gets on the harshest seeds, in milliseconds (min and max of its range each up to half). */
+export const simSlowLinkMsMax = 100;
+/** Bytes per slab that journal records are copied into (a larger record gets a slab of its own). */
+export const simJournalSlabBytes = 64 * 1024;
+/** The chance that a crash tears the first unsynced journal record (written in part) instead of losing it whole. */
+export const simJournalTornChance = 0.5;
+
+/** Virtual milliseconds of the liveness phase (faults off, a quorum back) and of the drain after it. */
+export const simLivenessMs = 1_500;
+export const simDrainMs = 1_500;
+/** Virtual milliseconds a client's operation waits for its outcome before it is `info` (and a detach before it is called off). */
+export const simWriteTimeoutMs = 500;
+/** A client's pause between two operations, drawn uniformly from [0, this] virtual milliseconds. */
+export const simClientThinkMsMax = 20;
+
+/** Raft's tick in the simulated cluster, and ticks per election timeout (heartbeats every tick). */
+export const simTickMs = 10;
+export const simElectionTicks = 10;
+
+/** The chance that a seed's cluster (3 nodes or more) has one arbiter. */
+export const simArbiterChance = 0.3;
+/** The chance that a seed's liveness phase leaves a minority of nodes down (only a quorum healed and restarted). */
+export const simLivenessMinorityDownChance = 0.5;
+/** A detach lasts this long before its attach, at most (virtual milliseconds; at least a tenth of it). */
+export const simDetachMsMax = 1_500;
+/** A node stall (every path to and from it clogged) lasts up to this long (virtual milliseconds). */
+export const simStallMsMax = 600;

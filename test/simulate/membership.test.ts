@@ -1,0 +1,124 @@
+/**
+ * Arbiters, detach / attach, linearizable reads and a minority left down, as the simulated cluster
+ * (simulate/cluster.ts) and the workload phases (simulate/workload.ts) drive them: what a user of
+ * ClusterNode would see, on virtual time.
+ */
+import { describe, expect, it } from 'vitest';
+import { SimCluster } from '../../simulate/cluster.js';
+import type { Outcome } from '../../simulate/cluster.js';
+import { runRegisterWorkload } from '../../simulate/workload.js';
+import { drawShape, nodesLeftDown } from '../../simulate/shape.js';
+import type { SchemaDef } from '../../src/store/schema.js';
+
+const schema: SchemaDef = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
+
+function cluster(seed: number, arbiter: boolean): { c: SimCluster; outcomes: Record<string, Outcome> } {
+  const c = new SimCluster({ seed, schema, nodes: [{ addr: 'n0' }, { addr: 'n1' }, { addr: 'n2', ...(arbiter ? { arbiter: true } : {}) }] });
+  c.sim.runFor(500);
+  return { c, outcomes: {} };
+}
+const value = (c: SimCluster, node: string, k: string) => c.stores.get(node)!.read((tx) => tx.get('reg', k)?.['v']);
+const put = (k: string, v: number) => (tx: { upsert(t: string, r: Record<string, unknown>): unknown }) => void tx.upsert('reg', { k, v });
+
+describe('a simulated cluster with an arbiter', () => {
+  it('refuses reads and writes on the arbiter with ARBITER, and keeps committing with either data node down', () => {
+    const { c, outcomes } = cluster(3, true);
+    expect(c.dataNodes).toEqual(['n0', 'n1']);
+    expect(c.stores.has('n2')).toBe(false);
+    c.transact('n2', put('a', 1), (o) => (outcomes['write'] = o));
+    c.readLinearizable('n2', () => 1, (o) => (outcomes['read'] = o));
+    expect(outcomes).toEqual({ write: { kind: 'fail', code: 'ARBITER' }, read: { kind: 'fail', code: 'ARBITER' } });
+    for (const [down, up] of [['n0', 'n1'], ['n1', 'n0']] as const) {
+      c.crash(down);
+      c.sim.runFor(1_000);
+      c.transact(up, put('a', down === 'n0' ? 1 : 2), (o) => (outcomes[down] = o));
+      c.sim.runFor(500);
+      expect(outcomes[down]).toEqual({ kind: 'ok', value: undefined });
+      c.restart(down);
+      c.sim.runFor(1_000);
+    }
+    expect(value(c, 'n0', 'a')).toBe(2);
+    expect(value(c, 'n1', 'a')).toBe(2);
+  });
+});
+
+describe('detach and attach in the simulator', () => {
+  it('a detached node is standalone; attach discards what it wrote and catches it up', () => {
+    const { c, outcomes } = cluster(4, false);
+    c.transact('n0', put('a', 1), (o) => (outcomes['before'] = o));
+    c.sim.runFor(300);
+    c.detach('n2');
+    expect(c.membership('n2')).toBe('detaching');
+    c.sim.runFor(300);
+    expect(c.membership('n2')).toBe('detached');
+    c.transact('n2', put('a', -1), (o) => (outcomes['standalone'] = o)); // applies at once, on n2 only
+    expect(outcomes['standalone']).toEqual({ kind: 'ok', value: undefined });
+    c.transact('n0', put('b', 2), (o) => (outcomes['cluster'] = o)); // n0 and n1 are 2 of the 2 members left
+    c.sim.runFor(300);
+    expect(outcomes['cluster']).toEqual({ kind: 'ok', value: undefined });
+    expect([value(c, 'n2', 'a'), value(c, 'n2', 'b'), value(c, 'n0', 'a')]).toEqual([-1, undefined, 1]);
+    c.attach('n2');
+    c.sim.runFor(500);
+    expect(c.membership('n2')).toBe('attached');
+    expect([value(c, 'n2', 'a'), value(c, 'n2', 'b')]).toEqual([1, 2]);
+    expect(new Set(c.dataNodes.map((n) => c.stores.get(n)!.contentHash())).size).toBe(1);
+    expect(c.membershipChanges.filter((m) => m.node === 'n2').map((m) => m.state)).toEqual(['attached', 'detached', 'attached']);
+  });
+
+  it('a detach that no leader confirms is called off: the node stays a member', () => {
+    const { c } = cluster(5, false);
+    c.sim.network.partition([['n2'], ['n0', 'n1']]);
+    c.sim.runFor(50);
+    c.detach('n2');
+    c.sim.runFor(1_000);
+    c.sim.network.heal();
+    c.sim.runFor(1_000);
+    expect(c.membership('n2')).toBe('attached');
+    expect(c.membershipChanges.filter((m) => m.node === 'n2' && m.state === 'detached')).toEqual([]);
+  });
+});
+
+describe('linearizable reads in the simulator', () => {
+  it('see every write acknowledged before them, and never answer from a side without a quorum', () => {
+    const { c, outcomes } = cluster(6, false);
+    c.transact('n0', put('a', 7), (o) => (outcomes['write'] = o));
+    c.sim.runFor(200);
+    expect(outcomes['write']?.kind).toBe('ok');
+    c.readLinearizable('n2', (tx) => tx.get('reg', 'a')?.['v'], (o) => (outcomes['read'] = o));
+    c.sim.runFor(200);
+    expect(outcomes['read']).toEqual({ kind: 'ok', value: 7 });
+    c.sim.network.partition([['n2'], ['n0', 'n1']]);
+    c.sim.runFor(20);
+    c.transact('n0', put('a', 8), () => undefined);
+    c.readLinearizable('n2', (tx) => tx.get('reg', 'a')?.['v'], (o) => (outcomes['cutOff'] = o));
+    c.sim.runFor(1_000);
+    expect(outcomes['cutOff']?.kind).not.toBe('ok');
+  });
+});
+
+describe('the liveness phase with a minority left down', () => {
+  it('leaves down only what keeps a quorum of every membership the run may end in', () => {
+    expect(nodesLeftDown([1, 1, 1, 1, 1], [], [0, 1, 2], [])).toEqual([0, 1]);
+    expect(nodesLeftDown([1, 2, 1, 1, 1], [], [1, 0], [])).toEqual([1]); // qrank 2 down: the other 4 of 6 hold
+    // n3 may be detached at the end: {n2, n3, n4} up would be 2 of the 4 members without it.
+    expect(nodesLeftDown([1, 1, 1, 1, 1], [], [0, 1], [{ atMs: 0, fault: { kind: 'detach', node: 3, forMs: 10 } }])).toEqual([0]);
+    expect(nodesLeftDown([1, 1, 1], [2], [0], [])).toEqual([0]);
+    expect(nodesLeftDown([1, 1, 1], [1, 2], [0], [])).toEqual([]); // the only data node stays up
+    const shapes = Array.from({ length: 200 }, (_, seed) => drawShape(seed, 5));
+    expect(shapes.some((s) => s.arbiters.length === 1) && shapes.some((s) => s.arbiters.length === 0)).toBe(true);
+    expect(shapes.some((s) => s.livenessDown.length === 2) && shapes.some((s) => s.livenessDown.length === 0)).toBe(true);
+  });
+
+  it('converges with two of five nodes down, one of them an arbiter, and every checker holds', () => {
+    const result = runRegisterWorkload({ seed: 11, ranks: [1, 1, 1, 1, 1], arbiters: [4], livenessDown: [4, 0], safetyMs: 1_500,
+      faults: [{ atMs: 300, fault: { kind: 'crash', node: 1, forMs: 400 } }, { atMs: 700, fault: { kind: 'partition', mask: 0b00011 } }] });
+    expect(result.problems).toEqual([]);
+    expect(result.okOps).toBeGreaterThan(100);
+  });
+
+  it('converges with a node detached until the liveness phase and one node left down', () => {
+    const result = runRegisterWorkload({ seed: 12, ranks: [1, 1, 1, 1, 1], livenessDown: [4], safetyMs: 1_500,
+      faults: [{ atMs: 300, fault: { kind: 'detach', node: 2, forMs: 5_000 } }, { atMs: 500, fault: { kind: 'crash', node: 0, forMs: 300 } }] });
+    expect(result.problems).toEqual([]);
+  });
+});
