@@ -117,6 +117,7 @@ export class SimCluster {
       })));
     }
     this.sim.on('appMessage', (message, _from, node) => this.onMessage(node, message));
+    this.sim.on('crashed', (node) => this.onCrashed(node));
   }
 
   /** The leader of the highest term any live node knows of, if any. */
@@ -135,8 +136,15 @@ export class SimCluster {
    * replicator asks to be a member again on every start), its standalone writes gone with its tables.
    */
   crash(node: string): void {
-    if (!this.sim.isUp(node)) return;
-    this.sim.crash(node);
+    this.sim.crash(node); // onCrashed does the application side
+  }
+
+  /** Kills a node inside its next journal sync (a crash mid-write), or within `withinMs` if none comes. */
+  crashMidWrite(node: string, withinMs: number): void {
+    this.sim.crashAtNextSync(node, withinMs);
+  }
+
+  private onCrashed(node: string): void {
     this.recovered.delete(node);
     for (const settle of [...this.pending.get(node)!.values()]) settle({ kind: 'info' });
     for (const read of [...this.reads.get(node)!.values()]) read.settle({ kind: 'info' });

@@ -12,7 +12,7 @@ import { invalidArgument } from '../src/runtime/errors.js';
 import { Rng } from './rng.js';
 import { calmNetwork } from './network.js';
 
-import { simDetachMsMax, simPathCapacityMin, simSlowLinkMsMax, simStallMsMax } from './limits.js';
+import { simCrashMidWriteWithinMs, simDetachMsMax, simPathCapacityMin, simSlowLinkMsMax, simStallMsMax } from './limits.js';
 
 export { simPathCapacityMin, simSlowLinkMsMax };
 import type { Simulation } from './simulation.js';
@@ -35,8 +35,11 @@ export type Fault =
   /** A node stalls on the network (a hung NIC, a saturated host): every path to and from it clogged for `forMs`. */
   | { readonly kind: 'stall'; readonly node: number; readonly forMs: number }
   | { readonly kind: 'pause'; readonly node: number; readonly forMs: number }
-  /** Kills a node (its unsynced journal records may be lost) and restarts it `forMs` later. */
-  | { readonly kind: 'crash'; readonly node: number; readonly forMs: number }
+  /**
+   * Kills a node and restarts it `forMs` later; `midWrite`: inside its next journal sync (within
+   * simCrashMidWriteWithinMs), so that records it was writing may be lost or torn.
+   */
+  | { readonly kind: 'crash'; readonly node: number; readonly forMs: number; readonly midWrite?: boolean }
   /** Sets a node's clock: `offsetMs` ahead (or behind), running at `rate` (its timers fire at that rate too). */
   | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number }
   /**
@@ -108,7 +111,7 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
       : family === 'stall' ? { kind: 'stall', node: node(), forMs: 10 + rng.int(simStallMsMax) }
       : family === 'detach' ? { kind: 'detach', node: node(), forMs: Math.round(simDetachMsMax / 10) + rng.int(simDetachMsMax) }
       : family === 'pause' ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
-      : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800) }
+      : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800), ...(rng.chance(0.5) ? { midWrite: true } : {}) }
       : { kind: 'clock', node: node(), offsetMs: has('skew') ? Math.round(signed() * harshness * simClockSkewMsMax) : 0, rate: has('drift') ? 1 + signed() * harshness * simClockDriftMax : 1 };
     return { atMs, fault };
   });
@@ -164,6 +167,8 @@ export function bridgeSides(f: { readonly mask: number; readonly bridge: number 
 
 export interface NodeLifecycle {
   crash(node: string): void;
+  /** Crash inside the node's next journal sync (or within `withinMs`). */
+  crashMidWrite?(node: string, withinMs: number): void;
   restart(node: string): void;
   /** Membership changes, when the run has a cluster to make them (a bare simulation ignores detach faults). */
   detach?(node: string): void;
@@ -233,7 +238,9 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       });
       return;
     case 'crash':
-      lifecycle.crash(at(f.node));
+      if (f.midWrite !== true) lifecycle.crash(at(f.node));
+      else if (lifecycle.crashMidWrite !== undefined) lifecycle.crashMidWrite(at(f.node), simCrashMidWriteWithinMs);
+      else sim.crashAtNextSync(at(f.node), simCrashMidWriteWithinMs);
       sim.at(f.forMs, () => {
         lifecycle.restart(at(f.node));
         timeline?.restarted(sim.nowMs, at(f.node));

@@ -11,6 +11,8 @@ export const simSlowLinkMsMax = 100;
 export const simJournalSlabBytes = 64 * 1024;
 /** The chance that a crash tears the first unsynced journal record (written in part) instead of losing it whole. */
 export const simJournalTornChance = 0.5;
+/** A crash mid-write waits this long (virtual milliseconds) for the node's next journal sync, then crashes it anyway. */
+export const simCrashMidWriteWithinMs = 50;
 
 /** Virtual milliseconds of the liveness phase (faults off, a quorum back) and of the drain after it. */
 export const simLivenessMs = 1_500;

@@ -58,5 +58,7 @@ export interface SimNode {
   held: SimEvent[];
   /** Each actor's stable storage: it outlives crashes (minus what was not synced). */
   readonly journals: Map<string, SimJournal>;
+  /** The node crashes inside its next journal sync (a crash mid-write: what that sync covered may be lost or torn). */
+  crashAtSync: boolean;
 }
 

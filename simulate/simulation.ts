@@ -24,7 +24,7 @@ import { EventQueue } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
-import { SimJournal } from './sim-journal.js';
+import { SimJournal, simulatedCrash } from './sim-journal.js';
 import { Kind, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
@@ -46,6 +46,8 @@ export interface SimOptions {
 export interface SimEvents {
   appMessage: (message: Message, from: Address, node: string) => void;
   actorFailed: (actor: Address, error: FailureReason) => void;
+  /** A node went down (crash(), a crash mid-write, or an actor failure), after its actors stopped. */
+  crashed: (node: string) => void;
 }
 
 export interface SimStats {
@@ -102,6 +104,13 @@ export class Simulation {
     return { ...this.counters };
   }
 
+  /** Journal records torn by crashes mid-write, and torn frames cut off on reopening, over every node. */
+  journalTears(): { made: number; cut: number } {
+    const tears = { made: 0, cut: 0 };
+    for (const node of this.nodes.values()) for (const journal of node.journals.values()) (tears.made += journal.torn.made), (tears.cut += journal.torn.cut);
+    return tears;
+  }
+
   /** The most recent log records (at most simLogRecordsMax). */
   logs(): readonly LogRecord[] {
     return this.logRecords;
@@ -119,7 +128,7 @@ export class Simulation {
     const n = spec.actors.length;
     const node: SimNode = {
       name: spec.node, netNumber: this.network.nodeNumber(spec.node), spec, cells: new Map(), ledger: new MailboxLedger(n, this.mailboxMessagesMax),
-      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [], journals: new Map(),
+      lastLocalMs: new Float64Array((n + 2) * n), incarnation: 0, up: false, clockOffsetMs: 0, clockRate: 1, paused: false, held: [], journals: new Map(), crashAtSync: false,
     };
     this.nodes.set(spec.node, node);
     this.boot(node);
@@ -138,11 +147,26 @@ export class Simulation {
     this.queue.push(new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Call, undefined, 0, -1, undefined, undefined, call));
   }
 
+  /**
+   * Kills the node inside its next journal sync, as a power cut mid-write would: the records that sync
+   * covered may be lost or the first of them torn. If no sync comes within `withinMs`, it crashes then.
+   */
+  crashAtNextSync(name: string, withinMs: number): void {
+    const node = this.nodeNamed('crashAtNextSync', name);
+    if (!node.up) return;
+    node.crashAtSync = true;
+    const incarnation = node.incarnation;
+    this.at(withinMs, () => {
+      if (node.incarnation === incarnation && node.crashAtSync) this.crash(name);
+    });
+  }
+
   /** Kills a node: its actors vanish mid-flight, its timers and the messages in flight to it are lost. */
   crash(name: string): void {
     const node = this.nodeNamed('crash', name);
     if (!node.up) return;
     node.up = false;
+    node.crashAtSync = false;
     node.incarnation++;
     node.paused = false;
     node.held = [];
@@ -153,6 +177,7 @@ export class Simulation {
     }
     node.ledger.clear();
     node.lastLocalMs.fill(0);
+    this.emitter.emit('crashed', name);
   }
 
   /** Builds a crashed node's actors again from its spec. */
@@ -290,7 +315,7 @@ export class Simulation {
 
   /** An actor threw: report it and crash its node (a programmer error must never pass silently). */
   private fail(cell: SimCell, error: unknown): void {
-    this.emitter.emit('actorFailed', cell.address, toFailureReason(error));
+    if (error !== simulatedCrash) this.emitter.emit('actorFailed', cell.address, toFailureReason(error)); // else a crash mid-write
     this.crash(cell.node.name);
   }
 
@@ -321,7 +346,7 @@ export class Simulation {
     return {
       get journal() {
         let journal = journals.get(name);
-        if (journal === undefined) journals.set(name, (journal = new SimJournal()));
+        if (journal === undefined) journals.set(name, (journal = new SimJournal(() => node.crashAtSync)));
         return journal;
       },
       self: cell.address,

@@ -135,7 +135,7 @@ export function describeFault(f: Fault, names: readonly string[]): string {
     case 'pause':
       return `pause ${at(f.node)} for ${f.forMs} ms`;
     case 'crash':
-      return `crash ${at(f.node)} for ${f.forMs} ms`;
+      return `crash ${at(f.node)}${f.midWrite === true ? ' mid-write (in a journal sync)' : ''} for ${f.forMs} ms`;
     case 'clock':
       return `clock of ${at(f.node)}: ${f.offsetMs >= 0 ? '+' : ''}${f.offsetMs} ms, rate ${f.rate.toFixed(4)}`;
   }

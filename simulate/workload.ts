@@ -53,6 +53,8 @@ export interface WorkloadResult {
   readonly simMs: number;
   /** The run's trace hash, when it ran with `trace`. */
   readonly traceHash?: string;
+  /** Journal records torn by crashes mid-write (each cut off when its node reopened). */
+  readonly journalTears: number;
 }
 
 const schema: SchemaDef = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
@@ -121,7 +123,8 @@ export function resultOf(options: WorkloadOptions, cluster: SimCluster, history:
   const stats = cluster.sim.stats();
   problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...problems];
   const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
-  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs, ...trace };
+  const journalTears = cluster.sim.journalTears().made;
+  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs, journalTears, ...trace };
 }
 
 /** Records a transaction's outcome as the history's completion of `handle` (`value` for an ok read). */
