@@ -6,16 +6,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runBankWorkload } from '../../simulate/bank.js';
-import { assertGenerated, expectSwarmSeeds, faultSchedule, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
+import { assertGenerated, clusterShape, expectSwarmSeeds, faultSchedule, shapeOf, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
 
 const file = 'test/property/cluster-bank.test.ts';
 const budget = seedBudget.bank;
 
 describe('cluster bank workload on the simulator', () => {
   it(`keeps the total in every snapshot read and converges (${budget.generated} generated schedules)`, () => {
-    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), clients: fc.integer({ min: 2, max: 8 }), accounts: fc.integer({ min: 2, max: 6 }) });
+    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), clients: fc.integer({ min: 2, max: 8 }), accounts: fc.integer({ min: 2, max: 6 }), shape: clusterShape });
     assertGenerated(file, fc.property(scenario, (s) => {
-      const result = runBankWorkload({ ...s, safetyMs: propertySafetyMs });
+      const result = runBankWorkload({ seed: s.seed, ranks: s.ranks, faults: s.faults, clients: s.clients, accounts: s.accounts, ...shapeOf(s.shape, s.ranks), safetyMs: propertySafetyMs });
       expect(result.problems).toEqual([]);
       expect(result.okOps).toBeGreaterThan(10); // not vacuous: transfers did commit
     }), budget.generated);

@@ -10,16 +10,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runRegisterWorkload, swarmFaults } from '../../simulate/workload.js';
-import { assertGenerated, expectSwarmSeeds, faultSchedule, workloadShape, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
+import { assertGenerated, clusterShape, expectSwarmSeeds, faultSchedule, shapeOf, workloadShape, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
 
 const file = 'test/property/cluster-linearizable.test.ts';
 const budget = seedBudget.register;
-const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), workload: workloadShape });
+const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), workload: workloadShape, shape: clusterShape });
 
 describe('cluster register workload on the simulator', () => {
   it(`is linearizable, loses no acknowledged write, and converges after healing (${budget.generated} generated schedules)`, () => {
     assertGenerated(file, fc.property(scenario, (s) => {
-      const result = runRegisterWorkload({ seed: s.seed, ranks: s.ranks, faults: s.faults, ...s.workload, safetyMs: propertySafetyMs });
+      const result = runRegisterWorkload({ seed: s.seed, ranks: s.ranks, faults: s.faults, ...s.workload, ...shapeOf(s.shape, s.ranks), safetyMs: propertySafetyMs });
       expect(result.problems).toEqual([]);
       expect(result.okOps).toBeGreaterThan(20); // not vacuous: the cluster did work
     }), budget.generated);

@@ -6,16 +6,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runListAppendWorkload } from '../../simulate/list-append.js';
-import { assertGenerated, expectSwarmSeeds, faultSchedule, workloadShape, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
+import { assertGenerated, clusterShape, expectSwarmSeeds, faultSchedule, shapeOf, workloadShape, propertySafetyMs, qranks, ranks3, ranks5, seedBatchTimeoutMs, seedBudget } from './faults.js';
 
 const file = 'test/property/cluster-list-append.test.ts';
 const budget = seedBudget.listAppend;
 
 describe('cluster list-append workload on the simulator', () => {
   it(`keeps one order of appends per key and loses none (${budget.generated} generated schedules)`, () => {
-    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), workload: workloadShape });
+    const scenario = fc.record({ seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }), ranks: qranks(2), faults: faultSchedule(propertySafetyMs, 8), workload: workloadShape, shape: clusterShape });
     assertGenerated(file, fc.property(scenario, (s) => {
-      const result = runListAppendWorkload({ seed: s.seed, ranks: s.ranks, faults: s.faults, ...s.workload, safetyMs: propertySafetyMs });
+      const result = runListAppendWorkload({ seed: s.seed, ranks: s.ranks, faults: s.faults, ...s.workload, ...shapeOf(s.shape, s.ranks), safetyMs: propertySafetyMs });
       expect(result.problems).toEqual([]);
       expect(result.okOps).toBeGreaterThan(10);
     }), budget.generated);

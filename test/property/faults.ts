@@ -40,7 +40,9 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant('slowLink' as const), from: fc.nat(4), to: fc.nat(4), minMs: fc.integer({ min: 0, max: 50 }), maxMs: fc.integer({ min: 50, max: 100 }) }),
   fc.record({ kind: fc.constant('clog' as const), from: fc.nat(4), to: fc.nat(4), forMs: fc.integer({ min: 10, max: 500 }) }),
   fc.record({ kind: fc.constant('pause' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }) }),
-  fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }) }),
+  fc.record({ kind: fc.constant('stall' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 600 }) }),
+  fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'node', 'forMs'] }),
+  fc.record({ kind: fc.constant('detach' as const), node: fc.nat(4), forMs: fc.integer({ min: 100, max: 2_000 }) }),
   fc.record({ kind: fc.constant('clock' as const), node: fc.nat(4), offsetMs: fc.integer({ min: -2_000, max: 2_000 }), rate: fc.double({ min: 0.9, max: 1.1, noNaN: true }) }),
 );
 
@@ -55,6 +57,20 @@ export const workloadShape = fc.record({
   clients: fc.integer({ min: 2, max: 8 }),
   keys: fc.subarray(['a', 'b', 'c', 'd', 'e'], { minLength: 1 }),
 });
+
+/**
+ * The cluster's shape beside its qranks (simulate/shape.ts): at most one arbiter, and up to two nodes to
+ * leave down through the liveness phase (node numbers wrap around the node count; the run keeps only
+ * what leaves a quorum). `shapeOf` turns it into workload options.
+ */
+export const clusterShape = fc.record({
+  arbiters: fc.array(fc.nat(4), { maxLength: 1 }),
+  livenessDown: fc.array(fc.nat(4), { maxLength: 2 }),
+});
+
+export function shapeOf(shape: { arbiters: readonly number[]; livenessDown: readonly number[] }, ranks: readonly number[]): { arbiters: number[]; livenessDown: number[] } {
+  return { arbiters: shape.arbiters.map((i) => i % ranks.length), livenessDown: [...shape.livenessDown] };
+}
 
 /** Qranks for a 3- or 5-node cluster. */
 export const qranks = (max: number): fc.Arbitrary<number[]> =>

@@ -9,6 +9,7 @@ import { Simulation } from '../../simulate/simulation.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
 import type { Message } from '../../src/runtime/actor.js';
 import { simClockDriftMax, simClockSkewMsMax } from '../../src/limits.js';
+import { simDetachMsMax, simStallMsMax } from '../../simulate/limits.js';
 
 describe('swarm fault schedules', () => {
   it('draw only the kinds they are given, at the same times as the full mix', () => {
@@ -39,6 +40,28 @@ describe('swarm fault schedules', () => {
     const shapes = new Set(partitions.map((f) => (f.kind === 'partition' ? `halves, ${smallerSide(f.mask)} against the rest` : f.kind)));
     expect(shapes).toEqual(new Set(['halves, 0 against the rest', 'halves, 1 against the rest', 'halves, 2 against the rest', 'ring', 'bridge', 'heal']));
     for (const f of partitions) if (f.kind === 'ring') expect([...f.order].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('draw node stalls, crashes inside a journal sync, and detaches with their attach, within their bounds', () => {
+    const faults = Array.from({ length: 200 }, (_, i) => swarmFaults(i + 1, 5, 10_000, ['stall', 'crash', 'detach'])).flat().map((f) => f.fault);
+    const stalls = faults.filter((f) => f.kind === 'stall');
+    const detaches = faults.filter((f) => f.kind === 'detach');
+    const crashes = faults.filter((f) => f.kind === 'crash');
+    expect(stalls.length > 50 && detaches.length > 50).toBe(true);
+    for (const f of stalls) expect(f.forMs >= 10 && f.forMs < 10 + simStallMsMax).toBe(true);
+    for (const f of detaches) expect(f.forMs >= simDetachMsMax / 10 && f.forMs < 1.1 * simDetachMsMax).toBe(true);
+    expect(crashes.some((f) => f.midWrite === true) && crashes.some((f) => f.midWrite !== true)).toBe(true);
+  });
+
+  it('stall a node: nothing to or from it arrives until the stall ends, then all of it does', () => {
+    const sim = new Simulation({ seed: 2 });
+    const names = ['n0', 'n1', 'n2'];
+    scheduleFaults(sim, names, [{ atMs: 0, fault: { kind: 'stall', node: 1, forMs: 100 } }]);
+    sim.runFor(1);
+    const arrivals = (from: string, to: string) => sim.network.plan(from, to, sim.nowMs);
+    expect(arrivals('n0', 'n1')[0]).toBeGreaterThanOrEqual(100);
+    expect(arrivals('n1', 'n2')[0]).toBeGreaterThanOrEqual(100);
+    expect(arrivals('n0', 'n2')[0]).toBeLessThan(10);
   });
 
   it('play a ring and a bridge on the network, healing what an earlier partition cut', () => {
