@@ -97,13 +97,14 @@ describe('linearizable reads in the simulator', () => {
 });
 
 describe('the liveness phase with a minority left down', () => {
-  it('leaves down only what keeps a quorum of every membership the run may end in', () => {
+  it('leaves down only what keeps the data nodes up a quorum of every membership the run may end in', () => {
     expect(nodesLeftDown([1, 1, 1, 1, 1], [], [0, 1, 2], [])).toEqual([0, 1]);
     expect(nodesLeftDown([1, 2, 1, 1, 1], [], [1, 0], [])).toEqual([1]); // qrank 2 down: the other 4 of 6 hold
     // n3 may be detached at the end: {n2, n3, n4} up would be 2 of the 4 members without it.
     expect(nodesLeftDown([1, 1, 1, 1, 1], [], [0, 1], [{ atMs: 0, fault: { kind: 'detach', node: 3, forMs: 10 } }])).toEqual([0]);
-    expect(nodesLeftDown([1, 1, 1], [2], [0], [])).toEqual([0]);
-    expect(nodesLeftDown([1, 1, 1], [1, 2], [0], [])).toEqual([]); // the only data node stays up
+    // With an arbiter, the data nodes left up must be a quorum by themselves (an arbiter sends no images).
+    expect(nodesLeftDown([1, 1, 1], [2], [0, 2], [])).toEqual([2]);
+    expect(nodesLeftDown([1, 1, 1, 1, 1], [4], [0, 1, 4], [])).toEqual([0, 4]);
     const shapes = Array.from({ length: 200 }, (_, seed) => drawShape(seed, 5));
     expect(shapes.some((s) => s.arbiters.length === 1) && shapes.some((s) => s.arbiters.length === 0)).toBe(true);
     expect(shapes.some((s) => s.livenessDown.length === 2) && shapes.some((s) => s.livenessDown.length === 0)).toBe(true);
