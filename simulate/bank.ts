@@ -39,7 +39,7 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   const step = (process: number) => {
     if (stopped) return;
     const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
-    const again = () => sim.at(thinkMs(cluster), () => step(process));
+    const again = () => sim.at(thinkMs(cluster, options), () => step(process));
     if (cluster.membership(node) === 'detached') {
       // Standalone (see the file's header): money made out of nothing, which must never reach the cluster.
       const id = accounts[sim.rng.int(accounts.length)]!;

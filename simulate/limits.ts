@@ -22,6 +22,9 @@ export const simWriteTimeoutMs = 500;
 /** A client's pause between two operations, drawn uniformly from [0, this] virtual milliseconds. */
 export const simClientThinkMsMax = 20;
 
+/** Safety-phase milliseconds per step of the compaction interval: a run this long or shorter keeps 128 to 1,024 entries behind an image, one twice as long twice that. */
+export const simCompactionRunMs = 10_000;
+
 /** Raft's tick in the simulated cluster, and ticks per election timeout (heartbeats every tick). */
 export const simTickMs = 10;
 export const simElectionTicks = 10;

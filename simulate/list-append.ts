@@ -32,7 +32,7 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
     if (stopped) return;
     const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
-    const again = () => sim.at(thinkMs(cluster), () => step(process));
+    const again = () => sim.at(thinkMs(cluster, options), () => step(process));
     const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
       recordOutcome(history, handle, outcome, sim.nowMs, read);
       again();

@@ -7,7 +7,7 @@
 import type { SchemaDef } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { SimCluster } from './cluster.js';
-import type { Outcome } from './cluster.js';
+import type { Outcome, SimClusterOptions } from './cluster.js';
 import { HistoryRecorder } from './history.js';
 import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
@@ -18,7 +18,7 @@ import { simActorFailuresReportedMax } from '../src/limits.js';
 import type { TimedFault } from './faults.js';
 import type { RunTimeline } from './timeline.js';
 import { nodesLeftDown } from './shape.js';
-import { simClientThinkMsMax, simDrainMs, simLivenessMs, simWriteTimeoutMs } from './limits.js';
+import { simClientThinkMsMax, simCompactionRunMs, simDrainMs, simLivenessMs, simWriteTimeoutMs } from './limits.js';
 
 export type { Fault, FaultKind, NodeLifecycle, TimedFault } from './faults.js';
 export { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from './faults.js';
@@ -40,6 +40,10 @@ export interface WorkloadOptions {
   readonly arbiters?: readonly number[];
   /** Candidates to stay down through the liveness phase (simulate/shape.ts nodesLeftDown picks among them; none when absent). */
   readonly livenessDown?: readonly number[];
+  /** A client's pause between operations is drawn from [0, this] ms (default simClientThinkMsMax): the workload's intensity. */
+  readonly thinkMsMax?: number;
+  /** Raft timing and compaction of the simulated nodes, when not the simulator's defaults (SimClusterOptions). */
+  readonly tuning?: Pick<SimClusterOptions, 'tickMs' | 'electionTicks' | 'transLogLength'>;
 }
 
 export interface WorkloadResult {
@@ -55,6 +59,8 @@ export interface WorkloadResult {
   readonly traceHash?: string;
   /** Journal records torn by crashes mid-write (each cut off when its node reopened). */
   readonly journalTears: number;
+  /** Catch-ups by state transfer (a node behind the leader's compaction point took an image). */
+  readonly imageSyncs: number;
 }
 
 const schema: SchemaDef = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
@@ -68,7 +74,7 @@ const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare fail
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
   const arbiters = options.arbiters ?? [];
   const nodes = options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank, ...(arbiters.includes(i) ? { arbiter: true } : {}) }));
-  const cluster = new SimCluster({ seed: options.seed, nodes, schema, writeTimeoutMs: simWriteTimeoutMs, trace: options.trace ?? false });
+  const cluster = new SimCluster({ seed: options.seed, nodes, schema, writeTimeoutMs: simWriteTimeoutMs, trace: options.trace ?? false, transLogLength: transLogLengthFor(options), ...options.tuning });
   options.timeline?.attach(cluster.sim);
   // An actor that throws is a programmer error: the simulator crashes its node, and the run must fail.
   const failures: string[] = [];
@@ -77,6 +83,18 @@ export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimClus
     if (failures.length < simActorFailuresReportedMax) failures.push(`actor ${actor.node}/${actor.actor} failed at ${cluster.sim.nowMs.toFixed(3)} ms: ${reason.name}: ${reason.message}${reason.stack === undefined ? '' : `\n${reason.stack}`}`);
   });
   return cluster;
+}
+
+/**
+ * Entries kept behind a state image: 128 to 1,024 by seed (small, so that nodes back from a crash or a
+ * partition catch up by state transfer as well as from the log), times one per `simCompactionRunMs` of
+ * the safety phase. An image holds the store's whole certification window (up to 65,536 versions), so
+ * its cost grows with the run; compacting at a fixed count made a 60 s run spend a third of its time on
+ * images. Scaled, a 60 s run compacts as often per run as a 10 s one, and catches up by state transfer
+ * about as often (3 against 4 times over seeds 1-6 of 60 s on 5 nodes), at +60% speed (17 -> 28x CPU).
+ */
+function transLogLengthFor(options: WorkloadOptions): number {
+  return (128 << options.seed % 4) * Math.max(1, Math.ceil(options.safetyMs / simCompactionRunMs));
 }
 
 /** Actor failures each cluster saw (filled by clusterFor, read by resultOf). */
@@ -114,8 +132,8 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
 }
 
 /** A client's pause before its next operation. */
-export function thinkMs(cluster: SimCluster): number {
-  return cluster.sim.rng.between(0, simClientThinkMsMax);
+export function thinkMs(cluster: SimCluster, options: WorkloadOptions): number {
+  return cluster.sim.rng.between(0, options.thinkMsMax ?? simClientThinkMsMax);
 }
 
 /** A run's result: what the checkers found, its history, and what the simulation did. */
@@ -124,7 +142,8 @@ export function resultOf(options: WorkloadOptions, cluster: SimCluster, history:
   problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...problems];
   const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
   const journalTears = cluster.sim.journalTears().made;
-  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs, journalTears, ...trace };
+  const imageSyncs = cluster.synced.filter((s) => s.via === 'image').length;
+  return { seed: options.seed, problems, history: history.events, okOps, events: stats.events, delivered: stats.delivered, simMs: cluster.sim.nowMs, journalTears, imageSyncs, ...trace };
 }
 
 /** Records a transaction's outcome as the history's completion of `handle` (`value` for an ok read). */
@@ -161,7 +180,7 @@ export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
   const keys = options.keys ?? ['a', 'b', 'c'];
   scheduleFaults(cluster.sim, cluster.nodes, options.faults, cluster, options.timeline);
   const history = new HistoryRecorder();
-  const clients = startClients(cluster, history, keys, options.clients ?? 6);
+  const clients = startClients(cluster, history, keys, options);
   runPhases(cluster, options, clients.stop);
   return resultOf(options, cluster, history, check(cluster, history, keys), history.events.filter((e) => e.type === 'ok').length);
 }
@@ -172,7 +191,7 @@ export function runRegisterWorkload(options: WorkloadOptions): WorkloadResult {
  * they are left out of the history, and write values no cluster client writes (negative), so that one
  * surviving the attach (which must discard them) shows up in the checkers as a value nobody wrote.
  */
-function startClients(cluster: SimCluster, history: HistoryRecorder, keys: readonly string[], clients: number): { stop(): void } {
+function startClients(cluster: SimCluster, history: HistoryRecorder, keys: readonly string[], options: WorkloadOptions): { stop(): void } {
   const { sim } = cluster;
   let nextValue = 1;
   let standaloneValue = 0;
@@ -182,7 +201,7 @@ function startClients(cluster: SimCluster, history: HistoryRecorder, keys: reado
     const node = cluster.dataNodes[process % cluster.dataNodes.length]!;
     const key = keys[sim.rng.int(keys.length)]!;
     const roll = sim.rng.next();
-    const again = () => sim.at(thinkMs(cluster), () => step(process));
+    const again = () => sim.at(thinkMs(cluster, options), () => step(process));
     const record = (handle: OpHandle, read: boolean) => (outcome: Outcome) => {
       recordOutcome(history, handle, outcome, sim.nowMs, read);
       again();
@@ -214,7 +233,7 @@ function startClients(cluster: SimCluster, history: HistoryRecorder, keys: reado
       }, record(handle, false));
     }
   };
-  for (let p = 0; p < clients; p++) sim.at(p, () => step(p));
+  for (let p = 0; p < (options.clients ?? 6); p++) sim.at(p, () => step(p));
   return { stop: () => void (stopped = true) };
 }
 

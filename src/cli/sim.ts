@@ -37,6 +37,8 @@ export interface SimArgs {
   readonly faults: readonly FaultKind[];
   /** Node numbers that are arbiters; undefined: each seed draws (simulate/shape.ts). */
   readonly arbiters: readonly number[] | undefined;
+  /** A client's pause between operations, at most (ms); undefined: the workload's default. */
+  readonly thinkMsMax: number | undefined;
 }
 
 /** Where progress goes: a terminal gets a bar redrawn in place, anything else plain lines. */
@@ -45,7 +47,7 @@ export interface ProgressSink {
   write(text: string): void;
 }
 
-export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks R,R,…] [--arbiters auto|none|I,…] [--time 60s] [--workload W] [--faults LIST] [--history FILE] [--report FILE.html] [--check-determinism]
+export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks R,R,…] [--arbiters auto|none|I,…] [--time 60s] [--think-ms M] [--workload W] [--faults LIST] [--history FILE] [--report FILE.html] [--check-determinism]
   --seed S              first seed (default 1)
   --seeds K             how many seeds to run from S (default 1); progress on stderr
   --nodes N             nodes in the cluster, 1 to 9, each of qrank 1 (default 3)
@@ -53,6 +55,7 @@ export const simUsage = `chorus sim [--seed S] [--seeds K] [--nodes N | --qranks
   --arbiters A          which nodes are arbiters (vote, keep the log, no tables): auto (default: some
                         seeds of 3 nodes or more draw one), none, or node numbers from 0, e.g. 2
   --time T              simulated time with faults on, e.g. 500ms, 10s, 2m (default 10s)
+  --think-ms M          each client pauses 0 to M ms between operations (default 20): the load
   --workload W          register (read/write/cas, checked for linearizability and lost writes; default)
                         bank (transfers, every snapshot read must keep the total), or
                         list-append (appends and list reads, checked for one order per key)
@@ -67,7 +70,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
   const args = {
     seed: 1, seeds: 1, ranks: [1, 1, 1] as readonly number[], timeMs: 10_000, historyFile: undefined as string | undefined,
     reportFile: undefined as string | undefined, checkDeterminism: false, workload: 'register' as Workload, faults: faultKinds as readonly FaultKind[],
-    arbiters: undefined as readonly number[] | undefined,
+    arbiters: undefined as readonly number[] | undefined, thinkMsMax: undefined as number | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -93,6 +96,7 @@ export function parseSimArgs(argv: readonly string[]): SimArgs {
     else if (flag === '--report') args.reportFile = value();
     else if (flag === '--faults') args.faults = parseFaultKinds('chorus sim --faults', value());
     else if (flag === '--check-determinism') args.checkDeterminism = true;
+    else if (flag === '--think-ms') args.thinkMsMax = integer(value(), 0, 60_000);
     else if (flag === '--arbiters') {
       const v = value();
       args.arbiters = v === 'auto' ? undefined : v === 'none' ? [] : [...new Set(v.split(',').map((i) => integer(i, 0, 8)))];
@@ -122,7 +126,8 @@ export function replayCommand(args: SimArgs, seed: number): string {
   const cluster = args.ranks.every((r) => r === 1) ? `--nodes ${args.ranks.length}` : `--qranks ${args.ranks.join(',')}`;
   const faults = args.faults.length === faultKinds.length ? '' : ` --faults ${args.faults.join(',')}`;
   const arbiters = args.arbiters === undefined ? '' : ` --arbiters ${args.arbiters.length === 0 ? 'none' : args.arbiters.join(',')}`;
-  return `npx chorus sim --seed ${seed} ${cluster}${arbiters} --time ${args.timeMs}ms --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
+  const think = args.thinkMsMax === undefined ? '' : ` --think-ms ${args.thinkMsMax}`;
+  return `npx chorus sim --seed ${seed} ${cluster}${arbiters} --time ${args.timeMs}ms${think} --workload ${args.workload}${faults}${args.checkDeterminism ? ' --check-determinism' : ''}`;
 }
 
 export interface SeedRun {
@@ -148,7 +153,7 @@ function runSeedOnce(args: SimArgs, seed: number): SeedRun {
   const shape = drawShape(seed, args.ranks.length);
   const options = (withTimeline: boolean): WorkloadOptions => ({
     seed, ranks: args.ranks, faults: swarmFaults(seed, args.ranks.length, args.timeMs, args.faults), safetyMs: args.timeMs,
-    arbiters: args.arbiters ?? shape.arbiters, livenessDown: shape.livenessDown,
+    arbiters: args.arbiters ?? shape.arbiters, livenessDown: shape.livenessDown, ...(args.thinkMsMax === undefined ? {} : { thinkMsMax: args.thinkMsMax }),
     ...(withTimeline && timeline !== undefined ? { timeline } : {}), trace: args.checkDeterminism,
   });
   try {

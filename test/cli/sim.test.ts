@@ -62,5 +62,14 @@ describe('chorus sim', () => {
     expect(command).toBe('npx chorus sim --seed 37 --qranks 1,2,1 --time 2000ms --workload bank --faults crash,drift --check-determinism');
     expect(parseSimArgs(command.split(' ').slice(3))).toEqual({ ...args, seed: 37, seeds: 1 });
     expect(replayCommand(parseSimArgs(['--nodes', '5']), 3)).toBe('npx chorus sim --seed 3 --nodes 5 --time 10000ms --workload register');
+    const shaped = parseSimArgs(['--nodes', '5', '--arbiters', '4', '--think-ms', '100']);
+    expect(replayCommand(shaped, 3)).toBe('npx chorus sim --seed 3 --nodes 5 --arbiters 4 --time 10000ms --think-ms 100 --workload register');
+    expect(parseSimArgs(replayCommand(shaped, 3).split(' ').slice(3))).toEqual({ ...shaped, seed: 3 });
+    expect(replayCommand(parseSimArgs(['--arbiters', 'none']), 3)).toContain(' --arbiters none ');
+  });
+
+  it('refuses arbiters that name no node or leave no data node', () => {
+    expect(() => parseSimArgs(['--nodes', '3', '--arbiters', '3'])).toThrow(/--arbiters names node numbers from 0 to 2/);
+    expect(() => parseSimArgs(['--nodes', '2', '--arbiters', '0,1'])).toThrow(/at least one data node/);
   });
 });

@@ -56,7 +56,7 @@ describe('--check-determinism', () => {
   });
 
   it('fails a seed whose second run traced other events, even with the same history', () => {
-    const result = (traceHash: string): WorkloadResult => ({ seed: 1, problems: [], history: [], okOps: 0, events: 10, delivered: 5, simMs: 100, journalTears: 0, traceHash });
+    const result = (traceHash: string): WorkloadResult => ({ seed: 1, problems: [], history: [], okOps: 0, events: 10, delivered: 5, simMs: 100, journalTears: 0, imageSyncs: 0, traceHash });
     expect(determinismProblems(result('00000000000000aa'), result('00000000000000aa'))).toEqual([]);
     expect(determinismProblems(result('00000000000000aa'), result('00000000000000ab'))).toEqual(['the same seed gave a different trace on a second run (trace hash 00000000000000aa, then 00000000000000ab)']);
   });
