@@ -291,7 +291,16 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     if (raft.image !== undefined && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
     handleReady(); // hands on what the journal says was committed, then announces recovery
 
+    /** With a host that calls afterBatch: a batch's messages make one Ready there (see Actor.afterBatch). */
+    const deferReady = ctx.batchEnds === true;
+    let readyDue = false;
+
     return {
+      afterBatch() {
+        if (!readyDue) return;
+        readyDue = false;
+        handleReady();
+      },
       receive(message, from) {
         switch (message.type) {
           case 'tick':
@@ -340,7 +349,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           default:
             assertNever(message, 'replicator message');
         }
-        handleReady();
+        if (deferReady) readyDue = true;
+        else handleReady();
       },
     };
   },

@@ -80,11 +80,23 @@ export interface ActorContext<M extends Message = Message> {
    * first use. Undefined when the node runs without durable state.
    */
   readonly journal: Journal | undefined;
+  /**
+   * True when the host calls the actor's `afterBatch` once it has handed it the messages that were
+   * waiting together (the thread and inline hosts); absent or false, it never does (the simulator), so
+   * an actor must not leave work for `afterBatch` then.
+   */
+  readonly batchEnds?: boolean;
 }
 
 /** A running actor: its state lives in the closure that `create` returned. */
 export interface Actor<M extends Message = Message> {
   receive(message: M, from: Address): void;
+  /**
+   * Optional: runs after a batch of `receive` calls (messages that were waiting together), when the
+   * context says `batchEnds`. Lets an actor answer many messages with one piece of work (the replicator:
+   * one Raft Ready, so one journal write and one append per follower, for all the proposals of a batch).
+   */
+  afterBatch?(): void;
   /** Called once when the node stops, after the mailbox is drained; timers are already cancelled. */
   stop?(): void;
 }

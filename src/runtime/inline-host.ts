@@ -133,6 +133,7 @@ class InlineHost implements NodeHost {
         return cell.journal;
       },
       self: cell.address,
+      batchEnds: true,
       send: (to, message) => this.route(cell.index, cell.address, to, message),
       now: wallNow,
       setTimer: (delayMs, message) => this.setTimer(cell, delayMs, message),
@@ -189,14 +190,23 @@ class InlineHost implements NodeHost {
     }
   }
 
+  /** Actors that received messages in this drain and have afterBatch, in order of their first message. */
+  private readonly batched = new Set<Cell>();
+
   private readonly drain = (): void => {
     this.drainScheduled = false;
     for (let i = 0; i < inlineTurnMessagesMax && this.hostState === 'running'; i++) {
       const delivery = this.queue.shift();
-      if (delivery === undefined) return;
+      if (delivery === undefined) break;
       this.dispatch(delivery);
+      if (delivery.to.actor?.afterBatch !== undefined) this.batched.add(delivery.to);
     }
-    if (this.queue.length > 0 && this.hostState === 'running') {
+    for (const cell of this.batched) {
+      const actor = cell.actor;
+      if (this.hostState === 'running' && actor?.afterBatch !== undefined) this.guard(cell, () => actor.afterBatch!());
+    }
+    this.batched.clear();
+    if (this.queue.length > 0 && this.hostState === 'running' && !this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(this.drain);
     }

@@ -75,7 +75,7 @@ interface Sent {
 
 class Cluster {
   readonly journals = new Map<string, FlakyJournal>();
-  readonly actors = new Map<string, { receive(m: ReplicatorMessage, from: Address): void }>();
+  readonly actors = new Map<string, { receive(m: ReplicatorMessage, from: Address): void; afterBatch?(): void }>();
   readonly ticks = new Map<string, Message>();
   net: Sent[] = [];
   /** Every entry any node handed on as committed, by index: all must agree. */
@@ -86,7 +86,8 @@ class Cluster {
   earlyAppends = 0;
   proposals = 0;
 
-  constructor(readonly rng: Rng) {
+  /** batched: the host calls afterBatch (as the thread and inline hosts do), here after a random run of steps. */
+  constructor(readonly rng: Rng, readonly batched: boolean) {
     for (const id of ids) this.start(id, []);
   }
 
@@ -96,6 +97,7 @@ class Cluster {
     const ctx: ActorContext<ReplicatorMessage> = {
       self: { node: id, actor: 'replicator' },
       journal,
+      batchEnds: this.batched,
       now: () => 0,
       random: () => this.rng.next(),
       log: quiet,
@@ -134,6 +136,7 @@ class Cluster {
 
   step(): void {
     const rng = this.rng;
+    if (this.batched && rng.chance(0.3)) for (const actor of this.actors.values()) actor.afterBatch?.();
     const id = ids[rng.int(ids.length)]!;
     const actor = this.actors.get(id)!;
     const roll = rng.next();
@@ -161,7 +164,7 @@ describe('replicator with a background-synced journal', () => {
     let commits = 0;
     let earlyAppends = 0;
     for (let seed = 1; seed <= 40; seed++) {
-      const cluster = new Cluster(new Rng(seed));
+      const cluster = new Cluster(new Rng(seed), seed % 2 === 0);
       for (let i = 0; i < 4000; i++) cluster.step();
       expect(cluster.earlyAcks, `seed ${seed}: a follower acknowledged entries before syncing them`).toBe(0);
       commits += cluster.committed.size;

@@ -61,6 +61,7 @@ class WorkerActor {
   private readonly result = { delivered: 0, timersFired: 0, mailboxFull: 0 };
   private journal: FileJournal | undefined;
   private spinQueued = false;
+  private batchEndQueued = false;
   private spinning = false;
 
   constructor(
@@ -92,6 +93,7 @@ class WorkerActor {
         return worker.journal;
       },
       self: this.self,
+      batchEnds: true,
       send: (to, message) => this.send(to, message),
       now: wallNow,
       setTimer: (delayMs, message) => this.setTimer(delayMs, message),
@@ -260,6 +262,20 @@ class WorkerActor {
       this.actor!.receive(message, from);
     } catch (error) {
       this.fail(error);
+      return;
+    }
+    if (this.actor!.afterBatch !== undefined && !this.batchEndQueued) {
+      // Everything that arrived in this turn (every port's batch, timers) first, then one afterBatch.
+      this.batchEndQueued = true;
+      queueMicrotask(() => {
+        this.batchEndQueued = false;
+        if (this.phase !== 'running' && this.phase !== 'stopping') return;
+        try {
+          this.actor!.afterBatch!();
+        } catch (error) {
+          this.fail(error);
+        }
+      });
     }
   }
 
