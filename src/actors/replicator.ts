@@ -190,7 +190,10 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const recoveredIndex = raft.log.committed;
     let recoveryAnnounced = false;
     /** The applied index an image was last asked at (one request at a time; a new one after as many entries again). */
-    let imageAskedAt = raft.image?.index ?? 0;
+    // Nodes applying in step would all take their images at the same index: in one process (several
+    // nodes on one thread, inline) that is one stall long enough for the quorum watchers to call peers
+    // silent. A node's first image comes a random part of an interval early, which keeps them apart.
+    let imageAskedAt = (raft.image?.index ?? 0) - Math.floor((ctx.random() * params.logEntriesRetained) / 2);
     /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
     let waitingReads: ReadState[] = [];
     /**
