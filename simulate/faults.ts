@@ -241,7 +241,8 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       if (f.midWrite !== true) lifecycle.crash(at(f.node));
       else if (lifecycle.crashMidWrite !== undefined) lifecycle.crashMidWrite(at(f.node), simCrashMidWriteWithinMs);
       else sim.crashAtNextSync(at(f.node), simCrashMidWriteWithinMs);
-      sim.at(f.forMs, () => {
+      // Mid-write, the crash comes at the node's next sync, within simCrashMidWriteWithinMs: the restart after it.
+      sim.at(f.forMs + (f.midWrite === true ? simCrashMidWriteWithinMs : 0), () => {
         lifecycle.restart(at(f.node));
         timeline?.restarted(sim.nowMs, at(f.node));
       });
