@@ -192,8 +192,11 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     /** The applied index an image was last asked at (one request at a time; a new one after as many entries again). */
     // Nodes applying in step would all take their images at the same index: in one process (several
     // nodes on one thread, inline) that is one stall long enough for the quorum watchers to call peers
-    // silent. A node's first image comes a random part of an interval early, which keeps them apart.
-    let imageAskedAt = (raft.image?.index ?? 0) - Math.floor((ctx.random() * params.logEntriesRetained) / 2);
+    // silent. A node's first image comes early by a part of an interval drawn from its name (not from
+    // ctx.random: the simulator's stream of draws stays as it was), which keeps them apart.
+    let imageAskedAt = (raft.image?.index ?? 0) - Math.floor((nameFraction(self.node) * params.logEntriesRetained) / 2);
+    /** Ticks since an image was last asked for a follower's sake (Raft.imageWanted); one request per election timeout. */
+    let ticksSinceImageAsked = Number.POSITIVE_INFINITY;
     /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
     let waitingReads: ReadState[] = [];
     /**
@@ -253,9 +256,18 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         raft.catchingUp = undefined;
         ctx.send(applyTo, { type: 'synced', index: raft.log.applied, via: catchingUp.image ? 'image' : 'log' } satisfies Synced);
       }
+      if (raft.imageWanted) {
+        raft.imageWanted = false;
+        if (ticksSinceImageAsked >= params.electionTicks) {
+          ticksSinceImageAsked = 0; // asked again if it does not come
+          ctx.send(applyTo, { type: 'imageWanted', index: raft.log.applied, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
+        }
+      }
       if (raft.log.applied - imageAskedAt >= params.logEntriesRetained) {
         imageAskedAt = raft.log.applied;
-        if (raft.dataless) {
+        if (journal === undefined && !raft.dataless) {
+          raft.compactWithoutImage(imageAskedAt); // in memory only: an image is made when a follower needs one
+        } else if (raft.dataless) {
           raft.takeImage(imageAskedAt, []); // nothing to image: compact, and rewrite the journal
           handleReady();
         } else {
@@ -308,6 +320,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         switch (message.type) {
           case 'tick':
             ctx.setTimer(params.tickMs, { type: 'tick' });
+            ticksSinceImageAsked++;
             if (membership === 'out') return;
             raft.tick();
             pursueMembership();
@@ -347,6 +360,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
             syncDone(message.seq);
             break;
           case 'imageTaken':
+            ticksSinceImageAsked = Number.POSITIVE_INFINITY;
             if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);
             break;
           default:
@@ -358,3 +372,10 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
   },
 });
+
+/** A number in [0, 1) from a node's name (FNV-1a), the same on every run. */
+function nameFraction(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) / 2 ** 32;
+}

@@ -92,6 +92,22 @@ export class Raft extends RaftMembership {
   }
 
   /**
+   * For a node whose log is not on disk (no journal to rewrite): compact the log to `logEntriesRetained`
+   * entries behind `index` without an image. Any image of the applied state at or after the compaction
+   * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
+   * instead of being made and kept every time, for nothing most of the time.
+   */
+  compactWithoutImage(index: number): void {
+    assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
+    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.members.compacted(this.log.compactedIndex);
+    if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;
+  }
+
+  /** Leader: a follower needs compacted entries and no image covers them; the host asks for one (takeImage). */
+  imageWanted = false;
+
+  /**
    * A linearizable read asked on this node (thesis §6.4): it comes out of ready() in `reads` with the
    * index to wait for once a quorum confirmed the leader, or in `readsFailed` when no leader can confirm it.
    */
@@ -435,7 +451,11 @@ export class Raft extends RaftMembership {
    */
   private sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
     const image = this.image;
-    assert(image !== undefined && image.index >= this.log.compactedIndex, `sendImageChunk: no image covers the compacted log (compacted to ${this.log.compactedIndex})`);
+    if (image === undefined || image.index < this.log.compactedIndex) {
+      // Compacted without an image (compactWithoutImage): the host asks the state machine for one.
+      this.imageWanted = true;
+      return;
+    }
     if (this.arbiters.has(to)) {
       // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
       if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0), membership: image.membership });
