@@ -143,7 +143,14 @@ export interface MembersChange extends Envelope {
 /** To a node that asked: the leader's committed membership and its version (the asker's log may be behind). */
 export interface MembersChangeResp extends Envelope {
   readonly type: 'membersChangeResp';
+  /** The leader's committed membership. */
   readonly membership: VersionedMembership;
+  /**
+   * The leader's membership version now (its latest membership entry, committed or not): the asker's
+   * next request names it. Its own log may name a version no leader will ever have (an uncommitted entry
+   * from a deposed leader), and a request against that would never be acted on.
+   */
+  readonly version: number;
 }
 
 export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp | MembersChange | MembersChangeResp;

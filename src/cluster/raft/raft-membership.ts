@@ -21,6 +21,8 @@ export abstract class RaftMembership extends RaftState {
   /** The membership request this node last made, and whether a leader spoke to it since (see membershipDone). */
   protected membershipAsked: 'detach' | 'attach' | undefined;
   protected membershipHeard = false;
+  /** The membership version a leader last told this node it was at: the next request is made against it. */
+  private leaderVersion: number | undefined;
   /**
    * This node in the membership: 'member'; 'joining' or 'leaving' while a change that adds or removes it
    * is under way; 'out' once neither the latest nor the committed membership holds it. Taken out, a node
@@ -71,7 +73,7 @@ export abstract class RaftMembership extends RaftState {
       this.membershipHeard = true; // the leader is the one who knows
       return this.changeMembers(op, this.id);
     }
-    const seen = Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
+    const seen = this.leaderVersion ?? Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
     const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
     // Out of the cluster (or on its way out) a node may know no leader: whoever hears it forwards it.
     if (this.leader !== undefined) ask(this.leader);
@@ -83,6 +85,7 @@ export abstract class RaftMembership extends RaftState {
   protected stepMembers(m: MembersChange | MembersChangeResp): void {
     if (m.type === 'membersChangeResp') {
       if (m.membership.index > (this.leaderMembership?.index ?? 0)) this.leaderMembership = m.membership;
+      this.leaderVersion = m.version;
       this.membershipHeard = true;
       return;
     }
@@ -93,7 +96,7 @@ export abstract class RaftMembership extends RaftState {
     const version = this.members.currentIndex();
     // A request made against another version is only answered (with this one): the asker asks again.
     if (m.seen === version && this.changeMembers(m.op, m.node) !== 'done') return;
-    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed) });
+    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed), version: this.members.currentIndex() });
   }
 
   /** Leader: starts the joint membership (old and new) that leads to the one asked for. */

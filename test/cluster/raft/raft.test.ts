@@ -357,6 +357,29 @@ describe('§6 membership changes by joint consensus: detach and attach', () => {
     expect(net.commands('c')).toContain('with-c');
   });
 
+  it('a node holding a deposed leader’s uncommitted change that lets it back in still gets back in (the request carries the version the leader last told it)', () => {
+    // Found by the simulator's sweep: e asks to rejoin; leader a appends the joint membership, but only e
+    // receives it before a is cut off; b leads without that entry and does not replicate to e (not a
+    // member in its log). e's log names a version b never had: b must still take e's request.
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c', 'd', 'e') });
+    net.elect('a');
+    net.detach('e');
+    net.tickAll(5);
+    expect(net.frozen.has('e')).toBe(true);
+    net.partition(['a'], ['b', 'c', 'd']);
+    net.attach('e');
+    net.stabilize();
+    expect(membersEntries(net, 'e').at(-1)).toEqual({ members: ['a', 'b', 'c', 'd', 'e'], old: ['a', 'b', 'c', 'd'] }); // uncommitted, from a
+    net.tickAll(40); // a steps down (check-quorum); b, c and d elect one of their own
+    const leader = net.leader()!;
+    expect(['b', 'c', 'd']).toContain(leader);
+    net.heal();
+    net.tickAll(60);
+    expect(net.node('e').membershipState()).toBe('member');
+    expect(net.asking.has('e')).toBe(false);
+    expect(net.node(net.leader()!).members.current()).toEqual({ members: ['a', 'b', 'c', 'd', 'e'] });
+  });
+
   it('refuses to take the last data node out', () => {
     const net = new RaftNet({ voters: [{ id: 'a', qrank: 1 }, { id: 'z', qrank: 1, arbiter: true }] });
     net.elect('a');
