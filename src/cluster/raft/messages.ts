@@ -59,11 +59,6 @@ export interface Append extends Envelope {
   readonly commit: number;
   /** The leader's latest ReadIndex round (thesis §6.4); echoed in the answer. Absent before any read. */
   readonly readRound?: number;
-  /**
-   * A commit notice with no entries, sent when the commit index moved: taken without an answer (the
-   * leader learns nothing from one; a refusal is still answered, and heartbeats still are).
-   */
-  readonly quiet?: true;
 }
 /**
  * On success `index` is the last index the follower now matches. On rejection `index` is the prevIndex

@@ -341,7 +341,7 @@ export class Raft extends RaftMembership {
     this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
   }
 
-  protected sendAppend(to: NodeId, heartbeat: boolean, commitNotice = false): void {
+  protected sendAppend(to: NodeId, heartbeat: boolean): void {
     const pr = this.progress.get(to)!;
     if (pr.image !== undefined || pr.next <= this.log.compactedIndex) {
       this.sendImageChunk(to, pr, heartbeat);
@@ -354,9 +354,7 @@ export class Raft extends RaftMembership {
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
     const round = this.reads.currentRound;
-    // A notice that carries nothing else needs no answer (with reads waiting, answers confirm them).
-    const quiet = commitNotice && entries.length === 0 && this.reads.size === 0;
-    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...(quiet ? { quiet } : {}) });
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}) });
   }
 
   private handleAppend(m: Append): void {
@@ -381,7 +379,7 @@ export class Raft extends RaftMembership {
     this.membershipHeard = true;
     this.log.commitTo(Math.min(m.commit, last));
     this.refreshMembership();
-    if (m.quiet !== true || m.entries.length > 0) reply(true, last, 0);
+    reply(true, last, 0);
   }
 
   private handleAppendResp(m: AppendResp): void {
@@ -400,7 +398,7 @@ export class Raft extends RaftMembership {
     // An acknowledgement at or below the commit index cannot move it (the second follower's, usually).
     if (pr.acknowledged(m.index) && pr.match > this.log.committed && this.maybeCommit()) {
       if (this.role !== 'leader') return; // it took itself out of the membership (§6)
-      for (const peer of this.peers) this.sendAppend(peer, true, true); // tell everyone the new commit index now
+      for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
     } else if (pr.next <= this.log.lastIndex()) {
       this.sendAppend(m.from, false);
     }

@@ -29,21 +29,6 @@ describe('Raft with weighted votes', () => {
     for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1', 'x=2', 'x=3']);
   });
 
-  it('§5.3 followers learn a new commit index at once, from a notice they need not answer', () => {
-    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
-    net.elect('a');
-    net.stabilize();
-    expect(net.propose('a', 'x=1')).toBe('appended');
-    const delivered: string[] = [];
-    for (let m = net.inFlight[0]; m !== undefined; m = net.inFlight[0]) {
-      delivered.push(`${m.type}${m.type === 'append' && m.quiet ? ' (quiet)' : ''} ${m.from}>${m.to}`);
-      net.deliverOne();
-    }
-    for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1']);
-    // One append and one answer per follower, then the commit notices, unanswered.
-    expect(delivered.sort()).toEqual(['append (quiet) a>b', 'append (quiet) a>c', 'append a>b', 'append a>c', 'appendResp b>a', 'appendResp c>a']);
-  });
-
   it('§5.4.2 a new leader commits earlier terms only through an entry of its own (the noop)', () => {
     const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
     net.elect('a');
