@@ -16,6 +16,8 @@ export interface ReportInput {
   readonly seed: number;
   readonly workload: string;
   readonly nodes: readonly string[];
+  /** Nodes that are arbiters (labelled so in their rows). */
+  readonly arbiters?: readonly string[];
   readonly problems: readonly string[];
   readonly replay: string;
   readonly timeline: RunTimeline;
@@ -84,7 +86,7 @@ function timelineSvg(input: ReportInput, x: (ms: number) => number, endMs: numbe
   for (const band of networkBands(t, endMs)) parts.push(rect(x(band.fromMs), 3, Math.max(1, x(band.toMs) - x(band.fromMs)), rowHeight - 6, band.color, band.label));
   input.nodes.forEach((node, i) => {
     const y = (i + 1) * rowHeight;
-    parts.push(`<text x="4" y="${y + rowHeight / 2 + 4}">${esc(node)}</text>`);
+    parts.push(`<text x="4" y="${y + rowHeight / 2 + 4}">${esc(node)}${input.arbiters?.includes(node) === true ? ' (arb.)' : ''}</text>`);
     parts.push(...roleBands(t, node, y, x, endMs));
     for (const gap of t.gaps.filter((g) => g.node === node)) {
       const to = gap.toMs ?? endMs;

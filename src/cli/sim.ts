@@ -217,8 +217,9 @@ export function runSim(args: SimArgs, print: (line: string) => void, progress: P
   if (kept?.result !== undefined && args.historyFile !== undefined) writeFileSync(args.historyFile, formatHistory(kept.result.history));
   if (kept?.result !== undefined && kept.timeline !== undefined && args.reportFile !== undefined) {
     const nodes = args.ranks.map((_, i) => `n${i}`);
+    const arbiters = (args.arbiters ?? drawShape(keptSeed, args.ranks.length).arbiters).map((i) => nodes[i]!);
     writeFileSync(args.reportFile, renderReport({
-      title: `chorus sim — seed ${keptSeed}, ${args.workload}`, seed: keptSeed, workload: args.workload, nodes, problems: kept.problems,
+      title: `chorus sim — seed ${keptSeed}, ${args.workload}`, seed: keptSeed, workload: args.workload, nodes, arbiters, problems: kept.problems,
       replay: replayCommand(args, keptSeed), timeline: kept.timeline, history: kept.result.history,
     }));
   }

@@ -51,6 +51,23 @@ describe('the HTML report', () => {
     expect(html).toContain('liveness phase');
   });
 
+  it('shows a node detached and one left down through the liveness phase, and names the arbiter', () => {
+    const timeline = new RunTimeline();
+    const result = runRegisterWorkload({ seed: 10, ranks: [1, 1, 1, 1, 1], arbiters: [4], livenessDown: [3, 4], safetyMs: 2_000, timeline,
+      faults: [{ atMs: 300, fault: { kind: 'detach', node: 1, forMs: 800 } }, { atMs: 500, fault: { kind: 'stall', node: 2, forMs: 200 } }] });
+    const html = renderReport({
+      title: 'run', seed: 10, workload: 'register', nodes: ['n0', 'n1', 'n2', 'n3', 'n4'], arbiters: ['n4'], problems: result.problems,
+      replay: 'replay', timeline, history: result.history,
+    });
+    expect(result.problems).toEqual([]);
+    expect(html).toMatch(/<title>n1 detached 3\d\d ms–1\.1\d s<\/title>/);
+    // n3 may not stay down (n1, detached, may not be a member at the end: n0 n2 would be 2 of 4); the arbiter n4 may.
+    expect(html).toMatch(/<title>n4 down 2\.00 s–5\.00 s<\/title>/);
+    expect(html).not.toMatch(/<title>n3 down/);
+    expect(html).toContain('stall n2 (every path to and from it clogged) for 200 ms');
+    expect(html).toContain('>n4 (arb.)</text>');
+  });
+
   it('is recorded without changing the run: the same history with a timeline as without', () => {
     const { result } = report();
     expect(runRegisterWorkload({ seed: 9, ranks: [1, 1, 1], faults, safetyMs: 2_000 }).history).toEqual(result.history);
