@@ -233,10 +233,15 @@ export class SimCluster {
     const membership = this.memberships.get(node)!;
     if (!this.isReady(node) || membership.state !== 'attached') return;
     membership.state = 'detaching';
+    membership.attachWanted = false;
     this.sim.send({ node, actor: REPLICATOR }, { type: 'detach' } satisfies MembershipRequest);
     this.timeouts.add(() => {
       // The same incarnation (a crash replaces the record), still waiting: call it off.
-      if (this.memberships.get(node) === membership && membership.state === 'detaching') this.sim.send({ node, actor: REPLICATOR }, { type: 'attach' } satisfies MembershipRequest);
+      if (this.memberships.get(node) !== membership || membership.state !== 'detaching') return;
+      // A detach confirmed just before this reaches the replicator is reported all the same: the node
+      // must not go standalone then (its writes would stay when the attach lands), so it attaches at once.
+      membership.attachWanted = true;
+      this.sim.send({ node, actor: REPLICATOR }, { type: 'attach' } satisfies MembershipRequest);
     });
   }
 
@@ -331,8 +336,11 @@ export class SimCluster {
     membership.state = state;
     this.membershipChanges.push({ node, state, atMs: this.sim.nowMs });
     const store = this.stores.get(node);
+    // Back in without attach() having put the tables back (a report out of order): they must be now.
+    if (state === 'attached' && store !== undefined && membership.attachPoint !== undefined && membership.localWrites > 0) store.restoreSync(membership.attachPoint, `the state of ${node} when it was detached`);
     membership.attachPoint = state === 'detached' && store !== undefined ? [...store.snapshot()] : undefined;
     membership.localWrites = 0;
+    if (state === 'attached') membership.attachWanted = false;
     if (state === 'detached' && membership.attachWanted) this.attach(node);
   }
 }
