@@ -43,15 +43,8 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant('stall' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 600 }) }),
   fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'node', 'forMs'] }),
   fc.record({ kind: fc.constant('clock' as const), node: fc.nat(4), offsetMs: fc.integer({ min: -2_000, max: 2_000 }), rate: fc.double({ min: 0.9, max: 1.1, noNaN: true }) }),
+  fc.record({ kind: fc.constant('detach' as const), node: fc.nat(4), forMs: fc.integer({ min: 100, max: 2_000 }) }),
 );
-
-/**
- * Not yet among the generated faults: `{ kind: 'detach', node, forMs }`. With fast-check's seed random
- * outside CI, it would fail `npm test` now and then on a known Raft liveness bug (a node holding an
- * uncommitted membership entry from a deposed leader never gets back in: docs/simulator.md, "Found");
- * swarm seeds (fixed) and test/simulate/membership.test.ts cover detach and attach meanwhile.
- */
-export const detachFault = fc.record({ kind: fc.constant('detach' as const), node: fc.nat(4), forMs: fc.integer({ min: 100, max: 2_000 }) });
 
 export const faultSchedule = (untilMs: number, faultsMax: number): fc.Arbitrary<TimedFault[]> =>
   fc.array(fc.record({ atMs: fc.integer({ min: 0, max: untilMs }), fault }), { maxLength: faultsMax });
