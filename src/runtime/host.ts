@@ -83,12 +83,15 @@ export interface NodeHost {
 export interface DirectLinks {
   /** Actors that take direct links. */
   readonly actors: readonly string[];
-  /** Joins this node's `actor` to `peer`'s actor of the same name through `port` (replacing an earlier link). */
-  connect(peer: string, actor: string, port: MessagePort): void;
+  /**
+   * Joins this node's `actor` to `peer`'s actor of the same name through `port` (replacing an earlier
+   * link). `cut` (one Int32 over a SharedArrayBuffer, shared by both ends): while it holds 1, traffic is
+   * lost both ways, checked when sending and when receiving, so a cut takes effect the moment the network
+   * sets it, as it does for relayed messages.
+   */
+  connect(peer: string, actor: string, port: MessagePort, cut: Int32Array): void;
   /** `peer` left: its links are closed. */
   disconnect(peer: string): void;
-  /** Traffic with `peer` is lost both ways while cut. */
-  cut(peer: string, cut: boolean): void;
 }
 
 /** Checks a NodeSpec at the public boundary; internal code trusts it afterwards. */

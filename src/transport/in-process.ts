@@ -22,6 +22,8 @@ export class InProcessNetwork {
   private readonly cuts = new Set<string>();
   /** `${from}>${to}/${actor}`: pairs whose namesake actors talk over a direct link (DirectLinks). */
   private readonly direct = new Set<string>();
+  /** Per pair of directly joined nodes (`${a}>${b}`, both orders): the cut flag their links share. */
+  private readonly cutFlags = new Map<string, Int32Array>();
   private lost = 0;
 
   /** The `outbound` option for the host of `node`. */
@@ -53,6 +55,7 @@ export class InProcessNetwork {
   detach(node: string): void {
     this.hosts.delete(node);
     for (const pair of [...this.direct]) if (pair.startsWith(`${node}>`) || pair.split('/')[0]!.endsWith(`>${node}`)) this.direct.delete(pair);
+    for (const pair of [...this.cutFlags.keys()]) if (pair.startsWith(`${node}>`) || pair.endsWith(`>${node}`)) this.cutFlags.delete(pair);
     for (const other of this.hosts.values()) other.direct?.disconnect(node);
     for (const other of this.hosts.keys()) this.tellLink(other, node, false, 'detached');
   }
@@ -60,8 +63,8 @@ export class InProcessNetwork {
   /** Cuts traffic between the two nodes, both ways, until `heal`. */
   cut(a: string, b: string): void {
     this.cuts.add(`${a}>${b}`).add(`${b}>${a}`);
-    this.hosts.get(a)?.direct?.cut(b, true);
-    this.hosts.get(b)?.direct?.cut(a, true);
+    const flag = this.cutFlags.get(`${a}>${b}`);
+    if (flag !== undefined) Atomics.store(flag, 0, 1); // at once: the workers check it on every send and receipt
     this.tellLink(a, b, false, 'cut');
     this.tellLink(b, a, false, 'cut');
   }
@@ -71,7 +74,8 @@ export class InProcessNetwork {
     this.cuts.clear();
     for (const pair of healed) {
       const [a, b] = pair.split('>') as [string, string];
-      this.hosts.get(a)?.direct?.cut(b, false);
+      const flag = this.cutFlags.get(pair);
+      if (flag !== undefined) Atomics.store(flag, 0, 0);
       if (this.hosts.has(b)) this.tellLink(a, b, true, 'healed');
     }
   }
@@ -86,15 +90,16 @@ export class InProcessNetwork {
     for (const other of this.hosts.values()) {
       const theirs = other.direct;
       if (other === host || theirs === undefined) continue;
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      if (this.cuts.has(`${host.node}>${other.node}`) || this.cuts.has(`${other.node}>${host.node}`)) flag[0] = 1;
+      this.cutFlags.set(`${host.node}>${other.node}`, flag).set(`${other.node}>${host.node}`, flag);
       for (const actor of mine.actors) {
         if (!theirs.actors.includes(actor)) continue;
         const channel = new MessageChannel();
-        mine.connect(other.node, actor, channel.port1);
-        theirs.connect(host.node, actor, channel.port2);
+        mine.connect(other.node, actor, channel.port1, flag);
+        theirs.connect(host.node, actor, channel.port2, flag);
         this.direct.add(`${host.node}>${other.node}/${actor}`).add(`${other.node}>${host.node}/${actor}`);
       }
-      if (this.cuts.has(`${host.node}>${other.node}`)) mine.cut(other.node, true);
-      if (this.cuts.has(`${other.node}>${host.node}`)) theirs.cut(host.node, true);
     }
   }
 

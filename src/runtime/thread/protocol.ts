@@ -57,10 +57,12 @@ export interface RemoteToWorker {
   readonly type: 'remote';
   readonly peer: string;
   readonly port: MessagePort;
+  /** Shared with the other end and the network: 1 while the pair is cut. */
+  readonly cut: Int32Array;
 }
-/** Node `peer` left (its link closes), or traffic with it is cut or resumes. */
+/** Node `peer` left: its link closes. */
 export interface RemoteStateToWorker {
-  readonly type: 'remoteGone' | 'remoteCut' | 'remoteHealed';
+  readonly type: 'remoteGone';
   readonly peer: string;
 }
 export type ToWorker = DeliverToWorker | StoppingToWorker | FinishToWorker | RemoteToWorker | RemoteStateToWorker;

@@ -159,13 +159,12 @@ class ThreadHost implements NodeHost {
 
   readonly direct: DirectLinks = {
     actors: this.actorNames,
-    connect: (peer, actor, port) => {
+    connect: (peer, actor, port, cut) => {
       const handle = this.workers.get(actor);
       if (this.hostState !== 'running' || handle === undefined || handle.dead) port.close();
-      else handle.link.postTransfer({ type: 'remote', peer, port } satisfies ToWorker, [port]);
+      else handle.link.postTransfer({ type: 'remote', peer, port, cut } satisfies ToWorker, [port]);
     },
     disconnect: (peer) => this.tellWorkers({ type: 'remoteGone', peer }),
-    cut: (peer, cut) => this.tellWorkers({ type: cut ? 'remoteCut' : 'remoteHealed', peer }),
   };
 
   private tellWorkers(item: ToWorker): void {

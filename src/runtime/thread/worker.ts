@@ -47,7 +47,8 @@ class WorkerActor {
   private readonly peers = new Map<string, PortLink>();
   /** Direct links to this actor's namesakes on other nodes of the process (DirectLinks), and those cut. */
   private readonly remotes = new Map<string, PortLink>();
-  private readonly cutRemotes = new Set<string>();
+  /** Per peer: the pair's shared cut flag (1: cut), set by the network on the main thread. */
+  private readonly cutFlags = new Map<string, Int32Array>();
   /**
    * Links to peers that left (or were replaced): nothing is sent on them, but what the peer sent before
    * it went (its last heartbeat, say) is still read, until its side closes the port.
@@ -116,7 +117,7 @@ class WorkerActor {
     const remote = to.actor === this.task.actor ? this.remotes.get(to.node) : undefined;
     if (remote !== undefined) {
       // As on a network: lost, without telling the sender, when cut or past the receiver's bound.
-      if (!this.cutRemotes.has(to.node)) remote.trySend(message);
+      if (!this.isCut(to.node)) remote.trySend(message);
       return undefined;
     }
     if (to.node !== this.task.node && !this.task.hasOutbound) return new NoRouteError(to);
@@ -158,8 +159,14 @@ class WorkerActor {
     this.draining.add(link);
   }
 
-  private onRemote(from: Address, messages: readonly Message[]): number {
-    if (!this.cutRemotes.has(from.node)) for (const message of messages) this.take(message, from);
+  private isCut(peer: string): boolean {
+    const flag = this.cutFlags.get(peer);
+    return flag !== undefined && Atomics.load(flag, 0) !== 0;
+  }
+
+  /** `cut` is the flag of the link these came on (a replaced link's stays its own). */
+  private onRemote(from: Address, cut: Int32Array, messages: readonly Message[]): number {
+    if (Atomics.load(cut, 0) === 0) for (const message of messages) this.take(message, from);
     this.afterBatch();
     return messages.length;
   }
@@ -187,7 +194,9 @@ class WorkerActor {
         case 'remote': {
           this.retire(item.peer);
           const from: Address = { node: item.peer, actor: this.task.actor };
-          const link = new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, messages as readonly Message[]));
+          const cut = item.cut;
+          const link = new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, cut, messages as readonly Message[]));
+          this.cutFlags.set(item.peer, cut);
           item.port.once('close', () => {
             link.close();
             this.draining.delete(link);
@@ -198,12 +207,7 @@ class WorkerActor {
         case 'remoteGone':
           this.retire(item.peer);
           break;
-        case 'remoteCut':
-          this.cutRemotes.add(item.peer);
-          break;
-        case 'remoteHealed':
-          this.cutRemotes.delete(item.peer);
-          break;
+
       }
     }
     this.afterBatch();
