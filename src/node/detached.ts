@@ -24,6 +24,12 @@ export class DetachControl {
   /** Local writes since the node left (when none, attach keeps the tables as they are). */
   localWrites = 0;
   private waiter: { readonly want: 'detached' | 'attached'; readonly resolve: () => void; readonly reject: (error: Error) => void; readonly timer: ReturnType<typeof setTimeout> } | undefined;
+  /**
+   * A detach timed out and was called off (the replicator was asked to attach again): if the replicator's
+   * `detached` was already on its way, the node must not go standalone on it — a write made then would
+   * stay on this node only, as the `attached` that follows does not restore the tables.
+   */
+  private detachCalledOff = false;
 
   constructor(
     private readonly nodeId: string,
@@ -41,9 +47,11 @@ export class DetachControl {
   begin(want: 'detached' | 'attached', onTimeout: () => void): Promise<void> {
     if (this.waiter !== undefined) throw new ChorusError('DETACHED', `node ${this.nodeId} is ${this.state}; wait for that to finish`);
     this.state = want === 'detached' ? 'detaching' : 'attaching';
+    this.detachCalledOff = false;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined;
+        if (want === 'detached') this.detachCalledOff = true;
         onTimeout();
         reject(new ChorusError('TIMEOUT', `${want === 'detached' ? 'detach' : 'attach'} of node ${this.nodeId} was not confirmed by a leader within ${this.timeoutMs} ms (writeTimeoutMs)${want === 'detached' ? '; the node stays in the cluster' : '; it goes on trying'}`));
       }, this.timeoutMs);
@@ -53,6 +61,11 @@ export class DetachControl {
 
   /** The replicator reports the node out (standing still) or back in. */
   reached(state: 'detached' | 'attached', store: Store | undefined): void {
+    if (state === 'detached' && this.detachCalledOff) {
+      this.state = 'attaching'; // the attach asked when the detach was called off is under way
+      return;
+    }
+    if (state === 'attached') this.detachCalledOff = false;
     this.state = state;
     if (state === 'detached') this.keepAttachPoint(store);
     else this.attachPoint = undefined;
