@@ -62,6 +62,11 @@ export class ClusterNode {
   readonly nodeId: string;
   private host: NodeHost | undefined;
   private readonly emitter = createNanoEvents<NodeEvents>();
+  /**
+   * Events raised while the node opens (peers connecting, a leader named) wait here until just after
+   * openNode has resolved, so that listeners attached right after it hear them; undefined afterwards.
+   */
+  private openingEvents: (() => void)[] | undefined = [];
   private readonly writes: PendingWrites;
   private raftState: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private applied = 0;
@@ -140,6 +145,7 @@ export class ClusterNode {
       throw failure;
     }
     if (this.membership.detached) this.membership.keepAttachPoint(this.store);
+    this.releaseOpeningEvents();
   }
 
   /**
@@ -370,7 +376,7 @@ export class ClusterNode {
         return;
       case 'peer': {
         const { peer, qrank, connected, reason } = message as PeerChanged;
-        this.emitter.emit(connected ? 'connect' : 'disconnect', { nodeId: peer, addr: peer, qrank, reason });
+        this.emit(connected ? 'connect' : 'disconnect', { nodeId: peer, addr: peer, qrank, reason });
         return;
       }
       case 'quorum': {
@@ -378,8 +384,8 @@ export class ClusterNode {
         const before = this.hasQuorum;
         this.hasQuorum = hasQuorum;
         this.quorumReason = reason;
-        if (before && !hasQuorum) this.emitter.emit('quorumLost', reason);
-        if (!before && hasQuorum && this.quorumSeen) this.emitter.emit('quorumRegained', reason);
+        if (before && !hasQuorum) this.emit('quorumLost', reason);
+        if (!before && hasQuorum && this.quorumSeen) this.emit('quorumRegained', reason);
         if (hasQuorum) this.quorumSeen = true;
         return;
       }
@@ -400,7 +406,7 @@ export class ClusterNode {
         return;
       case 'synced': {
         const { index, via } = message as Synced;
-        this.emitter.emit('synced', { index, via });
+        this.emit('synced', { index, via });
         return;
       }
       case 'windowIs': {
@@ -438,13 +444,27 @@ export class ClusterNode {
     this.failure = error;
     this.stopping = this.stopLocal(error);
     this.onFailed?.(error);
-    this.emitter.emit('failed', error);
+    this.emit('failed', error);
+  }
+
+  private emit<E extends keyof NodeEvents>(event: E, ...args: Parameters<NodeEvents[E]>): void {
+    if (this.openingEvents === undefined) this.emitter.emit(event, ...args);
+    else this.openingEvents.push(() => this.emitter.emit(event, ...args));
+  }
+
+  /** After openNode resolved (and the caller's code after its await ran): the events raised meanwhile, in order. */
+  private releaseOpeningEvents(): void {
+    setImmediate(() => {
+      const queued = this.openingEvents ?? [];
+      this.openingEvents = undefined;
+      for (const raise of queued) raise();
+    });
   }
 
   private onRaftState(state: RaftStateChanged): void {
     const before = this.raftState;
     this.raftState = state;
-    if (before.leader !== state.leader || before.term !== state.term) this.emitter.emit('leaderChanged', state.leader, state.term);
+    if (before.leader !== state.leader || before.term !== state.term) this.emit('leaderChanged', state.leader, state.term);
     if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
   }
 }

@@ -15,6 +15,10 @@ export interface PeerInfo {
   readonly reason: string;
 }
 
+/**
+ * The node's events (nanoevents). Those raised while the node opens — peers connecting, the first leader
+ * — are delivered just after openNode has resolved, so listeners attached right after it hear them.
+ */
 export interface NodeEvents {
   leaderChanged: (leader: string | undefined, term: number) => void;
   /** A peer is reachable (heard from, link up). */
