@@ -12,7 +12,6 @@
  * Invariants: change-sets are applied in log order, each once; a write settles exactly once.
  */
 import { Encoder } from '@msgpack/msgpack';
-import { createNanoEvents } from 'nanoevents';
 import type { Unsubscribe } from 'nanoevents';
 import type { Message } from '../runtime/actor.js';
 import { APP } from '../runtime/actor.js';
@@ -34,8 +33,7 @@ import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommit
 import type { NodeParams, ResolvedParams } from './params.js';
 import { resolveParams } from './params.js';
 import { DetachControl } from './detached.js';
-import type { NodeEvents, NodeInfo, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
-import { nodeInfo } from './node-info.js';
+import { nodeInfo, type NodeEvents, type NodeInfo, type ReadOptions, type StopOptions, type WriteOptions } from './node-info.js';
 
 export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { noLeaderResubmitsMax } from '../limits.js';
@@ -43,6 +41,7 @@ import { PendingWrites } from './pending-writes.js';
 import { PendingReads } from './pending-reads.js';
 import { StopBarrier } from './stop-barrier.js';
 import { NetworkLink } from './network-link.js';
+import { NodeEventHub } from './node-events.js';
 
 /** Counts a change-set's bytes (clusterSendBuf) without an encoder and buffer per write. */
 const changeSetEncoder = new Encoder();
@@ -61,12 +60,7 @@ export async function openNode(params: NodeParams): Promise<ClusterNode> {
 export class ClusterNode {
   readonly nodeId: string;
   private host: NodeHost | undefined;
-  private readonly emitter = createNanoEvents<NodeEvents>();
-  /**
-   * Events raised while the node opens (peers connecting, a leader named) wait here until just after
-   * openNode has resolved, so that listeners attached right after it hear them; undefined afterwards.
-   */
-  private openingEvents: (() => void)[] | undefined = [];
+  private readonly events = new NodeEventHub();
   private readonly writes: PendingWrites;
   private raftState: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private applied = 0;
@@ -145,7 +139,7 @@ export class ClusterNode {
       throw failure;
     }
     if (this.membership.detached) this.membership.keepAttachPoint(this.store);
-    this.releaseOpeningEvents();
+    this.events.opened();
   }
 
   /**
@@ -182,7 +176,7 @@ export class ClusterNode {
   }
 
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): Unsubscribe {
-    return this.emitter.on(event, listener);
+    return this.events.on(event, listener);
   }
 
   /** Runs `body` on a consistent snapshot of this node's tables; never touches the network. */
@@ -330,7 +324,7 @@ export class ClusterNode {
     if (this.raftState.leader !== undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
-      const off = this.emitter.on('leaderChanged', (leader) => {
+      const off = this.events.on('leaderChanged', (leader) => {
         if (leader !== undefined) done();
       });
       function done() {
@@ -376,7 +370,7 @@ export class ClusterNode {
         return;
       case 'peer': {
         const { peer, qrank, connected, reason } = message as PeerChanged;
-        this.emit(connected ? 'connect' : 'disconnect', { nodeId: peer, addr: peer, qrank, reason });
+        this.events.emit(connected ? 'connect' : 'disconnect', { nodeId: peer, addr: peer, qrank, reason });
         return;
       }
       case 'quorum': {
@@ -384,8 +378,8 @@ export class ClusterNode {
         const before = this.hasQuorum;
         this.hasQuorum = hasQuorum;
         this.quorumReason = reason;
-        if (before && !hasQuorum) this.emit('quorumLost', reason);
-        if (!before && hasQuorum && this.quorumSeen) this.emit('quorumRegained', reason);
+        if (before && !hasQuorum) this.events.emit('quorumLost', reason);
+        if (!before && hasQuorum && this.quorumSeen) this.events.emit('quorumRegained', reason);
         if (hasQuorum) this.quorumSeen = true;
         return;
       }
@@ -406,7 +400,7 @@ export class ClusterNode {
         return;
       case 'synced': {
         const { index, via } = message as Synced;
-        this.emit('synced', { index, via });
+        this.events.emit('synced', { index, via });
         return;
       }
       case 'windowIs': {
@@ -444,27 +438,13 @@ export class ClusterNode {
     this.failure = error;
     this.stopping = this.stopLocal(error);
     this.onFailed?.(error);
-    this.emit('failed', error);
-  }
-
-  private emit<E extends keyof NodeEvents>(event: E, ...args: Parameters<NodeEvents[E]>): void {
-    if (this.openingEvents === undefined) this.emitter.emit(event, ...args);
-    else this.openingEvents.push(() => this.emitter.emit(event, ...args));
-  }
-
-  /** After openNode resolved (and the caller's code after its await ran): the events raised meanwhile, in order. */
-  private releaseOpeningEvents(): void {
-    setImmediate(() => {
-      const queued = this.openingEvents ?? [];
-      this.openingEvents = undefined;
-      for (const raise of queued) raise();
-    });
+    this.events.emit('failed', error);
   }
 
   private onRaftState(state: RaftStateChanged): void {
     const before = this.raftState;
     this.raftState = state;
-    if (before.leader !== state.leader || before.term !== state.term) this.emit('leaderChanged', state.leader, state.term);
+    if (before.leader !== state.leader || before.term !== state.term) this.events.emit('leaderChanged', state.leader, state.term);
     if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
   }
 }
