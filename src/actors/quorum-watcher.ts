@@ -27,7 +27,7 @@ import { assertNever } from '../runtime/assert.js';
 import type { QuorumRule, Voter } from '../cluster/raft/quorum.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import type { Membership } from '../cluster/raft/membership.js';
-import { membershipQuorum, sameMembers } from '../cluster/raft/membership.js';
+import { involved, membershipQuorum, sameMembers } from '../cluster/raft/membership.js';
 
 const sameMembership = (a: Membership, b: Membership) => sameMembers(a.members, b.members) && (a.old === undefined ? b.old === undefined : b.old !== undefined && sameMembers(a.old, b.old));
 import type { LinkChanged } from './listener.js';
@@ -183,7 +183,7 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
     /** The stop barrier: see the header. Called whenever what it depends on may have changed. */
     const checkStop = () => {
       if (stopAt === undefined || stopDone) return;
-      const waitedFor = [...members.members, ...(members.old ?? [])].filter((id, i, all) => all.indexOf(id) === i && id !== self && !arbiters.has(id));
+      const waitedFor = involved(members).filter((id) => id !== self && !arbiters.has(id));
       const notStopping = waitedFor.filter((id) => byId.get(id)?.stopAt === undefined);
       const target = Math.max(stopAt, ...waitedFor.map((id) => byId.get(id)?.stopAt ?? 0));
       const behind = waitedFor.filter((id) => !notStopping.includes(id) && (byId.get(id)?.status?.applied ?? 0) < target);
