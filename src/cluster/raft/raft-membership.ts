@@ -1,8 +1,8 @@
 /**
  * Raft's membership changes by joint consensus (§6; the rules and why in membership.ts), as the layer
- * between the shared state (raft-state.ts) and the roles (raft.ts): a node asks the leader to take it
- * out or put it back, the leader appends the joint membership and then the new one, and a leader left
- * out steps down once that commits. The roles supply appending, sending and stepping down.
+ * above the shared state (raft-state.ts; raft-reads.ts, raft-images.ts and raft.ts build on it): a node
+ * asks the leader to take it out or put it back, the leader appends the joint membership and then the
+ * new one, and a leader left out steps down once that commits. The roles supply appending, sending and stepping down.
  */
 import type { MembersChange, MembersChangeResp, EntryData } from './messages.js';
 import type { NodeId } from './quorum.js';

@@ -5,28 +5,27 @@
  *
  * Roles are functions swapped on transition (follower, preCandidate, candidate, leader). Extensions:
  * pre-vote (thesis §9.6) and check-quorum with leader lease (§6.2, §4.2.3) so that a node cut off and
- * coming back cannot disrupt a healthy leader; leader transfer (§3.10); log compaction behind a state
- * image the host's state machine provides, and state transfer of that image in chunks (§7); ReadIndex
- * for linearizable reads (thesis §6.4, read-index.ts); membership changes by joint consensus (§6,
- * raft-membership.ts, one layer below: raft-state.ts ← raft-membership.ts ← raft.ts).
+ * coming back cannot disrupt a healthy leader; leader transfer (§3.10). Below it,
+ * in layers: raft-state.ts (fields, Ready) ← raft-membership.ts (joint consensus, §6) ← raft-reads.ts
+ * (ReadIndex for linearizable reads, thesis §6.4) ← raft-images.ts (compaction and state transfer, §7)
+ * ← raft.ts.
  *
  * Safety invariants asserted here: at most one leader per term (an append from another leader of our
  * own term is impossible); a committed entry is never truncated (RaftLog); commit only advances, and only
  * by an entry of the leader's own term (§5.4.2).
  */
 import { assert, assertNever } from '../../runtime/assert.js';
-import type { Append, AppendResp, Entry, RaftMessage, ReadIndexResp, Snapshot, SnapshotResp } from './messages.js';
+import type { Append, AppendResp, Entry, RaftMessage } from './messages.js';
 import type { NodeId } from './quorum.js';
 import { Progress } from './progress.js';
 import { quorumActive, tally } from './election.js';
-import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
 import type { ProposeResult } from './types.js';
 import { involved } from './membership.js';
-import { RaftMembership } from './raft-membership.js';
+import { RaftImages } from './raft-images.js';
 
 export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
-export class Raft extends RaftMembership {
+export class Raft extends RaftImages {
   private stepRole: (m: RaftMessage) => void = (m) => this.stepFollower(m);
 
   // ---- inputs -------------------------------------------------------------------------------------
@@ -73,48 +72,6 @@ export class Raft extends RaftMembership {
     if (pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: target });
     else this.sendAppend(target, false);
     return true;
-  }
-
-  /**
-   * The state machine's image after applying every entry up to `index` (given on the host's request):
-   * keep it, and compact the log to `logEntriesRetained` entries behind it.
-   */
-  takeImage(index: number, frames: readonly Uint8Array[]): void {
-    assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
-    assert(this.dataless === (frames.length === 0), `takeImage: ${this.dataless ? "an arbiter has no tables to image" : "an image has at least one frame"}`);
-    if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
-    const term = this.log.term(index);
-    assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
-    this.image = { index, term, frames, membership: this.members.at(index) };
-    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
-    this.members.compacted(this.log.compactedIndex);
-    this.newImage = { image: this.image, install: false };
-  }
-
-  /**
-   * For a node whose log is not on disk (no journal to rewrite): compact the log to `logEntriesRetained`
-   * entries behind `index` without an image. Any image of the applied state at or after the compaction
-   * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
-   * instead of being made and kept every time, for nothing most of the time.
-   */
-  compactWithoutImage(index: number): void {
-    assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
-    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
-    this.members.compacted(this.log.compactedIndex);
-    if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;
-  }
-
-  /** Leader: a follower needs compacted entries and no image covers them; the host asks for one (takeImage). */
-  imageWanted = false;
-
-  /**
-   * A linearizable read asked on this node (thesis §6.4): it comes out of ready() in `reads` with the
-   * index to wait for once a quorum confirmed the leader, or in `readsFailed` when no leader can confirm it.
-   */
-  readIndex(id: number): void {
-    if (this.role === 'leader') this.leaderRead(id, this.id);
-    else if (this.leader !== undefined) this.send({ type: 'readIndex', term: this.term, from: this.id, to: this.leader, id });
-    else this.readsFailed.push(id);
   }
 
   step(m: RaftMessage): void {
@@ -405,95 +362,6 @@ export class Raft extends RaftMembership {
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.send({ type: 'timeoutNow', term: this.term, from: this.id, to: m.from });
     // An arbiter leads only to bring a data node up to date (it cannot send images): then it hands over.
     else if (this.dataless && this.transferee === undefined && !this.arbiters.has(m.from) && pr.match === this.log.lastIndex()) this.transferLeadership(m.from);
-  }
-
-  // ---- linearizable reads (thesis §6.4) -----------------------------------------------------------
-
-  private leaderRead(id: number, from: NodeId): void {
-    // Before its noop commits, a new leader may not know the latest commit: read from its term's start.
-    const index = Math.max(this.log.committed, this.termStartIndex);
-    if (this.isQuorum(new Set([this.id]))) {
-      this.answerRead(id, from, true, index);
-      return;
-    }
-    if (this.reads.size >= this.config.readsPendingMax) {
-      this.answerRead(id, from, false, 0);
-      return;
-    }
-    this.reads.add(id, from, index);
-    for (const peer of this.peers) this.sendAppend(peer, true); // the round that confirms it
-  }
-
-  private answerRead(id: number, from: NodeId, ok: boolean, index: number): void {
-    if (from !== this.id) this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: from, id, ok, index });
-    else if (ok) this.readStates.push({ id, index });
-    else this.readsFailed.push(id);
-  }
-
-  private onReadIndexResp(m: ReadIndexResp): void {
-    if (m.ok) this.readStates.push({ id: m.id, index: m.index });
-    else this.readsFailed.push(m.id);
-  }
-
-  /** No longer leader: the reads it held cannot be confirmed by it. */
-  private failReads(): void {
-    if (this.role !== 'leader') return;
-    for (const read of this.reads.drain()) this.answerRead(read.id, read.from, false, 0);
-  }
-
-  // ---- state transfer (§7) ------------------------------------------------------------------------
-
-  /**
-   * The follower's next entry is compacted away: send it the image, one chunk at a time (the follower
-   * asks for the next by SnapshotResp; a heartbeat resends the chunk it waits for, so a loss only delays).
-   */
-  private sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
-    const image = this.image;
-    if (image === undefined || image.index < this.log.compactedIndex) {
-      // Compacted without an image (compactWithoutImage): the host asks the state machine for one.
-      this.imageWanted = true;
-      return;
-    }
-    if (this.arbiters.has(to)) {
-      // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
-      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0), membership: image.membership });
-      return;
-    }
-    if (image.frames.length === 0) return; // an arbiter leading has no tables to send: that node waits for a data node to lead
-    const chunk = imageChunkToSend(image, pr, heartbeat);
-    if (chunk === undefined) return;
-    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]!, membership: image.membership });
-  }
-
-  private handleSnapshotResp(m: SnapshotResp): void {
-    const pr = this.progress.get(m.from);
-    if (pr === undefined) return;
-    pr.recentActive = true;
-    if (imageChunkAsked(this.image, pr, m)) this.sendImageChunk(m.from, pr, true);
-  }
-
-  /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
-  private handleSnapshot(m: Snapshot): void {
-    this.heardLeader = true;
-    if (m.index <= this.log.committed) {
-      // Already here (a resent chunk, or we caught up): the leader may go on from our commit index.
-      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: this.log.committed, hint: 0 });
-      return;
-    }
-    const got = this.incoming.receive(m);
-    if ('next' in got) {
-      this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: got.next });
-      return;
-    }
-    this.image = this.dataless ? { ...got.image, frames: [] } : got.image;
-    this.log.install(m.index, m.snapTerm);
-    this.members.installed(m.index, m.membership);
-    this.membershipHeard = true;
-    this.members.truncated((index) => this.log.term(index));
-    this.refreshMembership();
-    this.newImage = { image: this.image, install: true };
-    this.behind(m.index, true);
-    this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
   }
 
   // ---- helpers ------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+/**
+ * Log compaction behind a state image and state transfer of that image in chunks (Raft §7), as the
+ * layer between linearizable reads (raft-reads.ts) and the roles (raft.ts): the host's state machine
+ * hands an image of what it applied (takeImage) or, with no journal to rewrite, the log is compacted
+ * alone and an image is asked for only when a follower needs compacted entries (imageWanted); a leader
+ * sends the image one chunk at a time (image-transfer.ts), an arbiter only where the log starts again.
+ */
+import { assert } from '../../runtime/assert.js';
+import type { Snapshot, SnapshotResp } from './messages.js';
+import type { NodeId } from './quorum.js';
+import type { Progress } from './progress.js';
+import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
+import { RaftReads } from './raft-reads.js';
+
+export abstract class RaftImages extends RaftReads {
+  /**
+   * The state machine's image after applying every entry up to `index` (given on the host's request):
+   * keep it, and compact the log to `logEntriesRetained` entries behind it.
+   */
+  takeImage(index: number, frames: readonly Uint8Array[]): void {
+    assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
+    assert(this.dataless === (frames.length === 0), `takeImage: ${this.dataless ? "an arbiter has no tables to image" : "an image has at least one frame"}`);
+    if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
+    const term = this.log.term(index);
+    assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
+    this.image = { index, term, frames, membership: this.members.at(index) };
+    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.members.compacted(this.log.compactedIndex);
+    this.newImage = { image: this.image, install: false };
+  }
+
+  /**
+   * For a node whose log is not on disk (no journal to rewrite): compact the log to `logEntriesRetained`
+   * entries behind `index` without an image. Any image of the applied state at or after the compaction
+   * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
+   * instead of being made and kept every time, for nothing most of the time.
+   */
+  compactWithoutImage(index: number): void {
+    assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
+    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.members.compacted(this.log.compactedIndex);
+    if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;
+  }
+
+  /** Leader: a follower needs compacted entries and no image covers them; the host asks for one (takeImage). */
+  imageWanted = false;
+
+  /**
+   * The follower's next entry is compacted away: send it the image, one chunk at a time (the follower
+   * asks for the next by SnapshotResp; a heartbeat resends the chunk it waits for, so a loss only delays).
+   */
+  protected sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
+    const image = this.image;
+    if (image === undefined || image.index < this.log.compactedIndex) {
+      // Compacted without an image (compactWithoutImage): the host asks the state machine for one.
+      this.imageWanted = true;
+      return;
+    }
+    if (this.arbiters.has(to)) {
+      // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
+      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0), membership: image.membership });
+      return;
+    }
+    if (image.frames.length === 0) return; // an arbiter leading has no tables to send: that node waits for a data node to lead
+    const chunk = imageChunkToSend(image, pr, heartbeat);
+    if (chunk === undefined) return;
+    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]!, membership: image.membership });
+  }
+
+  protected handleSnapshotResp(m: SnapshotResp): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (imageChunkAsked(this.image, pr, m)) this.sendImageChunk(m.from, pr, true);
+  }
+
+  /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
+  protected handleSnapshot(m: Snapshot): void {
+    this.heardLeader = true;
+    if (m.index <= this.log.committed) {
+      // Already here (a resent chunk, or we caught up): the leader may go on from our commit index.
+      this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: this.log.committed, hint: 0 });
+      return;
+    }
+    const got = this.incoming.receive(m);
+    if ('next' in got) {
+      this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: got.next });
+      return;
+    }
+    this.image = this.dataless ? { ...got.image, frames: [] } : got.image;
+    this.log.install(m.index, m.snapTerm);
+    this.members.installed(m.index, m.membership);
+    this.membershipHeard = true;
+    this.members.truncated((index) => this.log.term(index));
+    this.refreshMembership();
+    this.newImage = { image: this.image, install: true };
+    this.behind(m.index, true);
+    this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
+  }
+}
