@@ -109,7 +109,7 @@ export class SimCluster {
       this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
-        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
+        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024, clusterRecvBuf: 128 * 1024 * 1024,
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
         transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,

@@ -72,6 +72,8 @@ export const checkerAnomaliesReportedMax = 100;
 
 /** Cluster: bytes of transactions waiting for commit before writers get OVERLOADED (`clusterSendBuf`). */
 export const clusterSendBufDefault = 64 * 1024 * 1024;
+/** Cluster: bytes of other nodes' writes a leader holds uncommitted before it refuses more (`clusterRecvBuf`). */
+export const clusterRecvBufDefault = 128 * 1024 * 1024;
 /** Cluster: how long a write may wait for its commit before it rejects with TIMEOUT. */
 export const writeTimeoutMsDefault = 10_000;
 /** Cluster: how long a cluster-wide stop() waits for every attached node to call stop too (`stopTimeoutMs`). */

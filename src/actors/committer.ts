@@ -113,6 +113,10 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit the window`);
             return;
           case 'proposeRefused':
+            if (message.reason === 'overloaded') {
+              refuse(ownIds(message.payloads), 'OVERLOADED', `write not taken: ${message.detail ?? 'the leader is overloaded'}`);
+              return;
+            }
             refuse(ownIds(message.payloads), 'NO_QUORUM', message.reason === 'noLeader' ? 'this node knows no leader (an election is under way, or its side has no quorum)' : 'leadership is being transferred', quorum.hasQuorum);
             return;
           case 'committed': {

@@ -46,6 +46,8 @@ export interface Tick {
 export interface ProposeRequest {
   readonly type: 'propose';
   readonly payloads: readonly unknown[];
+  /** Their size as the committer counted it (the leader's `clusterRecvBuf` counts forwarded bytes). */
+  readonly bytes: number;
   readonly replyTo: Address;
 }
 export interface TransferLeadership {
@@ -98,11 +100,15 @@ export interface ReadFailed {
   readonly id: number;
 }
 
-/** To `replyTo`: the proposal was not taken (no leader known, or leadership is moving). */
+/**
+ * To `replyTo`: the proposal was not taken (no leader known, or leadership is moving); or, to the apply
+ * target, the leader refused a forwarded one (`overloaded`: its `clusterRecvBuf` was full; `detail` says so).
+ */
 export interface ProposeRefused {
   readonly type: 'proposeRefused';
   readonly payloads: readonly unknown[];
-  readonly reason: 'noLeader' | 'transferring';
+  readonly reason: 'noLeader' | 'transferring' | 'overloaded';
+  readonly detail?: string;
 }
 /** To the apply target: entries committed by a quorum, in log order. */
 export interface Committed {
@@ -160,6 +166,8 @@ export interface ReplicatorParams {
   readonly inflightAppendsMax: number;
   /** `transLogLength`: entries kept behind the latest image; also how many applied entries make a new image. */
   readonly logEntriesRetained: number;
+  /** `clusterRecvBuf`: as leader, bytes of other nodes' proposals held uncommitted; more are refused to their origin. */
+  readonly forwardedBytesMax: number;
   /** `syncMsgObjects` / `syncMsgSize`: bounds of one image frame, so of one state-transfer message. */
   readonly imageFrameRowsMax: number;
   readonly imageFrameBytesMax: number;
@@ -183,7 +191,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax,
+      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
@@ -231,6 +239,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         if (ready.committed.length > 0 && !raft.dataless) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed);
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
+        for (const r of ready.proposalsRefused) ctx.send(applyTo, { type: 'proposeRefused', payloads: r.payloads, reason: 'overloaded', detail: r.reason } satisfies ProposeRefused);
         if (ready.reads.length > 0) waitingReads = waitingReads.concat(ready.reads);
         raft.advance(ready, syncs === undefined);
         if (syncSeq !== undefined && syncs!.full) {
@@ -343,7 +352,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
             raft.step(message.msg);
             break;
           case 'propose': {
-            const result = raft.propose(message.payloads);
+            const result = raft.propose(message.payloads, message.bytes);
             if (result === 'noLeader' || result === 'transferring') {
               ctx.send(message.replyTo, { type: 'proposeRefused', payloads: message.payloads, reason: result } satisfies ProposeRefused);
             }

@@ -94,7 +94,7 @@ export const windowFlusher = defineActor<FlusherMessage, FlusherParams>({
       timer = undefined;
       generation++;
       if (items.length === 0) return;
-      ctx.send(replicator, { type: 'propose', payloads: items, replyTo } satisfies ProposeRequest);
+      ctx.send(replicator, { type: 'propose', payloads: items, bytes, replyTo } satisfies ProposeRequest);
       items = [];
       bytes = 0;
     };

@@ -25,6 +25,7 @@ const scalars: Readonly<Record<string, Kind>> = {
   nodeId: 'integer', host: ['thread', 'inline'], dataDir: 'path', writeTimeoutMs: 'integer', tickMs: 'integer',
   electionTicks: 'integer', heartbeatTicks: 'integer', transLogLength: 'integer', syncMsgObjects: 'integer', syncMsgSize: 'integer',
   clusterSendBuf: 'integer',
+  clusterRecvBuf: 'integer',
   'window.length': 'integer', 'window.bsize': 'integer', 'window.timeoutMs': 'integer',
   'tcp.clusterName': 'string', 'tcp.secret': 'secret', 'tcp.secretFile': 'path', 'tcp.listen': 'string', 'tcp.dial': 'map',
   'tcp.connectTimeoutMs': 'integer', 'tcp.connectIntervalMs': 'integer', 'tcp.socketSendBuf': 'integer', 'tcp.socketRecvBuf': 'integer',

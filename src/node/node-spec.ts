@@ -28,6 +28,7 @@ export interface NodeShape {
   readonly voters: readonly { readonly id: string; readonly qrank: number }[];
   readonly window: Window;
   readonly clusterSendBuf: number;
+  readonly clusterRecvBuf: number;
   /** transLogLength, syncMsgObjects, syncMsgSize (see params.ts). */
   readonly transLogLength: number;
   readonly syncMsgObjects: number;
@@ -56,7 +57,7 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
       {
         name: REPLICATOR, kind: replicator,
         params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
-          logEntriesRetained: p.transLogLength, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
+          logEntriesRetained: p.transLogLength, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },

@@ -12,7 +12,7 @@ import type { InProcessNetwork } from '../transport/in-process.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
 import { resolveTcp } from './tcp.js';
-import { customQuorumVotersMax, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -58,6 +58,11 @@ export interface NodeParams {
   readonly window?: Window;
   /** Bytes of transactions waiting for commit before writers get OVERLOADED (default 64 MiB). */
   readonly clusterSendBuf?: number;
+  /**
+   * Bytes of other nodes' writes the leader holds in its log uncommitted (default 128 MiB): a write
+   * forwarded past it is refused, and its writer gets OVERLOADED. One write is always taken when none is held.
+   */
+  readonly clusterRecvBuf?: number;
   /**
    * Log entries kept behind the latest state image (default 100,000): a node that lags by fewer catches
    * up from the log, one that lags by more gets a state transfer. Also how often an image is taken.
@@ -112,6 +117,7 @@ export interface ResolvedParams {
   readonly schema: SchemaDef | undefined;
   readonly window: Window;
   readonly clusterSendBuf: number;
+  readonly clusterRecvBuf: number;
   readonly quorumTable: Uint8Array | undefined;
   readonly transLogLength: number;
   readonly syncMsgObjects: number;
@@ -171,6 +177,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   return {
     self: voters[params.nodeId]!.id, voters, arbiter, schema: arbiter ? undefined : params.schema, window,
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
+    clusterRecvBuf: positiveInteger('clusterRecvBuf', params.clusterRecvBuf, clusterRecvBufDefault),
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network, dataDir: params.dataDir, log: params.log,

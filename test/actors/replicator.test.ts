@@ -14,7 +14,7 @@ import type { Committed, ProposeRefused, RaftStateChanged } from '../../src/acto
 
 const names = ['n1', 'n2', 'n3'];
 const voters = names.map((id) => ({ id, qrank: 1 }));
-const params = { voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, appendEntriesMax: 64, inflightAppendsMax: 8 };
+const params = { voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, appendEntriesMax: 64, inflightAppendsMax: 8, forwardedBytesMax: 1 << 30 };
 
 async function cluster(start: typeof startInlineNode) {
   const net = new InProcessNetwork();

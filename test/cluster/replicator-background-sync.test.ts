@@ -123,7 +123,7 @@ class Cluster {
     const voters = ids.map((v) => ({ id: v, qrank: 1 }));
     this.actors.set(id, replicator.create(ctx, {
       voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 2, preVote: true, checkQuorum: true, appendEntriesMax: 8, inflightAppendsMax: 4,
-      logEntriesRetained: 1_000_000, imageFrameRowsMax: 100, imageFrameBytesMax: 1 << 20,
+      logEntriesRetained: 1_000_000, forwardedBytesMax: 1 << 30, imageFrameRowsMax: 100, imageFrameBytesMax: 1 << 20,
     }));
   }
 
@@ -150,7 +150,7 @@ class Cluster {
     } else if (roll < 0.8) {
       actor.receive(this.ticks.get(id) as ReplicatorMessage, { node: id, actor: 'replicator' });
     } else if (roll < 0.97) {
-      actor.receive({ type: 'propose', payloads: [`w${this.proposals++}`], replyTo: { node: id, actor: 'app' } }, { node: id, actor: 'app' });
+      actor.receive({ type: 'propose', payloads: [`w${this.proposals++}`], bytes: 0, replyTo: { node: id, actor: 'app' } }, { node: id, actor: 'app' });
     } else if (roll < 0.985) {
       // Crash: whatever the journal had not synced is gone; the node restarts from the rest.
       const journal = this.journals.get(id)!;

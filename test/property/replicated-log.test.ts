@@ -66,7 +66,7 @@ function run(s: Scenario) {
     sim.addNode({
       node,
       actors: [
-        { name: REPLICATOR, kind: replicator, params: { voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, appendEntriesMax: 64, inflightAppendsMax: 8, applyTo: 'ledger' } },
+        { name: REPLICATOR, kind: replicator, params: { voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, appendEntriesMax: 64, inflightAppendsMax: 8, forwardedBytesMax: 1 << 30, applyTo: 'ledger' } },
         { name: 'ledger', kind: ledger },
       ],
     });

@@ -77,6 +77,21 @@ export interface AppendResp extends Envelope {
 export interface Propose extends Envelope {
   readonly type: 'propose';
   readonly payloads: readonly unknown[];
+  /** The node whose committer proposed them (a node that relays a proposal keeps it). */
+  readonly origin: NodeId;
+  /** Their size as the origin counted it, for the leader's bound on forwarded bytes (`clusterRecvBuf`). */
+  readonly bytes: number;
+}
+/**
+ * The leader did not take a forwarded proposal: it holds `heldBytes` of other nodes' uncommitted
+ * proposals, and this one would take it past `heldBytesMax` (`clusterRecvBuf`). Sent to the origin,
+ * whose writers get OVERLOADED; nothing of it is in the log. Not bound to a term, like Propose.
+ */
+export interface ProposeRefused extends Envelope {
+  readonly type: 'proposeRefused';
+  readonly payloads: readonly unknown[];
+  readonly heldBytes: number;
+  readonly heldBytesMax: number;
 }
 
 /** §3.10: the leader tells an up-to-date follower to start an election at once. */
@@ -148,4 +163,4 @@ export interface MembersChangeResp extends Envelope {
   readonly version: number;
 }
 
-export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp | MembersChange | MembersChangeResp;
+export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | ProposeRefused | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp | MembersChange | MembersChangeResp;

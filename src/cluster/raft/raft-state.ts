@@ -23,7 +23,8 @@ import { Progress } from './progress.js';
 import type { VersionedMembership } from './membership.js';
 import { MembershipTracker, involved, membershipQuorum } from './membership.js';
 import { ImageAssembler } from './image-transfer.js';
-import type { HardState, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
+import type { HardState, ProposalRefused, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
+import { ForwardedBytes } from './forwarded-bytes.js';
 
 /** Committed entries handed out per ready(); the rest wait for the next one. */
 const applyBatchEntriesMax = 4096;
@@ -72,6 +73,10 @@ export class RaftState {
   protected termStartIndex = 0;
   protected readStates: ReadState[] = [];
   protected readsFailed: number[] = [];
+  /** Leader: other nodes' proposals it holds uncommitted (`clusterRecvBuf`). */
+  protected forwarded: ForwardedBytes;
+  /** This node's forwarded proposals that the leader refused, for the next ready(). */
+  protected proposalsRefused: ProposalRefused[] = [];
   /** Follower: chunks of a leader's image received so far. */
   protected readonly incoming = new ImageAssembler();
 
@@ -86,6 +91,7 @@ export class RaftState {
     this.dataless = this.arbiters.has(config.id);
     assert(this.arbiters.size < config.voters.length, 'raft: a cluster of arbiters only has no state to replicate');
     this.customQuorum = config.quorum;
+    this.forwarded = new ForwardedBytes(config.forwardedBytesMax);
     this.log = restored?.log ?? new RaftLog();
     this.members = new MembershipTracker(restored?.membership ?? { membership: { members: config.voters.map((v) => v.id) }, index: 0 });
     if (this.log.lastIndex() > this.log.compactedIndex) this.members.appended(this.log.slice(this.log.firstIndex(), Number.MAX_SAFE_INTEGER));
@@ -155,17 +161,18 @@ export class RaftState {
   // ---- outputs ------------------------------------------------------------------------------------
 
   hasReady(): boolean {
-    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.log.hasUnstable() || this.log.hasToApply() || this.hardChanged() || this.softChanged();
+    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.proposalsRefused.length > 0 || this.log.hasUnstable() || this.log.hasToApply() || this.hardChanged() || this.softChanged();
   }
 
   ready(): Ready {
     const hard = this.hardChanged() ? this.hardState() : undefined;
     const soft = this.softChanged() ? this.softState() : undefined;
-    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed };
+    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed, proposalsRefused: this.proposalsRefused };
     this.outbox = [];
     this.newImage = undefined;
     this.readStates = [];
     this.readsFailed = [];
+    this.proposalsRefused = [];
     if (hard) this.lastHard = hard;
     if (soft) this.lastSoft = soft;
     return ready;

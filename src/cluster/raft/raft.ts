@@ -15,7 +15,7 @@
  * by an entry of the leader's own term (§5.4.2).
  */
 import { assert, assertNever } from '../../runtime/assert.js';
-import type { Append, AppendResp, Entry, RaftMessage } from './messages.js';
+import type { Append, AppendResp, Entry, Propose, RaftMessage } from './messages.js';
 import type { NodeId } from './quorum.js';
 import { Progress } from './progress.js';
 import { quorumActive, tally } from './election.js';
@@ -50,8 +50,11 @@ export class Raft extends RaftImages {
     }
   }
 
-  /** A client command batch from this node's committer. */
-  propose(payloads: readonly unknown[]): ProposeResult {
+  /**
+   * A client command batch from this node's committer, of `bytes` as it counted them (0 when it does
+   * not): a leader that refuses it once forwarded names it in a later ready's `proposalsRefused`.
+   */
+  propose(payloads: readonly unknown[], bytes = 0): ProposeResult {
     if (payloads.length === 0) return 'appended';
     if (this.role === 'leader') {
       if (this.transferee !== undefined) return 'transferring';
@@ -59,7 +62,7 @@ export class Raft extends RaftImages {
       return 'appended';
     }
     if (this.leader === undefined) return 'noLeader';
-    this.send({ type: 'propose', term: this.term, from: this.id, to: this.leader, payloads });
+    this.send({ type: 'propose', term: this.term, from: this.id, to: this.leader, payloads, origin: this.id, bytes });
     return 'forwarded';
   }
 
@@ -78,6 +81,11 @@ export class Raft extends RaftImages {
     assert(m.to === this.id, `step: message for ${m.to} delivered to ${this.id}`);
     if (m.type === 'membersChange' || m.type === 'membersChangeResp') {
       this.stepMembers(m); // not bound to a term: a node out of the membership may lag any number of terms
+      return;
+    }
+    if (m.type === 'proposeRefused') {
+      // Not bound to a term either: whatever the terms now, none of these payloads is in any log.
+      this.proposalsRefused.push({ payloads: m.payloads, reason: `the leader ${m.from} holds ${m.heldBytes} bytes of other nodes' uncommitted writes (clusterRecvBuf ${m.heldBytesMax})` });
       return;
     }
     if (m.term > this.term) {
@@ -146,6 +154,7 @@ export class Raft extends RaftImages {
       case 'vote':
       case 'membersChange': // stepped before the roles (stepMembers)
       case 'membersChangeResp':
+      case 'proposeRefused':
         return; // stale replies from an earlier role
       default:
         assertNever(m, 'raft message');
@@ -189,6 +198,7 @@ export class Raft extends RaftImages {
       case 'vote':
       case 'membersChange':
       case 'membersChangeResp':
+      case 'proposeRefused':
         return;
       default:
         assertNever(m, 'raft message');
@@ -214,7 +224,7 @@ export class Raft extends RaftImages {
         this.onReadIndexResp(m); // answered by an earlier leader of ours: still true for its moment
         return;
       case 'propose':
-        if (this.transferee === undefined) this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
+        this.takeForwarded(m);
         return;
       case 'preVoteResp':
       case 'voteResp':
@@ -223,6 +233,7 @@ export class Raft extends RaftImages {
       case 'vote':
       case 'membersChange':
       case 'membersChangeResp':
+      case 'proposeRefused':
         return;
       default:
         assertNever(m, 'raft message');
@@ -282,11 +293,23 @@ export class Raft extends RaftImages {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress = new Map(this.peers.map((id) => [id, new Progress(this.log.lastIndex() + 1)]));
+    this.forwarded.clear();
     this.termStartIndex = this.log.lastIndex() + 1;
     this.appendOwn([{ kind: 'noop' }]); // §5.4.2: commits the entries of earlier terms
   }
 
   // ---- replication --------------------------------------------------------------------------------
+
+  /** Leader: a proposal forwarded by another node, taken within `clusterRecvBuf` or refused to its origin. */
+  private takeForwarded(m: Propose): void {
+    if (this.transferee !== undefined) return; // the origin's writes go again to the next leader
+    if (!this.forwarded.admits(m.bytes, this.log.committed)) {
+      this.send({ type: 'proposeRefused', term: this.term, from: this.id, to: m.origin, payloads: m.payloads, heldBytes: this.forwarded.bytes, heldBytesMax: this.forwarded.bytesMax });
+      return;
+    }
+    this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
+    this.forwarded.add(this.log.lastIndex(), m.bytes);
+  }
 
   protected appendOwn(data: readonly Entry['data'][]): void {
     let index = this.log.lastIndex();

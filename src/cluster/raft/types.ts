@@ -30,6 +30,11 @@ export interface RaftConfig {
   readonly logEntriesRetained: number;
   /** Reads a leader may hold unconfirmed; more fail at once. */
   readonly readsPendingMax: number;
+  /**
+   * Leader: bytes of proposals forwarded by other nodes that it may hold uncommitted (the seeds'
+   * `clusterRecvBuf`); a proposal past it is refused back to its origin, unless none is held.
+   */
+  readonly forwardedBytesMax: number;
 }
 
 /** A state image: the state machine after applying every entry up to `index`, as frames. */
@@ -70,6 +75,14 @@ export interface Ready {
   readonly reads: readonly ReadState[];
   /** Reads asked on this node that cannot be confirmed now (no leader, or it stepped down). */
   readonly readsFailed: readonly number[];
+  /** Proposals of this node's that the leader refused (its `clusterRecvBuf` was full): none is in the log. */
+  readonly proposalsRefused: readonly ProposalRefused[];
+}
+
+export interface ProposalRefused {
+  readonly payloads: readonly unknown[];
+  /** Why, for the writer: which leader, how many bytes it held, and its bound. */
+  readonly reason: string;
 }
 
 export interface ReadState {

@@ -35,6 +35,8 @@ export interface NetOptions {
   readonly checkQuorum?: boolean;
   /** Entries kept behind an image (default: plenty, so that compaction rarely forces a transfer). */
   readonly logEntriesRetained?: number;
+  /** The leader's bound on other nodes' uncommitted proposals, in the bytes each proposal names (default: plenty). */
+  readonly forwardedBytesMax?: number;
 }
 
 const imageEntriesPerFrame = 3;
@@ -55,6 +57,8 @@ export class RaftNet {
   /** Linearizable reads each node had confirmed (id and index to wait for), and those that failed. */
   readonly reads = new Map<NodeId, { id: number; index: number }[]>();
   readonly readsFailed = new Map<NodeId, number[]>();
+  /** Payloads of each node's proposals its leader refused (clusterRecvBuf). */
+  readonly refused = new Map<NodeId, unknown[]>();
   /** What each node's state machine applied, in order. */
   readonly applied = new Map<NodeId, Entry[]>();
   readonly down = new Set<NodeId>();
@@ -105,7 +109,7 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
-      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100,
+      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30,
     };
   }
 
@@ -163,6 +167,7 @@ export class RaftNet {
         if (ready.softState?.role === 'leader') this.noteLeader(ready.softState.term, id);
         this.reads.set(id, [...(this.reads.get(id) ?? []), ...ready.reads]);
         this.readsFailed.set(id, [...(this.readsFailed.get(id) ?? []), ...ready.readsFailed]);
+        this.refused.set(id, [...(this.refused.get(id) ?? []), ...ready.proposalsRefused.flatMap((r) => r.payloads)]);
         raft.advance(ready);
       }
     }
@@ -252,8 +257,8 @@ export class RaftNet {
     this.flush();
   }
 
-  propose(id: NodeId, payload: unknown): string {
-    const result = this.node(id).propose([payload]);
+  propose(id: NodeId, payload: unknown, bytes = 0): string {
+    const result = this.node(id).propose([payload], bytes);
     this.flush();
     return result;
   }

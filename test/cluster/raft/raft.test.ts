@@ -137,10 +137,40 @@ describe('Raft with weighted votes', () => {
   });
 });
 
+describe('clusterRecvBuf: a leader bounds the bytes of other nodes’ proposals it holds uncommitted (etcd MaxUncommittedEntriesSize)', () => {
+  it('refuses a forwarded proposal past the bound back to its origin, takes one again once the held ones commit, and always takes one when none is held', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), forwardedBytesMax: 100 });
+    net.elect('a');
+    expect(net.propose('b', 'p1', 60)).toBe('forwarded');
+    expect(net.propose('b', 'p2', 60)).toBe('forwarded');
+    net.deliverOne(); // a takes p1: 60 bytes held, replicated but not committed yet
+    net.deliverOne(); // p2 would make 120 > 100: refused to b
+    net.stabilize();
+    expect(net.refused.get('b')).toEqual(['p2']);
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['p1']);
+    // p1 committed, so nothing is held: p3 goes in, and so does p4 though it alone is over the bound.
+    net.propose('b', 'p3', 60);
+    net.stabilize();
+    net.propose('c', 'p4', 500);
+    net.stabilize();
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['p1', 'p3', 'p4']);
+    expect(net.refused.get('b')).toEqual(['p2']);
+    expect(net.refused.get('c')).toEqual([]);
+    // The leader's own proposals are bounded by its own clusterSendBuf, not by this one: 'own' does not
+    // count, p5 (90 bytes) is held, and p6 (20 more) would pass 100.
+    net.propose('c', 'p5', 90);
+    net.propose('a', 'own', 1000);
+    net.propose('c', 'p6', 20);
+    net.stabilize();
+    expect(net.commands('a')).toEqual(['p1', 'p3', 'p4', 'own', 'p5']);
+    expect(net.refused.get('c')).toEqual(['p6']);
+  });
+});
+
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
-    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100 };
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100, forwardedBytesMax: 1 << 30 };
     const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
     for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
     expect([s1.role, s1.term]).toEqual(['candidate', 3]);

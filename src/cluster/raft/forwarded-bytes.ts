@@ -1,0 +1,51 @@
+/**
+ * The leader's account of proposals other nodes forwarded to it that are not committed yet: the seeds'
+ * `clusterRecvBuf` (etcd-io/raft's MaxUncommittedEntriesSize, counted for forwarded proposals only: a
+ * node's own are bounded by its `clusterSendBuf`). Without it a leader whose followers stop answering
+ * would keep taking every node's writes into its log and memory until an election timeout.
+ *
+ * Invariants: `bytes` is the sum of the held proposals; a proposal is admitted when nothing is held,
+ * whatever its size (so one larger than the bound still commits, alone); held proposals leave once the
+ * commit index reaches the last entry each one made. Cleared when leadership ends.
+ */
+import { assert } from '../../runtime/assert.js';
+
+export class ForwardedBytes {
+  /** Bytes of forwarded proposals in the log and not yet committed. */
+  bytes = 0;
+  /** (last log index of a proposal, its bytes), in log order. */
+  private readonly held: { readonly last: number; readonly bytes: number }[] = [];
+  private head = 0;
+
+  constructor(readonly bytesMax: number) {
+    assert(Number.isInteger(bytesMax) && bytesMax > 0, `ForwardedBytes: bytesMax must be a positive integer, got ${bytesMax}`);
+  }
+
+  /** Whether a proposal of `bytes` may go into the log now, with the log committed up to `committed`. */
+  admits(bytes: number, committed: number): boolean {
+    this.release(committed);
+    return this.bytes === 0 || this.bytes + bytes <= this.bytesMax;
+  }
+
+  /** A forwarded proposal went into the log, its last entry at `last`. */
+  add(last: number, bytes: number): void {
+    assert(bytes >= 0 && Number.isFinite(bytes), `ForwardedBytes: bad size ${bytes}`);
+    this.held.push({ last, bytes });
+    this.bytes += bytes;
+  }
+
+  clear(): void {
+    this.held.length = 0;
+    this.head = 0;
+    this.bytes = 0;
+  }
+
+  private release(committed: number): void {
+    while (this.head < this.held.length && this.held[this.head]!.last <= committed) this.bytes -= this.held[this.head++]!.bytes;
+    if (this.head === this.held.length) this.clear();
+    else if (this.head > 1024 && this.head * 2 > this.held.length) {
+      this.held.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}
