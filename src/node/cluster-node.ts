@@ -29,7 +29,8 @@ import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, 
 import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
 import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
 import type { ApplyEntries, CommitRefused } from '../actors/committer.js';
-import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from './node-spec.js';
+import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage } from './node-spec.js';
+import { ImageSlicer } from './image-slices.js';
 import type { NodeParams, ResolvedParams } from './params.js';
 import { resolveParams } from './params.js';
 import { DetachControl } from './detached.js';
@@ -70,6 +71,8 @@ export class ClusterNode {
   private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
+  /** The state image being taken for the replicator, a slice per turn. */
+  private readonly images = new ImageSlicer();
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
   private closing = false;
   private stopping: Promise<void> | undefined;
@@ -284,6 +287,7 @@ export class ClusterNode {
   private async stopLocal(reason?: ChorusError): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.images.cancel();
     this.stopBarrier.interrupted();
     this.link.leave();
     const error = () => reason ?? new StoppedError(`node ${this.nodeId}`);
@@ -366,7 +370,7 @@ export class ClusterNode {
         return;
       case 'imageWanted':
         // Detached, the tables hold local writes: an image of them is not the replicated state.
-        if (!this.membership.detached) this.sendLocal(REPLICATOR, takeImage(this.tables('takeImage'), message as ImageWanted));
+        if (!this.membership.detached) this.images.take(this.tables('takeImage'), message as ImageWanted, (taken) => this.sendLocal(REPLICATOR, taken));
         return;
       case 'peer': {
         const { peer, qrank, connected, reason } = message as PeerChanged;
