@@ -6,8 +6,10 @@
  * milliseconds: writes, reads and every actor of an inline host waited, and peers could be called silent.
  *
  * Invariants: the image is of the tables exactly as they were after the entries applied before the
- * request (the replicator's `index`); one image at a time (a newer request replaces an older one, which
- * is dropped); nothing is sent after `cancel()`.
+ * request (the replicator's `index`); one image at a time: a request that comes while one is being
+ * taken is dropped (the replicator asks again when it still needs one; replacing the image under way
+ * instead could starve an image that takes longer than the replicator waits between requests); nothing
+ * is sent after `cancel()`.
  */
 import { performance } from 'node:perf_hooks';
 import type { ImageTaken, ImageWanted } from '../actors/replicator.js';
@@ -17,9 +19,9 @@ import { imageSliceMsMax } from '../limits.js';
 export class ImageSlicer {
   private job: { cancelled: boolean } | undefined;
 
-  /** Starts taking the image; `done` hears it once whole (in a later turn unless it is small). */
+  /** Starts taking the image, unless one is being taken; `done` hears it once whole (in a later turn unless it is small). */
   take(store: Store, wanted: ImageWanted, done: (taken: ImageTaken) => void): void {
-    this.cancel();
+    if (this.job !== undefined) return;
     const job = { cancelled: false };
     this.job = job;
     const frames: Uint8Array[] = [];
