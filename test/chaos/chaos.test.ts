@@ -166,7 +166,8 @@ async function converged(c: LocalCluster, options: ClientOptions): Promise<{ has
       const all = await Promise.all(clients.map((cl) => cl.contentHash()));
       return new Set(all.map((h) => h.hash)).size === 1 ? all.map((h) => h.hash) : undefined;
     });
-    const read = await clients[0]!.read(Array.from({ length: keys }, (_, k) => ({ op: 'get' as const, table: 'kv', key: k })), { consistency: 'linearizable' });
+    // Right after healing a leader may still be settling: a read it cannot confirm yet is asked again.
+    const read = await until('a confirmed linearizable read of every key', () => clients[0]!.read(Array.from({ length: keys }, (_, k) => ({ op: 'get' as const, table: 'kv', key: k })), { consistency: 'linearizable' }));
     const values = new Map<string, FinalValue>(read.results.map((row, k) => {
       const v = (row as { v?: string } | null)?.v;
       return [String(k), v === undefined ? null : Number(v)];
