@@ -213,6 +213,10 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
      * or let back in, while it was down), and only a leader can tell.
      */
     let membership: 'in' | 'out' | 'detach' | 'attach' = params.startDetached === true ? 'out' : 'attach';
+    /** Asking back in on its own (see keepMembership): the application was never told it left, so it hears nothing. */
+    let rejoining = false;
+    /** Ticks this member has known no leader (see keepMembership). */
+    let ticksLeaderless = 0;
 
     /** Readies waiting for a background sync (journals that offer one), and the messages they hold. */
     const syncs = journal?.syncThen !== undefined ? new SyncQueue() : undefined;
@@ -286,6 +290,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
     /** A detach or attach under way: done once a leader confirmed it; otherwise ask (again). */
     const pursueMembership = () => {
+      if (membership === 'in') keepMembership();
       if (membership !== 'detach' && membership !== 'attach') return;
       // Back in means caught up too: a member that heard from its leader and has applied what it had.
       const caughtUp = raft.role === 'leader' || (raft.inTouch && raft.catchingUp === undefined);
@@ -297,7 +302,26 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       const detached = membership === 'detach';
       membership = detached ? 'out' : 'in';
       handleReady(); // everything committed so far is handed on before the answer
-      ctx.send(applyTo, { type: 'membership', state: detached ? 'detached' : 'attached', applied: raft.log.applied } satisfies MembershipDone);
+      if (rejoining) rejoining = false;
+      else ctx.send(applyTo, { type: 'membership', state: detached ? 'detached' : 'attached', applied: raft.log.applied } satisfies MembershipDone);
+    };
+    /**
+     * A member by the application's wish stays one. A detach called off can still be carried out: a
+     * request sent before the call-off may reach a leader after it (late, or retried into a leader that
+     * was busy), and the leader then takes this node out while it counts itself in. So a member that
+     * finds itself leaving or out asks back in; and one that has known no leader for an election timeout
+     * asks once per timeout, since a node taken out while cut off from the leader never hears of it (its
+     * log still names it; no leader sends to it): the leader's answer carries the membership that tells.
+     */
+    const keepMembership = () => {
+      const state = raft.membershipState();
+      if (state === 'leaving' || state === 'out') {
+        membership = 'attach';
+        rejoining = true;
+        return;
+      }
+      ticksLeaderless = raft.leader === undefined ? ticksLeaderless + 1 : 0;
+      if (ticksLeaderless > 0 && ticksLeaderless % params.electionTicks === 0) raft.requestMembership('attach');
     };
     const watcher: Address | undefined = params.watcher === undefined ? undefined : { node: self.node, actor: params.watcher };
     let reported: NodeStatus | undefined;
@@ -337,6 +361,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
             break;
           case 'detach':
           case 'attach':
+            rejoining = false; // the application's own request: it hears the outcome
             if (message.type === 'attach' && membership === 'out') raft.resume();
             membership = membership === 'out' && message.type === 'detach' ? 'out' : message.type;
             if (membership === 'out') ctx.send(applyTo, { type: 'membership', state: 'detached', applied: raft.log.applied } satisfies MembershipDone);

@@ -47,7 +47,8 @@ export abstract class RaftMembership extends RaftState {
    */
   membershipDone(op: 'detach' | 'attach'): boolean {
     const state = this.membershipState();
-    return this.membershipHeard && (op === 'detach' ? state === 'out' && this.role !== 'leader' : state === 'member');
+    // What was heard answers the request last made: after a detach called off, not yet the attach.
+    return this.membershipAsked === op && this.membershipHeard && (op === 'detach' ? state === 'out' && this.role !== 'leader' : state === 'member');
   }
 
   /**
