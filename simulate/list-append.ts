@@ -13,7 +13,7 @@ import { HistoryRecorder } from './history.js';
 import type { OpHandle } from './history.js';
 import { checkListAppend } from './checkers/list-append.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
-import { clusterFor, convergenceProblem, finalStore, recordOutcome, resultOf, runPhases, scheduleFaults, thinkMs } from './workload.js';
+import { clusterFor, convergenceProblem, finalStores, lostWritesProblems, recordOutcome, resultOf, runPhases, scheduleFaults, thinkMs } from './workload.js';
 import type { WorkloadOptions, WorkloadResult } from './workload.js';
 
 const schema: SchemaDef = { tables: [{ name: 'list', fields: [{ name: 'k', type: 'string' }, { name: 'items', type: 'int32[]' }], primaryKey: ['k'] }] };
@@ -56,15 +56,15 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   const problems: string[] = [];
   const verdict = checkListAppend(history.events);
   if (verdict.ok !== true) problems.push(`list-append anomalies: ${JSON.stringify(verdict).slice(0, 1500)}`);
-  const store = finalStore(cluster);
-  if (store === undefined) problems.push('no data node is up and recovered after the liveness phase');
-  else {
+  const stores = finalStores(cluster);
+  if (stores.length === 0) problems.push('no data node is up and recovered after the liveness phase');
+  const verdicts = stores.map(({ node, store }) => {
     const finalState = new Map(keys.map((k) => [k, store.read((tx) => listOf(tx, k))] as const));
-    const lost = checkLostWrites(history.events, finalState);
-    if (lost.ok !== true) problems.push(`acknowledged appends lost: ${JSON.stringify(lost).slice(0, 1500)}`);
     const leaked = [...finalState].filter(([, items]) => items.some((e) => e < 0));
-    if (leaked.length > 0) problems.push(`appends made on a detached node reached the cluster: ${JSON.stringify(leaked)}`);
-  }
+    if (leaked.length > 0) problems.push(`appends made on a detached node reached the cluster (on ${node}): ${JSON.stringify(leaked)}`);
+    return { node, verdict: checkLostWrites(history.events, finalState) };
+  });
+  problems.push(...lostWritesProblems(verdicts, 'appends'));
   problems.push(...convergenceProblem(cluster));
   const appends = history.events.filter((e) => e.type === 'ok' && e.f === 'append').length;
   return resultOf(options, cluster, history, problems, appends);

@@ -2,10 +2,12 @@
  * What every workload run guarantees beyond its checkers (simulate/workload.ts): an actor that throws —
  * a programmer error the simulator turns into a crash of its node — fails the run instead of passing
  * for one more crash fault; and two nodes committing different entries at one log index fail it too.
+ * Lost writes are judged over every live data node, so that one node behind is not taken for a loss.
  */
 import { describe, expect, it } from 'vitest';
 import { HistoryRecorder } from '../../simulate/history.js';
-import { clusterFor, resultOf, runRegisterWorkload } from '../../simulate/workload.js';
+import { clusterFor, lostWritesProblems, resultOf, runRegisterWorkload } from '../../simulate/workload.js';
+import { checkLostWrites } from '../../simulate/checkers/lost-writes.js';
 import type { WorkloadOptions } from '../../simulate/workload.js';
 
 const schema = { tables: [{ name: 'reg', fields: [{ name: 'k', type: 'string' as const }], primaryKey: ['k'] }] };
@@ -52,5 +54,18 @@ describe('a workload run', () => {
       tears += result.journalTears;
     }
     expect(tears).toBeGreaterThan(0);
+  });
+
+  it('calls acknowledged appends lost only when no live data node holds them; a node without them is behind', () => {
+    const history = new HistoryRecorder();
+    for (const element of [1, 2]) history.ok(history.invoke({ process: 0, f: 'append', key: 'a', value: element, time: element }), element + 0.5);
+    const verdict = (items: number[]) => checkLostWrites(history.events, new Map([['a', items]]));
+    const behind = lostWritesProblems([{ node: 'n0', verdict: verdict([1]) }, { node: 'n2', verdict: verdict([1, 2]) }], 'appends');
+    expect(behind).toHaveLength(1);
+    expect(behind[0]).toMatch(/^n0 is behind: 1 acknowledged appends that n2 holds are missing there/);
+    const lost = lostWritesProblems([{ node: 'n0', verdict: verdict([1]) }, { node: 'n2', verdict: verdict([2]) }], 'appends');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/^acknowledged appends lost \(missing on every live data node; as n0 sees it\)/);
+    expect(lostWritesProblems([{ node: 'n0', verdict: verdict([1, 2]) }], 'appends')).toEqual([]);
   });
 });
