@@ -7,9 +7,10 @@
  * Invariant (`nodesLeftDown`): the data nodes that stay up hold a qrank quorum of every membership the
  * run may be in at the end — the whole cluster without any subset of the nodes a `detach` fault touched
  * — otherwise the liveness requirement would not be one the cluster can meet. Data nodes, not arbiters:
- * an arbiter compacts its log like any node but cannot send a state image, so a quorum of an arbiter and
- * data nodes that are all behind its compaction point cannot catch up while the data nodes that hold
- * the latest entries are down (the cluster stalls, unavailable but not unsafe, until one comes back).
+ * an arbiter keeps what the data nodes lack only up to a bound (arbiterTransLogLengthsMax times
+ * transLogLength) and cannot send a state image, so a quorum of an arbiter and data nodes further behind
+ * than that cannot catch up while the data nodes that hold the latest entries are down (the cluster
+ * stalls, unavailable but not unsafe, until one comes back); a run can leave a node that far behind.
  * With the data nodes up a quorum, one of them holds every committed entry.
  */
 import type { TimedFault } from './faults.js';

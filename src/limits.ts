@@ -88,9 +88,17 @@ export const raftInflightAppendsMax = 16;
 export const windowBufferBytesMax = 4 * 1024 * 1024;
 /**
  * Cluster (`transLogLength`): log entries kept behind the latest state image, and applied entries
- * between two images. The log holds at most about twice this many committed entries.
+ * between two images. The log holds at most about twice this many committed entries (an arbiter's:
+ * see arbiterTransLogLengthsMax).
  */
 export const transLogLengthDefault = 100_000;
+/**
+ * Cluster: an arbiter keeps the entries a data node of the membership may still need (it has no tables,
+ * so no image to send one), but never more than this many `transLogLength` behind what it applied. A
+ * data node down or cut off for longer is then past the arbiter's log, and catches up only from a data
+ * node leading (an image), as every node did before arbiters kept entries for the data nodes.
+ */
+export const arbiterTransLogLengthsMax = 8;
 /**
  * Replicator with a journal that syncs in the background: Readies written and waiting for their sync.
  * At this many the replicator syncs at once (blocking) instead, which makes all of them durable.

@@ -12,8 +12,8 @@
  * the state machine (through the committer, so that the request follows every entry applied before it)
  * for an image of its tables cut into frames of at most `imageFrameRowsMax` rows and `imageFrameBytesMax`
  * bytes (the seeds' syncMsgObjects / syncMsgSize); Raft keeps the image, compacts its log to
- * `logEntriesRetained` entries behind it, and sends the image chunk by chunk to a follower that needs
- * compacted entries. The journal is rewritten at each image, so it stays bounded too.
+ * `logEntriesRetained` entries behind it (an arbiter: only what every data node holds, within a bound;
+ * raft-images.ts), and sends the image chunk by chunk to a follower that needs compacted entries. The journal is rewritten at each image, so it stays bounded too.
  *
  * A journal that syncs in the background (FileJournal: the thread and inline hosts) is written at once
  * and synced off the event loop, several Readies per sync; what may leave before the sync and what must

@@ -59,6 +59,12 @@ export interface Append extends Envelope {
   readonly commit: number;
   /** The leader's latest ReadIndex round (thesis §6.4); echoed in the answer. Absent before any read. */
   readonly readRound?: number;
+  /**
+   * To an arbiter only: the highest index every data node of the membership is known to hold (the
+   * leader's match for each; its own last index if it is one). The arbiter compacts no further: it has no
+   * image to give a data node that lacks what it compacted, should it lead while no data node can.
+   */
+  readonly dataMatch?: number;
 }
 /**
  * On success `index` is the last index the follower now matches. On rejection `index` is the prevIndex

@@ -4,6 +4,11 @@
  * hands an image of what it applied (takeImage) or, with no journal to rewrite, the log is compacted
  * alone and an image is asked for only when a follower needs compacted entries (imageWanted); a leader
  * sends the image one chunk at a time (image-transfer.ts), an arbiter only where the log starts again.
+ *
+ * An arbiter has no tables, so no image to send a data node: it compacts only what every data node of
+ * the membership holds (what its leader tells it with each append, or its own progress when it leads),
+ * so that leading while the up-to-date data nodes are down it can still feed a lagging one from its log.
+ * Bound: never more than `arbiterTransLogLengthsMax` × `logEntriesRetained` entries behind its image.
  */
 import { assert } from '../../runtime/assert.js';
 import type { Snapshot, SnapshotResp } from './messages.js';
@@ -11,6 +16,7 @@ import type { NodeId } from './quorum.js';
 import type { Progress } from './progress.js';
 import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
 import { RaftReads } from './raft-reads.js';
+import { arbiterTransLogLengthsMax } from '../../limits.js';
 
 export abstract class RaftImages extends RaftReads {
   /**
@@ -24,9 +30,30 @@ export abstract class RaftImages extends RaftReads {
     const term = this.log.term(index);
     assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
     this.image = { index, term, frames, membership: this.members.at(index) };
-    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    this.log.compact(Math.max(0, this.compactionPoint(index)));
     this.members.compacted(this.log.compactedIndex);
     this.newImage = { image: this.image, install: false };
+  }
+
+  /** Arbiter following: the highest index every data node of the membership holds, as its leader last said. */
+  protected dataHeld = 0;
+
+  /**
+   * Leader: the highest index every data node of the membership is known to hold (sent to arbiters).
+   * A data node just (re)joined, or not heard from since this leader began, counts as holding nothing.
+   */
+  protected dataMatch(): number {
+    let held = this.log.lastIndex();
+    for (const [id, pr] of this.progress) if (!this.arbiters.has(id)) held = Math.min(held, pr.match);
+    return held;
+  }
+
+  /** Where the log may be compacted to behind an image at `index` (an arbiter: see the file's header). */
+  private compactionPoint(index: number): number {
+    const retained = index - this.config.logEntriesRetained;
+    if (!this.dataless) return retained;
+    const held = this.role === 'leader' ? this.dataMatch() : this.dataHeld;
+    return Math.max(index - arbiterTransLogLengthsMax * this.config.logEntriesRetained, Math.min(retained, held));
   }
 
   /**

@@ -334,7 +334,8 @@ export class Raft extends RaftImages {
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
     const round = this.reads.currentRound;
-    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}) });
+    const dataMatch = this.arbiters.has(to) ? { dataMatch: this.dataMatch() } : {};
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...dataMatch });
   }
 
   private handleAppend(m: Append): void {
@@ -343,6 +344,7 @@ export class Raft extends RaftImages {
       this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success, index, hint, ...(round !== undefined ? { readRound: round } : {}) });
     if (!this.heardLeader && m.commit > this.log.committed) this.behind(m.commit, false);
     this.heardLeader = true;
+    if (m.dataMatch !== undefined) this.dataHeld = m.dataMatch; // this leader's word replaces the last one's
     if (m.prevIndex < this.log.committed) {
       reply(true, this.log.committed, 0); // what we committed matches; the leader resends the rest
       return;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RaftLog } from '../../../src/cluster/raft/log.js';
 import { Raft } from '../../../src/cluster/raft/raft.js';
 import { RaftNet, equalVoters } from './net.js';
+import { arbiterTransLogLengthsMax } from '../../../src/limits.js';
 
 describe('Raft with weighted votes', () => {
   it('§5.2 elects one leader; pre-vote does not spend terms', () => {
@@ -300,6 +301,75 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
     expect(z.image?.index).toBe(net.node('a').image?.index);
     expect(z.image?.frames).toEqual([]);
     expect(net.inFlight.filter((m) => m.type === 'snapshot' && m.data.byteLength > 0 && m.to === 'z')).toEqual([]);
+  });
+
+  it('§7 an arbiter compacts only what every data node holds: leading with the up-to-date data node down, it feeds the lagging one from its log', () => {
+    // The simulator's sweep (seed 41013, list-append, 3 nodes, n1 left down): the arbiter had compacted
+    // past the lagging data node's log, could send it no image, and nothing committed until n1 came back.
+    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    net.elect('a');
+    net.partition(['b'], ['a', 'z']);
+    for (let i = 0; i < 10; i++) net.propose('a', `x=${i}`);
+    net.stabilize(); // committed by a and z; b has none of it
+    net.tickAll(1); // z learns the commit index, and what the data nodes hold
+    net.compact('z'); // z has applied 10 entries more than it keeps behind an image
+    net.compact('a');
+    net.crash('a');
+    net.heal();
+    net.tickAll(80);
+    expect(net.leader()).toBe('b');
+    expect(net.commands('b')).toEqual(Array.from({ length: 10 }, (_, i) => `x=${i}`));
+    expect(net.propose('b', 'after')).toBe('appended');
+    net.stabilize();
+    expect(net.commands('b').at(-1)).toBe('after');
+    // a is still down: z keeps what a may lack. Once a is back and holds it all, z compacts as before.
+    net.compact('z');
+    expect(net.node('z').log.compactedIndex).toBe(1);
+    net.boot('a');
+    net.tickAll(20);
+    for (let i = 0; i < 3; i++) net.propose('b', `y=${i}`);
+    net.stabilize();
+    net.tickAll(1);
+    net.compact('z');
+    expect(net.node('z').log.compactedIndex).toBe(net.node('z').log.applied - 2);
+  });
+
+  it('§7 an arbiter keeps entries for a data node that is down only up to its bound (arbiterTransLogLengthsMax)', () => {
+    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    net.elect('a');
+    net.crash('b');
+    const z = net.node('z');
+    for (let i = 0; i < 60; i++) {
+      net.propose('a', `x=${i}`);
+      net.stabilize();
+      net.tickAll(1);
+      net.compact('z');
+      expect(z.log.lastIndex() - z.log.compactedIndex).toBeLessThanOrEqual(arbiterTransLogLengthsMax * 2 + 1);
+    }
+    expect(z.log.compactedIndex).toBeGreaterThan(2); // b holds the first entry at most: z kept more than that, not all
+  });
+
+  it('§7 an arbiter leading compacts by its own progress: nothing a data node it has not heard from may lack', () => {
+    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    net.elect('a');
+    net.partition(['b'], ['a', 'z']);
+    for (let i = 0; i < 10; i++) net.propose('a', `x=${i}`);
+    net.stabilize();
+    net.tickAll(1);
+    net.crash('a');
+    net.heal();
+    // Step b and z one message at a time until z leads, before its first append reaches b.
+    const z = net.node('z');
+    const leading = () => z.role === 'leader';
+    for (let i = 0; i < 300 && !leading(); i++) {
+      net.tick(i % 2 === 0 ? 'z' : 'b');
+      while (!leading() && net.deliverOne());
+    }
+    expect(leading()).toBe(true);
+    net.compact('z'); // z has applied far more than it keeps behind an image; b holds none of it
+    expect(z.log.compactedIndex).toBeLessThanOrEqual(net.node('b').log.lastIndex());
+    net.tickAll(80);
+    expect(net.commands('b')).toEqual(Array.from({ length: 10 }, (_, i) => `x=${i}`));
   });
 });
 
