@@ -3,7 +3,8 @@
  * sweep of seeds, each drawing its own fault schedule (narrowed by --faults), checks every run, prints
  * the one command that replays any failure, optionally writes the history and an HTML report, and ends
  * with one JSON line on stdout:
- * {"seeds","failures","failedSeeds","simSeconds","wallSeconds","eventsPerSec","deliveriesPerSec",…}.
+ * {"seeds","failures","failedSeeds","simSeconds","wallSeconds","simToWallRatio","cpuSeconds","simToCpuRatio",
+ * "okOpsPerSimSec","eventsPerSec","deliveriesPerSec","deliveriesPerCpuSec",…}.
  *
  * Output discipline: results and replay commands go to stdout (the JSON line last); progress goes to
  * stderr only — a bar redrawn in place on a terminal, plain lines otherwise.
@@ -186,8 +187,9 @@ function withStackTraceLimit<T>(limit: number, run: () => T): T {
 
 export function runSim(args: SimArgs, print: (line: string) => void, progress: ProgressSink = process.stderr): number {
   const began = performance.now();
+  const cpuBefore = process.cpuUsage();
   const failedSeeds: number[] = [];
-  const totals = { simMs: 0, events: 0, delivered: 0 };
+  const totals = { simMs: 0, events: 0, delivered: 0, okOps: 0 };
   let kept: SeedRun | undefined;
   let keptSeed = args.seed;
   const bar = progressBar(args.seeds, progress, began);
@@ -202,6 +204,7 @@ export function runSim(args: SimArgs, print: (line: string) => void, progress: P
     totals.simMs += run.result?.simMs ?? 0;
     totals.events += run.result?.events ?? 0;
     totals.delivered += run.result?.delivered ?? 0;
+    totals.okOps += run.result?.okOps ?? 0;
     if (run.problems.length > 0) {
       if (failedSeeds.length === 0) [kept, keptSeed] = [run, seed];
       failedSeeds.push(seed);
@@ -224,11 +227,19 @@ export function runSim(args: SimArgs, print: (line: string) => void, progress: P
     }));
   }
   const wallSeconds = (performance.now() - began) / 1000;
+  // CPU time (user + system, every thread of this process) as well as wall time: on a shared machine wall
+  // time swings with the load, CPU time much less.
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const simSeconds = totals.simMs / 1000;
+  const round1 = (n: number) => Math.round(n * 10) / 10;
   print(JSON.stringify({
     seeds: args.seeds, failures: failedSeeds.length, failedSeeds, nodes: args.ranks.length, workload: args.workload,
     simSeconds: Math.round(totals.simMs) / 1000, wallSeconds: Math.round(wallSeconds * 1000) / 1000,
-    speedup: Math.round((totals.simMs / 1000 / wallSeconds) * 10) / 10,
+    simToWallRatio: round1(simSeconds / wallSeconds), cpuSeconds: Math.round(cpuSeconds * 1000) / 1000, simToCpuRatio: round1(simSeconds / cpuSeconds),
+    okOpsPerSimSec: simSeconds > 0 ? round1(totals.okOps / simSeconds) : 0,
     eventsPerSec: Math.round(totals.events / wallSeconds), deliveriesPerSec: Math.round(totals.delivered / wallSeconds),
+    deliveriesPerCpuSec: Math.round(totals.delivered / cpuSeconds),
   }));
   return failedSeeds.length === 0 ? 0 : 1;
 }

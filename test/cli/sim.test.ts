@@ -32,6 +32,9 @@ describe('chorus sim', () => {
     const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(summary).toMatchObject({ seeds: 24, failures: 0, failedSeeds: [], nodes: 3 });
     expect(summary['deliveriesPerSec']).toBeGreaterThan(0);
+    // The speed figures, on wall time and on CPU time, and the load they were measured under.
+    for (const field of ['simToWallRatio', 'simToCpuRatio', 'cpuSeconds', 'deliveriesPerCpuSec', 'okOpsPerSimSec']) expect(summary[field], field).toBeGreaterThan(0);
+    expect(summary['simSeconds'] as number / (summary['wallSeconds'] as number)).toBeCloseTo(summary['simToWallRatio'] as number, 0);
   });
 
   it('writes a self-contained HTML report of the run', () => {
