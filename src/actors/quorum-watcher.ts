@@ -30,6 +30,11 @@ import type { Membership } from '../cluster/raft/membership.js';
 import { involved, membershipQuorum, sameMembers } from '../cluster/raft/membership.js';
 
 const sameMembership = (a: Membership, b: Membership) => sameMembers(a.members, b.members) && (a.old === undefined ? b.old === undefined : b.old !== undefined && sameMembers(a.old, b.old));
+/** Equal statuses (a peer's heartbeats repeat its status while nothing changes: the view stays as it was then). */
+const sameStatus = (a: NodeStatus | undefined, b: NodeStatus | undefined): boolean =>
+  a === b ||
+  (a !== undefined && b !== undefined && a.role === b.role && a.term === b.term && a.leader === b.leader && a.commit === b.commit && a.applied === b.applied && a.lastIndex === b.lastIndex &&
+    (a.membership === b.membership || (a.membership !== undefined && b.membership !== undefined && sameMembership(a.membership, b.membership))));
 import type { LinkChanged } from './listener.js';
 
 export const WATCHER = 'watcher';
@@ -65,6 +70,8 @@ export interface LocalStatus {
 interface WatchTick {
   readonly type: 'watchTick';
 }
+/** The timer's message, the same every time (nothing in it changes). */
+const watchTick: WatchTick = { type: 'watchTick' };
 export type WatcherMessage = Heartbeat | LocalStatus | LinkChanged | WatchTick | StopCluster;
 
 /** To the application: a peer connected or disconnected. */
@@ -118,6 +125,8 @@ export interface WatcherParams {
 
 interface Peer {
   readonly id: string;
+  /** Its watcher. */
+  readonly address: Address;
   readonly qrank: number;
   connected: boolean;
   linkUp: boolean;
@@ -140,10 +149,12 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
     let members: Membership = { members: ids };
     let isQuorum: QuorumRule = membershipQuorum(members, params.voters, custom);
     const totalQrank = () => params.voters.filter((v) => members.members.includes(v.id)).reduce((sum, v) => sum + v.qrank, 0);
-    const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined, stopAt: undefined }));
+    const peers = params.voters.filter((v) => v.id !== self).map((v): Peer => ({ id: v.id, address: { node: v.id, actor: WATCHER }, qrank: v.qrank, connected: false, linkUp: true, heardAt: -Infinity, status: undefined, stopAt: undefined }));
     const byId = new Map(peers.map((p) => [p.id, p]));
     let local: NodeStatus | undefined;
     let hasQuorum: boolean | undefined;
+    /** Who is connected, or the membership, changed since the quorum was last decided. */
+    let quorumDirty = true;
     let viewChanged = true;
     /** Set once the application asked for a cluster-wide stop: this node's `stopAt`. */
     let stopAt: number | undefined;
@@ -157,6 +168,7 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
       if (peer.connected === connected) return;
       peer.connected = connected;
       viewChanged = true;
+      quorumDirty = true;
       ctx.send(app, { type: 'peer', peer: peer.id, qrank: peer.qrank, connected, reason } satisfies PeerChanged);
     };
     const publish = () => {
@@ -167,6 +179,8 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
     };
     /** Recomputes the quorum; on a change the application gets the new view first, then the event. */
     const decide = () => {
+      if (!quorumDirty) return; // every heartbeat period calls it: most of the time nothing it depends on moved
+      quorumDirty = false;
       const connected = [self, ...peers.filter((p) => p.connected).map((p) => p.id)];
       const now = isQuorum(new Set(connected));
       if (now === hasQuorum) return;
@@ -195,20 +209,22 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
       stopReported = key;
       if (done) {
         stopDone = true;
-        for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat()); // the others may still wait for this node's applied index
+        const beat = heartbeat();
+        for (const peer of peers) ctx.send(peer.address, beat); // the others may still wait for this node's applied index
       }
       ctx.send(app, { type: 'stopProgress', notStopping, behind, target, done } satisfies StopProgress);
     };
     const tick = () => {
       const now = ctx.now();
+      const beat = heartbeat(); // one message for every peer: it is read only
       for (const peer of peers) {
-        ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
+        ctx.send(peer.address, beat);
         if (peer.connected && now - peer.heardAt > params.silenceMsMax) setConnected(peer, false, `not heard from for more than ${params.silenceMsMax} ms`);
       }
       decide();
       publish();
       checkStop();
-      ctx.setTimer(params.heartbeatMs, { type: 'watchTick' });
+      ctx.setTimer(params.heartbeatMs, watchTick);
     };
     decide();
     tick();
@@ -223,9 +239,11 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
             const peer = byId.get(from.node);
             if (peer === undefined) return; // not a member: ignore
             peer.heardAt = ctx.now();
-            peer.status = message.status;
+            if (!sameStatus(peer.status, message.status)) {
+              peer.status = message.status;
+              viewChanged = true;
+            }
             if (message.stopAt !== undefined) peer.stopAt = message.stopAt;
-            viewChanged = true;
             checkStop();
             if (peer.linkUp && !peer.connected) {
               setConnected(peer, true, 'heartbeat');
@@ -240,21 +258,27 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
             if (message.status.membership !== undefined && !sameMembership(message.status.membership, members)) {
               members = message.status.membership;
               isQuorum = membershipQuorum(members, params.voters, custom);
+              quorumDirty = true;
               decide();
             }
             if (stopAt !== undefined && !stopDone) {
               const wasBehind = selfBehind;
               checkStop();
               // This node has caught up to the stop target: the others wait for that; tell them now.
-              if (wasBehind && !selfBehind && !stopDone) for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
+              if (wasBehind && !selfBehind && !stopDone) {
+                const beat = heartbeat();
+                for (const peer of peers) ctx.send(peer.address, beat);
+              }
             }
             return;
-          case 'stopCluster':
+          case 'stopCluster': {
             if (stopAt !== undefined) return;
             stopAt = Math.max(message.applied, local?.applied ?? 0);
-            for (const peer of peers) ctx.send({ node: peer.id, actor: WATCHER }, heartbeat());
+            const beat = heartbeat();
+            for (const peer of peers) ctx.send(peer.address, beat);
             checkStop();
             return;
+          }
           case 'link': {
             const peer = byId.get(message.peer);
             if (peer === undefined) return;
