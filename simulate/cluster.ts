@@ -16,7 +16,6 @@
  * is a standalone database (`transact` commits on its tables only, never through the log), and attach
  * puts its tables back to how they were when it left before the replicator rejoins.
  */
-import { Encoder } from '@msgpack/msgpack';
 import type { Actor, ActorSpec, Message, NodeSpec } from '../src/runtime/actor.js';
 import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
@@ -24,6 +23,8 @@ import { noWindow } from '../src/actors/window-flusher.js';
 import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
+import type { ChangeSet } from '../src/store/changeset.js';
+import { encodeChangeSet } from '../src/store/changeset.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
 import type { ReadTx } from '../src/store/read-tx.js';
@@ -32,13 +33,6 @@ import { Deadlines } from './deadlines.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
 import { simElectionTicks, simTickMs, simWriteTimeoutMs } from './limits.js';
 import type { Committed } from '../src/actors/replicator.js';
-
-/**
- * Measures a change-set's encoded size as ClusterNode does (`encode(changeSet).byteLength`, the same
- * default options), with one encoder whose buffer is reused: `encode()` builds an encoder and its
- * 2 KB buffer per call, ~3.5% of a 5-node run (profiled) only to count bytes.
- */
-const sizer = new Encoder();
 
 /** A node's membership as the application sees it (ClusterNode's DetachControl states). */
 export type Membership = 'attached' | 'detaching' | 'detached' | 'attaching';
@@ -83,6 +77,8 @@ export class SimCluster {
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
   private nextId = 1;
+  /** Pending writes' change-sets as made, by id (ids are unique across nodes): applied as they are on their node, as ClusterNode does. */
+  private readonly made = new Map<number, { readonly encoded: Uint8Array; readonly changeSet: ChangeSet }>();
   /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
   private readonly keptDown = new Set<string>();
   private readonly memberships = new Map<string, { state: Membership; attachPoint: Uint8Array[] | undefined; localWrites: number; attachWanted: boolean }>();
@@ -184,11 +180,14 @@ export class SimCluster {
     const waiting = this.pending.get(node)!;
     const settle = this.once((outcome) => {
       waiting.delete(id);
+      this.made.delete(id);
       done(outcome);
     });
     waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
     this.timeouts.add(() => settle({ kind: 'info' }));
-    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet, bytes: sizer.encodeSharedRef(changeSet).byteLength } satisfies CommitRequest);
+    const encoded = encodeChangeSet(changeSet);
+    this.made.set(id, { encoded, changeSet });
+    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet: encoded, bytes: encoded.byteLength } satisfies CommitRequest);
     if (error !== undefined) settle({ kind: 'fail', code: error.code });
   }
 
@@ -305,9 +304,13 @@ export class SimCluster {
         return;
       case 'apply': {
         const waiting = this.pending.get(node)!;
+        const local = (id: number, encoded: Uint8Array) => {
+          const made = this.made.get(id);
+          return made?.encoded === encoded ? made.changeSet : undefined;
+        };
         applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
           waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
-        });
+        }, local);
         return;
       }
       case 'commitRefused': {

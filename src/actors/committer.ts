@@ -17,12 +17,18 @@ import { assertNever } from '../runtime/assert.js';
 import type { Committed, ImageWanted, MembershipDone, ProposeRefused, ReadFailed, ReadReady, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
 import type { QuorumChanged } from './quorum-watcher.js';
+import { encodeMsgpack } from '../store/codec.js';
 
 /** What goes into the log for one transaction. */
 export interface LogPayload {
   readonly origin: string;
   readonly id: number;
-  readonly changeSet: unknown;
+  /**
+   * The change-set's msgpack bytes (encodeChangeSet), made once by the node that wrote it and carried
+   * unchanged through the log, the journals and the wire: msgpack writes them as one bin, without
+   * walking them. Decoded only where the entry is applied.
+   */
+  readonly changeSet: Uint8Array;
   /** modeMask.binaryEvolution: the writer's schema, so that a node with another one can convert the change-set. */
   readonly schema?: unknown;
 }
@@ -30,7 +36,8 @@ export interface LogPayload {
 export interface CommitRequest {
   readonly type: 'commit';
   readonly id: number;
-  readonly changeSet: unknown;
+  /** The change-set's bytes (encodeChangeSet); `bytes` counts them and the schema's. */
+  readonly changeSet: Uint8Array;
   readonly bytes: number;
   /** The writer's schema definition, carried in the log entry (modeMask.binaryEvolution). */
   readonly schema?: unknown;
@@ -125,7 +132,7 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             const payloads: LogPayload[] = [];
             for (const entry of message.entries) {
               if (entry.data.kind !== 'command') continue;
-              const payload = entry.data.payload as LogPayload;
+              const payload = logPayload(entry.data.payload);
               if (first < 0) first = entry.index;
               last = entry.index;
               payloads.push(payload);
@@ -154,3 +161,15 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
     };
   },
 });
+
+/**
+ * A command entry's payload as a LogPayload. Journals written before change-sets travelled as bytes
+ * hold them as msgpack maps (decoded to objects on replay); such a change-set is encoded here, so that
+ * what the application gets is always bytes. Payloads are only ever made by committers, so the shape is
+ * otherwise trusted.
+ */
+export function logPayload(data: unknown): LogPayload {
+  const payload = data as LogPayload | { readonly changeSet: object };
+  if (payload.changeSet instanceof Uint8Array) return payload as LogPayload;
+  return { ...(payload as LogPayload), changeSet: encodeMsgpack(payload.changeSet) };
+}

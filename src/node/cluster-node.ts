@@ -44,8 +44,8 @@ import { StopBarrier } from './stop-barrier.js';
 import { NetworkLink } from './network-link.js';
 import { NodeEventHub } from './node-events.js';
 
-/** Counts a change-set's bytes (clusterSendBuf) without an encoder and buffer per write. */
-const changeSetEncoder = new Encoder();
+/** Counts the schema's bytes (binaryEvolution carries it with each write; clusterSendBuf counts it). */
+const schemaSizer = new Encoder();
 
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
@@ -101,7 +101,7 @@ export class ClusterNode {
     this.nodeId = params.self;
     if (params.modeMask.binaryEvolution && store !== undefined) {
       const def = plainSchemaDef(store.schema.def);
-      this.schemaDef = { def, bytes: changeSetEncoder.encodeSharedRef(def).byteLength };
+      this.schemaDef = { def, bytes: schemaSizer.encodeSharedRef(def).byteLength };
     }
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
     this.stopBarrier = new StopBarrier(this.nodeId);
@@ -317,7 +317,7 @@ export class ClusterNode {
       if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
       // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
       const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
-      return this.writes.submit(changeSet, changeSetEncoder.encodeSharedRef(changeSet).byteLength, this.schemaDef);
+      return this.writes.submit(changeSet, this.schemaDef);
     } finally {
       submitted(); // after submit() has put it among the pending writes
     }
@@ -422,7 +422,7 @@ export class ClusterNode {
     if (this.stopped) return;
     let counts: ReturnType<typeof applyCommitted>;
     try {
-      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.writes.settle(id, result, error));
+      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.writes.settle(id, result, error), (id, encoded) => this.writes.changeSet(id, encoded));
     } catch (error) {
       if (!(error instanceof CannotFollowError)) throw error;
       this.fail(error);

@@ -14,6 +14,7 @@ import { WATCHER, quorumWatcher } from '../actors/quorum-watcher.js';
 import type { ApplyEntries } from '../actors/committer.js';
 import type { Store, ApplyResult } from '../store/store.js';
 import type { ChangeSet } from '../store/changeset.js';
+import { decodeChangeSet } from '../store/changeset.js';
 import { IncompatibleSchemaError, StoreError } from '../store/errors.js';
 import type { SchemaDef } from '../store/schema.js';
 import { ChorusError } from '../runtime/errors.js';
@@ -97,12 +98,17 @@ const learned = new WeakMap<Store, Set<string>>();
  * (CONFLICT, UNIQUE, ...) rejects that change-set on every node alike and stores nothing of it — except
  * INCOMPATIBLE_SCHEMA, which depends on this node's schema: CannotFollowError then. Anything else is a
  * bug and is thrown. A payload carrying its writer's schema (binaryEvolution) teaches it to the store first.
+ *
+ * Change-sets arrive as bytes; `local` gives this node's own writes, when these are their very bytes, as
+ * the objects it made (their certification is prepared already), and any other is decoded here, once (CORRUPT, on every node
+ * alike, if its bytes are not a change-set).
  */
 export function applyCommitted(
   store: Store,
   self: string,
   entries: ApplyEntries,
   settle: (id: number, result: ApplyResult | undefined, error: StoreError | undefined) => void,
+  local: (id: number, encoded: Uint8Array) => ChangeSet | undefined,
 ): { applied: number; rejected: number; remoteApplied: number; remoteRejected: number } {
   let applied = 0;
   let rejected = 0;
@@ -112,7 +118,7 @@ export function applyCommitted(
     let result: ApplyResult | undefined;
     let failure: StoreError | undefined;
     try {
-      const changeSet = payload.changeSet as ChangeSet;
+      const changeSet = (payload.origin === self ? local(payload.id, payload.changeSet) : undefined) ?? decodeChangeSet(payload.changeSet, payload.origin);
       if (payload.schema !== undefined && store.evolution && changeSet.schema !== store.schema.fingerprint) {
         const known = learned.get(store) ?? learned.set(store, new Set()).get(store)!;
         if (!known.has(changeSet.schema)) {

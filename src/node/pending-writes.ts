@@ -12,6 +12,8 @@
 import { ChorusError } from '../runtime/errors.js';
 import type { ApplyResult } from '../store/store.js';
 import type { CommitRefused, CommitRequest } from '../actors/committer.js';
+import type { ChangeSet } from '../store/changeset.js';
+import { encodeChangeSet } from '../store/changeset.js';
 import { noLeaderResubmitsMax } from '../limits.js';
 
 interface PendingWrite {
@@ -19,6 +21,8 @@ interface PendingWrite {
   readonly reject: (error: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
   readonly request: CommitRequest;
+  /** The change-set as made here: applied as it is when it comes back committed (no decoding). */
+  readonly changeSet: ChangeSet;
   /** Times it was submitted again after a refusal or a leader change. */
   resubmits: number;
   /** The leader this node knew when the write was last submitted. */
@@ -67,16 +71,31 @@ export class PendingWrites {
     };
   }
 
-  /** Sends a change-set (its phase 1 done) to the committer; settles when its outcome is known here. */
-  submit(changeSet: unknown, bytes: number, schema?: { readonly def: unknown; readonly bytes: number }): Promise<ApplyResult> {
+  /**
+   * Sends a change-set (its phase 1 done) to the committer, encoded once here for the whole way through
+   * the log; settles when its outcome is known here.
+   */
+  submit(changeSet: ChangeSet, schema?: { readonly def: unknown; readonly bytes: number }): Promise<ApplyResult> {
     const id = this.nextId++;
     const { nodeId, writeTimeoutMs } = this.routes;
+    const encoded = encodeChangeSet(changeSet);
+    const bytes = encoded.byteLength;
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${nodeId} was not committed within ${writeTimeoutMs} ms (writeTimeoutMs)`)), writeTimeoutMs);
-      const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet, bytes } : { type: 'commit', id, changeSet, bytes: bytes + schema.bytes, schema: schema.def };
-      this.pending.set(id, { resolve, reject, timer, request, resubmits: 0, leader: this.routes.leader() });
+      const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
+      this.pending.set(id, { resolve, reject, timer, request, changeSet, resubmits: 0, leader: this.routes.leader() });
       this.send(request);
     });
+  }
+
+  /**
+   * Write `id`'s change-set as made here, if it is pending and `encoded` are the very bytes it was sent
+   * as (same object: hosts that pass messages by reference; a host that copies them, or an entry of an
+   * earlier run of this node that happens to carry the same id, gets undefined and decodes the bytes).
+   */
+  changeSet(id: number, encoded: Uint8Array): ChangeSet | undefined {
+    const write = this.pending.get(id);
+    return write !== undefined && write.request.changeSet === encoded ? write.changeSet : undefined;
   }
 
   /** The write's outcome (from apply, a refusal, its timer or the node stopping); later ones are ignored. */

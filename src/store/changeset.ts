@@ -1,12 +1,16 @@
 /**
- * Change-sets: what a write transaction did, as plain data that survives structured clone and msgpack
- * (the replicator ships them between threads and nodes), and its guard from `unknown`.
+ * Change-sets: what a write transaction did, as plain data, its guard from `unknown`, and its bytes.
+ * A change-set is encoded once, on the node that wrote it (`encodeChangeSet`); those bytes travel
+ * unchanged through the log entry, the journal, the wire and the followers' journals, and are decoded
+ * only where a node applies them (`decodeChangeSet`).
  *
  * Invariants: a change-set names the schema fingerprint it was written with and the store version its
  * snapshot was; keys are arrays of key values in primary-key order, rows arrays of values in that
  * schema's field order; a key occurs at most once in `writes` and never also in `reads`.
  */
+import { Encoder } from '@msgpack/msgpack';
 import { CorruptError } from './errors.js';
+import { decodeMsgpack } from './codec.js';
 import type { Scalar, Value } from './values.js';
 
 /** A primary key that the transaction read (present or not). */
@@ -77,4 +81,23 @@ function isRange(value: unknown): boolean {
   const bound = (b: unknown): boolean => b === null || Array.isArray(b);
   return typeof range['table'] === 'string' && (range['index'] === undefined || typeof range['index'] === 'string') && bound(range['lower']) && bound(range['upper'])
     && typeof range['lowerExclusive'] === 'boolean' && typeof range['upperExclusive'] === 'boolean';
+}
+
+// int64 as bigint; an absent optional field (a range's `index`) is left out, never written as nil.
+const changeSetEncoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+
+/** The change-set's msgpack bytes (a fresh copy), as they go into the log. */
+export function encodeChangeSet(changeSet: ChangeSet): Uint8Array {
+  return changeSetEncoder.encode(changeSet);
+}
+
+/** A change-set from its bytes; CorruptError when they are not msgpack or not a change-set (`writer`: the node that wrote it). */
+export function decodeChangeSet(bytes: Uint8Array, writer: string): ChangeSet {
+  let data: unknown;
+  try {
+    data = decodeMsgpack(bytes);
+  } catch (error) {
+    throw new CorruptError(`a change-set written on ${writer}`, 0, `undecodable: ${(error as Error).message}`);
+  }
+  return toChangeSet(data, `a change-set written on ${writer}`, 0);
 }

@@ -12,6 +12,8 @@ import type { NodeParams } from '../../src/node/params.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import { ChorusError } from '../../src/runtime/errors.js';
+import { FileJournal } from '../../src/runtime/file-journal.js';
+import { decodeMsgpack, encodeMsgpack } from '../../src/store/codec.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -52,6 +54,15 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     await settled();
     for (const node of nodes) expect(addrs.map((_, i) => get(node, `key${i}`))).toEqual([0, 1, 2]);
     expect(new Set(nodes.map((n) => n.contentHash())).size).toBe(1);
+  });
+
+  it('commits int64 values (bigint) and every node reads them back as bigint', async () => {
+    const network = new InProcessNetwork();
+    const wide: SchemaDef = { tables: [{ name: 'big', fields: [{ name: 'k', type: 'string' }, { name: 'n', type: 'int64' }], primaryKey: ['k'] }] };
+    nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema: wide, host, network })));
+    await nodes[1]!.write((tx) => void tx.upsert('big', { k: 'a', n: 2n ** 62n + 1n }));
+    await settled();
+    for (const node of nodes) expect(node.read((tx) => tx.get('big', 'a')?.['n'])).toBe(2n ** 62n + 1n);
   });
 
   it('decides a write-write conflict the same way on every node', async () => {
@@ -233,6 +244,45 @@ describe('openNode with a dataDir', () => {
       expect(get(nodes[away]!, 'after')).toBe(1); // from its own journal, at once
       await settled();
       expect(get(nodes[away]!, 'while-away')).toBe(2); // from the leader, once it caught up
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
+      nodes = [];
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a journal written before change-sets travelled as bytes (each change-set a msgpack map)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
+    try {
+      const network = new InProcessNetwork();
+      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir });
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (let i = 0; i < 12; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i}`, v: i }));
+      await settled();
+      await Promise.all(nodes.map((n) => n.stop()));
+      // Rewrite every journal as the earlier version wrote it: the change-set inside each entry as a map.
+      type Rec = { e?: { data: { kind: string; payload?: { changeSet: unknown } } }[] };
+      let converted = 0;
+      for (const file of readdirSync(dataDir).filter((f) => f.endsWith('.journal'))) {
+        const journal = new FileJournal(dataDir, file.slice(0, -'.journal'.length));
+        const records = journal.recovered.map((bytes) => {
+          const record = decodeMsgpack(bytes) as Rec;
+          for (const entry of record.e ?? []) {
+            if (entry.data.payload === undefined) continue;
+            entry.data.payload.changeSet = decodeMsgpack(entry.data.payload.changeSet as Uint8Array);
+            converted++;
+          }
+          return encodeMsgpack(record);
+        });
+        journal.rewrite(records);
+        journal.close();
+      }
+      expect(converted).toBeGreaterThanOrEqual(3 * 12);
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (const node of nodes) expect(Array.from({ length: 12 }, (_, i) => get(node, `k${i}`))).toEqual(Array.from({ length: 12 }, (_, i) => i));
+      await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
+      await settled();
+      expect(nodes.map((n) => get(n, 'after'))).toEqual([1, 1, 1]);
     } finally {
       await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
       nodes = [];

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SinkReport } from '../../src/actors/examples/stream.js';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
-import { frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
+import { PROTOCOL_VERSION, frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
 import { tcpPendingHandshakesMax } from '../../src/limits.js';
 import type { RemoteStream, TestMember } from './tcp-harness.js';
 import { SECRET, logText, nextMessage, startCluster, waitFor } from './tcp-harness.js';
@@ -102,8 +102,8 @@ describe('TcpNetwork under bad input from a stranger (before the handshake)', ()
     ['an oversized length', [header(0xffffffff)], /frame of 4294967295 bytes exceeds the bound/],
     ['undecodable bytes', [header(3), new Uint8Array([0xc1, 0xc1, 0xc1])], /undecodable msgpack/],
     ['a frame that is not a protocol frame', [frame({ hello: 'world' })], /bad frame: frame is not an array/],
-    ['another protocol version', [frame([2, 'hello', 'test-cluster', 'x', 'a', new Uint8Array(32)])], /unsupported protocol version 2 \(this node speaks 1\)/],
-    ['an actor message before the handshake', [frame([1, 'msg', 'x', 'echo', { type: 'echo', value: 1 }])], /unexpected msg frame during the handshake/],
+    ['another protocol version', [frame([1, 'hello', 'test-cluster', 'x', 'a', new Uint8Array(32)])], /unsupported protocol version 1 \(this node speaks 2\)/],
+    ['an actor message before the handshake', [frame([PROTOCOL_VERSION, 'msg', 'x', 'echo', { type: 'echo', value: 1 }])], /unexpected msg frame during the handshake/],
   ])('%s: closes that connection, logs why, serves the others', async (_what, bytes, reason) => {
     const [a, b] = await start();
     const client = await raw(cluster!.ports['a']!);
@@ -144,8 +144,8 @@ describe('TcpNetwork under bad input from an authenticated peer', () => {
   it.each([
     ['an oversized length', [header(frameBytesMax + 1)], /frame of 65537 bytes exceeds the bound of 65536 bytes/],
     ['undecodable bytes', [header(2), new Uint8Array([0x92, 0x01])], /undecodable msgpack/],
-    ['a message without a type', [frame([1, 'msg', 'x', 'echo', { kind: 'no type' }])], /bad frame: msg: body has no string type/],
-    ['a handshake frame after the handshake', [frame([1, 'welcome'])], /unexpected welcome frame after the handshake/],
+    ['a message without a type', [frame([PROTOCOL_VERSION, 'msg', 'x', 'echo', { kind: 'no type' }])], /bad frame: msg: body has no string type/],
+    ['a handshake frame after the handshake', [frame([PROTOCOL_VERSION, 'welcome'])], /unexpected welcome frame after the handshake/],
   ])('%s: closes that connection, logs why, serves the others', async (_what, bytes, reason) => {
     const [a, b] = await start();
     const client = await authenticated(cluster!.ports['a']!);
@@ -171,8 +171,8 @@ describe('TcpNetwork under bad input from an authenticated peer', () => {
   it('well-formed messages from it are delivered; a message for an unknown actor is only counted', async () => {
     const [a, b] = await start();
     const client = await authenticated(cluster!.ports['a']!);
-    client.socket.write(frame([1, 'msg', 'probe', 'nobody', { type: 'hello' }]));
-    client.socket.write(frame([1, 'msg', 'probe', 'from-b', { type: 'expect', total: 0 }]));
+    client.socket.write(frame([PROTOCOL_VERSION, 'msg', 'probe', 'nobody', { type: 'hello' }]));
+    client.socket.write(frame([PROTOCOL_VERSION, 'msg', 'probe', 'from-b', { type: 'expect', total: 0 }]));
     await waitFor(() => a.network.stats().dropsUndeliverable === 1, 'the unknown actor counted');
     await nextMessage<SinkReport>(a, 'sinkReport'); // the sink did get x's expect and answered at once
     expect(a.network.stats().badInputClosures).toBe(0);

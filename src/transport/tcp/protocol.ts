@@ -24,8 +24,11 @@
 import { tcpNameCharsMax, tcpNonceBytes, tcpReasonCharsMax } from '../../limits.js';
 import type { Message } from '../../runtime/actor.js';
 
-/** The version this code speaks. A peer speaking another one is refused with a reason naming both. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The version this code speaks. A peer speaking another one is refused with a reason naming both.
+ * Version 2: a log entry's change-set is its msgpack bytes (a bin), not a map (version 1).
+ */
+export const PROTOCOL_VERSION = 2;
 /** Bytes of an HMAC-SHA-256 proof. */
 export const PROOF_BYTES = 32;
 
