@@ -16,6 +16,11 @@ export class Progress {
   probing = true;
   /** Heard from since the leader's last check-quorum round. */
   recentActive = true;
+  /**
+   * An append went to the follower since the last heartbeat round: it stands in for that round's
+   * heartbeat (it carries the same term, commit index and read round, and is answered alike).
+   */
+  sentSinceHeartbeat = false;
   /** Set while the follower is being sent the image at `index` (§7); `next` is the chunk it waits for. */
   image: { readonly index: number; next: number } | undefined;
 

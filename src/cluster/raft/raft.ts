@@ -46,7 +46,15 @@ export class Raft extends RaftImages {
     }
     if (++this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      for (const peer of this.peers) this.sendAppend(peer, true);
+      for (const peer of this.peers) {
+        // A follower sent any append since the last round (entries, a commit notice, a read's round)
+        // has had this round's heartbeat (§5.2: a heartbeat is an AppendEntries without entries, and
+        // each append carries the term, commit index and read round): under load that spares a message
+        // each way per follower and tick. One that was not (idle, or its in-flight window full) gets one.
+        const pr = this.progress.get(peer)!;
+        if (!pr.sentSinceHeartbeat || pr.image !== undefined) this.sendAppend(peer, true);
+        pr.sentSinceHeartbeat = false;
+      }
     }
   }
 
@@ -333,6 +341,7 @@ export class Raft extends RaftImages {
     assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted`);
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
+    pr.sentSinceHeartbeat = true;
     const round = this.reads.currentRound;
     const dataMatch = this.arbiters.has(to) ? { dataMatch: this.dataMatch() } : {};
     this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...dataMatch });

@@ -168,6 +168,49 @@ describe('clusterRecvBuf: a leader bounds the bytes of other nodes’ proposals 
   });
 });
 
+describe('§5.2 heartbeats', () => {
+  /** Followers the leader's in-flight empty appends (heartbeats, commit notices) go to. */
+  const emptyAppendsTo = (net: RaftNet) => net.inFlight.filter((m) => m.type === 'append' && m.entries.length === 0).map((m) => m.to).sort();
+
+  it('a follower sent an append since the last heartbeat round gets no heartbeat in it; an idle one does', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.tick('a'); // the round the noop's appends stood in for
+    expect(emptyAppendsTo(net)).toEqual([]);
+    net.tick('a');
+    expect(emptyAppendsTo(net)).toEqual(['b', 'c']); // idle: both get their heartbeat
+    net.stabilize();
+    net.propose('a', 'x=1');
+    net.stabilize(); // replicated, committed, and the new commit index told to both
+    net.tick('a');
+    expect(emptyAppendsTo(net)).toEqual([]); // those appends were this round's heartbeats
+    net.tick('a');
+    expect(emptyAppendsTo(net)).toEqual(['b', 'c']); // idle again
+    net.stabilize();
+    // Under steady writes no follower misses its leader: no election, every write everywhere.
+    for (let i = 0; i < 40; i++) {
+      net.propose('a', i);
+      net.tickAll(1);
+    }
+    expect(net.ids().map((id) => [net.node(id).term, net.node(id).leader])).toEqual([[1, 'a'], [1, 'a'], [1, 'a']]);
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1', ...Array.from({ length: 40 }, (_, i) => i)]);
+  });
+
+  it('a follower whose appends are lost still hears a heartbeat within two rounds, and catches up', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.cutOneWay('a', 'c');
+    net.propose('a', 'x=1'); // c's copy is lost
+    net.stabilize();
+    net.heal();
+    net.tick('a'); // the lost append stood in for this round
+    net.tick('a');
+    expect(emptyAppendsTo(net)).toEqual(['b', 'c']);
+    net.stabilize(); // c rejects the heartbeat's prevIndex, and the leader sends it x=1
+    expect(net.commands('c')).toEqual(['x=1']);
+  });
+});
+
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
