@@ -77,7 +77,7 @@ export abstract class RaftMembership extends RaftState {
     const seen = this.leaderVersion ?? Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
     const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
     // Out of the cluster (or on its way out) a node may know no leader: whoever hears it forwards it.
-    if (this.leader !== undefined) ask(this.leader);
+    if (this.leader !== undefined && this.membershipState() !== 'out') ask(this.leader);
     else if (this.peers.length > 0) this.peers.forEach(ask);
     else return 'noLeader';
     return 'forwarded';
