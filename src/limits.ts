@@ -78,6 +78,8 @@ export const clusterRecvBufDefault = 128 * 1024 * 1024;
 export const writeTimeoutMsDefault = 10_000;
 /** Cluster: how long a cluster-wide stop() waits for every attached node to call stop too (`stopTimeoutMs`). */
 export const stopTimeoutMsDefault = 30_000;
+/** Cluster: forwarded proposals a leader remembers having acted on, so that a duplicated one is acted on once. */
+export const forwardedSeenMax = 65_536;
 /** Cluster: the application thread's work on a state image per event-loop turn before it lets others run. */
 export const imageSliceMsMax = 4;
 /** Cluster: entries in one Raft append message. */

@@ -8,6 +8,12 @@
  * most `noLeaderResubmitsMax` times. Safe if the first copy did reach the log: the second then writes
  * keys the first changed after its snapshot, certification rejects it as a conflict on every node alike,
  * and the write settles once, with whichever copy applies first.
+ *
+ * A refusal fails a write only when every copy sent was refused: a refusal is the answer for one copy
+ * (nothing of that copy is in the log), and another may still be in a leader's log and commit. A write
+ * sent again after a leader change, whose second copy the new leader refuses (clusterRecvBuf) while the
+ * first, taken by the old leader, commits under the new one, would otherwise be reported OVERLOADED and
+ * also be applied. Such a write settles when a copy applies, or with TIMEOUT (its outcome unknown).
  */
 import { ChorusError } from '../runtime/errors.js';
 import type { ApplyResult } from '../store/store.js';
@@ -25,6 +31,8 @@ interface PendingWrite {
   readonly changeSet: ChangeSet;
   /** Times it was submitted again after a refusal or a leader change. */
   resubmits: number;
+  /** Copies handed to the committer whose refusal has not come: each may be in a log. */
+  copiesOut: number;
   /** The leader this node knew when the write was last submitted. */
   leader: string | undefined;
 }
@@ -83,7 +91,7 @@ export class PendingWrites {
     return new Promise<ApplyResult>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${nodeId} was not committed within ${writeTimeoutMs} ms (writeTimeoutMs)`)), writeTimeoutMs);
       const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
-      this.pending.set(id, { resolve, reject, timer, request, changeSet, resubmits: 0, leader: this.routes.leader() });
+      this.pending.set(id, { resolve, reject, timer, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader() });
       this.send(request);
     });
   }
@@ -129,8 +137,10 @@ export class PendingWrites {
     for (const id of refused.ids) {
       const write = this.pending.get(id);
       if (write === undefined) continue;
+      write.copiesOut = Math.max(0, write.copiesOut - 1);
       if (!refused.retryable || write.resubmits >= noLeaderResubmitsMax || this.routes.stopped()) {
-        this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
+        // Another copy out may be in a log: this write's outcome is that copy's.
+        if (write.copiesOut === 0) this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
         continue;
       }
       write.resubmits++;
@@ -152,7 +162,12 @@ export class PendingWrites {
   }
 
   private send(request: CommitRequest): void {
+    const write = this.pending.get(request.id);
     const error = this.routes.send(request);
-    if (error !== undefined) this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
+    if (error === undefined) {
+      if (write !== undefined) write.copiesOut++;
+    } else if (write === undefined || write.copiesOut === 0) {
+      this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
+    }
   }
 }

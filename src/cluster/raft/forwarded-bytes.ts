@@ -6,9 +6,13 @@
  *
  * Invariants: `bytes` is the sum of the held proposals; a proposal is admitted when nothing is held,
  * whatever its size (so one larger than the bound still commits, alone); held proposals leave once the
- * commit index reaches the last entry each one made. Cleared when leadership ends.
+ * commit index reaches the last entry each one made. Cleared when leadership begins. A proposal is acted
+ * on once: the last `forwardedSeenMax` (origin, incarnation, seq) are remembered, so that a copy delivered
+ * twice (the simulator's duplication fault; a transport that resends) is neither taken twice nor taken
+ * and also refused; a refusal must mean that nothing of the proposal is in the log.
  */
 import { assert } from '../../runtime/assert.js';
+import { forwardedSeenMax } from '../../limits.js';
 
 export class ForwardedBytes {
   /** Bytes of forwarded proposals in the log and not yet committed. */
@@ -16,6 +20,8 @@ export class ForwardedBytes {
   /** (last log index of a proposal, its bytes), in log order. */
   private readonly held: { readonly last: number; readonly bytes: number }[] = [];
   private head = 0;
+  /** Proposals acted on, oldest first (a Map keeps insertion order). */
+  private readonly seen = new Map<string, true>();
 
   constructor(readonly bytesMax: number) {
     assert(Number.isInteger(bytesMax) && bytesMax > 0, `ForwardedBytes: bytesMax must be a positive integer, got ${bytesMax}`);
@@ -38,6 +44,15 @@ export class ForwardedBytes {
     this.held.length = 0;
     this.head = 0;
     this.bytes = 0;
+  }
+
+  /** True the first time a proposal is seen (until `forwardedSeenMax` later ones push it out). */
+  firstSight(origin: string, incarnation: number, seq: number): boolean {
+    const key = `${origin}/${incarnation}/${seq}`;
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, true);
+    if (this.seen.size > forwardedSeenMax) this.seen.delete(this.seen.keys().next().value!);
+    return true;
   }
 
   private release(committed: number): void {

@@ -87,6 +87,13 @@ export interface Propose extends Envelope {
   readonly origin: NodeId;
   /** Their size as the origin counted it, for the leader's bound on forwarded bytes (`clusterRecvBuf`). */
   readonly bytes: number;
+  /**
+   * Which proposal this is: the origin's Raft instance (`RaftConfig.incarnation`) and its count of
+   * proposals sent. A leader acts on each once: a copy delivered twice is neither taken twice nor taken
+   * and then refused (a refusal tells the origin that nothing of the proposal is in the log).
+   */
+  readonly incarnation: number;
+  readonly seq: number;
 }
 /**
  * The leader did not take a forwarded proposal: it holds `heldBytes` of other nodes' uncommitted

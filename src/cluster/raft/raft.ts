@@ -26,6 +26,8 @@ import { RaftImages } from './raft-images.js';
 export type { HardState, ProposeResult, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 
 export class Raft extends RaftImages {
+  /** Proposals this instance forwarded to a leader (Propose.seq). */
+  private proposalsSent = 0;
   private stepRole: (m: RaftMessage) => void = (m) => this.stepFollower(m);
 
   // ---- inputs -------------------------------------------------------------------------------------
@@ -70,7 +72,7 @@ export class Raft extends RaftImages {
       return 'appended';
     }
     if (this.leader === undefined) return 'noLeader';
-    this.send({ type: 'propose', term: this.term, from: this.id, to: this.leader, payloads, origin: this.id, bytes });
+    this.send({ type: 'propose', term: this.term, from: this.id, to: this.leader, payloads, origin: this.id, bytes, incarnation: this.config.incarnation, seq: ++this.proposalsSent });
     return 'forwarded';
   }
 
@@ -311,12 +313,14 @@ export class Raft extends RaftImages {
   /** Leader: a proposal forwarded by another node, taken within `clusterRecvBuf` or refused to its origin. */
   private takeForwarded(m: Propose): void {
     if (this.transferee !== undefined) return; // the origin's writes go again to the next leader
-    if (!this.forwarded.admits(m.bytes, this.log.committed)) {
+    if (!this.forwarded.firstSight(m.origin, m.incarnation, m.seq)) return; // a copy of one acted on
+    const bytes = Number.isSafeInteger(m.bytes) && m.bytes > 0 ? m.bytes : 0; // a peer's count: not trusted to be sane
+    if (!this.forwarded.admits(bytes, this.log.committed)) {
       this.send({ type: 'proposeRefused', term: this.term, from: this.id, to: m.origin, payloads: m.payloads, heldBytes: this.forwarded.bytes, heldBytesMax: this.forwarded.bytesMax });
       return;
     }
     this.appendOwn(m.payloads.map((payload) => ({ kind: 'command', payload }) as const));
-    this.forwarded.add(this.log.lastIndex(), m.bytes);
+    this.forwarded.add(this.log.lastIndex(), bytes);
   }
 
   protected appendOwn(data: readonly Entry['data'][]): void {

@@ -35,6 +35,8 @@ export interface RaftConfig {
    * `clusterRecvBuf`); a proposal past it is refused back to its origin, unless none is held.
    */
   readonly forwardedBytesMax: number;
+  /** Tells this Raft instance from earlier ones of the same node (a restart): different on every start. */
+  readonly incarnation: number;
 }
 
 /** A state image: the state machine after applying every entry up to `index`, as frames. */

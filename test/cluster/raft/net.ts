@@ -70,6 +70,8 @@ export class RaftNet {
   inFlight: RaftMessage[] = [];
   private readonly cut = new Set<string>();
   readonly rng: Rng;
+  /** Raft instances built so far: each gets its own incarnation. */
+  private boots = 0;
   /** Leaders seen, per term (election safety: never two). */
   readonly leadersByTerm = new Map<number, Set<NodeId>>();
   /**
@@ -109,7 +111,7 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
-      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30,
+      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
 

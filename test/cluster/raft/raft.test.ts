@@ -211,10 +211,36 @@ describe('§5.2 heartbeats', () => {
   });
 });
 
+describe('clusterRecvBuf: a refusal means that nothing of the proposal is in the log', () => {
+  it('a forward delivered twice is taken once, and its copy is neither taken again nor refused', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), forwardedBytesMax: 100 });
+    net.elect('a');
+    net.propose('b', 'p1', 60);
+    const forward = net.inFlight.find((m) => m.type === 'propose')!;
+    net.inFlight.push({ ...forward }); // the transport delivers it twice
+    net.stabilize();
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['p1']);
+    expect(net.refused.get('b')).toEqual([]);
+  });
+
+  it('a node restarted keeps forwarding: its proposals are told from its earlier run’s', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), forwardedBytesMax: 100 });
+    net.elect('a');
+    net.propose('b', 'before', 10);
+    net.stabilize();
+    net.crash('b');
+    net.boot('b');
+    net.tickAll(5);
+    net.propose('b', 'after', 10); // the same count (1) as 'before', from a new instance
+    net.stabilize();
+    expect(net.commands('a')).toEqual(['before', 'after']);
+  });
+});
+
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
-    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100, forwardedBytesMax: 1 << 30 };
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100, forwardedBytesMax: 1 << 30, incarnation: 1 };
     const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
     for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
     expect([s1.role, s1.term]).toEqual(['candidate', 3]);
