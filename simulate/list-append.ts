@@ -9,7 +9,7 @@
  */
 import type { SchemaDef } from '../src/store/schema.js';
 import type { Outcome } from './cluster.js';
-import { HistoryRecorder } from './history.js';
+import { HistoryRecorder, operationsOf } from './history.js';
 import type { OpHandle } from './history.js';
 import { checkListAppend } from './checkers/list-append.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
@@ -58,11 +58,12 @@ export function runListAppendWorkload(options: WorkloadOptions): WorkloadResult 
   if (verdict.ok !== true) problems.push(`list-append anomalies: ${JSON.stringify(verdict).slice(0, 1500)}`);
   const stores = finalStores(cluster);
   if (stores.length === 0) problems.push('no data node is up and recovered after the liveness phase');
+  const operations = operationsOf(history.events, 'checkLostWrites');
   const verdicts = stores.map(({ node, store }) => {
     const finalState = new Map(keys.map((k) => [k, store.read((tx) => listOf(tx, k))] as const));
     const leaked = [...finalState].filter(([, items]) => items.some((e) => e < 0));
     if (leaked.length > 0) problems.push(`appends made on a detached node reached the cluster (on ${node}): ${JSON.stringify(leaked)}`);
-    return { node, verdict: checkLostWrites(history.events, finalState) };
+    return { node, verdict: checkLostWrites(history.events, finalState, { operations }) };
   });
   problems.push(...lostWritesProblems(verdicts, 'appends'));
   problems.push(...convergenceProblem(cluster));

@@ -8,7 +8,7 @@ import type { SchemaDef } from '../src/store/schema.js';
 import type { Store } from '../src/store/store.js';
 import { SimCluster } from './cluster.js';
 import type { Outcome, SimClusterOptions } from './cluster.js';
-import { HistoryRecorder } from './history.js';
+import { HistoryRecorder, operationsOf } from './history.js';
 import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
@@ -262,9 +262,10 @@ function check(cluster: SimCluster, history: HistoryRecorder, keys: readonly str
   problems.push(...convergenceProblem(cluster));
   const stores = finalStores(cluster);
   if (stores.length === 0) return [...problems, 'no data node is up and recovered after the liveness phase'];
+  const operations = operationsOf(history.events, 'checkLostWrites');
   const verdicts = stores.map(({ node, store }) => {
     const finalState = new Map(keys.map((k) => [k, (store.read((tx) => tx.get('reg', k))?.['v'] as number | undefined) ?? null] as const));
-    return { node, verdict: checkLostWrites(history.events, finalState, { initialValue: null }) };
+    return { node, verdict: checkLostWrites(history.events, finalState, { initialValue: null, operations }) };
   });
   return [...problems, ...lostWritesProblems(verdicts, 'writes')];
 }

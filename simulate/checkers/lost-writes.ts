@@ -27,6 +27,11 @@ export type FinalValue = RegisterValue | readonly ListElement[];
 export interface LostWritesOptions {
   /** The value every register holds before any write (default null). */
   readonly initialValue?: RegisterValue;
+  /**
+   * `operationsOf(history)`, when the caller has it already: checking one history against the final
+   * state of every node pairs its events once (pairing and validating them was most of the check).
+   */
+  readonly operations?: readonly Operation[];
 }
 
 export type LostWrite =
@@ -42,7 +47,7 @@ const api = 'checkLostWrites';
 
 export function checkLostWrites(history: History, finalState: ReadonlyMap<string, FinalValue>, options: LostWritesOptions = {}): LostWritesResult {
   const initialValue = options.initialValue ?? null;
-  const byKey = groupByKey(operationsOf(history, api));
+  const byKey = groupByKey(options.operations ?? operationsOf(history, api));
   for (const key of finalState.keys()) if (!byKey.has(key)) byKey.set(key, []);
   const anomalies = new AnomalyList<LostWrite>();
   for (const [key, ops] of byKey) {
