@@ -25,7 +25,7 @@ import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
 import { SimJournal, simulatedCrash } from './sim-journal.js';
-import { Kind, SimEvent } from './sim-state.js';
+import { Kind, PendingTimers, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
 export interface SimOptions {
@@ -221,7 +221,7 @@ export class Simulation {
       again.cancelled = event.cancelled;
       again.arrived = event.arrived;
       again.sourceNode = event.sourceNode;
-      if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(event.fromSlot, again);
+      if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(again);
       this.queue.push(again);
     }
     node.held = [];
@@ -324,7 +324,7 @@ export class Simulation {
     for (const journal of node.journals.values()) journal.reopen();
     node.cells.clear();
     node.spec.actors.forEach((actorSpec, index) => {
-      node.cells.set(actorSpec.name, { index, address: { node: node.name, actor: actorSpec.name }, node, actor: undefined, timers: new Map(), nextTimerId: 1 });
+      node.cells.set(actorSpec.name, { index, address: { node: node.name, actor: actorSpec.name }, node, actor: undefined, timers: new PendingTimers(), nextTimerId: 1 });
     });
     const incarnation = node.incarnation;
     for (const actorSpec of node.spec.actors) {
@@ -371,7 +371,7 @@ export class Simulation {
     // A timer event carries its id in fromSlot, so that firing can forget it.
     // A timer runs on its node's clock: a clock running fast (rate > 1) fires it sooner in virtual time.
     const event = new SimEvent(this.clockMs + delayMs / cell.node.clockRate, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
-    cell.timers.set(id, event);
+    cell.timers.set(event);
     this.queue.push(event);
     return id;
   }
