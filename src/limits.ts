@@ -102,6 +102,12 @@ export const transLogLengthDefault = 100_000;
  */
 export const arbiterTransLogLengthsMax = 8;
 /**
+ * Cluster, log in memory: while a state image is being taken or sent for a follower, compaction holds at
+ * it (compacted past, the image would be useless once whole, and under steady writes the follower would
+ * wait for ever), for at most this long; then the log is compacted as usual (memory stays bounded).
+ */
+export const imageHoldMsMax = 30_000;
+/**
  * Replicator with a journal that syncs in the background: Readies written and waiting for their sync.
  * At this many the replicator syncs at once (blocking) instead, which makes all of them durable.
  */

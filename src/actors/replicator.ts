@@ -30,7 +30,7 @@ import type { ReadState } from '../cluster/raft/raft.js';
 import { SyncQueue, persist, replay, write } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
-import { readsPendingMax } from '../limits.js';
+import { imageHoldMsMax, readsPendingMax } from '../limits.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -206,6 +206,16 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     let imageAskedAt = (raft.image?.index ?? 0) - Math.floor((nameFraction(self.node) * params.logEntriesRetained) / 2);
     /** Ticks since an image was last asked for a follower's sake (Raft.imageWanted); one request per election timeout. */
     let ticksSinceImageAsked = Number.POSITIVE_INFINITY;
+    /** The applied index the oldest image asked for a follower's sake was asked at, until one comes (in-memory compaction holds at it). */
+    let followerImageAt: number | undefined;
+    /** Where in-memory compaction holds for an image, and for how many ticks it has (see imageHoldMsMax). */
+    let heldAt: number | undefined;
+    let ticksHeldForImage = 0;
+    const imageHoldAt = (): number | undefined => {
+      const sent = raft.imageBeingSent;
+      if (followerImageAt === undefined) return sent;
+      return sent === undefined ? followerImageAt : Math.min(sent, followerImageAt);
+    };
     /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
     let waitingReads: ReadState[] = [];
     /**
@@ -274,13 +284,15 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         raft.imageWanted = false;
         if (ticksSinceImageAsked >= params.electionTicks) {
           ticksSinceImageAsked = 0; // asked again if it does not come
+          followerImageAt ??= raft.log.applied;
           ctx.send(applyTo, { type: 'imageWanted', index: raft.log.applied, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
         }
       }
       if (raft.log.applied - imageAskedAt >= params.logEntriesRetained) {
         imageAskedAt = raft.log.applied;
         if (journal === undefined && !raft.dataless) {
-          raft.compactWithoutImage(imageAskedAt); // in memory only: an image is made when a follower needs one
+          // In memory only: an image is made when a follower needs one; held for one being taken or sent.
+          raft.compactWithoutImage(imageAskedAt, ticksHeldForImage * params.tickMs <= imageHoldMsMax ? imageHoldAt() : undefined);
         } else if (raft.dataless) {
           raft.takeImage(imageAskedAt, []); // nothing to image: compact, and rewrite the journal
           handleReady();
@@ -355,6 +367,12 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           case 'tick':
             ctx.setTimer(params.tickMs, { type: 'tick' });
             ticksSinceImageAsked++;
+            if (imageHoldAt() !== heldAt) {
+              heldAt = imageHoldAt();
+              ticksHeldForImage = 0;
+            } else if (heldAt !== undefined && ++ticksHeldForImage * params.tickMs > imageHoldMsMax) {
+              followerImageAt = undefined; // not come in time: the next request holds anew
+            }
             if (membership === 'out') return;
             raft.tick();
             pursueMembership();
@@ -396,6 +414,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
             break;
           case 'imageTaken':
             ticksSinceImageAsked = Number.POSITIVE_INFINITY;
+            followerImageAt = undefined;
             if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);
             break;
           default:

@@ -62,11 +62,20 @@ export abstract class RaftImages extends RaftReads {
    * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
    * instead of being made and kept every time, for nothing most of the time.
    */
-  compactWithoutImage(index: number): void {
+  compactWithoutImage(index: number, holdAt?: number): void {
     assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
-    this.log.compact(Math.max(0, index - this.config.logEntriesRetained));
+    // Not past `holdAt`: an image being taken or sent for a follower (the host bounds how long it holds).
+    const point = Math.min(index - this.config.logEntriesRetained, holdAt ?? Number.POSITIVE_INFINITY);
+    this.log.compact(Math.max(0, point));
     this.members.compacted(this.log.compactedIndex);
     if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;
+  }
+
+  /** Leader: the index of the image some follower is being sent, if any. */
+  get imageBeingSent(): number | undefined {
+    if (this.image === undefined || this.role !== 'leader') return undefined;
+    for (const pr of this.progress.values()) if (pr.image !== undefined) return this.image.index;
+    return undefined;
   }
 
   /** Leader: a follower needs compacted entries and no image covers them; the host asks for one (takeImage). */
