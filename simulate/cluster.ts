@@ -53,6 +53,8 @@ export interface SimClusterOptions {
   readonly electionTicks?: number;
   /** Entries kept behind a state image (small values make lagging nodes catch up by state transfer). */
   readonly transLogLength?: number;
+  /** The leader's bound on other nodes' uncommitted writes; default: 512 bytes on every fifth seed (refusals happen), else 128 MiB. */
+  readonly clusterRecvBuf?: number;
   readonly syncMsgObjects?: number;
   readonly syncMsgSize?: number;
   /** Fold every delivery and timer into the simulation's trace hash (costs a walk of every message). */
@@ -105,7 +107,8 @@ export class SimCluster {
       this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
-        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024, clusterRecvBuf: 128 * 1024 * 1024,
+        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
+        clusterRecvBuf: options.clusterRecvBuf ?? (options.seed % 5 === 2 ? 512 : 128 * 1024 * 1024),
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
         transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
