@@ -8,9 +8,9 @@
  * snapshot was; keys are arrays of key values in primary-key order, rows arrays of values in that
  * schema's field order; a key occurs at most once in `writes` and never also in `reads`.
  */
-import { Encoder } from '@msgpack/msgpack';
 import { CorruptError } from './errors.js';
 import { decodeMsgpack } from './codec.js';
+import { MsgpackEncoder } from './msgpack-encode.js';
 import type { Scalar, Value } from './values.js';
 
 /** A primary key that the transaction read (present or not). */
@@ -84,7 +84,7 @@ function isRange(value: unknown): boolean {
 }
 
 // int64 as bigint; an absent optional field (a range's `index`) is left out, never written as nil.
-const changeSetEncoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+const changeSetEncoder = new MsgpackEncoder({ ignoreUndefined: true });
 
 /** The change-set's msgpack bytes (a fresh copy), as they go into the log. */
 export function encodeChangeSet(changeSet: ChangeSet): Uint8Array {

@@ -7,11 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as zlib from 'node:zlib';
-import { Encoder } from '@msgpack/msgpack';
 import { decodeStoreMsgpack } from './msgpack-decode.js';
+import { MsgpackEncoder } from './msgpack-encode.js';
 
-// One encoder reused: @msgpack/msgpack's encode() allocates an encoder per call otherwise.
-const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: false });
+// One encoder reused (its buffer grows once); bytes as @msgpack/msgpack's with useBigInt64.
+const encoder = new MsgpackEncoder({ ignoreUndefined: false });
 
 /** msgpack bytes of `value` (a fresh copy: the encoder's buffer is reused). */
 export function encodeMsgpack(value: unknown): Uint8Array {

@@ -15,8 +15,8 @@
  *   frame) never pin a large socket read buffer, and nothing is shared between frames.
  * - Nothing here throws on bad input: decoding returns `{ ok: false, reason }`.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
-import { assert } from '../../runtime/assert.js';
+import { Decoder } from '@msgpack/msgpack';
+import { MsgpackEncoder } from '../../store/msgpack-encode.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
@@ -114,29 +114,11 @@ export class FrameReader {
   }
 }
 
-const INT64_MIN = -(2n ** 63n);
-const UINT64_MAX = 2n ** 64n - 1n;
-
-/**
- * @msgpack/msgpack writes a bigint outside [-2^63, 2^64) modulo 2^64 (DataView semantics): a silent
- * corruption on the wire. This encoder refuses such a value instead. The check wraps the library's own
- * bigint method on this one instance; the framing tests fail if a library update renames it.
- */
-function checkedEncoder(): Encoder {
-  const encoder = new Encoder({ useBigInt64: true, ignoreUndefined: true });
-  const hooked = encoder as unknown as { encodeBigInt64(value: bigint): void };
-  const original = hooked.encodeBigInt64;
-  assert(typeof original === 'function', '@msgpack/msgpack Encoder has no encodeBigInt64 to check bigint ranges with');
-  hooked.encodeBigInt64 = function (this: unknown, value: bigint): void {
-    if (value < INT64_MIN || value > UINT64_MAX) throw new RangeError(`bigint ${value} does not fit in 64 bits`);
-    original.call(this, value);
-  };
-  return encoder;
-}
-
 /** Encodes values into frames and decodes payloads back. One per network; not shared across threads. */
 export class FrameCodec {
-  private readonly encoder = checkedEncoder();
+  // Bytes as @msgpack/msgpack writes them (with ignoreUndefined), a bigint outside 64 bits refused
+  // rather than wrapped; the frame's length prefix is left free and filled in here (one copy per frame).
+  private readonly encoder = new MsgpackEncoder({ ignoreUndefined: true, headerBytes: FRAME_HEADER_BYTES });
   private readonly decoder: Decoder;
 
   constructor(frameBytesMax: number) {
@@ -151,16 +133,15 @@ export class FrameCodec {
 
   /** The frame (length prefix included) for `value`, or why it cannot be encoded. */
   encode(value: unknown, frameBytesMax: number): FrameResult {
-    let payload: Uint8Array;
+    let frame: Uint8Array;
     try {
-      payload = this.encoder.encodeSharedRef(value);
+      frame = this.encoder.encode(value);
     } catch (error) {
       return { ok: false, reason: `not encodable as msgpack: ${(error as Error).message}` };
     }
-    if (payload.byteLength > frameBytesMax) return { ok: false, reason: `message of ${payload.byteLength} bytes exceeds frameBytesMax (${frameBytesMax})` };
-    const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
-    new DataView(frame.buffer).setUint32(0, payload.byteLength, false);
-    frame.set(payload, FRAME_HEADER_BYTES);
+    const length = frame.byteLength - FRAME_HEADER_BYTES;
+    if (length > frameBytesMax) return { ok: false, reason: `message of ${length} bytes exceeds frameBytesMax (${frameBytesMax})` };
+    new DataView(frame.buffer).setUint32(0, length, false);
     return { ok: true, payload: frame };
   }
 

@@ -1,0 +1,68 @@
+/**
+ * The msgpack encoder against @msgpack/msgpack's (the reference it replaces): the same bytes for every
+ * value, with and without ignoreUndefined, so that images, content hashes, journals and the wire read
+ * as before; and its one refusal.
+ */
+import { Encoder } from '@msgpack/msgpack';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { MsgpackEncoder } from '../../src/store/msgpack-encode.js';
+
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 80 }),
+  fc.string({ unit: 'binary', maxLength: 120 }), // lone surrogates too: the reference writes them differently below and above 50 characters
+  fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', '\ud800', '\udc00'), maxLength: 70 }),
+);
+const scalar = fc.oneof(
+  fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer(), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+  fc.constantFrom(0, -0, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, 2 ** 32, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001, -(2 ** 31), -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 2 ** 53, NaN, Infinity, -Infinity),
+  fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }), text, fc.uint8Array({ maxLength: 300 }),
+  fc.date({ noInvalidDate: true }),
+);
+const value = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, scalar,
+    fc.array(tie('value'), { maxLength: 20 }),
+    fc.dictionary(text, tie('value'), { maxKeys: 20 })),
+})).value;
+
+describe('MsgpackEncoder', () => {
+  test.each([false, true])('writes exactly the bytes @msgpack/msgpack writes (ignoreUndefined %s)', (ignoreUndefined) => {
+    const ours = new MsgpackEncoder({ ignoreUndefined });
+    const reference = new Encoder({ useBigInt64: true, ignoreUndefined });
+    fc.assert(fc.property(value, (input) => {
+      expect(Buffer.from(ours.encode(input)).toString('hex')).toBe(Buffer.from(reference.encode(input)).toString('hex'));
+    }), { numRuns: 1000 });
+  });
+
+  test('sizes: long strings, bins and collections past every header width, and a buffer that has to grow', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: false });
+    const reference = new Encoder({ useBigInt64: true, ignoreUndefined: false });
+    for (const input of [
+      // a lone surrogate below and above the reference's 50-character switch to TextEncoder
+      'x'.repeat(44) + '\ud800', 'x'.repeat(50) + '\udc00', 'é'.repeat(60) + '\ud800y', '😀'.repeat(30) + '\udbff',
+      'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(65_535), 'é'.repeat(40_000), 'x'.repeat(70_000),
+      new Uint8Array(255), new Uint8Array(256), new Uint8Array(70_000), new Uint16Array([1, 2, 3]), new DataView(new ArrayBuffer(5)),
+      Array.from({ length: 15 }, (_, i) => i), Array.from({ length: 16 }, (_, i) => i), Array.from({ length: 70_000 }, (_, i) => i),
+      Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])), Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i])),
+    ]) {
+      expect(Buffer.from(ours.encode(input)).equals(Buffer.from(reference.encode(input)))).toBe(true);
+    }
+  });
+
+  test('keeps headerBytes free at the start, and hands back a copy that later encodes do not touch', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: true, headerBytes: 4 });
+    const first = ours.encode({ a: 1 });
+    ours.encode({ b: 'something else entirely' });
+    expect([...first]).toEqual([0, 0, 0, 0, 0x81, 0xa1, 0x61, 0x01]);
+  });
+
+  test('refuses a bigint outside 64 bits instead of wrapping it, and a cycle instead of overflowing the stack', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: false });
+    expect(() => ours.encode(2n ** 64n)).toThrow(RangeError);
+    expect(() => ours.encode([-(2n ** 63n) - 1n])).toThrow(RangeError);
+    const cycle: unknown[] = [];
+    cycle.push(cycle);
+    expect(() => ours.encode(cycle)).toThrow(/Too deep/);
+    expect(() => ours.encode({ f: () => 1 })).toThrow(/Unrecognized object/);
+  });
+});
