@@ -60,6 +60,11 @@ export interface Append extends Envelope {
   /** The leader's latest ReadIndex round (thesis §6.4); echoed in the answer. Absent before any read. */
   readonly readRound?: number;
   /**
+   * A commit notice with no entries, sent when the commit index moved: taken without an answer (the
+   * leader learns nothing from one; a refusal is still answered, and so are heartbeats).
+   */
+  readonly quiet?: true;
+  /**
    * To an arbiter only: the highest index every data node of the membership is known to hold (the
    * leader's match for each; its own last index if it is one). The arbiter compacts no further: it has no
    * image to give a data node that lacks what it compacted, should it lead while no data node can.

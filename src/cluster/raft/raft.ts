@@ -333,7 +333,7 @@ export class Raft extends RaftImages {
     this.maybeCommit(); // a single-voter cluster commits on its own (once persisted)
   }
 
-  protected sendAppend(to: NodeId, heartbeat: boolean): void {
+  protected sendAppend(to: NodeId, heartbeat: boolean, commitNotice = false): void {
     const pr = this.progress.get(to)!;
     if (pr.image !== undefined || pr.next <= this.log.compactedIndex) {
       this.sendImageChunk(to, pr, heartbeat);
@@ -345,10 +345,13 @@ export class Raft extends RaftImages {
     assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted`);
     const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
     pr.sent(entries.length);
-    pr.sentSinceHeartbeat = true;
+    // A notice that carries nothing else needs no answer (with reads waiting, answers confirm them). It
+    // stands in for no heartbeat: a follower that only gets these still has to answer one per round.
+    const quiet = commitNotice && entries.length === 0 && this.reads.size === 0;
+    if (!quiet) pr.sentSinceHeartbeat = true;
     const round = this.reads.currentRound;
     const dataMatch = this.arbiters.has(to) ? { dataMatch: this.dataMatch() } : {};
-    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...dataMatch });
+    this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...dataMatch, ...(quiet ? { quiet } : {}) });
   }
 
   private handleAppend(m: Append): void {
@@ -374,7 +377,7 @@ export class Raft extends RaftImages {
     this.membershipHeard = true;
     this.log.commitTo(Math.min(m.commit, last));
     this.refreshMembership();
-    reply(true, last, 0);
+    if (m.quiet !== true || m.entries.length > 0) reply(true, last, 0);
   }
 
   private handleAppendResp(m: AppendResp): void {
@@ -393,7 +396,7 @@ export class Raft extends RaftImages {
     // An acknowledgement at or below the commit index cannot move it (the second follower's, usually).
     if (pr.acknowledged(m.index) && pr.match > this.log.committed && this.maybeCommit()) {
       if (this.role !== 'leader') return; // it took itself out of the membership (§6)
-      for (const peer of this.peers) this.sendAppend(peer, true); // tell everyone the new commit index now
+      for (const peer of this.peers) this.sendAppend(peer, true, true); // tell everyone the new commit index now
     } else if (pr.next <= this.log.lastIndex()) {
       this.sendAppend(m.from, false);
     }

@@ -30,6 +30,21 @@ describe('Raft with weighted votes', () => {
     for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1', 'x=2', 'x=3']);
   });
 
+  it('§5.3 followers learn a new commit index at once, from a notice they need not answer', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.stabilize();
+    expect(net.propose('a', 'x=1')).toBe('appended');
+    const delivered: string[] = [];
+    for (let m = net.inFlight[0]; m !== undefined; m = net.inFlight[0]) {
+      delivered.push(`${m.type}${m.type === 'append' && m.quiet ? ' (quiet)' : ''} ${m.from}>${m.to}`);
+      net.deliverOne();
+    }
+    for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1']);
+    // One append and one answer per follower, then the commit notices, unanswered.
+    expect(delivered.sort()).toEqual(['append (quiet) a>b', 'append (quiet) a>c', 'append a>b', 'append a>c', 'appendResp b>a', 'appendResp c>a']);
+  });
+
   it('§5.4.2 a new leader commits earlier terms only through an entry of its own (the noop)', () => {
     const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
     net.elect('a');
@@ -194,6 +209,27 @@ describe('§5.2 heartbeats', () => {
     }
     expect(net.ids().map((id) => [net.node(id).term, net.node(id).leader])).toEqual([[1, 'a'], [1, 'a'], [1, 'a']]);
     for (const id of net.ids()) expect(net.commands(id)).toEqual(['x=1', ...Array.from({ length: 40 }, (_, i) => i)]);
+  });
+
+  it('a follower that only gets commit notices (its answers lost, its in-flight window full) still gets its heartbeat', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c') });
+    net.elect('a');
+    net.cutOneWay('c', 'a');
+    for (let i = 0; i < 20; i++) {
+      net.propose('a', i); // b commits each; c gets entries until 8 are unanswered, then only quiet notices
+      net.stabilize();
+    }
+    expect(net.commands('b')).toHaveLength(20);
+    net.heal();
+    // Writes keep committing through b, so c keeps getting notices; they stand in for no heartbeat, and
+    // the heartbeat's answer gets c going again.
+    for (let i = 20; i < 25; i++) {
+      net.propose('a', i);
+      net.stabilize();
+      net.tick('a');
+      net.stabilize();
+    }
+    expect(net.commands('c')).toEqual(net.commands('a'));
   });
 
   it('a follower whose appends are lost still hears a heartbeat within two rounds, and catches up', () => {
