@@ -206,6 +206,8 @@ export const certifyWindowVersionsMax = 65_536;
 export const certifyWindowKeysMax = 131_072;
 /** Nesting of arrays and maps the store's msgpack decoder follows; deeper is a corrupt frame. */
 export const storeDecodeDepthMax = 64;
+/** Short strings (up to 16 bytes: map keys, node names) the msgpack decoder keeps, to make each once. */
+export const storeDecodeStringCacheEntries = 1024;
 /** Nesting of arrays and maps the msgpack encoder follows (as @msgpack/msgpack's default); deeper throws (a cycle, say). */
 export const msgpackEncodeDepthMax = 100;
 /** The msgpack decoder keeps views of the last buffer it read up to this size (one read chunk or so). */

@@ -10,10 +10,10 @@
  * Invariant: the bytes are exactly those of @msgpack/msgpack's Encoder with `useBigInt64` (and the same
  * `ignoreUndefined`), so images, content hashes and everything already on disk or on the wire read the
  * same (differential tests against it). The one difference is a refusal: a bigint outside
- * [-2^63, 2^64) throws a RangeError (the library would write it modulo 2^64). A Date, the one object
- * the library turns into an extension, is handed to the library.
+ * [-2^63, 2^64) throws a RangeError (the library would write it modulo 2^64), and so does a Date (the
+ * library writes it as a timestamp extension, which no decoder here reads: refused where it is sent, not
+ * where it arrives).
  */
-import { Encoder } from '@msgpack/msgpack';
 import { msgpackEncodeDepthMax } from '../limits.js';
 
 const INT64_MIN = -(2n ** 63n);
@@ -40,13 +40,10 @@ export class MsgpackEncoder {
   private pos = 0;
   private readonly ignoreUndefined: boolean;
   private readonly headerBytes: number;
-  /** For Dates only (see the file's comment). */
-  private readonly library: Encoder;
 
   constructor(options: MsgpackEncoderOptions) {
     this.ignoreUndefined = options.ignoreUndefined;
     this.headerBytes = options.headerBytes ?? 0;
-    this.library = new Encoder({ useBigInt64: true, ignoreUndefined: options.ignoreUndefined });
   }
 
   /** A fresh copy of `value`'s bytes, after `headerBytes` zero bytes. */
@@ -88,7 +85,7 @@ export class MsgpackEncoder {
           this.bytes[this.pos++] = 0xc0;
         } else if (Array.isArray(value)) this.array(value, depth);
         else if (ArrayBuffer.isView(value)) this.binary(value);
-        else if (value instanceof Date) this.raw(this.library.encodeSharedRef(value));
+        else if (value instanceof Date) throw new RangeError('a Date is not encodable here (msgpack extension types are not read back); send its getTime()');
         else this.map(value as Record<string, unknown>, depth);
         return;
       default:
@@ -209,12 +206,6 @@ export class MsgpackEncoder {
       this.string(key);
       this.value(item, depth + 1);
     }
-  }
-
-  private raw(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.bytes.set(bytes, this.pos);
-    this.pos += bytes.length;
   }
 }
 

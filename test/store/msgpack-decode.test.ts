@@ -26,6 +26,18 @@ describe('decodeStoreMsgpack', () => {
     }), { numRuns: 500 });
   });
 
+  test('short strings come out right however the string cache fills, collides and evicts', () => {
+    const strings = Array.from({ length: 5000 }, (_, i) => (i % 7 === 0 ? `é${i}` : i % 5 === 0 ? '' : `k${i % 3000}`.padEnd(1 + (i % 16), 'x')));
+    const once = encodeMsgpack(strings);
+    expect(decodeStoreMsgpack(once)).toEqual(strings);
+    expect(decodeStoreMsgpack(once)).toEqual(strings); // second time, from the cache where it holds them
+    const keys = Object.fromEntries(strings.map((k, i) => [k, i]));
+    expect(decodeStoreMsgpack(encodeMsgpack(keys))).toEqual(decode(encodeMsgpack(keys), { useBigInt64: true }));
+    // Bad UTF-8 in a short string: U+FFFD, as the uncached path gives, and still so from the cache.
+    const bad = new Uint8Array([0x92, 0xa3, 0x61, 0xff, 0x62, 0xa3, 0x61, 0xff, 0x62]);
+    expect(decodeStoreMsgpack(bad)).toEqual(['a\ufffdb', 'a\ufffdb']);
+  });
+
   test('decodes a payload that is a view into a larger buffer (a frame inside a read chunk)', () => {
     const payload = encodeMsgpack([1, 'two', [3.5, 4n], { five: new Uint8Array([5]) }]);
     const chunk = new Uint8Array(payload.length + 10);

@@ -15,7 +15,7 @@
  *   frame) never pin a large socket read buffer, and nothing is shared between frames.
  * - Nothing here throws on bad input: decoding returns `{ ok: false, reason }`.
  */
-import { Decoder } from '@msgpack/msgpack';
+import { decodeStoreMsgpack } from '../../store/msgpack-decode.js';
 import { MsgpackEncoder } from '../../store/msgpack-encode.js';
 
 /** Bytes of the length prefix. */
@@ -119,17 +119,10 @@ export class FrameCodec {
   // Bytes as @msgpack/msgpack writes them (with ignoreUndefined), a bigint outside 64 bits refused
   // rather than wrapped; the frame's length prefix is left free and filled in here (one copy per frame).
   private readonly encoder = new MsgpackEncoder({ ignoreUndefined: true, headerBytes: FRAME_HEADER_BYTES });
-  private readonly decoder: Decoder;
 
-  constructor(frameBytesMax: number) {
-    // No string, array or map can be longer than the frame that holds it; saying so up front stops a
-    // forged length from allocating before the decoder finds the bytes missing.
-    this.decoder = new Decoder({
-      useBigInt64: true,
-      maxStrLength: frameBytesMax, maxBinLength: frameBytesMax, maxExtLength: frameBytesMax,
-      maxArrayLength: frameBytesMax, maxMapLength: frameBytesMax,
-    });
-  }
+  // Payloads are at most frameBytesMax (FrameReader), and the decoder refuses any length that claims
+  // more than the bytes left, so a forged length cannot make it allocate beyond the frame.
+  constructor(readonly frameBytesMax: number) {}
 
   /** The frame (length prefix included) for `value`, or why it cannot be encoded. */
   encode(value: unknown, frameBytesMax: number): FrameResult {
@@ -145,12 +138,17 @@ export class FrameCodec {
     return { ok: true, payload: frame };
   }
 
-  /** The value in one frame's payload, as `unknown`: a guard (protocol.ts) decides what it is. */
+  /**
+   * The value in one frame's payload, as `unknown`: a guard (protocol.ts) decides what it is. The
+   * store's decoder: the values @msgpack/msgpack's would give, faster (short strings made once), and
+   * refusing extension types and a `__proto__` key.
+   */
   decode(payload: Uint8Array): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } {
     try {
-      return { ok: true, value: this.decoder.decode(payload) };
+      return { ok: true, value: decodeStoreMsgpack(payload) };
     } catch (error) {
       return { ok: false, reason: `undecodable msgpack: ${(error as Error).message}` };
     }
   }
+
 }
