@@ -15,19 +15,29 @@ export class PreconditionError extends Error {
   readonly code = 'PRECONDITION';
 }
 
-export async function execute(node: ClusterNode, request: Request): Promise<unknown> {
+export function execute(node: ClusterNode, request: Request): Promise<unknown> {
+  try {
+    return request.type === 'write' ? executeWrite(node, request) : Promise.resolve(executeOther(node, request));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A write's operations as one transaction (a plain promise chain: no async frame per write). */
+function executeWrite(node: ClusterNode, request: Extract<Request, { type: 'write' }>): Promise<WriteResult> {
+  let results: unknown[] = [];
+  const applied = node.write((tx) => {
+    results = request.ops.map((op) => writeOp(tx, op));
+  }, { retries: request.retries ?? 0 });
+  return applied.then((result) => ({ version: result.version, results }) satisfies WriteResult);
+}
+
+function executeOther(node: ClusterNode, request: Exclude<Request, { type: 'write' }>): unknown {
   switch (request.type) {
     case 'info':
       return node.info();
     case 'hash':
       return { hash: node.contentHash(), version: node.read((tx) => tx.version) } satisfies HashResult;
-    case 'write': {
-      let results: unknown[] = [];
-      const applied = await node.write((tx) => {
-        results = request.ops.map((op) => writeOp(tx, op));
-      }, { retries: request.retries ?? 0 });
-      return { version: applied.version, results } satisfies WriteResult;
-    }
     case 'read': {
       const body = (tx: ReadTx): ReadResult => ({ version: tx.version, results: request.ops.map((op) => readOp(tx, op)) });
       return request.consistency === 'linearizable' ? node.read(body, { consistency: 'linearizable' }) : node.read(body);

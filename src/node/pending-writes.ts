@@ -1,5 +1,5 @@
 /**
- * This node's writes between phase 1 and their outcome: each gets an id, a timer (`writeTimeoutMs`) and
+ * This node's writes between phase 1 and their outcome: each gets an id, a deadline (`writeTimeoutMs`) and
  * exactly one settlement — applied, refused, rejected at apply, timed out, or failed with the node.
  *
  * Resubmission: a write refused during an election on a side that holds a quorum (nothing of it is in
@@ -25,7 +25,8 @@ import { noLeaderResubmitsMax } from '../limits.js';
 interface PendingWrite {
   readonly resolve: (result: ApplyResult) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** When it times out (performance.now() ms): submit time plus writeTimeoutMs. */
+  readonly deadline: number;
   readonly request: CommitRequest;
   /** The change-set as made here: applied as it is when it comes back committed (no decoding). */
   readonly changeSet: ChangeSet;
@@ -57,6 +58,12 @@ export class PendingWrites {
   private starting = 0;
   /** Called once no write is pending. */
   private drainWaiters: (() => void)[] = [];
+  /**
+   * One timer for every pending write, armed for the oldest deadline: writes all wait writeTimeoutMs,
+   * so `pending` (in submit order) is in deadline order too. A timer per write cost an object and an
+   * insertion into Node's timer lists per write.
+   */
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly routes: WriteRoutes) {}
 
@@ -89,12 +96,26 @@ export class PendingWrites {
     const encoded = encodeChangeSet(changeSet);
     const bytes = encoded.byteLength;
     return new Promise<ApplyResult>((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${nodeId} was not committed within ${writeTimeoutMs} ms (writeTimeoutMs)`)), writeTimeoutMs);
       const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
-      this.pending.set(id, { resolve, reject, timer, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader() });
+      this.pending.set(id, { resolve, reject, deadline: performance.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader() });
+      this.timer ??= setTimeout(this.expire, writeTimeoutMs);
       this.send(request);
     });
   }
+
+  /** The timer: writes past their deadline fail with TIMEOUT; armed again for the oldest one left. */
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    const { nodeId, writeTimeoutMs } = this.routes;
+    for (const [id, write] of this.pending) {
+      if (write.deadline > now) {
+        this.timer = setTimeout(this.expire, write.deadline - now);
+        return;
+      }
+      this.settle(id, undefined, new ChorusError('TIMEOUT', `write ${id} on ${nodeId} was not committed within ${writeTimeoutMs} ms (writeTimeoutMs)`));
+    }
+  };
 
   /**
    * Write `id`'s change-set as made here, if it is pending and `encoded` are the very bytes it was sent
@@ -111,7 +132,10 @@ export class PendingWrites {
     const write = this.pending.get(id);
     if (write === undefined) return;
     this.pending.delete(id);
-    clearTimeout(write.timer);
+    if (this.pending.size === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (error !== undefined) write.reject(error);
     else write.resolve(result!);
     this.maybeDrained();

@@ -196,7 +196,22 @@ export class MsgpackEncoder {
   }
 
   private map(value: Record<string, unknown>, depth: number): void {
-    const keys = Object.keys(value);
+    // Object.keys would allocate an array per map (a quarter of what a leader allocated per commit
+    // went to those, profiled); for...in walks V8's cached key list of a plain object instead. Its order
+    // is Object.keys' for own keys, and a plain object has no enumerable inherited ones.
+    if (Object.getPrototypeOf(value) !== Object.prototype) return this.mapOfKeys(value, Object.keys(value), depth);
+    let size = 0;
+    for (const key in value) if (!this.ignoreUndefined || value[key] !== undefined) size++;
+    this.collectionHeader(size, 0x80, 0xde);
+    for (const key in value) {
+      const item = value[key];
+      if (item === undefined && this.ignoreUndefined) continue;
+      this.string(key);
+      this.value(item, depth + 1);
+    }
+  }
+
+  private mapOfKeys(value: Record<string, unknown>, keys: readonly string[], depth: number): void {
     let size = keys.length;
     if (this.ignoreUndefined) for (const key of keys) if (value[key] === undefined) size--;
     this.collectionHeader(size, 0x80, 0xde);

@@ -56,3 +56,33 @@ describe('PendingWrites', () => {
     expect(outcome.error?.code).toBe('OVERLOADED');
   });
 });
+
+describe('PendingWrites timeouts', () => {
+  it('each write fails with TIMEOUT once writeTimeoutMs has passed since its submit, not before; one that settled does not', async () => {
+    const sent: CommitRequest[] = [];
+    const writes = new PendingWrites({
+      nodeId: 'n2', writeTimeoutMs: 60, send: (request) => void sent.push(request), leader: () => 'n1', leaderSoon: () => Promise.resolve(), stopped: () => false,
+    });
+    const changeSet = { version: 1, reads: [], writes: [] } as never;
+    const outcomes: { at?: number; code?: string; ok?: boolean }[] = [];
+    const start = performance.now();
+    const track = (i: number, p: Promise<unknown>) => {
+      outcomes[i] = {};
+      p.then(() => (outcomes[i] = { at: performance.now() - start, ok: true }), (e: ChorusError) => (outcomes[i] = { at: performance.now() - start, code: e.code }));
+    };
+    track(0, writes.submit(changeSet));
+    await new Promise((r) => setTimeout(r, 25));
+    track(1, writes.submit(changeSet));
+    track(2, writes.submit(changeSet));
+    writes.settle(sent[1]!.id, { version: 3 } as unknown as ApplyResult, undefined);
+    await new Promise((r) => setTimeout(r, 45)); // ~70 ms: the first timed out, the third not yet
+    expect(outcomes[0]!.code).toBe('TIMEOUT');
+    expect(outcomes[0]!.at).toBeGreaterThanOrEqual(59);
+    expect(outcomes[1]!.ok).toBe(true);
+    if (performance.now() - start < 84) expect(outcomes[2]).toEqual({}); // (a loaded machine may wake us later)
+    await new Promise((r) => setTimeout(r, 40));
+    expect(outcomes[2]!.code).toBe('TIMEOUT');
+    expect(outcomes[2]!.at).toBeGreaterThanOrEqual(84);
+    expect(writes.size).toBe(0);
+  });
+});

@@ -42,6 +42,8 @@ describe('MsgpackEncoder', () => {
       'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(65_535), 'é'.repeat(40_000), 'x'.repeat(70_000),
       new Uint8Array(255), new Uint8Array(256), new Uint8Array(70_000), new Uint16Array([1, 2, 3]), new DataView(new ArrayBuffer(5)),
       Array.from({ length: 15 }, (_, i) => i), Array.from({ length: 16 }, (_, i) => i), Array.from({ length: 70_000 }, (_, i) => i),
+      Object.assign(Object.create(null) as object, { a: 1, b: [2] }), Object.assign(Object.create({ inherited: 1 }) as object, { own: 2 }),
+      new (class { x = 1; y = 'two'; method(): void {} })(), { 2: 'two', 1: 'one', b: 'b', a: 'a' },
       Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])), Object.fromEntries(Array.from({ length: 70_000 }, (_, i) => [`k${i}`, i])),
     ]) {
       expect(Buffer.from(ours.encode(input)).equals(Buffer.from(reference.encode(input)))).toBe(true);

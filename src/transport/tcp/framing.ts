@@ -20,6 +20,8 @@ import { MsgpackEncoder } from '../../store/msgpack-encode.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
+/** Up to this many bytes a copy out of a chunk is a loop, not a subarray and a set. */
+const frameCopyLoopBytesMax = 256;
 
 export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string };
 
@@ -75,10 +77,22 @@ export class FrameReader {
     return `truncated frame: the connection ended ${this.held - FRAME_HEADER_BYTES} bytes into a frame of ${this.peekLength()} bytes`;
   }
 
+  /** The next frame's length prefix (big-endian u32), read where it lies, across chunks if it must. */
   private peekLength(): number {
-    const header = new Uint8Array(FRAME_HEADER_BYTES);
-    this.copyOut(header, FRAME_HEADER_BYTES, false);
-    return new DataView(header.buffer).getUint32(0, false);
+    const first = this.chunks[0]!;
+    const at = this.offset;
+    if (at + FRAME_HEADER_BYTES <= first.byteLength) {
+      return ((first[at]! << 24) | (first[at + 1]! << 16) | (first[at + 2]! << 8) | first[at + 3]!) >>> 0;
+    }
+    let length = 0;
+    for (let i = 0, index = 0, offset = at; i < FRAME_HEADER_BYTES; i++, offset++) {
+      while (offset >= this.chunks[index]!.byteLength) {
+        offset -= this.chunks[index]!.byteLength;
+        index++;
+      }
+      length = length * 256 + this.chunks[index]![offset]!;
+    }
+    return length;
   }
 
   private skip(count: number): void {
@@ -99,7 +113,9 @@ export class FrameReader {
     while (copied < count) {
       const chunk = this.chunks[index]!;
       const n = Math.min(count - copied, chunk.byteLength - offset);
-      into?.set(chunk.subarray(offset, offset + n), copied);
+      // A few bytes are copied by hand: a subarray per copy costs more than the loop (allocation).
+      if (into !== undefined && n <= frameCopyLoopBytesMax) for (let i = 0; i < n; i++) into[copied + i] = chunk[offset + i]!;
+      else into?.set(chunk.subarray(offset, offset + n), copied);
       copied += n;
       offset += n;
       if (offset === chunk.byteLength) {
