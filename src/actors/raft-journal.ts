@@ -3,7 +3,8 @@
  * replay on start, and, for journals that sync in the background, the Readies written but not yet
  * durable with the messages that must wait for them.
  *
- * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on),
+ * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on; each entry
+ * keeps its msgpack bytes, written as an ext of kept bytes: see src/store/msgpack-encode.ts),
  * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames,
  * membership] }` followed by that many `{ f: frame }` (the image), then `{ b: [index, term, membership] }`
  * (the compaction point and the membership in force there; later changes are entries).
@@ -24,6 +25,7 @@ import type { HardState, StateImage } from '../cluster/raft/raft.js';
 import type { VersionedMembership } from '../cluster/raft/membership.js';
 import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
+import { keepBytes } from '../store/msgpack-encode.js';
 import { raftSyncsPendingMax } from '../limits.js';
 
 /** Readies written to a journal that syncs in the background, oldest first, with the messages held for each. */
@@ -120,6 +122,7 @@ export function persist(journal: Journal, raft: Raft, ready: Ready): void {
  */
 export function write(journal: Journal, raft: Raft, ready: Ready, before: HardState): boolean {
   if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return false;
+  keepBytes(ready.entries); // encoded once here (or kept from the wire), copied as they are from then on
   if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
   const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
   const hard = h === undefined ? undefined : [h.term, h.vote ?? null, h.commit];
@@ -138,6 +141,10 @@ function compacted(raft: Raft, image: StateImage): Uint8Array[] {
   // Entries written before (synced or not: the rewrite replaces the file they are in) go in; later ones
   // are in ready.entries, appended right after the rewrite.
   const stable = Math.min(Math.max(log.stableIndex, log.writtenIndex), log.lastIndex());
-  if (stable > log.compactedIndex) records.push(encodeMsgpack({ e: log.slice(log.compactedIndex + 1, stable - log.compactedIndex) }));
+  if (stable > log.compactedIndex) {
+    const entries = log.slice(log.compactedIndex + 1, stable - log.compactedIndex);
+    keepBytes(entries); // from a journal of before kept bytes, they are encoded once more, then kept
+    records.push(encodeMsgpack({ e: entries }));
+  }
   return records;
 }

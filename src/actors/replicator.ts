@@ -31,6 +31,7 @@ import { SyncQueue, persist, replay, write } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { imageHoldMsMax, readsPendingMax } from '../limits.js';
+import { keepBytes } from '../store/msgpack-encode.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -243,6 +244,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const handleReady = () => {
       while (raft.hasReady()) {
         const ready: Ready = raft.ready();
+        // Entries are encoded once, by the first encoder they meet (journal or wire), and keep those bytes.
+        keepBytes(ready.entries);
         // 1. persist (or write, and sync in the background); 2. send what may go now
         let syncSeq: number | undefined;
         if (journal !== undefined && syncs === undefined) persist(journal, raft, ready);

@@ -11,7 +11,8 @@
  *
  * Same values as @msgpack/msgpack with `useBigInt64`: int64/uint64 formats become bigint, every other
  * integer and float a number, bin a Uint8Array view into the input, maps plain objects with string (or
- * number) keys. Differences, all refusals: ext types (the store never writes them), a `__proto__` key,
+ * number) keys; an ext32 of type 1 is a map that keeps its bytes (msgpack-encode.ts): the map, with a
+ * view of them under `keptBytes`. Differences, all refusals: other ext types, a `__proto__` key,
  * nesting deeper than storeDecodeDepthMax, and a length that claims more items than there are bytes.
  * Invalid UTF-8 decodes with U+FFFD replacements (the store only writes well-formed strings).
  *
@@ -19,6 +20,8 @@
  * the end of the input; the whole input must be one value.
  */
 import { storeDecodeCacheBytesMax, storeDecodeDepthMax, storeDecodeStringCacheEntries } from '../limits.js';
+import type { KeepsBytes } from './msgpack-encode.js';
+import { keptBytes, keptExtType } from './msgpack-encode.js';
 
 export class MsgpackDecodeError extends Error {}
 
@@ -232,6 +235,7 @@ export class MsgpackReader {
       case 0xdd: return this.array(view.getUint32(this.take(4)), depth);
       case 0xde: return this.map(view.getUint16(this.take(2)), depth);
       case 0xdf: return this.map(view.getUint32(this.take(4)), depth);
+      case 0xc9: return this.ext(view.getUint32(this.take(4)), depth);
       default: return this.fail(`unsupported msgpack type 0x${head.toString(16)}`);
     }
   }
@@ -261,6 +265,19 @@ export class MsgpackReader {
     cacheLengths[slot] = length;
     cacheStrings[slot] = text;
     return text;
+  }
+
+  /** An ext32: only keptExtType, a value with its own bytes, which it keeps (msgpack-encode.ts). */
+  private ext(length: number, depth: number): unknown {
+    const type = this.u8();
+    if (type !== keptExtType) this.fail(`unsupported msgpack extension type ${type}`);
+    const start = this.pos;
+    if (length > this.end - start) this.fail(`extension of ${length} bytes in fewer bytes`);
+    const value = this.value(depth + 1);
+    if (this.pos !== start + length) this.fail(`extension of ${length} bytes holds ${this.pos - start} bytes of value`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) this.fail('kept bytes of something other than a map');
+    (value as KeepsBytes)[keptBytes] = this.bytes.subarray(start, start + length);
+    return value;
   }
 
   private binary(length: number): Uint8Array {

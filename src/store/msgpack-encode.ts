@@ -13,8 +13,30 @@
  * [-2^63, 2^64) throws a RangeError (the library would write it modulo 2^64), and so does a Date (the
  * library writes it as a timestamp extension, which no decoder here reads: refused where it is sent, not
  * where it arrives).
+ *
+ * Kept bytes: an object may carry its own msgpack bytes under the `keptBytes` symbol (invisible to
+ * Object.keys, for...in and structured clone). It is then written as those bytes, wrapped in an ext32
+ * of type `keptExtType` (1), which the store's decoder unwraps and keeps again on the object it makes.
+ * Set it to null to ask for it: the object is encoded as usual inside the ext, and keeps a view of
+ * those bytes in the result. So a Raft log entry is encoded once, on the node that made it, and its
+ * bytes go as they are into that node's journal, every follower's append, the followers' journals and
+ * each journal rewrite. The bytes must be the object's (entries never change once made).
  */
 import { msgpackEncodeDepthMax } from '../limits.js';
+
+/** Where an object keeps its own msgpack bytes (see the file's comment). */
+export const keptBytes: unique symbol = Symbol('chorusdb.msgpackKeptBytes');
+/** An object that keeps (Uint8Array) or asks to keep (null) its msgpack bytes. */
+export interface KeepsBytes {
+  [keptBytes]?: Uint8Array | null;
+}
+/** The msgpack ext type that wraps kept bytes. */
+export const keptExtType = 1;
+
+/** Asks each object to keep its bytes the next time it is encoded (those that keep them already do). */
+export function keepBytes(values: readonly object[]): void {
+  for (const value of values) if ((value as KeepsBytes)[keptBytes] === undefined) (value as KeepsBytes)[keptBytes] = null;
+}
 
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -38,6 +60,8 @@ export class MsgpackEncoder {
   private view = new DataView(this.bytes.buffer);
   private text: Utf8Write = Buffer.from(this.bytes.buffer) as unknown as Utf8Write;
   private pos = 0;
+  /** Objects that asked to keep their bytes in this encode, each with its bytes' start and end. */
+  private keeping: { readonly value: KeepsBytes; readonly start: number; readonly end: number }[] = [];
   private readonly ignoreUndefined: boolean;
   private readonly headerBytes: number;
 
@@ -48,9 +72,15 @@ export class MsgpackEncoder {
 
   /** A fresh copy of `value`'s bytes, after `headerBytes` zero bytes. */
   encode(value: unknown): Uint8Array {
+    if (this.keeping.length > 0) this.keeping = []; // left by an encode that threw
     this.pos = this.headerBytes;
     this.value(value, 1);
-    return this.bytes.slice(0, this.pos);
+    const out = this.bytes.slice(0, this.pos);
+    if (this.keeping.length > 0) {
+      for (const { value: kept, start, end } of this.keeping) kept[keptBytes] = out.subarray(start, end);
+      this.keeping = [];
+    }
+    return out;
   }
 
   private reserve(count: number): void {
@@ -86,6 +116,7 @@ export class MsgpackEncoder {
         } else if (Array.isArray(value)) this.array(value, depth);
         else if (ArrayBuffer.isView(value)) this.binary(value);
         else if (value instanceof Date) throw new RangeError('a Date is not encodable here (msgpack extension types are not read back); send its getTime()');
+        else if ((value as KeepsBytes)[keptBytes] !== undefined) this.kept(value as Record<string, unknown>, depth);
         else this.map(value as Record<string, unknown>, depth);
         return;
       default:
@@ -177,6 +208,25 @@ export class MsgpackEncoder {
     else throw new Error(`Too large binary: ${size}`);
     b.set(value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, size), at);
     this.pos = at + size;
+  }
+
+  /** An object that keeps its bytes: ext32 of keptExtType around them (encoded now, and kept, if it has none yet). */
+  private kept(value: Record<string, unknown> & KeepsBytes, depth: number): void {
+    const bytes = value[keptBytes];
+    const size = bytes === null || bytes === undefined ? 0 : bytes.byteLength;
+    this.reserve(6 + size);
+    const header = this.pos;
+    this.bytes[header] = 0xc9;
+    this.bytes[header + 5] = keptExtType;
+    this.pos = header + 6;
+    if (bytes === null || bytes === undefined) {
+      this.map(value, depth);
+      this.keeping.push({ value, start: header + 6, end: this.pos });
+    } else {
+      this.bytes.set(bytes, this.pos);
+      this.pos += size;
+    }
+    this.view.setUint32(header + 1, this.pos - header - 6);
   }
 
   private collectionHeader(size: number, fix: number, wide16: number): void {

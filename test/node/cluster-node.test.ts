@@ -14,6 +14,8 @@ import type { SchemaDef } from '../../src/store/schema.js';
 import { ChorusError } from '../../src/runtime/errors.js';
 import { FileJournal } from '../../src/runtime/file-journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../../src/store/codec.js';
+import type { KeepsBytes } from '../../src/store/msgpack-encode.js';
+import { keptBytes } from '../../src/store/msgpack-encode.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -268,6 +270,7 @@ describe('openNode with a dataDir', () => {
         const records = journal.recovered.map((bytes) => {
           const record = decodeMsgpack(bytes) as Rec;
           for (const entry of record.e ?? []) {
+            delete (entry as KeepsBytes)[keptBytes]; // earlier journals held plain maps
             if (entry.data.payload === undefined) continue;
             entry.data.payload.changeSet = decodeMsgpack(entry.data.payload.changeSet as Uint8Array);
             converted++;

@@ -6,7 +6,9 @@
 import { Encoder } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { MsgpackEncoder } from '../../src/store/msgpack-encode.js';
+import { MsgpackEncoder, keepBytes, keptBytes } from '../../src/store/msgpack-encode.js';
+import type { KeepsBytes } from '../../src/store/msgpack-encode.js';
+import { decodeStoreMsgpack } from '../../src/store/msgpack-decode.js';
 
 const text = fc.oneof(
   fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 80 }),
@@ -66,5 +68,55 @@ describe('MsgpackEncoder', () => {
     expect(() => ours.encode(cycle)).toThrow(/Too deep/);
     expect(() => ours.encode({ f: () => 1 })).toThrow(/Unrecognized object/);
     expect(() => ours.encode({ at: new Date(0) })).toThrow(/Date is not encodable/); // no decoder here reads extensions
+  });
+});
+
+describe('kept bytes (a log entry encoded once, on the node that made it)', () => {
+  const entry = () => ({ term: 3, index: 41, data: { kind: 'command', payload: { origin: 'n1', id: 7, changeSet: new Uint8Array([1, 2, 3]) } } });
+  const reference = new Encoder({ useBigInt64: true, ignoreUndefined: true });
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+  test('an object asked to keep them is written as an ext of type 1 around its usual bytes, and keeps a view of those', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: true });
+    const e = entry();
+    keepBytes([e]);
+    const out = ours.encode({ e: [e], h: [3, null, 40] });
+    const plain = reference.encode(entry());
+    const kept = (e as KeepsBytes)[keptBytes]!;
+    expect(hex(kept)).toBe(hex(plain));
+    const header = Buffer.from([0xc9, 0, 0, 0, plain.length, 1]).toString('hex');
+    // { e: [<ext32 type 1: the entry's map>], h: [3, null, 40] }
+    expect(hex(out)).toBe('82' + 'a165' + '91' + header + hex(plain) + 'a168' + hex(reference.encode([3, null, 40])));
+  });
+
+  test('once kept, the bytes are written as they are (the object is not walked again), and decoding keeps them on the copy', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: true });
+    const e = entry();
+    keepBytes([e]);
+    const first = ours.encode([e]);
+    (e as { term: number }).term = 99; // entries never change; this only shows the object is not read again
+    expect(hex(ours.encode([e]))).toBe(hex(first));
+    const decoded = decodeStoreMsgpack(first) as [ReturnType<typeof entry> & KeepsBytes];
+    expect(decoded[0].term).toBe(3);
+    expect(hex(decoded[0][keptBytes]!)).toBe(hex(reference.encode(entry())));
+    expect(hex(ours.encode(decoded))).toBe(hex(first)); // a follower's journal gets the leader's bytes
+  });
+
+  test('an encode that throws leaves nothing kept behind for the next one', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: true });
+    const e = entry();
+    keepBytes([e]);
+    expect(() => ours.encode([e, 2n ** 70n])).toThrow(RangeError);
+    expect((e as KeepsBytes)[keptBytes]).toBe(null);
+    const other = { a: 1 };
+    ours.encode(other);
+    expect((other as KeepsBytes)[keptBytes]).toBeUndefined();
+  });
+
+  test('the decoder refuses other extension types, kept bytes of a non-map, and an ext whose length lies', () => {
+    expect(() => decodeStoreMsgpack(new Uint8Array([0xc9, 0, 0, 0, 1, 2, 0x01]))).toThrow(/extension type 2/);
+    expect(() => decodeStoreMsgpack(new Uint8Array([0xc9, 0, 0, 0, 1, 1, 0x01]))).toThrow(/other than a map/);
+    expect(() => decodeStoreMsgpack(new Uint8Array([0xc9, 0, 0, 0, 3, 1, 0x81, 0xa1, 0x61, 0x01]))).toThrow(/holds/);
+    expect(() => decodeStoreMsgpack(new Uint8Array([0xc9, 0, 0, 0, 9, 1, 0x80]))).toThrow(/fewer bytes/);
   });
 });

@@ -123,9 +123,9 @@ describe('parseFrame', () => {
 
   it.each([
     [{ type: 'hello' }, 'frame is not an array of [version, type, ...]'],
-    // Version 1 (before change-sets travelled as bytes): a node of that version is refused, not misread.
-    [[1, 'hello'], `unsupported protocol version 1 (this node speaks ${PROTOCOL_VERSION})`],
-    [['2', 'welcome'], `unsupported protocol version "2" (this node speaks ${PROTOCOL_VERSION})`],
+    // Version 2 (before log entries travelled as their kept bytes): a node of that version is refused, not misread.
+    [[2, 'hello'], `unsupported protocol version 2 (this node speaks ${PROTOCOL_VERSION})`],
+    [['3', 'welcome'], `unsupported protocol version "3" (this node speaks ${PROTOCOL_VERSION})`],
     [[PROTOCOL_VERSION, 'launch'], 'unknown frame type "launch"'],
     [[PROTOCOL_VERSION, 'welcome', 'extra'], 'welcome: expected 2 elements, got 3'],
     [[PROTOCOL_VERSION, 'hello', 'c', 'a', 'b', new Uint8Array(31)], 'nonce must be 32 bytes'],

@@ -26,9 +26,10 @@ import type { Message } from '../../runtime/actor.js';
 
 /**
  * The version this code speaks. A peer speaking another one is refused with a reason naming both.
- * Version 2: a log entry's change-set is its msgpack bytes (a bin), not a map (version 1).
+ * Version 2: a log entry's change-set is its msgpack bytes (a bin), not a map (version 1). Version 3: a
+ * log entry travels as its kept bytes (an ext of type 1 around its msgpack map; src/store/msgpack-encode.ts).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Bytes of an HMAC-SHA-256 proof. */
 export const PROOF_BYTES = 32;
 
