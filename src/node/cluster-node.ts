@@ -87,6 +87,8 @@ export class ClusterNode {
   /** quorumRegained follows a quorumLost, not the first quorum after open. */
   private quorumSeen = false;
   private hasQuorum = false;
+  /** Writes waiting in leaderWithin. */
+  private readonly writableWaiters = new Set<() => void>();
   private quorumReason = '';
   private readonly reads: PendingReads;
   private onRecovered: (() => void) | undefined;
@@ -329,20 +331,31 @@ export class ClusterNode {
     }
   }
 
-  /** Resolves once a leader is known (at once if one is), or after `timeoutMs`. */
+  /**
+   * Resolves once a write can go: a leader is known and the quorum watcher has reported a quorum (right
+   * after open Raft may know its leader before the watcher has heard the peers, and the committer would
+   * refuse); at once when the watcher said the quorum is lost (writes fail promptly then); else after
+   * `timeoutMs`.
+   */
   private leaderWithin(timeoutMs: number): Promise<void> {
-    if (this.raftState.leader !== undefined) return Promise.resolve();
+    if (this.writable()) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const off = this.events.on('leaderChanged', (leader) => {
-        if (leader !== undefined) done();
-      });
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        off();
+        this.writableWaiters.delete(done);
         resolve();
-      }
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.writableWaiters.add(done);
     });
+  }
+
+  private writable(): boolean {
+    return (this.raftState.leader !== undefined && this.hasQuorum) || (this.quorumSeen && !this.hasQuorum);
+  }
+
+  private wakeWriters(): void {
+    if (this.writable()) for (const done of [...this.writableWaiters]) done();
   }
 
   /** The tables, or ARBITER: an arbiter holds none (and its replicator never hands it entries to apply). */
@@ -391,6 +404,7 @@ export class ClusterNode {
         if (before && !hasQuorum) this.events.emit('quorumLost', reason);
         if (!before && hasQuorum && this.quorumSeen) this.events.emit('quorumRegained', reason);
         if (hasQuorum) this.quorumSeen = true;
+        this.wakeWriters();
         return;
       }
       case 'readReady':
@@ -456,5 +470,6 @@ export class ClusterNode {
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.events.emit('leaderChanged', state.leader, state.term);
     if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
+    this.wakeWriters();
   }
 }
