@@ -86,13 +86,26 @@ function isRange(value: unknown): boolean {
 // int64 as bigint; an absent optional field (a range's `index`) is left out, never written as nil.
 const changeSetEncoder = new MsgpackEncoder({ ignoreUndefined: true });
 
+/**
+ * The bytes' change-set, on the very Uint8Array encodeChangeSet returned: nodes of one process that
+ * are handed those bytes by reference (inline hosts on an in-process network, the simulator) take the
+ * frozen object instead of decoding it, as they shared it before change-sets travelled as bytes. A copy
+ * of the bytes (a frame, structured clone) does not carry it, and is decoded.
+ */
+const decodedForm: unique symbol = Symbol('chorusdb.changeSet');
+type CarriesChangeSet = Uint8Array & { [decodedForm]?: ChangeSet };
+
 /** The change-set's msgpack bytes (a fresh copy), as they go into the log. */
 export function encodeChangeSet(changeSet: ChangeSet): Uint8Array {
-  return changeSetEncoder.encode(changeSet);
+  const bytes: CarriesChangeSet = changeSetEncoder.encode(changeSet);
+  if (Object.isFrozen(changeSet)) bytes[decodedForm] = changeSet; // frozen: nothing can change it after
+  return bytes;
 }
 
 /** A change-set from its bytes; CorruptError when they are not msgpack or not a change-set (`writer`: the node that wrote it). */
 export function decodeChangeSet(bytes: Uint8Array, writer: string): ChangeSet {
+  const made = (bytes as CarriesChangeSet)[decodedForm];
+  if (made !== undefined) return made;
   let data: unknown;
   try {
     data = decodeMsgpack(bytes);

@@ -24,7 +24,10 @@ describe('change-set bytes', () => {
       tx.insert('events', { account: 3, seq: 4_000_000_000, at: 1_700_000_000_000, payload: new Uint8Array([0, 255]), score: 0.25 });
       tx.delete('accounts', 1);
     });
-    const decoded = decodeChangeSet(encodeChangeSet(changeSet), 'n1');
+    const bytes = encodeChangeSet(changeSet);
+    expect(decodeChangeSet(bytes, 'n1')).toBe(changeSet); // the very bytes, handed on by reference in one process
+    const decoded = decodeChangeSet(bytes.slice(), 'n1'); // a copy, as another process gets it
+    expect(decoded).not.toBe(changeSet);
     expect(decoded).toEqual(changeSet);
 
     // Two replicas: one applies the object, one its bytes decoded; they end alike.
