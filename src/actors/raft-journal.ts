@@ -7,7 +7,8 @@
  * keeps its msgpack bytes, written as an ext of kept bytes: see src/store/msgpack-encode.ts),
  * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames,
  * membership] }` followed by that many `{ f: frame }` (the image), then `{ b: [index, term, membership] }`
- * (the compaction point and the membership in force there; later changes are entries).
+ * (where the log on disk starts, and the membership in force there; later changes are entries): the
+ * image's own index on a data node, the compaction point on an arbiter (see `compacted`).
  *
  * Background sync (thesis §10.2.1): a leader sends its appends and image chunks while its own write is
  * being synced, and counts itself toward a commit only once it is (Raft.persisted). Every other message
@@ -132,17 +133,27 @@ export function write(journal: Journal, raft: Raft, ready: Ready, before: HardSt
   return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote));
 }
 
-/** The journal after compaction: the image, the compaction point, the persisted entries after it. */
+/**
+ * The journal after compaction: the image, where the log starts again, the persisted entries after it.
+ * A data node's journal starts at the image, which covers every entry up to it: its log keeps
+ * `logEntriesRetained` entries behind the image in memory for lagging followers, but writing those again
+ * (~29 MB with the default transLogLength of 100-byte rows) made each rewrite block the node for
+ * 100-400 ms (assembled, written and fsynced at once); after a restart, a follower that far behind gets
+ * the image instead. An arbiter has no image to send: its journal keeps its whole log.
+ */
 function compacted(raft: Raft, image: StateImage): Uint8Array[] {
   const log = raft.log;
   const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length, image.membership] })];
   for (const f of image.frames) records.push(encodeMsgpack({ f }));
-  records.push(encodeMsgpack({ b: [log.compactedIndex, log.compactedTerm, raft.members.at(log.compactedIndex)] }));
+  const from = raft.dataless
+    ? { index: log.compactedIndex, term: log.compactedTerm, membership: raft.members.at(log.compactedIndex) }
+    : { index: image.index, term: image.term, membership: image.membership };
+  records.push(encodeMsgpack({ b: [from.index, from.term, from.membership] }));
   // Entries written before (synced or not: the rewrite replaces the file they are in) go in; later ones
   // are in ready.entries, appended right after the rewrite.
   const stable = Math.min(Math.max(log.stableIndex, log.writtenIndex), log.lastIndex());
-  if (stable > log.compactedIndex) {
-    const entries = log.slice(log.compactedIndex + 1, stable - log.compactedIndex);
+  if (stable > from.index) {
+    const entries = log.slice(from.index + 1, stable - from.index);
     keepBytes(entries); // from a journal of before kept bytes, they are encoded once more, then kept
     records.push(encodeMsgpack({ e: entries }));
   }

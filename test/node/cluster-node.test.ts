@@ -253,6 +253,43 @@ describe('openNode with a dataDir', () => {
     }
   });
 
+  it('rewrites a data node\'s journal at each image to the image and the entries after it, not the log kept behind it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
+    try {
+      const network = new InProcessNetwork();
+      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir, transLogLength: 40 });
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (let i = 0; i < 300; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i % 10}`, v: i }));
+      await settled();
+      const hash = nodes[0]!.contentHash();
+      await Promise.all(nodes.map((n) => n.stop()));
+      type Rec = { i?: [number]; b?: [number]; e?: { index: number }[] };
+      let imaged = 0;
+      for (const file of readdirSync(dataDir).filter((f) => f.endsWith('.journal'))) {
+        const journal = new FileJournal(dataDir, file.slice(0, -'.journal'.length));
+        const records = journal.recovered.map((bytes) => decodeMsgpack(bytes) as Rec);
+        journal.close();
+        const image = records.find((r) => r.i !== undefined)?.i?.[0];
+        if (image === undefined) continue; // not every journal is a replicator's
+        imaged++;
+        expect(records.find((r) => r.b !== undefined)?.b?.[0]).toBe(image); // the log on disk starts at the image
+        const entries = records.flatMap((r) => r.e ?? []);
+        expect(entries.every((e) => e.index > image)).toBe(true);
+        expect(entries.length).toBeLessThanOrEqual(2 * 40); // what came after the image, at most a transLogLength or so
+      }
+      expect(imaged).toBe(3); // 300 entries, an image every 40: every node's journal was rewritten
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      for (const node of nodes) expect(node.contentHash()).toBe(hash);
+      await nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
+      await settled();
+      expect(nodes.map((n) => get(n, 'after'))).toEqual([1, 1, 1]);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
+      nodes = [];
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('reads a journal written before change-sets travelled as bytes (each change-set a msgpack map)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
     try {
