@@ -10,6 +10,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { assert } from '../runtime/assert.js';
 import { crc32Range, encodeMsgpack, frameHeaderBytes } from './codec.js';
+import { writeInt32, writeStrHeader } from './msgpack-encode.js';
 
 /** Bounds of one frame's payload. */
 export interface FrameBounds {
@@ -76,18 +77,7 @@ class Scratch {
 
   private int(value: number): void {
     this.reserve(5);
-    const b = this.bytes;
-    let at = this.used;
-    if (value >= 0) {
-      if (value < 0x80) b[at++] = value;
-      else if (value < 0x100) (b[at++] = 0xcc), (b[at++] = value);
-      else if (value < 0x10000) (b[at++] = 0xcd), (b[at++] = value >>> 8), (b[at++] = value & 0xff);
-      else (b[at++] = 0xce), (b[at++] = value >>> 24), (b[at++] = (value >>> 16) & 0xff), (b[at++] = (value >>> 8) & 0xff), (b[at++] = value & 0xff);
-    } else if (value >= -0x20) b[at++] = value & 0xff;
-    else if (value >= -0x80) (b[at++] = 0xd0), (b[at++] = value & 0xff);
-    else if (value >= -0x8000) (b[at++] = 0xd1), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
-    else (b[at++] = 0xd2), (b[at++] = (value >> 24) & 0xff), (b[at++] = (value >> 16) & 0xff), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
-    this.used = at;
+    this.used = writeInt32(this.bytes, this.used, value);
   }
 
   /** A str of the shortest header for its UTF-8 length, as the encoder writes it. */
@@ -97,13 +87,7 @@ class Scratch {
     const { written } = utf8.encodeInto(value, this.bytes.subarray(this.used + guess));
     const header = strHeaderBytes(written);
     if (header !== guess) this.bytes.copyWithin(this.used + header, this.used + guess, this.used + guess + written);
-    const b = this.bytes;
-    let at = this.used;
-    if (header === 1) b[at++] = 0xa0 | written;
-    else if (header === 2) (b[at++] = 0xd9), (b[at++] = written);
-    else if (header === 3) (b[at++] = 0xda), (b[at++] = written >>> 8), (b[at++] = written & 0xff);
-    else (b[at++] = 0xdb), (b[at++] = written >>> 24), (b[at++] = (written >>> 16) & 0xff), (b[at++] = (written >>> 8) & 0xff), (b[at++] = written & 0xff);
-    this.used = at + written;
+    this.used = writeStrHeader(this.bytes, this.used, written) + written;
   }
 }
 

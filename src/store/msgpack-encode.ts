@@ -33,6 +33,33 @@ export interface KeepsBytes {
 /** The msgpack ext type that wraps kept bytes. */
 export const keptExtType = 1;
 
+/**
+ * Writes an integer in [-2^31, 2^32) at `at` in msgpack's shortest form (at most 5 bytes; the caller
+ * reserved them); returns where it ends. Shared with the image frames' direct writer (image-frames.ts).
+ */
+export function writeInt32(b: Uint8Array, at: number, value: number): number {
+  if (value >= 0) {
+    if (value < 0x80) b[at++] = value;
+    else if (value < 0x100) (b[at++] = 0xcc), (b[at++] = value);
+    else if (value < 0x10000) (b[at++] = 0xcd), (b[at++] = value >>> 8), (b[at++] = value & 0xff);
+    else (b[at++] = 0xce), (b[at++] = value >>> 24), (b[at++] = (value >>> 16) & 0xff), (b[at++] = (value >>> 8) & 0xff), (b[at++] = value & 0xff);
+  } else if (value >= -0x20) b[at++] = value & 0xff;
+  else if (value >= -0x80) (b[at++] = 0xd0), (b[at++] = value & 0xff);
+  else if (value >= -0x8000) (b[at++] = 0xd1), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
+  else (b[at++] = 0xd2), (b[at++] = (value >> 24) & 0xff), (b[at++] = (value >> 16) & 0xff), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
+  return at;
+}
+
+/** Writes a str header for `byteLength` UTF-8 bytes at `at` (at most 5 bytes); returns where it ends. */
+export function writeStrHeader(b: Uint8Array, at: number, byteLength: number): number {
+  if (byteLength < 32) b[at++] = 0xa0 | byteLength;
+  else if (byteLength < 0x100) (b[at++] = 0xd9), (b[at++] = byteLength);
+  else if (byteLength < 0x10000) (b[at++] = 0xda), (b[at++] = byteLength >>> 8), (b[at++] = byteLength & 0xff);
+  else if (byteLength < 0x100000000) (b[at++] = 0xdb), (b[at++] = byteLength >>> 24), (b[at++] = (byteLength >>> 16) & 0xff), (b[at++] = (byteLength >>> 8) & 0xff), (b[at++] = byteLength & 0xff);
+  else throw new Error(`Too long string: ${byteLength} bytes in UTF-8`);
+  return at;
+}
+
 /** Asks each object to keep its bytes the next time it is encoded (those that keep them already do). */
 export function keepBytes(values: readonly object[]): void {
   for (const value of values) if ((value as KeepsBytes)[keptBytes] === undefined) (value as KeepsBytes)[keptBytes] = null;
@@ -127,18 +154,9 @@ export class MsgpackEncoder {
   private number(value: number): void {
     this.reserve(9);
     const b = this.bytes;
-    let at = this.pos;
+    const at = this.pos;
     if (Number.isSafeInteger(value) && value >= -0x80000000 && value < 0x100000000) {
-      if (value >= 0) {
-        if (value < 0x80) b[at++] = value;
-        else if (value < 0x100) (b[at++] = 0xcc), (b[at++] = value);
-        else if (value < 0x10000) (b[at++] = 0xcd), (b[at++] = value >>> 8), (b[at++] = value & 0xff);
-        else (b[at++] = 0xce), (b[at++] = value >>> 24), (b[at++] = (value >>> 16) & 0xff), (b[at++] = (value >>> 8) & 0xff), (b[at++] = value & 0xff);
-      } else if (value >= -0x20) b[at++] = value & 0xff;
-      else if (value >= -0x80) (b[at++] = 0xd0), (b[at++] = value & 0xff);
-      else if (value >= -0x8000) (b[at++] = 0xd1), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
-      else (b[at++] = 0xd2), (b[at++] = (value >> 24) & 0xff), (b[at++] = (value >> 16) & 0xff), (b[at++] = (value >> 8) & 0xff), (b[at++] = value & 0xff);
-      this.pos = at;
+      this.pos = writeInt32(b, at, value);
       return;
     }
     // Fractions, and with useBigInt64 also integers beyond 32 bits: float64.
@@ -187,14 +205,7 @@ export class MsgpackEncoder {
   }
 
   private stringHeader(byteLength: number): void {
-    const b = this.bytes;
-    let at = this.pos;
-    if (byteLength < 32) b[at++] = 0xa0 | byteLength;
-    else if (byteLength < 0x100) (b[at++] = 0xd9), (b[at++] = byteLength);
-    else if (byteLength < 0x10000) (b[at++] = 0xda), (b[at++] = byteLength >>> 8), (b[at++] = byteLength & 0xff);
-    else if (byteLength < 0x100000000) (b[at++] = 0xdb), (b[at++] = byteLength >>> 24), (b[at++] = (byteLength >>> 16) & 0xff), (b[at++] = (byteLength >>> 8) & 0xff), (b[at++] = byteLength & 0xff);
-    else throw new Error(`Too long string: ${byteLength} bytes in UTF-8`);
-    this.pos = at;
+    this.pos = writeStrHeader(this.bytes, this.pos, byteLength);
   }
 
   private binary(value: ArrayBufferView): void {
