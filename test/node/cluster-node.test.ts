@@ -23,6 +23,22 @@ const schema: SchemaDef = {
 const addrs = ['n1', 'n2', 'n3'];
 let nodes: ClusterNode[] = [];
 
+/**
+ * Runs `body` with a fresh data directory and an `open(nodeId)` for the 3-node cluster on it (with
+ * `extra` parameters); stops every node and removes the directory afterwards, whatever happened.
+ */
+async function withDataDir(extra: Partial<NodeParams>, body: (dataDir: string, open: (nodeId: number) => Promise<ClusterNode>) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
+  try {
+    const network = new InProcessNetwork();
+    await body(dataDir, (nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir, ...extra }));
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
+    nodes = [];
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function cluster(host: 'inline' | 'thread', extra: Partial<NodeParams> = {}) {
   const network = new InProcessNetwork();
   nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, host, network, ...extra })));
@@ -222,10 +238,7 @@ describe('openNode parameters', () => {
 
 describe('openNode with a dataDir', () => {
   it('brings a whole cluster back with its data after every node stopped, and a single node while the others run', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
-    try {
-      const network = new InProcessNetwork();
-      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir });
+    await withDataDir({}, async (_dataDir, open) => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (let i = 0; i < 20; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i}`, v: i }));
       await settled();
@@ -246,18 +259,11 @@ describe('openNode with a dataDir', () => {
       expect(get(nodes[away]!, 'after')).toBe(1); // from its own journal, at once
       await settled();
       expect(get(nodes[away]!, 'while-away')).toBe(2); // from the leader, once it caught up
-    } finally {
-      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
-      nodes = [];
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('rewrites a data node\'s journal at each image to the image and the entries after it, not the log kept behind it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
-    try {
-      const network = new InProcessNetwork();
-      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir, transLogLength: 40 });
+    await withDataDir({ transLogLength: 40 }, async (dataDir, open) => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (let i = 0; i < 300; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i % 10}`, v: i }));
       await settled();
@@ -283,18 +289,11 @@ describe('openNode with a dataDir', () => {
       await nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
       await settled();
       expect(nodes.map((n) => get(n, 'after'))).toEqual([1, 1, 1]);
-    } finally {
-      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
-      nodes = [];
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('reads a journal written before change-sets travelled as bytes (each change-set a msgpack map)', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
-    try {
-      const network = new InProcessNetwork();
-      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir });
+    await withDataDir({}, async (dataDir, open) => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (let i = 0; i < 12; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i}`, v: i }));
       await settled();
@@ -323,18 +322,11 @@ describe('openNode with a dataDir', () => {
       await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
       await settled();
       expect(nodes.map((n) => get(n, 'after'))).toEqual([1, 1, 1]);
-    } finally {
-      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
-      nodes = [];
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('compacts the log behind state images, catches a node up by state transfer, and restarts from the image', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'chorus-node-'));
-    try {
-      const network = new InProcessNetwork();
-      const open = (nodeId: number) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, dataDir, transLogLength: 10, syncMsgObjects: 4 });
+    await withDataDir({ transLogLength: 10, syncMsgObjects: 4 }, async (dataDir, open) => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (let i = 0; i < 30; i++) await nodes[i % 3]!.write((tx) => void tx.upsert('kv', { k: `k${i % 25}`, v: i }));
       const away = nodes.findIndex((n) => n.info().role !== 'leader');
@@ -355,10 +347,6 @@ describe('openNode with a dataDir', () => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (const node of nodes) expect(node.contentHash()).toBe(hash);
       expect(get(nodes[0]!, 'k9')).toBe(59);
-    } finally {
-      await Promise.all(nodes.map((n) => n.stop({ scope: 'local' })));
-      nodes = [];
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+    });
   });
 });
