@@ -43,6 +43,7 @@ import { PendingReads } from './pending-reads.js';
 import { StopBarrier } from './stop-barrier.js';
 import { NetworkLink } from './network-link.js';
 import { NodeEventHub } from './node-events.js';
+import { QuorumGate } from './quorum-gate.js';
 
 /** Counts the schema's bytes (binaryEvolution carries it with each write; clusterSendBuf counts it). */
 const schemaSizer = new Encoder();
@@ -84,12 +85,8 @@ export class ClusterNode {
   private onFailed: ((error: ChorusError) => void) | undefined;
   /** binaryEvolution: this node's schema, carried with each write (and its encoded size, for clusterSendBuf). */
   private readonly schemaDef: { readonly def: unknown; readonly bytes: number } | undefined;
-  /** quorumRegained follows a quorumLost, not the first quorum after open. */
-  private quorumSeen = false;
-  private hasQuorum = false;
-  /** Writes waiting in leaderWithin. */
-  private readonly writableWaiters = new Set<() => void>();
-  private quorumReason = '';
+  /** The side's quorum and leader as this node knows them: when writes, reads and detach may go. */
+  private readonly gate = new QuorumGate();
   private readonly reads: PendingReads;
   private onRecovered: (() => void) | undefined;
   private readonly link: NetworkLink;
@@ -113,7 +110,7 @@ export class ClusterNode {
       nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs,
       send: (request) => this.sendLocal(COMMITTER, request),
       leader: () => this.raftState.leader,
-      leaderSoon: () => this.leaderWithin(2 * params.electionTicks * params.tickMs),
+      leaderSoon: () => this.gate.ready(2 * params.electionTicks * params.tickMs),
       stopped: () => this.stopped,
     });
   }
@@ -156,7 +153,7 @@ export class ClusterNode {
   async detach(): Promise<void> {
     if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
     if (this.membership.state === 'detached') return;
-    if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `detach: this node's side of the cluster has no quorum to change the membership: ${this.quorumReason}`);
+    if (this.gate.lost) throw this.gate.noQuorum('detach: ', ' to change the membership');
     const done = this.membership.begin('detached', () => this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest));
     this.sendLocal(REPLICATOR, { type: 'detach' } satisfies MembershipRequest);
     await done;
@@ -199,12 +196,12 @@ export class ClusterNode {
     if (this.membership.detached) return this.tables('read').read(body); // standalone: its own tables are the database
     for (let attempt = 0; ; attempt++) {
       if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
-      await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
-      if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
+      await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
+      if (this.gate.lost) throw this.gate.noQuorum();
       const ready = await this.reads.confirm();
       if (ready) return this.tables('read').read(body);
       // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
-      if (attempt >= noLeaderResubmitsMax || (this.quorumSeen && !this.hasQuorum)) {
+      if (attempt >= noLeaderResubmitsMax || this.gate.lost) {
         throw new ChorusError('NO_QUORUM', `a linearizable read on ${this.nodeId} could not be confirmed by a leader with a quorum`);
       }
     }
@@ -234,7 +231,7 @@ export class ClusterNode {
   info(): NodeInfo {
     return nodeInfo({
       nodeId: this.nodeId, arbiter: this.params.arbiter, voters: this.params.voters, membership: this.membership.state, raft: this.raftState,
-      view: this.view, hasQuorum: this.hasQuorum, traffic: this.link.traffic(),
+      view: this.view, hasQuorum: this.gate.hasQuorum, traffic: this.link.traffic(),
       counts: { applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks, pendingWrites: this.writes.size, storeVersion: this.store?.version ?? 0 },
     });
   }
@@ -319,43 +316,16 @@ export class ClusterNode {
     try {
       // Right after open, or during an election, give the cluster one election timeout to name a leader
       // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-      await this.leaderWithin(2 * this.params.electionTicks * this.params.tickMs);
+      await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
       if (this.stopped) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
       // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
-      if (this.quorumSeen && !this.hasQuorum) throw new ChorusError('NO_QUORUM', `this node's side of the cluster has no quorum: ${this.quorumReason}`);
+      if (this.gate.lost) throw this.gate.noQuorum();
       // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
       const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
       return this.writes.submit(changeSet, this.schemaDef);
     } finally {
       submitted(); // after submit() has put it among the pending writes
     }
-  }
-
-  /**
-   * Resolves once a write can go: a leader is known and the quorum watcher has reported a quorum (right
-   * after open Raft may know its leader before the watcher has heard the peers, and the committer would
-   * refuse); at once when the watcher said the quorum is lost (writes fail promptly then); else after
-   * `timeoutMs`.
-   */
-  private leaderWithin(timeoutMs: number): Promise<void> {
-    if (this.writable()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.writableWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.writableWaiters.add(done);
-    });
-  }
-
-  private writable(): boolean {
-    return (this.raftState.leader !== undefined && this.hasQuorum) || (this.quorumSeen && !this.hasQuorum);
-  }
-
-  private wakeWriters(): void {
-    if (this.writable()) for (const done of [...this.writableWaiters]) done();
   }
 
   /** The tables, or ARBITER: an arbiter holds none (and its replicator never hands it entries to apply). */
@@ -398,13 +368,8 @@ export class ClusterNode {
       }
       case 'quorum': {
         const { hasQuorum, reason } = message as QuorumChanged;
-        const before = this.hasQuorum;
-        this.hasQuorum = hasQuorum;
-        this.quorumReason = reason;
-        if (before && !hasQuorum) this.events.emit('quorumLost', reason);
-        if (!before && hasQuorum && this.quorumSeen) this.events.emit('quorumRegained', reason);
-        if (hasQuorum) this.quorumSeen = true;
-        this.wakeWriters();
+        const event = this.gate.quorumChanged(hasQuorum, reason);
+        if (event !== undefined) this.events.emit(event, reason);
         return;
       }
       case 'readReady':
@@ -470,6 +435,6 @@ export class ClusterNode {
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.events.emit('leaderChanged', state.leader, state.term);
     if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
-    this.wakeWriters();
+    this.gate.leaderChanged(state.leader);
   }
 }
