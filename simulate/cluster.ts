@@ -31,7 +31,7 @@ import type { ReadTx } from '../src/store/read-tx.js';
 import { Simulation } from './simulation.js';
 import { Deadlines } from './deadlines.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
-import { simElectionTicks, simTickMs, simWriteTimeoutMs } from './limits.js';
+import { simElectionTicks, simSmallMessageBytes, simTickMs, simWriteTimeoutMs } from './limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
 /** A node's membership as the application sees it (ClusterNode's DetachControl states). */
@@ -55,6 +55,8 @@ export interface SimClusterOptions {
   readonly transLogLength?: number;
   /** The leader's bound on other nodes' uncommitted writes; default: 512 bytes on every fifth seed (refusals happen), else 128 MiB. */
   readonly clusterRecvBuf?: number;
+  /** The largest message the network carries, as TCP's frameBytesMax; default: simSmallMessageBytes on every fifth seed (3 mod 5), else unbounded. */
+  readonly messageBytesMax?: number;
   readonly syncMsgObjects?: number;
   readonly syncMsgSize?: number;
   /** Fold every delivery and timer into the simulation's trace hash (costs a walk of every message). */
@@ -113,6 +115,8 @@ export class SimCluster {
         // partition are caught up by state transfer as well as from the log.
         transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
         tickMs: options.tickMs ?? simTickMs, electionTicks: options.electionTicks ?? simElectionTicks, heartbeatTicks: 1,
+        // Every fifth seed bounds messages as a small TCP frame would: appends to a lagging node are split by bytes.
+        messageBytesMax: options.messageBytesMax ?? (options.seed % 5 === 3 ? simSmallMessageBytes : undefined),
       })));
     }
     this.sim.on('appMessage', (message, _from, node) => this.onMessage(node, message));

@@ -25,6 +25,9 @@ export const simClientThinkMsMax = 20;
 /** Safety-phase milliseconds per step of the compaction interval: a run this long or shorter keeps 128 to 1,024 entries behind an image, one twice as long twice that. */
 export const simCompactionRunMs = 10_000;
 
+/** The message bound of every fifth seed: one append carries at most 7 KB of entries, so a lagging node gets several (the simulated syncMsgSize, 4 KB, fits it). */
+export const simSmallMessageBytes = 8192;
+
 /** Raft's tick in the simulated cluster, and ticks per election timeout (heartbeats every tick). */
 export const simTickMs = 10;
 export const simElectionTicks = 10;

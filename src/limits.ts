@@ -84,6 +84,18 @@ export const forwardedSeenMax = 65_536;
 export const imageSliceMsMax = 4;
 /** Cluster: entries in one Raft append message. */
 export const raftAppendEntriesMax = 256;
+/**
+ * Cluster: bytes of entries in one Raft append message (etcd's MaxSizePerMsg), as log-payload.ts counts
+ * them; an entry larger on its own still goes alone. A follower far behind gets its entries in messages
+ * of about this size, not of raftAppendEntriesMax entries whatever their size.
+ */
+export const raftAppendBytesMax = 1024 * 1024;
+/**
+ * Cluster: room a Raft message's envelope takes beside its entries or image frame. On a network with a
+ * message bound (TCP's frameBytesMax), that bound less this is the most one log entry (one window batch,
+ * so one write), one append's entries and one state-transfer frame (syncMsgSize) may take.
+ */
+export const raftMessageOverheadBytes = 1024;
 /** Cluster: unacknowledged append messages per follower. */
 export const raftInflightAppendsMax = 16;
 /** Cluster: bytes the window flusher buffers before it must flush. */

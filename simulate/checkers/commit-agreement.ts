@@ -75,8 +75,9 @@ function identity(entry: Entry): string {
   const data = entry.data;
   if (data.kind === 'noop') return 'noop';
   if (data.kind === 'command') {
-    const payload = data.payload as { origin?: unknown; id?: unknown } | null;
-    return `command ${String(payload?.origin)}#${String(payload?.id)}`;
+    // A window batch (one entry, several transactions: log-payload.ts) is told by all its transactions.
+    const items = (Array.isArray(data.payload) ? data.payload : [data.payload]) as ({ origin?: unknown; id?: unknown } | null)[];
+    return `command ${items.map((payload) => `${String(payload?.origin)}#${String(payload?.id)}`).join(',')}`;
   }
   return stableText(data); // a membership change: its members
 }

@@ -17,21 +17,8 @@ import { assertNever } from '../runtime/assert.js';
 import type { Committed, ImageWanted, MembershipDone, ProposeRefused, ReadFailed, ReadReady, Recovered, Restore, Synced } from './replicator.js';
 import type { Overloaded, Submit } from './window-flusher.js';
 import type { QuorumChanged } from './quorum-watcher.js';
-import { encodeMsgpack } from '../store/codec.js';
-
-/** What goes into the log for one transaction. */
-export interface LogPayload {
-  readonly origin: string;
-  readonly id: number;
-  /**
-   * The change-set's msgpack bytes (encodeChangeSet), made once by the node that wrote it and carried
-   * unchanged through the log, the journals and the wire: msgpack writes them as one bin, without
-   * walking them. Decoded only where the entry is applied.
-   */
-  readonly changeSet: Uint8Array;
-  /** modeMask.binaryEvolution: the writer's schema, so that a node with another one can convert the change-set. */
-  readonly schema?: unknown;
-}
+import type { LogPayload } from './log-payload.js';
+import { commandPayloads, logItemOverheadBytes } from './log-payload.js';
 
 export interface CommitRequest {
   readonly type: 'commit';
@@ -57,7 +44,7 @@ export interface CommitRefused {
 /** To the application: committed entries, in log order, to certify and apply. */
 export interface ApplyEntries {
   readonly type: 'apply';
-  /** The log index of the first payload. */
+  /** The log index of the first payload (a window batch's payloads share their entry's index). */
   readonly index: number;
   /** The log index of the last payload. */
   readonly last: number;
@@ -94,7 +81,10 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
       const mine = ids.filter(release);
       if (mine.length > 0) ctx.send(app, { type: 'commitRefused', ids: mine, code, reason, retryable } satisfies CommitRefused);
     };
-    const ownIds = (payloads: readonly unknown[]) => (payloads as LogPayload[]).filter((p) => p.origin === origin).map((p) => p.id);
+    /** This node's transactions among proposals handed back (each a transaction or a window batch). */
+    const ownIds = (payloads: readonly unknown[]) => payloads.flatMap(commandPayloads).filter((p) => p.origin === origin).map((p) => p.id);
+    /** What a transaction takes in its entry beyond its change-set: the window bounds batches by it. */
+    const itemOverhead = logItemOverheadBytes(origin);
 
     return {
       receive(message) {
@@ -114,10 +104,10 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
               pendingBytes += message.bytes;
             }
             const item: LogPayload = message.schema === undefined ? { origin, id: message.id, changeSet: message.changeSet } : { origin, id: message.id, changeSet: message.changeSet, schema: message.schema };
-            ctx.send(flusher, { type: 'submit', item, bytes: message.bytes } satisfies Submit);
+            ctx.send(flusher, { type: 'submit', item, bytes: message.bytes + itemOverhead } satisfies Submit);
             return;
           case 'overloaded':
-            refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit the window`);
+            refuse(ownIds([message.item]), 'OVERLOADED', `a transaction of more than ${message.bufferBytesMax} bytes does not fit one log entry (the window's buffer, at most what one network message carries: tcp.frameBytesMax)`);
             return;
           case 'proposeRefused':
             if (message.reason === 'overloaded') {
@@ -132,11 +122,12 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             const payloads: LogPayload[] = [];
             for (const entry of message.entries) {
               if (entry.data.kind !== 'command') continue;
-              const payload = logPayload(entry.data.payload);
               if (first < 0) first = entry.index;
               last = entry.index;
-              payloads.push(payload);
-              if (payload.origin === origin) release(payload.id);
+              for (const payload of commandPayloads(entry.data.payload)) {
+                payloads.push(payload);
+                if (payload.origin === origin) release(payload.id);
+              }
             }
             if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, last, payloads } satisfies ApplyEntries);
             return;
@@ -161,15 +152,3 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
     };
   },
 });
-
-/**
- * A command entry's payload as a LogPayload. Journals written before change-sets travelled as bytes
- * hold them as msgpack maps (decoded to objects on replay); such a change-set is encoded here, so that
- * what the application gets is always bytes. Payloads are only ever made by committers, so the shape is
- * otherwise trusted.
- */
-export function logPayload(data: unknown): LogPayload {
-  const payload = data as LogPayload | { readonly changeSet: object };
-  if (payload.changeSet instanceof Uint8Array) return payload as LogPayload;
-  return { ...(payload as LogPayload), changeSet: encodeMsgpack(payload.changeSet) };
-}

@@ -32,6 +32,7 @@ import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { imageHoldMsMax, readsPendingMax } from '../limits.js';
 import { keepBytes } from '../store/msgpack-encode.js';
+import { logEntryBytes } from './log-payload.js';
 
 export const REPLICATOR = 'replicator';
 
@@ -164,6 +165,8 @@ export interface ReplicatorParams {
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly appendEntriesMax: number;
+  /** Bytes of entries in one append (log-payload.ts counts them); one larger entry still goes alone. Unbounded when absent. */
+  readonly appendBytesMax?: number;
   readonly inflightAppendsMax: number;
   /** `transLogLength`: entries kept behind the latest image; also how many applied entries make a new image. */
   readonly logEntriesRetained: number;
@@ -192,7 +195,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
+      appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax, entryBytes: logEntryBytes } : {}), inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };

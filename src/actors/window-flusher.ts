@@ -1,13 +1,14 @@
 /**
  * The window flusher actor: owns the outgoing transaction window (the seeds' `window { bsize, length,
  * timeout }`). It gathers the change-sets that committing callers hand it and sends them to the
- * replicator as one proposal when any threshold is reached: `length` items, `bsize` bytes, or
- * `timeoutMs` since the first item of the batch. `length: 0` (the default) means no window: every item
+ * replicator as one proposal, and so one log entry, when any threshold is reached: `length` items,
+ * `bsize` bytes, or `timeoutMs` since the first item of the batch. `length: 0` (the default) means no window: every item
  * is proposed on its own at once. The window can be read and changed at run time.
  *
  * Invariants: items leave in the order they arrived; a batch is never empty; at most one flush timer is
  * pending; the bytes buffered never exceed `bufferBytesMax`: an item that would pass it flushes the
- * batch first, and an item larger than the whole buffer is refused with `overloaded`. (Bounding what
+ * batch first, and an item larger than the whole buffer is refused with `overloaded` (the node sets
+ * the buffer so that a whole batch, one log entry, fits one message on its network). (Bounding what
  * is proposed but not yet committed, the seeds' `clusterSendBuf`, is the committer's job.)
  */
 import type { Address } from '../runtime/actor.js';
@@ -94,7 +95,8 @@ export const windowFlusher = defineActor<FlusherMessage, FlusherParams>({
       timer = undefined;
       generation++;
       if (items.length === 0) return;
-      ctx.send(replicator, { type: 'propose', payloads: items, bytes, replyTo } satisfies ProposeRequest);
+      // One log entry per batch: a lone item as itself, several as one array (log-payload.ts).
+      ctx.send(replicator, { type: 'propose', payloads: [items.length === 1 ? items[0] : items], bytes, replyTo } satisfies ProposeRequest);
       items = [];
       bytes = 0;
     };

@@ -18,7 +18,7 @@ import { decodeChangeSet } from '../store/changeset.js';
 import { IncompatibleSchemaError, StoreError } from '../store/errors.js';
 import type { SchemaDef } from '../store/schema.js';
 import { ChorusError } from '../runtime/errors.js';
-import { peerSilenceElectionTimeouts, raftAppendEntriesMax, raftInflightAppendsMax, windowBufferBytesMax } from '../limits.js';
+import { peerSilenceElectionTimeouts, raftAppendBytesMax, raftAppendEntriesMax, raftInflightAppendsMax, raftMessageOverheadBytes, windowBufferBytesMax } from '../limits.js';
 
 export const COMMITTER = 'committer';
 export const FLUSHER = 'flusher';
@@ -41,11 +41,16 @@ export interface NodeShape {
   readonly quorumTable?: Uint8Array | undefined;
   /** modeMask.startDetached: the replicator stands still until attach. */
   readonly startDetached?: boolean;
+  /** The largest message the network carries (TCP's frameBytesMax); undefined when unbounded. */
+  readonly messageBytesMax?: number | undefined;
 }
 
 export function clusterNodeSpec(p: NodeShape): NodeSpec {
   const peers = p.voters.map((v) => v.id).filter((id) => id !== p.self);
   // Watcher heartbeats a few times per election timeout: a silent peer is noticed within about one.
+  // What one message may carry beside its envelope: one log entry (a window batch: the window's buffer)
+  // and one append's entries must fit it, or they could never reach a peer (syncMsgSize is checked at open).
+  const room = p.messageBytesMax === undefined ? Number.POSITIVE_INFINITY : p.messageBytesMax - raftMessageOverheadBytes;
   const watcherHeartbeatMs = p.tickMs * Math.max(p.heartbeatTicks, Math.floor(p.electionTicks / 4));
   return {
     node: p.self,
@@ -57,10 +62,10 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
       },
       {
         name: REPLICATOR, kind: replicator,
-        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
+        params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, appendBytesMax: Math.min(raftAppendBytesMax, room), inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
           logEntriesRetained: p.transLogLength, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
       },
-      { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: windowBufferBytesMax } },
+      { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: Math.min(windowBufferBytesMax, room) } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
     ],
   };

@@ -12,7 +12,7 @@ import type { InProcessNetwork } from '../transport/in-process.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
 import { resolveTcp } from './tcp.js';
-import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, raftMessageOverheadBytes, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -125,6 +125,8 @@ export interface ResolvedParams {
   readonly host: 'thread' | 'inline';
   /** The shared network (nwType 'local'), or how to open this node's own (nwType 'tcp'). */
   readonly network: ClusterNetwork | ResolvedTcp;
+  /** The largest message the network carries (TCP: frameBytesMax); undefined when unbounded (in-process). */
+  readonly messageBytesMax: number | undefined;
   readonly dataDir: string | undefined;
   readonly log: ((record: LogRecord) => void) | undefined;
   readonly writeTimeoutMs: number;
@@ -171,16 +173,22 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
-  const syncMsgSize = positiveInteger('syncMsgSize', params.syncMsgSize, syncMsgSizeDefault);
   const table = customQuorum(params.checkQuorum, voters.map((v) => v.id));
+  const messageBytesMax = isSharedNetwork(network) ? undefined : network.config.frameBytesMax;
+  // Left out, syncMsgSize is its default or what one message can carry, whichever is smaller.
+  const syncMsgSize = positiveInteger('syncMsgSize', params.syncMsgSize, Math.min(syncMsgSizeDefault, (messageBytesMax ?? Infinity) - raftMessageOverheadBytes));
   if (syncMsgSize > syncMsgSizeMax) throw invalidArgument(api, `syncMsgSize must be at most ${syncMsgSizeMax} bytes, got ${syncMsgSize}`);
+  if (messageBytesMax !== undefined && syncMsgSize > messageBytesMax - raftMessageOverheadBytes) {
+    // A state-transfer frame that no message can carry would leave a lagging node unable ever to catch up.
+    throw invalidArgument(api, `syncMsgSize (${syncMsgSize}) must leave room for a message's envelope in tcp.frameBytesMax (${messageBytesMax}): at most ${messageBytesMax - raftMessageOverheadBytes}`);
+  }
   return {
     self: voters[params.nodeId]!.id, voters, arbiter, schema: arbiter ? undefined : params.schema, window,
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     clusterRecvBuf: positiveInteger('clusterRecvBuf', params.clusterRecvBuf, clusterRecvBufDefault),
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
-    host: params.host ?? 'inline', network, dataDir: params.dataDir, log: params.log,
+    host: params.host ?? 'inline', network, messageBytesMax, dataDir: params.dataDir, log: params.log,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
     stopTimeoutMs: positiveInteger('stopTimeoutMs', params.stopTimeoutMs, stopTimeoutMsDefault),
     modeMask: resolveModeMask(params.modeMask),

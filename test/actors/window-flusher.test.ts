@@ -9,12 +9,21 @@ import { windowFlusher } from '../../src/actors/window-flusher.js';
 import type { Window } from '../../src/actors/window-flusher.js';
 import { Simulation } from '../../simulate/simulation.js';
 
-/** Stands in for the replicator: tells the application what batches it got and when. */
+/**
+ * Stands in for the replicator: tells the application what batches it got and when. A batch is one
+ * proposal of one payload (one log entry): its items as an array, or a lone item as itself.
+ */
 const fakeReplicator = defineActor<ProposeRequest, undefined>({
   kind: 'test/fakeReplicator',
   module: import.meta.url,
   create(ctx) {
-    return { receive: (m) => void ctx.send({ node: ctx.self.node, actor: APP }, { type: 'batch', items: m.payloads, atMs: ctx.now() }) };
+    return {
+      receive: (m) => {
+        const [payload] = m.payloads;
+        const items = m.payloads.length === 1 ? (Array.isArray(payload) ? payload : [payload]) : { notOneEntry: m.payloads };
+        ctx.send({ node: ctx.self.node, actor: APP }, { type: 'batch', items, atMs: ctx.now() });
+      },
+    };
   },
 });
 

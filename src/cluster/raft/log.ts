@@ -111,6 +111,20 @@ export class RaftLog {
     return this.entries.slice(start, start + countMax);
   }
 
+  /**
+   * Up to `countMax` entries from `from` on, and no more than `bytesMax` bytes of them as `sizeOf` counts
+   * — but always the first one, however large (from must not be compacted away).
+   */
+  sliceBytes(from: number, countMax: number, bytesMax: number, sizeOf: (entry: Entry) => number): Entry[] {
+    const entries = this.slice(from, countMax);
+    let bytes = 0;
+    for (let i = 0; i < entries.length; i++) {
+      bytes += sizeOf(entries[i]!);
+      if (bytes > bytesMax && i > 0) return entries.slice(0, i);
+    }
+    return entries;
+  }
+
   /** Leader: appends new entries at the end. */
   appendNew(entries: readonly Entry[]): void {
     for (const e of entries) {

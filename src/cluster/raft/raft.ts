@@ -343,7 +343,7 @@ export class Raft extends RaftImages {
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.term(prevIndex);
     assert(prevTerm !== undefined, `sendAppend: entry ${prevIndex} for ${to} is compacted`);
-    const entries = pr.canSend(this.config.inflightAppendsMax) ? this.log.slice(pr.next, this.config.appendEntriesMax) : [];
+    const entries = pr.canSend(this.config.inflightAppendsMax) ? this.appendSlice(pr.next) : [];
     pr.sent(entries.length);
     // A notice that carries nothing else needs no answer (with reads waiting, answers confirm them). It
     // stands in for no heartbeat: a follower that only gets these still has to answer one per round.
@@ -352,6 +352,13 @@ export class Raft extends RaftImages {
     const round = this.reads.currentRound;
     const dataMatch = this.arbiters.has(to) ? { dataMatch: this.dataMatch() } : {};
     this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex, prevTerm, entries, commit: this.log.committed, ...(round > 0 ? { readRound: round } : {}), ...dataMatch, ...(quiet ? { quiet } : {}) });
+  }
+
+  /** The entries of one append from `from` on: at most appendEntriesMax, and appendBytesMax bytes unless one entry is larger alone. */
+  private appendSlice(from: number): Entry[] {
+    const { appendEntriesMax, appendBytesMax, entryBytes } = this.config;
+    if (appendBytesMax === undefined || entryBytes === undefined) return this.log.slice(from, appendEntriesMax);
+    return this.log.sliceBytes(from, appendEntriesMax, appendBytesMax, (entry) => entryBytes(entry.data));
   }
 
   private handleAppend(m: Append): void {

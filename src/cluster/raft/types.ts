@@ -21,6 +21,14 @@ export interface RaftConfig {
   readonly checkQuorum: boolean;
   /** Entries in one append message. */
   readonly appendEntriesMax: number;
+  /**
+   * Bytes of entries in one append message, as `entryBytes` counts them; an entry larger on its own
+   * still goes, alone. Unbounded when absent. (The host keeps it, and any single entry, within what its
+   * network carries in one message.)
+   */
+  readonly appendBytesMax?: number;
+  /** An entry's size on the wire, for appendBytesMax. */
+  readonly entryBytes?: (data: Entry['data']) => number;
   /** Unacknowledged append messages per follower while replicating. */
   readonly inflightAppendsMax: number;
   /**

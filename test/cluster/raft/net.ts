@@ -37,6 +37,8 @@ export interface NetOptions {
   readonly logEntriesRetained?: number;
   /** The leader's bound on other nodes' uncommitted proposals, in the bytes each proposal names (default: plenty). */
   readonly forwardedBytesMax?: number;
+  /** Bytes of entries per append, counting a command as its payload's string length (default: unbounded). */
+  readonly appendBytesMax?: number;
 }
 
 const imageEntriesPerFrame = 3;
@@ -68,6 +70,8 @@ export class RaftNet {
   readonly asking = new Map<NodeId, 'detach' | 'attach'>();
   private readonly attachAfter = new Set<NodeId>();
   inFlight: RaftMessage[] = [];
+  /** Every message a node sent (cut or not), in order. */
+  readonly sent: RaftMessage[] = [];
   private readonly cut = new Set<string>();
   readonly rng: Rng;
   /** Raft instances built so far: each gets its own incarnation. */
@@ -111,6 +115,7 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
+      ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax, entryBytes: (data: Entry['data']) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
       logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
@@ -160,6 +165,7 @@ export class RaftNet {
         if (ready.hardState) Object.assign(disk, ready.hardState);
         const first = ready.entries[0];
         if (first !== undefined) disk.entries = [...disk.entries.slice(0, first.index - 1 - disk.base.index), ...ready.entries];
+        this.sent.push(...ready.messages);
         for (const m of ready.messages) if (!this.cut.has(`${m.from}>${m.to}`)) this.inFlight.push(m);
         this.applied.get(id)!.push(...ready.committed);
         for (const e of ready.committed) {

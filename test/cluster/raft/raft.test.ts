@@ -294,6 +294,26 @@ describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earli
   });
 });
 
+describe('appends bounded by bytes (etcd MaxSizePerMsg)', () => {
+  it('feeds a follower that fell behind in appends of at most appendBytesMax bytes; an entry larger on its own goes alone', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), appendBytesMax: 100 });
+    net.elect('a');
+    net.partition(['c'], ['a', 'b']);
+    const commands = [30, 30, 30, 30, 150, 30, 30, 30].map((bytes, i) => `${i}`.padEnd(bytes, '.'));
+    for (const command of commands) net.propose('a', command);
+    net.stabilize();
+    net.heal();
+    net.sent.length = 0;
+    net.tickAll(3);
+    net.stabilize();
+    expect(net.commands('c')).toEqual(commands);
+    const appends = net.sent.flatMap((m) => (m.type === 'append' && m.to === 'c' && m.entries.length > 0 ? [m.entries.map((e) => String((e.data as { payload: unknown }).payload).length)] : []));
+    expect(appends.some((sizes) => sizes.length > 1)).toBe(true); // small entries still travel together
+    for (const sizes of appends) if (sizes.length > 1) expect(sizes.reduce((a, b) => a + b)).toBeLessThanOrEqual(100);
+    expect(appends).toContainEqual([150]);
+  });
+});
+
 describe('§7 log compaction and state transfer', () => {
   it('feeds a follower that fell behind the compacted log the leader’s image in chunks, then the log', () => {
     const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 2 });

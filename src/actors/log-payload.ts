@@ -1,0 +1,94 @@
+/**
+ * What a command entry of the replicated log holds: one transaction's change-set (window off, or a
+ * window batch of one), or a whole window batch of them, in the order they were written. A batch is one
+ * log entry: one index, one journal record, one slot in an append, however many transactions it holds;
+ * each transaction in it is still certified and applied on its own, in order, exactly as if each had
+ * its own entry (a conflict rejects that one transaction on every node, not the batch).
+ *
+ * Also: how many bytes an entry takes on the wire, estimated from its parts without encoding it, so
+ * that the leader can keep each append within `raftAppendBytesMax` (and so within a TCP frame).
+ */
+import type { EntryData } from '../cluster/raft/messages.js';
+import { encodeMsgpack } from '../store/codec.js';
+
+/** One transaction in the log. */
+export interface LogPayload {
+  readonly origin: string;
+  readonly id: number;
+  /**
+   * The change-set's msgpack bytes (encodeChangeSet), made once by the node that wrote it and carried
+   * unchanged through the log, the journals and the wire: msgpack writes them as one bin, without
+   * walking them. Decoded only where the entry is applied.
+   */
+  readonly changeSet: Uint8Array;
+  /** modeMask.binaryEvolution: the writer's schema, so that a node with another one can convert the change-set. */
+  readonly schema?: unknown;
+}
+
+/** A command entry's payload: one transaction, or a window batch of them (two or more, in order). */
+export type LogCommand = LogPayload | readonly LogPayload[];
+
+/**
+ * Bytes a transaction takes in an entry beyond its change-set's (and schema's) own: the map with its
+ * keys, the id, the bin header (~30 bytes), and its origin's name, counted at 3 bytes a character (the
+ * most UTF-8 needs for one UTF-16 unit). Counted by the committer into the bytes it submits, so that the
+ * window's `bufferBytesMax` bounds what the batch's entry will take on the wire.
+ */
+export function logItemOverheadBytes(origin: string): number {
+  return 32 + 3 * origin.length;
+}
+
+/** Bytes an entry's envelope takes (term, index, kind, array header), counted once per entry. */
+export const logEntryOverheadBytes = 48;
+
+/**
+ * The transactions of a command entry's payload, in order. Journals written before change-sets
+ * travelled as bytes hold them as msgpack maps (decoded to objects on replay); such a change-set is
+ * encoded here, so that what the application gets is always bytes. Payloads are only ever made by
+ * committers, so the shape is otherwise trusted.
+ */
+export function commandPayloads(data: unknown): readonly LogPayload[] {
+  if (Array.isArray(data)) return (data as unknown[]).map(logPayload);
+  return [logPayload(data)];
+}
+
+function logPayload(data: unknown): LogPayload {
+  const payload = data as LogPayload | { readonly changeSet: object };
+  if (payload.changeSet instanceof Uint8Array) return payload as LogPayload;
+  return { ...(payload as LogPayload), changeSet: encodeMsgpack(payload.changeSet) };
+}
+
+/** A schema's encoded size, once per schema object (binaryEvolution payloads carry one each). */
+const schemaBytes = new WeakMap<object, number>();
+
+function payloadBytes(payload: LogPayload): number {
+  let bytes = logItemOverheadBytes(payload.origin) + (payload.changeSet instanceof Uint8Array ? payload.changeSet.byteLength : encodeMsgpack(payload.changeSet).byteLength);
+  const schema = payload.schema;
+  if (schema !== undefined) {
+    if (typeof schema !== 'object' || schema === null) return bytes + encodeMsgpack(schema).byteLength;
+    let size = schemaBytes.get(schema);
+    if (size === undefined) schemaBytes.set(schema, (size = encodeMsgpack(schema).byteLength));
+    bytes += size;
+  }
+  return bytes;
+}
+
+/**
+ * An entry's size on the wire, near enough to bound appends by (an estimate from the parts, never
+ * below the change-sets' own bytes). Payloads of another shape (actor tests drive the replicator with
+ * their own) are measured by encoding them.
+ */
+export function logEntryBytes(data: EntryData): number {
+  if (data.kind !== 'command') return logEntryOverheadBytes + (data.kind === 'members' ? 64 * (data.membership.members.length + (data.membership.old?.length ?? 0)) : 0);
+  const payload = data.payload;
+  if (Array.isArray(payload)) {
+    let bytes = logEntryOverheadBytes;
+    for (const item of payload as unknown[]) bytes += isLogPayload(item) ? payloadBytes(item) : encodeMsgpack(item).byteLength;
+    return bytes;
+  }
+  return logEntryOverheadBytes + (isLogPayload(payload) ? payloadBytes(payload) : encodeMsgpack(payload).byteLength);
+}
+
+function isLogPayload(value: unknown): value is LogPayload {
+  return typeof value === 'object' && value !== null && typeof (value as LogPayload).origin === 'string' && 'changeSet' in value;
+}
