@@ -55,6 +55,17 @@ async function cluster(host: 'inline' | 'thread', extra: Partial<NodeParams> = {
 }
 
 const get = (node: ClusterNode, k: string) => node.read((tx) => tx.get('kv', k)?.['v']);
+/** The node's applied log index once it stops moving (info() hears it through the quorum watcher's heartbeats). */
+const steadyApplied = async (node: ClusterNode) => {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const { appliedIndex, commitIndex } = node.info();
+    if (appliedIndex === last && appliedIndex === commitIndex) return appliedIndex;
+    last = appliedIndex;
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  throw new Error('the applied index did not settle');
+};
 const settled = async () => {
   for (let i = 0; i < 300 && new Set(nodes.map((n) => n.contentHash())).size > 1; i++) await new Promise((r) => setTimeout(r, 10));
 };
@@ -101,6 +112,21 @@ describe.each(['inline', 'thread'] as const)('openNode on the %s host', (host) =
     await Promise.all([nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 }), nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'x', v: Number(tx.get('kv', 'x')?.['v']) + 1 }), { retries: 5 })]);
     await settled();
     for (const node of nodes) expect(get(node, "x")).toBe(Number(values[0]) + 2);
+  });
+
+  it('commits a window batch as one log entry; a conflict inside it rejects that write alone, alike on every node', async () => {
+    const { leader } = await cluster(host, { window: { length: 3, bsize: 0, timeoutMs: 1_000 } });
+    const node = await leader();
+    await Promise.all(['a', 'b', 'c'].map((k) => node.write((tx) => void tx.upsert('kv', { k, v: 0 }))));
+    const before = await steadyApplied(node);
+    // Three writes on one snapshot fill the window: two read-modify-write a, one writes b.
+    const bump = (k: string, by: number) => node.write((tx) => void tx.upsert('kv', { k, v: Number(tx.get('kv', k)?.['v']) + by }));
+    const outcomes = await Promise.allSettled([bump('a', 1), bump('a', 10), bump('b', 5)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(((outcomes[1] as PromiseRejectedResult).reason as ChorusError).code).toBe('CONFLICT');
+    expect(await steadyApplied(node)).toBe(before + 1); // one entry for the three
+    await settled();
+    for (const n of nodes) expect([get(n, 'a'), get(n, 'b'), get(n, 'c')]).toEqual([1, 5, 0]);
   });
 
   it('lets a write made right after open wait for the first leader instead of failing', async () => {
