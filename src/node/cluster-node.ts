@@ -316,7 +316,8 @@ export class ClusterNode {
     try {
       // Right after open, or during an election, give the cluster one election timeout to name a leader
       // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-      await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
+      // (No await when the gate is open, as it mostly is: one promise and one suspension less per write.)
+      if (!this.gate.open()) await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
       if (this.stopped) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
       // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
       if (this.gate.lost) throw this.gate.noQuorum();

@@ -59,7 +59,8 @@ export class QuorumGate {
     });
   }
 
-  private open(): boolean {
+  /** True when a call may go now (ready() would resolve at once). */
+  open(): boolean {
     return (this.leader !== undefined && this.hasQuorum) || this.lost;
   }
 

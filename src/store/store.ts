@@ -295,15 +295,19 @@ export class Store {
 
   /** Unique indexes hold after the change-set: checked against the state and among its own rows. */
   private checkUnique(prepared: Prepared): void {
-    // Made at the first row with a unique index: most change-sets have none (a Map per apply showed as
-    // ~6% of all bytes allocated per commit in the cluster benchmark).
+    // Most change-sets write no row with a unique index: they leave before anything is allocated (the
+    // Map and the closures below showed as ~6% of the bytes allocated per commit in the cluster benchmark).
+    if (!prepared.puts.some(hasUniqueRow)) return;
+    this.checkUniqueRows(prepared);
+  }
+
+  private checkUniqueRows(prepared: Prepared): void {
     let written: Set<string> | undefined;
-    let claimed: Map<string, Key> | undefined;
+    const claimed = new Map<string, Key>();
     for (const put of prepared.puts) {
       const row = put.row;
-      if (row === null || !put.table.indexes.some((index) => index.unique)) continue;
+      if (row === null || !hasUniqueRow(put)) continue;
       written ??= new Set(prepared.puts.map((p) => `${p.table.position}:${p.key}`));
-      claimed ??= new Map<string, Key>();
       const data = this.state.tables[put.table.position] as TableData;
       for (const index of put.table.indexes) {
         if (!index.unique || index.fields.some((field) => row[field.name] === null)) continue;
@@ -360,4 +364,11 @@ const none: readonly never[] = Object.freeze([]);
 
 function isThenable(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** A row written (not deleted) to a table with a unique index. */
+function hasUniqueRow(put: PreparedWrite): boolean {
+  if (put.row === null) return false;
+  for (const index of put.table.indexes) if (index.unique) return true;
+  return false;
 }
