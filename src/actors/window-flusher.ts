@@ -2,8 +2,8 @@
  * The window flusher actor: owns the outgoing transaction window (the seeds' `window { bsize, length,
  * timeout }`). It gathers the change-sets that committing callers hand it and sends them to the
  * replicator as one proposal, and so one log entry, when any threshold is reached: `length` items,
- * `bsize` bytes, or `timeoutMs` since the first item of the batch. `length: 0` (the default) means no window: every item
- * is proposed on its own at once. The window can be read and changed at run time.
+ * `bsize` bytes, or `timeoutMs` since the first item of the batch. `length: 0` (the default) means no
+ * window: every item is proposed on its own at once. The window can be read and changed at run time.
  *
  * Invariants: items leave in the order they arrived; a batch is never empty; at most one flush timer is
  * pending; the bytes buffered never exceed `bufferBytesMax`: an item that would pass it flushes the

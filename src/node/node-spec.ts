@@ -47,10 +47,10 @@ export interface NodeShape {
 
 export function clusterNodeSpec(p: NodeShape): NodeSpec {
   const peers = p.voters.map((v) => v.id).filter((id) => id !== p.self);
-  // Watcher heartbeats a few times per election timeout: a silent peer is noticed within about one.
   // What one message may carry beside its envelope: one log entry (a window batch: the window's buffer)
   // and one append's entries must fit it, or they could never reach a peer (syncMsgSize is checked at open).
   const room = p.messageBytesMax === undefined ? Number.POSITIVE_INFINITY : p.messageBytesMax - raftMessageOverheadBytes;
+  // Watcher heartbeats a few times per election timeout: a silent peer is noticed within about one.
   const watcherHeartbeatMs = p.tickMs * Math.max(p.heartbeatTicks, Math.floor(p.electionTicks / 4));
   return {
     node: p.self,
