@@ -10,7 +10,7 @@
  * is one run of runMs after a warm-up of warmMs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LocalCluster } from '../src/cli/local-cluster.js';
@@ -25,13 +25,16 @@ const runMs = 3_000;
 const warmMs = 1_000;
 const window: Window = { length: 64, bsize: 256 * 1024, timeoutMs: 1 };
 
+/** A run, and the CPU it cost per commit: the three node processes' together (from their /metrics), and this client process's. */
+type Run = WorkloadResult & { readonly nodeCpuUsPerCommit: number; readonly clientCpuUsPerCommit: number };
+
 interface Measured {
-  readonly w1: WorkloadResult;
-  readonly w64: WorkloadResult;
+  readonly w1: Run;
+  readonly w64: Run;
 }
 
 /** Starts a cluster, finds the leader's client port, runs `measure` against it, and stops everything. */
-async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (client: Client) => Promise<T>): Promise<T> {
+async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (client: Client, admins: readonly string[]) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-bench-tcp-'));
   const secret = randomBytes(24).toString('base64');
   const toml = windowOn ? `[window]\nlength = ${window.length}\nbsize = ${window.bsize}\ntimeoutMs = ${window.timeoutMs}\n` : '';
@@ -44,7 +47,7 @@ async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (cli
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.info()));
       const leader = infos.findIndex((info) => info.role === 'leader');
-      if (leader >= 0 && infos.every((info) => info.leader === infos[leader]!.nodeId)) return await measure(clients[leader]!);
+      if (leader >= 0 && infos.every((info) => info.leader === infos[leader]!.nodeId)) return await measure(clients[leader]!, cluster.adminAddrs);
       if (performance.now() > deadline) throw new Error('bench tcp: no leader elected within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -56,18 +59,29 @@ async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (cli
   }
 }
 
-async function drive(client: Client, writers: number): Promise<WorkloadResult> {
-  const target = { name: 'bench', put: (k: number, v: string) => client.write([{ op: 'upsert', table: demoTable, row: { k, v } }]) };
-  await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, warmMs);
-  const result = await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, runMs);
-  const failed = Object.values(result.failures).reduce((a, b) => a + b, 0);
-  if (failed > 0) process.stderr.write(`bench tcp: ${failed} writes failed at ${writers} writers: ${JSON.stringify(result.failures)}\n`);
-  return result;
+/** The node processes' CPU seconds so far, summed (process_cpu_seconds_total on each admin port). */
+async function nodesCpuSeconds(admins: readonly string[]): Promise<number> {
+  const texts = await Promise.all(admins.map(async (admin) => (await fetch(`http://${admin}/metrics`)).text()));
+  return texts.reduce((sum, text) => sum + Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN), 0);
 }
 
-async function measure(durable: boolean): Promise<Measured & { readonly w64Window: WorkloadResult }> {
-  const { w1, w64 } = await withCluster(durable, false, async (client) => ({ w1: await drive(client, 1), w64: await drive(client, 64) }));
-  const w64Window = await withCluster(durable, true, (client) => drive(client, 64));
+async function drive(client: Client, admins: readonly string[], writers: number): Promise<Run> {
+  const target = { name: 'bench', put: (k: number, v: string) => client.write([{ op: 'upsert', table: demoTable, row: { k, v } }]) };
+  await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, warmMs);
+  const nodesBefore = await nodesCpuSeconds(admins);
+  const clientBefore = process.cpuUsage();
+  const result = await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, runMs);
+  const clientCpu = process.cpuUsage(clientBefore);
+  const nodesCpu = (await nodesCpuSeconds(admins)) - nodesBefore;
+  const failed = Object.values(result.failures).reduce((a, b) => a + b, 0);
+  if (failed > 0) process.stderr.write(`bench tcp: ${failed} writes failed at ${writers} writers: ${JSON.stringify(result.failures)}\n`);
+  const perCommit = (seconds: number) => (seconds * 1e6) / Math.max(1, result.commits);
+  return Object.assign(result, { nodeCpuUsPerCommit: perCommit(nodesCpu), clientCpuUsPerCommit: perCommit((clientCpu.user + clientCpu.system) / 1e6) });
+}
+
+async function measure(durable: boolean): Promise<Measured & { readonly w64Window: Run }> {
+  const { w1, w64 } = await withCluster(durable, false, async (client, admins) => ({ w1: await drive(client, admins, 1), w64: await drive(client, admins, 64) }));
+  const w64Window = await withCluster(durable, true, (client, admins) => drive(client, admins, 64));
   return { w1, w64, w64Window };
 }
 
@@ -86,6 +100,8 @@ export async function runTcpBench(): Promise<BenchResult> {
       { name: 'journal fsync: commit p99, 1 writer', value: p(durable.w1, 0.99), unit: 'ms' },
       { name: 'journal fsync: commit p99, 64 writers', value: p(durable.w64, 0.99), unit: 'ms' },
       { name: 'journal fsync: commit p99, 64 writers, window', value: p(durable.w64Window, 0.99), unit: 'ms' },
+      { name: 'journal fsync: node CPU per commit, 64 writers, window', value: Math.round(durable.w64Window.nodeCpuUsPerCommit), unit: 'µs' },
+      { name: 'journal fsync: client CPU per commit, 64 writers, window', value: Math.round(durable.w64Window.clientCpuUsPerCommit), unit: 'µs' },
       { name: 'log in memory: 1 writer', value: round(memory.w1.perSec), unit: 'commits/s' },
       { name: 'log in memory: 64 writers, no window', value: round(memory.w64.perSec), unit: 'commits/s' },
       { name: 'log in memory: 64 writers, window length 64', value: round(memory.w64Window.perSec), unit: 'commits/s' },
@@ -98,6 +114,9 @@ export async function runTcpBench(): Promise<BenchResult> {
       commitP50MsW1: p(durable.w1, 0.5), commitP99MsW1: p(durable.w1, 0.99), commitP99MsW64: p(durable.w64, 0.99), commitP99MsW64Window: p(durable.w64Window, 0.99),
       memoryCommitsPerSecW1: round(memory.w1.perSec), memoryCommitsPerSecW64: round(memory.w64.perSec), memoryCommitsPerSecW64Window: round(memory.w64Window.perSec),
       memoryCommitP50MsW1: p(memory.w1, 0.5),
+      // CPU per commit does not depend on how loaded the machine is, as the rates above do: the three node processes together, and the client.
+      nodeCpuUsPerCommitW1: round(durable.w1.nodeCpuUsPerCommit), nodeCpuUsPerCommitW64: round(durable.w64.nodeCpuUsPerCommit), nodeCpuUsPerCommitW64Window: round(durable.w64Window.nodeCpuUsPerCommit),
+      clientCpuUsPerCommitW64Window: round(durable.w64Window.clientCpuUsPerCommit), loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
     },
   };
 }

@@ -11,6 +11,10 @@ export interface ProcessCounters {
   readonly leaderChanges: number;
   /** Writes from clients of this node, by outcome: 'ok' or an error code (CONFLICT, NO_QUORUM, ...). */
   readonly clientWrites: Readonly<Record<string, number>>;
+  /** The process's CPU time, user and system, in seconds (Prometheus' standard process_cpu_seconds_total). */
+  readonly cpuSeconds?: number;
+  /** The process's resident memory in bytes (process_resident_memory_bytes). */
+  readonly residentBytes?: number;
 }
 
 type Sample = readonly [labels: Readonly<Record<string, string>>, value: number];
@@ -43,6 +47,8 @@ function families(info: NodeInfo, counters: ProcessCounters): Family[] {
     { name: 'chorus_active_nodes', type: 'gauge', help: 'Nodes this one is connected to, itself included.', samples: [[none, info.activeNodes.length]] },
     { name: 'chorus_pending_writes', type: 'gauge', help: 'Writes on this node waiting for their commit.', samples: [[none, info.pendingWrites]] },
     { name: 'chorus_peer_connected', type: 'gauge', help: '1 while the peer is connected (heard from, link up).', samples: peers.map((p): Sample => [{ peer: p.nodeId }, p.connected ? 1 : 0]) },
+    ...(counters.cpuSeconds === undefined ? [] : [{ name: 'process_cpu_seconds_total', type: 'counter', help: 'Total user and system CPU time spent in seconds.', samples: [[none, counters.cpuSeconds]] } satisfies Family]),
+    ...(counters.residentBytes === undefined ? [] : [{ name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory size in bytes.', samples: [[none, counters.residentBytes]] } satisfies Family]),
     { name: 'chorus_peer_lag_entries', type: 'gauge', help: 'Log entries committed here that the peer had not applied when last heard.', samples: peers.filter((p) => p.lag !== undefined).map((p): Sample => [{ peer: p.nodeId }, p.lag!]) },
   ];
 }

@@ -108,7 +108,10 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
     try {
       admin = await startAdminServer(config.adminListen, {
         info: () => node.info(),
-        counters: () => counters,
+        counters: () => {
+          const cpu = process.cpuUsage();
+          return { ...counters, cpuSeconds: (cpu.user + cpu.system) / 1e6, residentBytes: process.memoryUsage.rss() };
+        },
         about: () => ({ addr: node.nodeId, qrank: config.params.nodes[config.params.nodeId]?.qrank ?? 1, process: role, version: packageVersion(), uptimeS: Math.round(process.uptime()) }),
       });
     } catch (error) {

@@ -135,6 +135,8 @@ describe('chorus node and chorus arbiter as processes', () => {
     expect(metrics).toContain('# TYPE chorus_commits_total counter');
     expect(metrics).toMatch(/^chorus_commits_total\{origin="local"\} [1-9]\d*$/m);
     expect(metrics).toContain('chorus_client_writes_total{outcome="ok"} 1');
+    expect(Number(/^process_cpu_seconds_total ([\d.e-]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0); // the node process's own CPU time, Prometheus' standard name
+    expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10 * 1024 * 1024);
     expect(metrics).toContain('chorus_has_quorum 1');
     expect(metrics).toContain(`chorus_peer_connected{peer="${cluster.addrs[2]}"} 1`);
     expect(metrics).toMatch(/^chorus_bytes_sent_total [1-9]\d*$/m);
