@@ -22,6 +22,19 @@ export const inlineTurnMessagesMax = 1024;
 /** Thread host: messages packed into one postMessage; a larger burst goes out as several posts. */
 export const portBatchMessagesMax = 1024;
 /**
+ * Thread host, batch encoding (src/transport/port-codec.ts): the encoder's buffer is kept at this size
+ * between batches (a larger batch grows it for that batch only).
+ */
+export const portCodecBufferBytesKept = 64 * 1024;
+/** Thread host, batch encoding: a batch of at most this many bytes hands out views of its byte arrays; a larger one copies each, so that a small view never pins a large buffer. */
+export const portCodecSharedBytesMax = 64 * 1024;
+/** Thread host, batch encoding: nesting deeper than this (a cycle reaches it) sends the batch by structured clone. */
+export const portCodecDepthMax = 64;
+/** Thread host, batch encoding: strings each end of a link keeps, to send a repeated one by number. */
+export const portCodecStringsMax = 4096;
+/** Thread host, batch encoding: the longest string value (in UTF-16 units) kept in that table; object keys are kept whatever their length. */
+export const portCodecStringCharsMax = 32;
+/**
  * Thread host: after activity, a worker keeps polling its ports this long before it sleeps in its event
  * loop. Waking a sleeping thread costs ~50 µs here; a hot poll answers in ~3 µs (bench/runtime.ts).
  */

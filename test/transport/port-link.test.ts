@@ -8,6 +8,10 @@ import { PortLink } from '../../src/transport/port-link.js';
 import { portBatchMessagesMax } from '../../src/limits.js';
 
 const turn = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+/** Waits (a bounded number of turns: the machine may be loaded) until `done()` holds. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(); i++) await turn();
+}
 const links: PortLink[] = [];
 
 function pair(limit: number) {
@@ -32,7 +36,7 @@ describe('PortLink', () => {
   it('sends what one turn queued in one post, in order', async () => {
     const { sender, batches, got } = pair(10_000);
     for (let i = 0; i < 100; i++) expect(sender.trySend(i)).toBe(true);
-    await turn();
+    await until(() => got.length >= 100);
     expect(batches).toEqual([100]);
     expect(got).toEqual([...Array(100).keys()]);
   });
@@ -41,7 +45,7 @@ describe('PortLink', () => {
     const { sender, batches, got } = pair(10_000);
     const n = portBatchMessagesMax * 2 + 5;
     for (let i = 0; i < n; i++) sender.trySend(i);
-    await turn();
+    await until(() => got.length >= n);
     expect(batches).toEqual([portBatchMessagesMax, portBatchMessagesMax, 5]);
     expect(got).toHaveLength(n);
   });
@@ -62,6 +66,22 @@ describe('PortLink', () => {
     expect(again).toBe(true);
     for (let i = 0; i < 200 && got.length < 9; i++) await turn();
     expect(got).toHaveLength(9);
+  });
+
+  it('delivers plain data and anything else structured clone carries alike, in order', async () => {
+    const { sender, got } = pair(100);
+    const plainItem = { type: 'commit', id: -0, bytes: new Uint8Array([1, 2]), nested: [{ k: undefined }] };
+    const other = { type: 'odd', when: new Date(5), seen: new Map([['a', 1]]) };
+    sender.trySend(plainItem);
+    await until(() => got.length >= 1);
+    sender.trySend(plainItem);
+    sender.trySend(other); // this turn's batch goes by structured clone
+    await until(() => got.length >= 3);
+    sender.trySend(plainItem);
+    await until(() => got.length >= 4);
+    expect(got).toStrictEqual([plainItem, plainItem, other, plainItem].map((item) => structuredClone(item)));
+    expect(Object.is((got[0] as typeof plainItem).id, -0)).toBe(true);
+    expect((got[2] as typeof other).seen).toBeInstanceOf(Map);
   });
 
   it('never counts uncounted control items against the limit', async () => {
