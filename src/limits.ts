@@ -28,6 +28,13 @@ export const portBatchMessagesMax = 1024;
 export const portCodecBufferBytesKept = 64 * 1024;
 /** Thread host, batch encoding: a batch of at most this many bytes hands out views of its byte arrays; a larger one copies each, so that a small view never pins a large buffer. */
 export const portCodecSharedBytesMax = 64 * 1024;
+/**
+ * Thread host, batch encoding: byte arrays the main thread sent that it keeps, to hand the very array back
+ * when its bytes return unchanged (a change-set with its decoded form); at ~50k commits/s, ~80 ms of them.
+ */
+export const portCodecEchoEntriesMax = 4096;
+/** Thread host, batch encoding: the largest byte array kept that way (so that the ring holds a few MB at most). */
+export const portCodecEchoBytesMax = 1024;
 /** Thread host, batch encoding: nesting deeper than this (a cycle reaches it) sends the batch by structured clone. */
 export const portCodecDepthMax = 64;
 /** Thread host, batch encoding: strings each end of a link keeps, to send a repeated one by number. */

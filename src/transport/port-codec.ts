@@ -17,13 +17,22 @@
  * rely on: array holes read back as undefined, extra properties on arrays are dropped, and one object
  * referenced twice reads back as two equal objects.
  *
+ * Echoes: byte arrays the main thread sends (up to portCodecEchoBytesMax bytes) are numbered; the number
+ * travels with their bytes through every worker that passes them on, and when the bytes come back to the
+ * main thread unchanged it gets the very array it sent, as the inline host hands messages by reference.
+ * That keeps what hangs on the array: a change-set's decoded form, which the three nodes of one process
+ * then do not decode again. The main thread keeps the last portCodecEchoEntriesMax such arrays; an older
+ * one, or a changed one, comes back as a copy, as before.
+ *
  * The string table: each end of a link keeps the same list of strings (object keys, and values of at most
  * portCodecStringCharsMax characters), at most portCodecStringsMax of them; a string first travels in full
  * and is appended at both ends, later only its number. Both ends append in batch order, which holds
  * because a port is FIFO and a refused batch adds nothing.
  */
 import { AssertionError, assert } from '../runtime/assert.js';
-import { portCodecBufferBytesKept, portCodecDepthMax, portCodecSharedBytesMax, portCodecStringCharsMax, portCodecStringsMax } from '../limits.js';
+import {
+  portCodecBufferBytesKept, portCodecDepthMax, portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringCharsMax, portCodecStringsMax,
+} from '../limits.js';
 
 // Tags. 0x00-0x7f: the integers 0-127 themselves.
 const SMALL_INT_MAX = 0x7f;
@@ -41,6 +50,44 @@ const ARRAY = 0x8a; // varint length, then the items
 const OBJECT = 0x8b; // (key, value) pairs, keys as strings, until END
 const BYTES = 0x8c; // varint length, raw bytes
 const END = 0x8d;
+const BYTES_ECHO = 0x8e; // varint echo number, then as BYTES
+
+/** The echo number a byte array carries through a worker (set on arrays decoded there). */
+const echoNumber: unique symbol = Symbol('chorusdb.portEcho');
+type Echoing = Uint8Array & { [echoNumber]?: number };
+
+/**
+ * The byte arrays one thread (the main thread) sent lately, by echo number: a ring of the last
+ * portCodecEchoEntriesMax. Shared by every link of that thread, since an array often comes back on
+ * another link than it left on (from each node's committer).
+ */
+/** Echo numbers wrap here (a multiple of the ring's size, and small enough for a 32-bit varint). */
+const echoNumbersMax = 2 ** 30;
+
+export class EchoRegistry {
+  private readonly arrays: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(portCodecEchoEntriesMax);
+  private next = 0;
+
+  /** The array's echo number, numbering it now if it has none. */
+  numberOf(array: Echoing): number {
+    let number = array[echoNumber];
+    if (number === undefined) {
+      number = this.next;
+      this.next = (this.next + 1) % echoNumbersMax;
+      array[echoNumber] = number;
+      this.arrays[number % portCodecEchoEntriesMax] = array;
+    }
+    return number;
+  }
+
+  /** The array numbered `number` if it is still kept and holds exactly `bytes[start, end)`. */
+  find(number: number, bytes: Uint8Array, start: number, end: number): Uint8Array | undefined {
+    const array = this.arrays[number % portCodecEchoEntriesMax];
+    if (array === undefined || (array as Echoing)[echoNumber] !== number || array.length !== end - start) return undefined;
+    for (let i = 0; i < array.length; i++) if (array[i] !== bytes[start + i]) return undefined;
+    return array;
+  }
+}
 
 /** Thrown inside an encode that meets a value it cannot write exactly; caught by `encode`. */
 const refusal = new Error('port codec: not plain data');
@@ -56,6 +103,9 @@ export class PortEncoder {
   private readonly strings = new Map<string, number>();
   /** Strings this encode appended to the table: taken out again if it is refused. */
   private readonly added: string[] = [];
+
+  /** `echoes`: on the main thread, where the byte arrays it sends are numbered (see the file comment). */
+  constructor(private readonly echoes?: EchoRegistry) {}
 
   /** The items' bytes in a fresh buffer (for transfer), or undefined: send these by structured clone. */
   encode(items: readonly unknown[]): Uint8Array | undefined {
@@ -117,8 +167,13 @@ export class PortEncoder {
     this.byte(END);
   }
 
-  private binary(value: Uint8Array): void {
+  private binary(value: Echoing): void {
     if (!(value.buffer instanceof ArrayBuffer)) throw refusal; // shared memory stays shared: structured clone
+    const echo = value[echoNumber] ?? (this.echoes !== undefined && value.length <= portCodecEchoBytesMax ? this.echoes.numberOf(value) : undefined);
+    if (echo !== undefined) {
+      this.byte(BYTES_ECHO);
+      this.varint(echo);
+    }
     this.byte(BYTES);
     this.varint(value.length);
     this.reserve(value.length);
@@ -217,6 +272,9 @@ export class PortDecoder {
   private pos = 0;
   private shared = true;
 
+  /** `echoes`: on the main thread, the registry its encoders number byte arrays in (see the file comment). */
+  constructor(private readonly echoes?: EchoRegistry) {}
+
   /** The items of a batch that the other end's PortEncoder wrote (trusted: same process, same code). */
   decode(bytes: Uint8Array): unknown[] {
     this.bytes = bytes;
@@ -266,15 +324,30 @@ export class PortDecoder {
         this.pos++;
         return out;
       }
-      case BYTES: {
+      case BYTES:
+        return this.binary();
+      case BYTES_ECHO: {
+        const number = this.varint();
+        assert(this.bytes[this.pos++] === BYTES, 'port codec: an echo number is followed by bytes');
         const length = this.varint();
-        const start = this.pos;
-        this.pos += length;
-        return this.shared ? this.bytes.subarray(start, this.pos) : this.bytes.slice(start, this.pos);
+        const sent = this.echoes?.find(number, this.bytes, this.pos, this.pos + length);
+        if (sent !== undefined) {
+          this.pos += length;
+          return sent;
+        }
+        const copy: Echoing = this.binary(length);
+        copy[echoNumber] = number; // carried on, should this thread pass it on
+        return copy;
       }
       default:
         throw new AssertionError(`port codec: unknown tag ${tag} at ${this.pos - 1}`);
     }
+  }
+
+  private binary(length = this.varint()): Uint8Array {
+    const start = this.pos;
+    this.pos += length;
+    return this.shared ? this.bytes.subarray(start, this.pos) : this.bytes.slice(start, this.pos);
   }
 
   private string(tag: number): string {
@@ -304,13 +377,15 @@ export class PortDecoder {
   }
 
   private varint(): number {
-    let value = 0;
-    let shift = 0;
+    let byte = this.bytes[this.pos++]!;
+    if (byte < 0x80) return byte;
+    let value = byte & 0x7f;
+    let scale = 0x80;
     for (;;) {
-      const byte = this.bytes[this.pos++]!;
-      value += (byte & 0x7f) * 2 ** shift;
+      byte = this.bytes[this.pos++]!;
+      value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
-      shift += 7;
+      scale *= 0x80;
     }
   }
 }

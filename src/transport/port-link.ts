@@ -22,6 +22,7 @@ import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { portBatchMessagesMax } from '../limits.js';
 import { PortDecoder, PortEncoder } from './port-codec.js';
+import type { EchoRegistry } from './port-codec.js';
 
 /** What one postMessage carries: credits returned to the other side, and items (encoded, or cloned). */
 type Batch = { readonly c: number; readonly b: Uint8Array } | { readonly c: number; readonly m: readonly unknown[] };
@@ -37,18 +38,21 @@ export class PortLink {
   private closed = false;
   private readonly creditThreshold: number;
   private readonly onBatch: (value: unknown) => void;
-  private readonly encoder = new PortEncoder();
-  private readonly decoder = new PortDecoder();
+  private readonly encoder: PortEncoder;
+  private readonly decoder: PortDecoder;
 
   /**
    * `onItems` handles one batch of items and returns how many of them were counted items; their
-   * credits go back to the sender.
+   * credits go back to the sender. `echoes`: given on the main thread only (see port-codec.ts).
    */
   constructor(
     private readonly port: MessagePort,
     readonly limit: number,
     onItems: (items: readonly unknown[]) => number,
+    echoes?: EchoRegistry,
   ) {
+    this.encoder = new PortEncoder(echoes);
+    this.decoder = new PortDecoder(echoes);
     this.creditThreshold = Math.max(1, Math.floor(limit / 4));
     this.onBatch = (value) => {
       const batch = value as Batch;

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PortDecoder, PortEncoder } from '../../src/transport/port-codec.js';
-import { portCodecSharedBytesMax, portCodecStringsMax } from '../../src/limits.js';
+import { EchoRegistry, PortDecoder, PortEncoder } from '../../src/transport/port-codec.js';
+import { portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringsMax } from '../../src/limits.js';
 
 /** Plain data as actor messages hold it; every value here must be encoded. */
 const plain = fc.letrec((tie) => ({
@@ -103,5 +103,51 @@ describe('port codec', () => {
     const large = roundTrip(encoder, decoder, [new Uint8Array(portCodecSharedBytesMax + 1), new Uint8Array([4])]) as Uint8Array[];
     expect(large[1]!.buffer.byteLength).toBe(1);
     expect(large[0]!.length).toBe(portCodecSharedBytesMax + 1);
+  });
+
+  describe('echoes', () => {
+    /** main -> worker -> worker -> main, as a change-set goes from the application through a node's actors and back. */
+    function throughWorkers(echoes: EchoRegistry, batch: unknown[], change?: (item: unknown) => void): unknown[] {
+      const atWorker = new PortDecoder().decode(new PortEncoder(echoes).encode(batch)!);
+      change?.(atWorker[0]);
+      const atNextWorker = new PortDecoder().decode(new PortEncoder().encode(atWorker)!);
+      return new PortDecoder(echoes).decode(new PortEncoder().encode(atNextWorker)!);
+    }
+
+    it('hands the main thread back the very byte array it sent, with what hangs on it', () => {
+      const echoes = new EchoRegistry();
+      const bytes = Object.assign(new Uint8Array([1, 2, 3]), { decoded: 'kept' });
+      const [back] = throughWorkers(echoes, [{ payload: { changeSet: bytes } }]) as [{ payload: { changeSet: Uint8Array } }];
+      expect(back.payload.changeSet).toBe(bytes);
+    });
+
+    it('gives a copy when the bytes came back changed, or were sent too long ago, or are too large to keep', () => {
+      const echoes = new EchoRegistry();
+      const changed = new Uint8Array([1, 2, 3]);
+      const [back] = throughWorkers(echoes, [changed], (item) => void ((item as Uint8Array)[0] = 9)) as [Uint8Array];
+      expect(back).not.toBe(changed);
+      expect([...back]).toEqual([9, 2, 3]);
+
+      const old = new Uint8Array([4, 5]);
+      const encoder = new PortEncoder(echoes);
+      const atWorker = new PortDecoder().decode(encoder.encode([old])!);
+      const since = Array.from({ length: portCodecEchoEntriesMax }, () => new Uint8Array([4, 5])); // the same bytes, other arrays
+      for (const array of since) encoder.encode([array]);
+      const [late] = new PortDecoder(echoes).decode(new PortEncoder().encode(atWorker)!) as [Uint8Array];
+      expect([old, ...since].some((array) => array === late)).toBe(false);
+      expect([...late]).toEqual([4, 5]);
+
+      const large = new Uint8Array(portCodecEchoBytesMax + 1).fill(3);
+      const [copy] = throughWorkers(echoes, [large]) as [Uint8Array];
+      expect(copy).not.toBe(large);
+      expect(copy).toEqual(large);
+    });
+
+    it('never hands back an array to a thread that keeps no registry (a worker)', () => {
+      const bytes = new Uint8Array([7]);
+      const decoded = new PortDecoder().decode(new PortEncoder(new EchoRegistry()).encode([bytes])!) as [Uint8Array];
+      expect(decoded[0]).not.toBe(bytes);
+      expect([...decoded[0]]).toEqual([7]);
+    });
   });
 });

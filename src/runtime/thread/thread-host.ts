@@ -13,7 +13,7 @@
  * Owns: the pool, the control links, the two-phase stop (see protocol.ts).
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, isMainThread } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { createNanoEvents } from 'nanoevents';
 import { Piscina } from 'piscina';
@@ -25,9 +25,16 @@ import type { FailureReason } from '../errors.js';
 import type { DirectLinks, HostEvents, HostOptions, HostState, HostStats, NodeHost, StopReason } from '../host.js';
 import { AppBacklog, defaultLogSink, resolveMailboxMessagesMax, validateNodeSpec } from '../host.js';
 import { PortLink } from '../../transport/port-link.js';
+import { EchoRegistry } from '../../transport/port-codec.js';
 import { stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
 import { workerLoadableUrl } from './module-url.js';
 import type { ActorTask, ActorTaskResult, FromWorker, ToWorker } from './protocol.js';
+
+/**
+ * Byte arrays this thread sent to any actor of any thread host, kept to be handed back as themselves
+ * (port-codec.ts); on the main thread only, where every node's application lives.
+ */
+const echoes = isMainThread ? new EchoRegistry() : undefined;
 
 /** Worker threads started by thread hosts in this process and not yet stopped. */
 let liveThreads = 0;
@@ -128,7 +135,7 @@ class ThreadHost implements NodeHost {
       const control = new MessageChannel();
       const handle: WorkerHandle = {
         name: actor.name, address: { node: this.node, actor: actor.name }, ready: false, sent: undefined, result: undefined, dead: false,
-        link: new PortLink(control.port1, this.limit, (items) => this.onWorker(handle, items as readonly FromWorker[])),
+        link: new PortLink(control.port1, this.limit, (items) => this.onWorker(handle, items as readonly FromWorker[]), echoes),
       };
       this.workers.set(actor.name, handle);
       const task: ActorTask = {
