@@ -81,11 +81,10 @@ export class EchoRegistry {
   }
 
   /** The array numbered `number` if it is still kept and holds exactly `bytes[start, end)`. */
-  find(number: number, bytes: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  find(number: number, bytes: Buffer, start: number, end: number): Uint8Array | undefined {
     const array = this.arrays[number % portCodecEchoEntriesMax];
     if (array === undefined || (array as Echoing)[echoNumber] !== number || array.length !== end - start) return undefined;
-    for (let i = 0; i < array.length; i++) if (array[i] !== bytes[start + i]) return undefined;
-    return array;
+    return bytes.compare(array, 0, array.length, start, end) === 0 ? array : undefined;
   }
 }
 
@@ -93,7 +92,10 @@ export class EchoRegistry {
 const refusal = new Error('port codec: not plain data');
 
 type WellFormed = string & { isWellFormed(): boolean };
-type Utf8Slice = Uint8Array & { utf8Slice(start: number, end: number): string };
+/** Node's native UTF-8 reader behind Buffer#toString, without its argument checks (used where present). */
+interface Utf8Slice {
+  utf8Slice(start: number, end: number): string;
+}
 const textEncoder = new TextEncoder();
 
 export class PortEncoder {
@@ -268,7 +270,7 @@ export class PortDecoder {
   private readonly strings: string[] = [];
   private bytes: Uint8Array = new Uint8Array(0);
   private view: DataView = new DataView(this.bytes.buffer);
-  private text: Utf8Slice | undefined;
+  private text: (Buffer & Partial<Utf8Slice>) | undefined;
   private pos = 0;
   private shared = true;
 
@@ -330,7 +332,7 @@ export class PortDecoder {
         const number = this.varint();
         assert(this.bytes[this.pos++] === BYTES, 'port codec: an echo number is followed by bytes');
         const length = this.varint();
-        const sent = this.echoes?.find(number, this.bytes, this.pos, this.pos + length);
+        const sent = this.echoes?.find(number, this.buffer(), this.pos, this.pos + length);
         if (sent !== undefined) {
           this.pos += length;
           return sent;
@@ -371,9 +373,15 @@ export class PortDecoder {
     return value;
   }
 
+  /** The batch as a Buffer (made once per batch, when needed). */
+  private buffer(): Buffer & Partial<Utf8Slice> {
+    this.text ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    return this.text;
+  }
+
   private utf8(start: number, end: number): string {
-    this.text ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength) as unknown as Utf8Slice;
-    return typeof this.text.utf8Slice === 'function' ? this.text.utf8Slice(start, end) : Buffer.prototype.toString.call(this.text, 'utf8', start, end);
+    const text = this.buffer();
+    return text.utf8Slice !== undefined ? text.utf8Slice(start, end) : text.toString('utf8', start, end);
   }
 
   private varint(): number {
