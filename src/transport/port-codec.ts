@@ -68,10 +68,11 @@ export class EchoRegistry {
   private readonly arrays: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(portCodecEchoEntriesMax);
   private next = 0;
 
-  /** The array's echo number, numbering it now if it has none. */
-  numberOf(array: Echoing): number {
+  /** The array's echo number, numbering it now if it has none (undefined: it cannot take one). */
+  numberOf(array: Echoing): number | undefined {
     let number = array[echoNumber];
     if (number === undefined) {
+      if (!Object.isExtensible(array)) return undefined;
       number = this.next;
       this.next = (this.next + 1) % echoNumbersMax;
       array[echoNumber] = number;

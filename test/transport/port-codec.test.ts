@@ -143,6 +143,13 @@ describe('port codec', () => {
       expect(copy).toEqual(large);
     });
 
+    it('sends a byte array that cannot take an echo number as a copy', () => {
+      const fixed = Object.preventExtensions(new Uint8Array([1, 2]));
+      const [back] = throughWorkers(new EchoRegistry(), [fixed]) as [Uint8Array];
+      expect(back).not.toBe(fixed);
+      expect([...back]).toEqual([1, 2]);
+    });
+
     it('never hands back an array to a thread that keeps no registry (a worker)', () => {
       const bytes = new Uint8Array([7]);
       const decoded = new PortDecoder().decode(new PortEncoder(new EchoRegistry()).encode([bytes])!) as [Uint8Array];
