@@ -31,7 +31,7 @@ import type { ReadTx } from '../src/store/read-tx.js';
 import { Simulation } from './simulation.js';
 import { Deadlines } from './deadlines.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
-import { simElectionTicks, simSmallMessageBytes, simTickMs, simWriteTimeoutMs } from './limits.js';
+import { simElectionTicks, simSmallMessageBytes, simTickMs, simWindow, simWriteTimeoutMs } from './limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
 /** A node's membership as the application sees it (ClusterNode's DetachControl states). */
@@ -46,6 +46,7 @@ export interface SimClusterOptions {
   readonly seed: number;
   readonly nodes: readonly { readonly addr: string; readonly qrank?: number; readonly arbiter?: boolean }[];
   readonly schema: SchemaDef;
+  /** The transaction window; default: simWindow on one seed in seven (4 mod 7), else none. */
   readonly window?: Window;
   /** Virtual milliseconds a transaction may wait for its commit before its outcome is `info`. */
   readonly writeTimeoutMs?: number;
@@ -109,7 +110,8 @@ export class SimCluster {
       this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
-        self: id, voters, window: options.window ?? noWindow, clusterSendBuf: 64 * 1024 * 1024,
+        // One seed in seven runs with the transaction window on: batches of writes are one log entry each.
+        self: id, voters, window: options.window ?? (options.seed % 7 === 4 ? simWindow : noWindow), clusterSendBuf: 64 * 1024 * 1024,
         clusterRecvBuf: options.clusterRecvBuf ?? (options.seed % 5 === 2 ? 512 : 128 * 1024 * 1024),
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.

@@ -25,6 +25,9 @@ export const simClientThinkMsMax = 20;
 /** Safety-phase milliseconds per step of the compaction interval: a run this long or shorter keeps 128 to 1,024 entries behind an image, one twice as long twice that. */
 export const simCompactionRunMs = 10_000;
 
+/** The transaction window of one seed in seven: small batches that fill from a few clients, or leave after 2 ms. */
+export const simWindow = { length: 4, bsize: 2048, timeoutMs: 2 } as const;
+
 /** The message bound of every fifth seed: one append carries at most 7 KB of entries, so a lagging node gets several (the simulated syncMsgSize, 4 KB, fits it). */
 export const simSmallMessageBytes = 8192;
 
