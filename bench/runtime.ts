@@ -7,7 +7,7 @@
  *   and with polling off (every message then wakes a sleeping thread);
  * - simulator events per second (the same streamer and sink, on virtual time);
  * - the cost of carrying one small message across a thread boundary: structured clone against msgpack
- *   encode plus decode (the reason PortLink uses structured clone).
+ *   encode plus decode (PortLink now uses neither for plain batches, but its own codec: port-codec.ts).
  */
 import { decode, encode } from '@msgpack/msgpack';
 import type { Message, NodeSpec } from '../src/runtime/actor.js';
