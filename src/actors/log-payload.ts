@@ -29,17 +29,22 @@ export interface LogPayload {
 export type LogCommand = LogPayload | readonly LogPayload[];
 
 /**
- * Bytes a transaction takes in an entry beyond its change-set's (and schema's) own: the map with its
- * keys, the id, the bin header (~30 bytes), and its origin's name, counted at 3 bytes a character (the
- * most UTF-8 needs for one UTF-16 unit). Counted by the committer into the bytes it submits, so that the
- * window's `bufferBytesMax` bounds what the batch's entry will take on the wire.
+ * The most bytes a transaction takes in an entry beyond its change-set's (and schema's) own: the map
+ * header and its four keys (28), the origin's str header (at most 5), the id (at most 9), the bin header
+ * (at most 5), and its origin's name, counted at 3 bytes a character (the most UTF-8 needs for one UTF-16
+ * unit): 47 and the name; 50 leaves a little room. Counted by the committer into the bytes it submits, so that the window's `bufferBytesMax`
+ * bounds what the batch's entry takes on the wire.
  */
 export function logItemOverheadBytes(origin: string): number {
-  return 32 + 3 * origin.length;
+  return 50 + 3 * origin.length;
 }
 
-/** Bytes an entry's envelope takes (term, index, kind, array header), counted once per entry. */
-export const logEntryOverheadBytes = 48;
+/**
+ * The most bytes an entry's envelope takes: the kept-bytes ext wrapper (6), the entry and data maps
+ * with their keys and 'command' (39), term and index (at most 9 each) and the payload's array header (at
+ * most 5): 68. An upper bound, so that appends of entries counted by logEntryBytes stay within a frame.
+ */
+export const logEntryOverheadBytes = 68;
 
 /**
  * The transactions of a command entry's payload, in order. Journals written before change-sets
@@ -79,7 +84,13 @@ function payloadBytes(payload: LogPayload): number {
  * their own) are measured by encoding them.
  */
 export function logEntryBytes(data: EntryData): number {
-  if (data.kind !== 'command') return logEntryOverheadBytes + (data.kind === 'members' ? 64 * (data.membership.members.length + (data.membership.old?.length ?? 0)) : 0);
+  if (data.kind === 'noop') return logEntryOverheadBytes;
+  if (data.kind === 'members') {
+    // The membership map, its keys and array headers (32), and each name at 3 bytes a character with its str header.
+    let bytes = logEntryOverheadBytes + 32;
+    for (const id of [...data.membership.members, ...(data.membership.old ?? [])]) bytes += 5 + 3 * id.length;
+    return bytes;
+  }
   const payload = data.payload;
   if (Array.isArray(payload)) {
     let bytes = logEntryOverheadBytes;
