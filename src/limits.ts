@@ -26,6 +26,11 @@ export const portBatchMessagesMax = 1024;
  * between batches (a larger batch grows it for that batch only).
  */
 export const portCodecBufferBytesKept = 64 * 1024;
+/**
+ * Thread host, batch encoding: the largest batch the codec writes; a larger one (a state image with its
+ * frames) goes by structured clone, which copies each byte array on its own instead of into one buffer.
+ */
+export const portCodecBatchBytesMax = 4 * 1024 * 1024;
 /** Thread host, batch encoding: a batch of at most this many bytes hands out views of its byte arrays; a larger one copies each, so that a small view never pins a large buffer. */
 export const portCodecSharedBytesMax = 64 * 1024;
 /**

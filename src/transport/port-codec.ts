@@ -31,7 +31,7 @@
  */
 import { AssertionError, assert } from '../runtime/assert.js';
 import {
-  portCodecBufferBytesKept, portCodecDepthMax, portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringCharsMax, portCodecStringsMax,
+  portCodecBatchBytesMax, portCodecBufferBytesKept, portCodecDepthMax, portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringCharsMax, portCodecStringsMax,
 } from '../limits.js';
 
 // Tags. 0x00-0x7f: the integers 0-127 themselves.
@@ -118,11 +118,14 @@ export class PortEncoder {
       this.value(items, 0);
       out = this.bytes.slice(0, this.pos);
     } catch (error) {
-      if (error !== refusal) throw error;
+      // Refused or failed, the batch never reaches the receiver: the strings it added leave the table
+      // (the last ones added, so the numbers of later ones stay in step with the receiver's).
       for (const string of this.added) this.strings.delete(string);
+      if (error !== refusal) throw error;
+    } finally {
+      this.added.length = 0;
+      if (this.bytes.length > portCodecBufferBytesKept) this.resize(portCodecBufferBytesKept);
     }
-    this.added.length = 0;
-    if (this.bytes.length > portCodecBufferBytesKept) this.resize(portCodecBufferBytesKept);
     return out;
   }
 
@@ -256,7 +259,11 @@ export class PortEncoder {
   }
 
   private reserve(count: number): void {
-    if (this.pos + count > this.bytes.length) this.resize(Math.max(this.bytes.length * 2, this.pos + count));
+    if (this.pos + count <= this.bytes.length) return;
+    // A batch past the bound (a state image with all its frames) goes by structured clone, frame by frame
+    // as it always did, instead of being copied whole into one buffer that doubles as it grows.
+    if (this.pos + count > portCodecBatchBytesMax) throw refusal;
+    this.resize(Math.min(portCodecBatchBytesMax, Math.max(this.bytes.length * 2, this.pos + count)));
   }
 
   private resize(length: number): void {

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EchoRegistry, PortDecoder, PortEncoder } from '../../src/transport/port-codec.js';
-import { portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringsMax } from '../../src/limits.js';
+import { portCodecBatchBytesMax, portCodecEchoBytesMax, portCodecEchoEntriesMax, portCodecSharedBytesMax, portCodecStringsMax } from '../../src/limits.js';
 
 /** Plain data as actor messages hold it; every value here must be encoded. */
 const plain = fc.letrec((tie) => ({
@@ -73,6 +73,24 @@ describe('port codec', () => {
       const next = [{ [`fresh${i}`]: `new${i}`, after: i }];
       expect(roundTrip(encoder, decoder, next)).toStrictEqual(next);
     }
+  });
+
+  it('leaves the link in step when reading a value throws mid-batch (a getter), as it does after a refusal', () => {
+    const encoder = new PortEncoder();
+    const decoder = new PortDecoder();
+    const failing = { typeA: 1, get boom(): number { throw new Error('getter'); } };
+    expect(() => encoder.encode([{ type: 'first', key1: 1 }, failing])).toThrow('getter'); // structured clone throws it too
+    const next = [{ typeA: 'x', key1: 2 }];
+    expect(roundTrip(encoder, decoder, next)).toStrictEqual(next);
+  });
+
+  it('refuses a batch larger than portCodecBatchBytesMax (a state image): it goes by structured clone, and the link stays in step', () => {
+    const encoder = new PortEncoder();
+    const decoder = new PortDecoder();
+    const frames = Array.from({ length: 5 }, () => new Uint8Array(portCodecBatchBytesMax / 4));
+    expect(encoder.encode([{ type: 'imageTaken', index: 9, frames }])).toBeUndefined();
+    const next = [{ type: 'imageTaken', index: 10, frames: [new Uint8Array([1, 2])] }];
+    expect(spelled(roundTrip(encoder, decoder, next))).toStrictEqual(spelled(next));
   });
 
   it('sends a string the receiver has seen as a number, once the table has it', () => {
