@@ -9,6 +9,7 @@ import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import { AcceptorHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
 import { frameToWire, parseFrame } from '../../src/transport/tcp/protocol.js';
 import type { TestMember } from './tcp-harness.js';
+import { tcpFrameBytesMaxDefault } from '../../src/limits.js';
 import { SECRET, startCluster, waitFor } from './tcp-harness.js';
 
 const codec = new FrameCodec(1 << 20);
@@ -27,7 +28,7 @@ function stalledPeer(port: number): Promise<{ server: Server; admitted: () => nu
   const server = createServer((socket) => {
     sockets.push(socket);
     const handshake = new AcceptorHandshake(
-      { self: 'x', cluster: 'test-cluster', prover: makeProver(new TextEncoder().encode(SECRET)), nonce: new Uint8Array(randomBytes(32)) },
+      { self: 'x', cluster: 'test-cluster', prover: makeProver(new TextEncoder().encode(SECRET)), nonce: new Uint8Array(randomBytes(32)), frameBytesMax: tcpFrameBytesMaxDefault },
       () => true,
     );
     const reader = new FrameReader(4096);

@@ -106,8 +106,8 @@ describe('parseFrame', () => {
   const nonce = new Uint8Array(32).fill(1);
   const proof = new Uint8Array(32).fill(2);
   const frames: WireFrame[] = [
-    { type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce },
-    { type: 'challenge', from: 'b', nonce, proof },
+    { type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce, frameBytesMax: 65536 },
+    { type: 'challenge', from: 'b', nonce, proof, frameBytesMax: 0 },
     { type: 'proof', proof },
     { type: 'welcome' },
     { type: 'refuse', reason: 'because' },
@@ -128,8 +128,9 @@ describe('parseFrame', () => {
     [['3', 'welcome'], `unsupported protocol version "3" (this node speaks ${PROTOCOL_VERSION})`],
     [[PROTOCOL_VERSION, 'launch'], 'unknown frame type "launch"'],
     [[PROTOCOL_VERSION, 'welcome', 'extra'], 'welcome: expected 2 elements, got 3'],
-    [[PROTOCOL_VERSION, 'hello', 'c', 'a', 'b', new Uint8Array(31)], 'nonce must be 32 bytes'],
-    [[PROTOCOL_VERSION, 'hello', 'c', '', 'b', nonce], 'from must be a string of 1 to 256 characters'],
+    [[PROTOCOL_VERSION, 'hello', 'c', 'a', 'b', new Uint8Array(31), 0], 'nonce must be 32 bytes'],
+    [[PROTOCOL_VERSION, 'hello', 'c', '', 'b', nonce, 0], 'from must be a string of 1 to 256 characters'],
+    [[PROTOCOL_VERSION, 'hello', 'c', 'a', 'b', nonce, -1], 'frameBytesMax must be a non-negative integer'],
     [[PROTOCOL_VERSION, 'proof', 'not bytes'], 'proof must be 32 bytes'],
     [[PROTOCOL_VERSION, 'msg', 'x', 'y', [1]], 'msg: body is not a message object'],
     [[PROTOCOL_VERSION, 'msg', 'x', 'y', { kind: 'no type' }], 'msg: body has no string type'],
@@ -169,10 +170,18 @@ describe('handshake', () => {
     return { dialer: dialerOutcome, acceptor: acceptorOutcome, wire };
   }
 
-  const dialer = (options: { secret?: Uint8Array; cluster?: string; self?: string; peer?: string } = {}) =>
-    new DialerHandshake({ self: options.self ?? 'a', cluster: options.cluster ?? 'c', prover: makeProver(options.secret ?? secret), nonce: nonceA }, options.peer ?? 'b');
-  const acceptor = (options: { secret?: Uint8Array } = {}) =>
-    new AcceptorHandshake({ self: 'b', cluster: 'c', prover: makeProver(options.secret ?? secret), nonce: nonceB }, (node) => node === 'a');
+  const dialer = (options: { secret?: Uint8Array; cluster?: string; self?: string; peer?: string; frameBytesMax?: number } = {}) =>
+    new DialerHandshake({ self: options.self ?? 'a', cluster: options.cluster ?? 'c', prover: makeProver(options.secret ?? secret), nonce: nonceA, frameBytesMax: options.frameBytesMax ?? 65536 }, options.peer ?? 'b');
+  const acceptor = (options: { secret?: Uint8Array; frameBytesMax?: number } = {}) =>
+    new AcceptorHandshake({ self: 'b', cluster: 'c', prover: makeProver(options.secret ?? secret), nonce: nonceB, frameBytesMax: options.frameBytesMax ?? 65536 }, (node) => node === 'a');
+
+  it('refuses a peer node with another frameBytesMax, naming both, whichever end is smaller', () => {
+    // Nodes fill appends and accept writes up to their own bound: a peer with a smaller one could never take them.
+    expect(run(dialer({ frameBytesMax: 65536 }), acceptor({ frameBytesMax: 1 << 24 }))).toMatchObject({
+      acceptor: { ok: false, reason: 'node "a" has tcp.frameBytesMax 65536, this node 16777216: every node of a cluster must have the same' },
+      dialer: { ok: false, reason: 'refused by the peer: frameBytesMax mismatch' },
+    });
+  });
 
   it('admits a peer that knows the secret, both ways, in four frames', () => {
     expect(run(dialer(), acceptor())).toEqual({
@@ -191,11 +200,11 @@ describe('handshake', () => {
   it('an acceptor never admits a proof made for another role or nonce (no reflection, no replay)', () => {
     const prover = makeProver(secret);
     const b = acceptor();
-    const challenge = b.step({ type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce: nonceA }).send[0] as { proof: Uint8Array };
+    const challenge = b.step({ type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce: nonceA, frameBytesMax: 65536 }).send[0] as { proof: Uint8Array };
     // Send the acceptor's own proof back, then a dialer proof over a stale nonce.
     expect(b.step({ type: 'proof', proof: challenge.proof }).outcome).toEqual({ ok: false, reason: 'node "a" does not know the cluster secret (bad proof)' });
     const b2 = acceptor();
-    b2.step({ type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce: nonceA });
+    b2.step({ type: 'hello', cluster: 'c', from: 'a', to: 'b', nonce: nonceA, frameBytesMax: 65536 });
     const stale = prover.prove('dialer', 'c', 'a', 'b', new Uint8Array(32), nonceA);
     expect(b2.step({ type: 'proof', proof: stale }).outcome?.ok).toBe(false);
   });

@@ -71,6 +71,25 @@ describe('cluster messages within tcp.frameBytesMax', () => {
     await leader.write((tx) => void tx.upsert('doc', { k: 2, body: 'x'.repeat(frameBytesMax / 2) })); // half a frame still goes
   });
 
+  it('keeps out a node with another frameBytesMax, naming both values; the other two commit', async () => {
+    const addrs = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
+    const logs: LogRecord[] = [];
+    const nodes = await Promise.all(addrs.map(async (_, nodeId) => {
+      const n = await openNode({
+        nodeId, schema, nodes: addrs.map((addr) => ({ addr })), nwType: 'tcp', writeTimeoutMs: 2_000,
+        tcp: { clusterName: 'tcp-bounds-test', secret: SECRET, connectIntervalMs: 50, frameBytesMax: nodeId === 2 ? frameBytesMax : 2 * frameBytesMax, log: (r: LogRecord) => void logs.push(r) },
+      });
+      open.push(n);
+      return n;
+    }));
+    await waitFor(() => logText(logs).includes(`has tcp.frameBytesMax ${frameBytesMax}, this node ${2 * frameBytesMax}: every node of a cluster must have the same`), 'a node refusing the odd one out');
+    let leader: ClusterNode | undefined;
+    await waitFor(() => (leader = nodes.slice(0, 2).find((n) => n.info().role === 'leader')) !== undefined, 'a leader among the two that agree', 30_000);
+    await leader!.write((tx) => void tx.upsert('doc', { k: 1, body: 'x'.repeat(frameBytesMax) })); // fine by their bound, too large for node 2's
+    expect(nodes[2]!.info().activeNodes).toEqual([addrs[2]]);
+    expect(nodes[2]!.read((tx) => tx.get('doc', 1))).toBeUndefined();
+  });
+
   it('refuses at open a syncMsgSize that no message could carry, naming both parameters', async () => {
     const nodes = [{ addr: '127.0.0.1:1' }, { addr: '127.0.0.1:2' }];
     await expect(openNode({ nodeId: 0, schema, nodes, nwType: 'tcp', syncMsgSize: frameBytesMax, tcp: { clusterName: 'c', secret: SECRET, frameBytesMax } }))

@@ -51,6 +51,18 @@ export interface HandshakeParams {
   readonly prover: Prover;
   /** Fresh random bytes (tcpNonceBytes of them); a parameter so that tests can fix them. */
   readonly nonce: Uint8Array;
+  /**
+   * This end's frameBytesMax, told to the other. Two nodes must agree on it: a leader fills its appends
+   * and accepts writes up to its own bound, and a peer with a smaller one could never take them (the
+   * same append refused and resent for ever). Clients state theirs (0: not said) and are not compared.
+   */
+  readonly frameBytesMax?: number;
+}
+
+/** A peer node with another frameBytesMax is refused, naming both (undefined when they agree). */
+function frameBoundMismatch(who: string, theirs: number, ours: number | undefined): Step | undefined {
+  if (ours === undefined || theirs === ours) return undefined;
+  return fail(`${who} has tcp.frameBytesMax ${theirs}, this node ${ours}: every node of a cluster must have the same`, 'frameBytesMax mismatch');
 }
 
 const fail = (reason: string, tell?: string): Step => ({
@@ -74,7 +86,7 @@ export class DialerHandshake {
   start(): Step {
     this.state = 'challenged';
     const { cluster, self, nonce } = this.params;
-    return { send: [{ type: 'hello', cluster, from: self, to: this.peer, nonce } satisfies Hello] };
+    return { send: [{ type: 'hello', cluster, from: self, to: this.peer, nonce, frameBytesMax: this.params.frameBytesMax ?? 0 } satisfies Hello] };
   }
 
   step(frame: WireFrame): Step {
@@ -93,6 +105,8 @@ export class DialerHandshake {
     const { cluster, self, prover, nonce } = this.params;
     if (this.peer === ANY_NODE && frame.from !== ANY_NODE) this.peer = frame.from;
     if (frame.from !== this.peer) return fail(`the peer says it is node ${JSON.stringify(frame.from)}, expected ${JSON.stringify(this.peer)}`, 'wrong node');
+    const mismatch = frameBoundMismatch(`node ${JSON.stringify(frame.from)}`, frame.frameBytesMax, this.params.frameBytesMax); // a client states none of its own
+    if (mismatch !== undefined) return mismatch;
     if (!prover.check(frame.proof, 'acceptor', cluster, this.peer, self, nonce, frame.nonce)) {
       return fail('the peer does not know the cluster secret (bad proof)', 'authentication failed');
     }
@@ -141,10 +155,12 @@ export class AcceptorHandshake {
     if (frame.cluster !== cluster) return this.done(fail(`${who} is in cluster ${JSON.stringify(frame.cluster)}, not ${JSON.stringify(cluster)}`, 'cluster name mismatch'));
     if (frame.to !== self && !(this.anyNode && frame.to === ANY_NODE)) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
     if (frame.from === self || !this.knows(frame.from)) return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
+    const mismatch = this.anyNode ? undefined : frameBoundMismatch(who, frame.frameBytesMax, this.params.frameBytesMax);
+    if (mismatch !== undefined) return this.done(mismatch);
     this.peer = frame.from;
     this.peerNonce = frame.nonce;
     this.state = 'proof';
-    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce) }] };
+    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce), frameBytesMax: this.params.frameBytesMax ?? 0 }] };
   }
 
   private done(step: Step): Step {

@@ -28,8 +28,10 @@ import type { Message } from '../../runtime/actor.js';
  * The version this code speaks. A peer speaking another one is refused with a reason naming both.
  * Version 2: a log entry's change-set is its msgpack bytes (a bin), not a map (version 1). Version 3: a
  * log entry travels as its kept bytes (an ext of type 1 around its msgpack map; src/store/msgpack-encode.ts).
+ * Version 4: a command entry may hold a window batch (an array of transactions; src/actors/log-payload.ts),
+ * which a version-3 node would read as one corrupt transaction; hello and challenge carry frameBytesMax.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Bytes of an HMAC-SHA-256 proof. */
 export const PROOF_BYTES = 32;
 
@@ -41,6 +43,8 @@ export interface Hello {
   /** The node id the dialer expects to reach (a misconfigured peer address is caught here). */
   readonly to: string;
   readonly nonce: Uint8Array;
+  /** The dialer's frameBytesMax: nodes must agree on it (a client states its own; it is not compared). */
+  readonly frameBytesMax: number;
 }
 export interface Challenge {
   readonly type: 'challenge';
@@ -49,6 +53,8 @@ export interface Challenge {
   readonly nonce: Uint8Array;
   /** The acceptor's HMAC over the dialer's nonce: it proves itself first. */
   readonly proof: Uint8Array;
+  /** The acceptor's frameBytesMax (see Hello). */
+  readonly frameBytesMax: number;
 }
 export interface Proof {
   readonly type: 'proof';
@@ -104,9 +110,9 @@ export interface Rejection {
 export function frameToWire(frame: WireFrame): unknown[] {
   switch (frame.type) {
     case 'hello':
-      return [PROTOCOL_VERSION, frame.type, frame.cluster, frame.from, frame.to, frame.nonce];
+      return [PROTOCOL_VERSION, frame.type, frame.cluster, frame.from, frame.to, frame.nonce, frame.frameBytesMax];
     case 'challenge':
-      return [PROTOCOL_VERSION, frame.type, frame.from, frame.nonce, frame.proof];
+      return [PROTOCOL_VERSION, frame.type, frame.from, frame.nonce, frame.proof, frame.frameBytesMax];
     case 'proof':
       return [PROTOCOL_VERSION, frame.type, frame.proof];
     case 'welcome':
@@ -134,16 +140,16 @@ export function parseFrame(value: unknown): WireFrame | Rejection {
   const type: unknown = value[1];
   switch (type) {
     case 'hello':
-      return parseFields(value, 6, type, () => {
-        const [, , cluster, from, to, nonce] = value as unknown[];
-        return name(cluster, 'cluster') ?? name(from, 'from') ?? name(to, 'to') ?? bytes(nonce, 'nonce', tcpNonceBytes)
-          ?? { type, cluster: cluster as string, from: from as string, to: to as string, nonce: nonce as Uint8Array };
+      return parseFields(value, 7, type, () => {
+        const [, , cluster, from, to, nonce, frameBytesMax] = value as unknown[];
+        return name(cluster, 'cluster') ?? name(from, 'from') ?? name(to, 'to') ?? bytes(nonce, 'nonce', tcpNonceBytes) ?? count(frameBytesMax, 'frameBytesMax')
+          ?? { type, cluster: cluster as string, from: from as string, to: to as string, nonce: nonce as Uint8Array, frameBytesMax: frameBytesMax as number };
       });
     case 'challenge':
-      return parseFields(value, 5, type, () => {
-        const [, , from, nonce, proof] = value as unknown[];
-        return name(from, 'from') ?? bytes(nonce, 'nonce', tcpNonceBytes) ?? bytes(proof, 'proof', PROOF_BYTES)
-          ?? { type, from: from as string, nonce: nonce as Uint8Array, proof: proof as Uint8Array };
+      return parseFields(value, 6, type, () => {
+        const [, , from, nonce, proof, frameBytesMax] = value as unknown[];
+        return name(from, 'from') ?? bytes(nonce, 'nonce', tcpNonceBytes) ?? bytes(proof, 'proof', PROOF_BYTES) ?? count(frameBytesMax, 'frameBytesMax')
+          ?? { type, from: from as string, nonce: nonce as Uint8Array, proof: proof as Uint8Array, frameBytesMax: frameBytesMax as number };
       });
     case 'proof':
       return parseFields(value, 3, type, () => bytes(value[2], 'proof', PROOF_BYTES) ?? { type, proof: value[2] as Uint8Array });
@@ -179,6 +185,10 @@ function name(value: unknown, what: string): Rejection | undefined {
     return reject(`${what} must be a string of 1 to ${tcpNameCharsMax} characters`);
   }
   return undefined;
+}
+
+function count(value: unknown, what: string): Rejection | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : reject(`${what} must be a non-negative integer`);
 }
 
 function requestId(value: unknown): Rejection | undefined {
