@@ -72,6 +72,8 @@ export class ClusterNode {
   private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
+  /** Writes waiting at the quorum gate, or resuming from it: a new write waits behind them (see writeOnce). */
+  private gateWaiters = 0;
   /** The state image being taken for the replicator, a slice per turn. */
   private readonly images = new ImageSlicer();
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
@@ -316,8 +318,15 @@ export class ClusterNode {
     try {
       // Right after open, or during an election, give the cluster one election timeout to name a leader
       // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-      // (No await when the gate is open, as it mostly is: one promise and one suspension less per write.)
-      if (!this.gate.open()) await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
+      // No await when the gate is open and no earlier write waits at it: writes still go in the order called.
+      if (!this.gate.open() || this.gateWaiters > 0) {
+        this.gateWaiters++;
+        try {
+          await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
+        } finally {
+          this.gateWaiters--;
+        }
+      }
       if (this.stopped) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
       // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
       if (this.gate.lost) throw this.gate.noQuorum();
