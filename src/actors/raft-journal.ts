@@ -3,7 +3,7 @@
  * replay on start, and, for journals that sync in the background, the Readies written but not yet
  * durable with the messages that must wait for them.
  *
- * Journal records: `{ e: Entry[] }` (entries that replace the log from their first index on; each entry
+ * Journal records: `{ v: format }` (JOURNAL_FORMAT, below), `{ e: Entry[] }` (entries that replace the log from their first index on; each entry
  * keeps its msgpack bytes, written as an ext of kept bytes: see src/store/msgpack-encode.ts),
  * `{ h: [term, vote, commit] }`, and, at the start of a rewritten journal, `{ i: [index, term, frames,
  * membership] }` followed by that many `{ f: frame }` (the image), then `{ b: [index, term, membership] }`
@@ -28,6 +28,7 @@ import type { Journal } from '../runtime/journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
 import { keepBytes } from '../store/msgpack-encode.js';
 import { raftSyncsPendingMax } from '../limits.js';
+import { ChorusError } from '../runtime/errors.js';
 
 /** Readies written to a journal that syncs in the background, oldest first, with the messages held for each. */
 export class SyncQueue {
@@ -78,6 +79,20 @@ export class SyncQueue {
   }
 }
 
+/**
+ * The journal's format, written as a `{ v }` record first in a fresh journal, first in every rewrite,
+ * and once after each start. Format 4 is the first to say it (a command entry may hold a window batch:
+ * src/actors/log-payload.ts). A journal holding a later format is refused at replay, so that an older
+ * chorusdb never misreads records it does not know (one before format 4 cannot tell, and must not be
+ * given a format-4 journal: docs/transport.md).
+ */
+export const JOURNAL_FORMAT = 4;
+
+/** The format record. */
+export function formatRecord(): Uint8Array {
+  return encodeMsgpack({ v: JOURNAL_FORMAT });
+}
+
 /** Rebuilds the image, log and hard state from the journal (an empty journal gives a fresh node). */
 export function replay(journal: Journal, everyone: VersionedMembership): { hardState: HardState; log: RaftLog; image: StateImage | undefined; membership: VersionedMembership } {
   let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
@@ -86,7 +101,10 @@ export function replay(journal: Journal, everyone: VersionedMembership): { hardS
   let image: { index: number; term: number; frames: Uint8Array[]; count: number; membership: VersionedMembership } | undefined;
   let entries: Entry[] = [];
   for (const bytes of journal.recovered) {
-    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number, VersionedMembership?]; f?: Uint8Array; b?: [number, number, VersionedMembership?] };
+    const record = decodeMsgpack(bytes) as { e?: Entry[]; h?: [number, NodeId | null, number]; i?: [number, number, number, VersionedMembership?]; f?: Uint8Array; b?: [number, number, VersionedMembership?]; v?: number };
+    if (record.v !== undefined && !(record.v <= JOURNAL_FORMAT)) {
+      throw new ChorusError('CORRUPT', `the Raft journal was written by a later chorusdb (journal format ${String(record.v)}; this one reads up to ${JOURNAL_FORMAT}): open it with that version or later`);
+    }
     if (record.i !== undefined) image = { index: record.i[0], term: record.i[1], count: record.i[2], frames: [], membership: record.i[3] ?? everyone };
     if (record.f !== undefined) image!.frames.push(record.f);
     if (record.b !== undefined) {
@@ -143,7 +161,7 @@ export function write(journal: Journal, raft: Raft, ready: Ready, before: HardSt
  */
 function compacted(raft: Raft, image: StateImage): Uint8Array[] {
   const log = raft.log;
-  const records = [encodeMsgpack({ i: [image.index, image.term, image.frames.length, image.membership] })];
+  const records = [formatRecord(), encodeMsgpack({ i: [image.index, image.term, image.frames.length, image.membership] })];
   for (const f of image.frames) records.push(encodeMsgpack({ f }));
   const from = raft.dataless
     ? { index: log.compactedIndex, term: log.compactedTerm, membership: raft.members.at(log.compactedIndex) }

@@ -27,7 +27,7 @@ import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
 import type { ReadState } from '../cluster/raft/raft.js';
-import { SyncQueue, persist, replay, write } from './raft-journal.js';
+import { SyncQueue, formatRecord, persist, replay, write } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { imageHoldMsMax, readsPendingMax } from '../limits.js';
@@ -198,6 +198,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax, entryBytes: logEntryBytes } : {}), inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
+    journal?.append(formatRecord()); // what this run writes is of this format (replay refused a later one)
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
     const recoveredIndex = raft.log.committed;

@@ -13,6 +13,7 @@ import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import { ChorusError } from '../../src/runtime/errors.js';
 import { FileJournal } from '../../src/runtime/file-journal.js';
+import { JOURNAL_FORMAT } from '../../src/actors/raft-journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../../src/store/codec.js';
 import type { KeepsBytes } from '../../src/store/msgpack-encode.js';
 import { keptBytes } from '../../src/store/msgpack-encode.js';
@@ -348,6 +349,26 @@ describe('openNode with a dataDir', () => {
       await nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
       await settled();
       expect(nodes.map((n) => get(n, 'after'))).toEqual([1, 1, 1]);
+    });
+  });
+
+  it('refuses to open a journal of a later format (a later chorusdb wrote it), naming both formats', async () => {
+    await withDataDir({}, async (dataDir, open) => {
+      nodes = await Promise.all(addrs.map((_, i) => open(i)));
+      await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
+      await settled();
+      await Promise.all(nodes.map((n) => n.stop()));
+      nodes = [];
+      const file = readdirSync(dataDir).filter((f) => f.endsWith('.journal'))[0]!;
+      const journal = new FileJournal(dataDir, file.slice(0, -'.journal'.length));
+      journal.append(encodeMsgpack({ v: JOURNAL_FORMAT + 1 }));
+      journal.sync();
+      journal.close();
+      const opened = await Promise.allSettled(addrs.map((_, i) => open(i)));
+      nodes = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      const refused = opened.flatMap((o) => (o.status === 'rejected' ? [String((o.reason as Error).message)] : []));
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatch(new RegExp(`journal format ${JOURNAL_FORMAT + 1}; this one reads up to ${JOURNAL_FORMAT}`));
     });
   });
 
