@@ -3,6 +3,9 @@
  * ones the runtime shares; this file is the simulator's, so that simulate/ never edits src/).
  */
 
+/** Events the simulator's queue holds at once (timers, messages in flight, calls); past it a run fails as a runaway. */
+export const simEventsPendingMax = 1 << 24;
+
 /** The fewest packets a path holds in flight when a harsh seed bounds it (it draws 1 to 9 times this). */
 export const simPathCapacityMin = 8;
 /** The slowest a slow link's delay gets on the harshest seeds, in milliseconds (min and max of its range each up to half). */

@@ -10,7 +10,10 @@ import type { SimJournal } from './sim-journal.js';
 export const Kind = { Deliver: 0, Timer: 1, Call: 2 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** One shape for every event keeps the heap monomorphic (and fast). */
+/**
+ * One shape for every event keeps the heap monomorphic (and fast). Its time and sequence number are the
+ * queue's keys (KeyedHeap keeps them), not fields.
+ */
 export class SimEvent {
   cancelled = false;
   /** A packet between nodes that has reached its node (counted off its network path already). */
@@ -18,8 +21,6 @@ export class SimEvent {
   /** For a packet between nodes: the sending node's number on the network (-1 otherwise). */
   sourceNode = -1;
   constructor(
-    readonly timeMs: number,
-    readonly seq: number,
     readonly kind: Kind,
     readonly cell: SimCell | undefined,
     readonly incarnation: number,

@@ -20,7 +20,7 @@ import type { FailureReason } from '../src/runtime/errors.js';
 import { MailboxFullError, NoRouteError, invalidArgument, toFailureReason } from '../src/runtime/errors.js';
 import { MailboxLedger, makeLogger, resolveMailboxMessagesMax, validateNodeSpec } from '../src/runtime/host.js';
 import { simActorsPerNodeMax, simEventsMaxDefault, simLogRecordsMax, timerDelayMsMax, timersPerActorMax } from '../src/limits.js';
-import { EventQueue } from './event-queue.js';
+import { KeyedHeap } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
@@ -69,7 +69,7 @@ export class Simulation {
   readonly network: SimNetwork;
   private clockMs = 0;
   private seq = 0;
-  private readonly queue = new EventQueue<SimEvent>();
+  private readonly queue = new KeyedHeap<SimEvent>();
   private readonly nodes = new Map<string, SimNode>();
   private readonly emitter = createNanoEvents<SimEvents>();
   private readonly hash: TraceHash | undefined;
@@ -144,7 +144,7 @@ export class Simulation {
   /** Runs `call` at virtual time now + delayMs, in (time, sequence) order with everything else. */
   at(delayMs: number, call: () => void): void {
     if (!(Number.isFinite(delayMs) && delayMs >= 0)) assert(false, `at: delayMs must be finite and >= 0, got ${delayMs}`);
-    this.queue.push(new SimEvent(this.clockMs + delayMs, this.seq++, Kind.Call, undefined, 0, -1, undefined, undefined, call));
+    this.queue.push(this.clockMs + delayMs, this.seq++, new SimEvent(Kind.Call, undefined, 0, -1, undefined, undefined, call));
   }
 
   /**
@@ -217,31 +217,34 @@ export class Simulation {
     if (!node.paused) return;
     node.paused = false;
     for (const event of node.held) {
-      const again = new SimEvent(this.clockMs, this.seq++, event.kind, event.cell, event.incarnation, event.fromSlot, event.from, event.message, undefined);
+      const again = new SimEvent(event.kind, event.cell, event.incarnation, event.fromSlot, event.from, event.message, undefined);
       again.cancelled = event.cancelled;
       again.arrived = event.arrived;
       again.sourceNode = event.sourceNode;
       if (event.kind === Kind.Timer && event.cell!.timers.get(event.fromSlot) === event) event.cell!.timers.set(again);
-      this.queue.push(again);
+      this.queue.push(this.clockMs, this.seq++, again);
     }
     node.held = [];
   }
 
   /** Processes the next event; false when nothing is left. */
   step(): boolean {
-    for (;;) {
-      const event = this.queue.pop();
-      if (event === undefined) return false;
-      if (this.process(event)) return true;
+    const queue = this.queue;
+    while (queue.length > 0) {
+      const event = queue.pop()!;
+      if (this.process(event, queue.poppedTimeMs)) return true;
     }
+    return false;
   }
 
   /** Processes every event due within the next `durationMs`, then advances the clock to its end. */
   runFor(durationMs: number): void {
     assert(Number.isFinite(durationMs) && durationMs >= 0, `runFor: durationMs must be >= 0, got ${durationMs}`);
     const endMs = this.clockMs + durationMs;
-    for (let next = this.queue.peek(); next !== undefined && next.timeMs <= endMs; next = this.queue.peek()) {
-      this.process(this.queue.pop()!);
+    const queue = this.queue;
+    while (queue.length > 0 && queue.peekTimeMs() <= endMs) {
+      const event = queue.pop()!;
+      this.process(event, queue.poppedTimeMs);
     }
     this.clockMs = endMs;
   }
@@ -249,16 +252,17 @@ export class Simulation {
   /** Steps until `done()` holds (true) or the queue empties or `timeMsMax` passes (false). */
   runUntil(done: () => boolean, timeMsMax = Number.POSITIVE_INFINITY): boolean {
     const endMs = this.clockMs + timeMsMax;
+    const queue = this.queue;
     while (!done()) {
-      const next = this.queue.peek();
-      if (next === undefined || next.timeMs > endMs) return false;
-      this.process(this.queue.pop()!);
+      if (queue.length === 0 || queue.peekTimeMs() > endMs) return false;
+      const event = queue.pop()!;
+      this.process(event, queue.poppedTimeMs);
     }
     return true;
   }
 
   /** Returns whether the event did something (cancelled and stale events do nothing). */
-  private process(event: SimEvent): boolean {
+  private process(event: SimEvent, timeMs: number): boolean {
     if (event.cancelled) return false;
     const cell = event.cell;
     if (cell !== undefined) {
@@ -283,7 +287,7 @@ export class Simulation {
     }
     // Hot-path checks build their message only when they fail (a template per event costs, profiled).
     if (++this.counters.events > this.eventsMax) assert(false, `simulation seed ${this.seed}: more than ${this.eventsMax} events (eventsMax); a runaway?`);
-    this.clockMs = event.timeMs;
+    this.clockMs = timeMs;
     switch (event.kind) {
       case Kind.Call:
         event.call!();
@@ -291,13 +295,13 @@ export class Simulation {
       case Kind.Timer:
         cell!.timers.delete(event.fromSlot);
         this.counters.timersFired++;
-        this.hash?.addEvent('t', event.timeMs, cell!.address.node, cell!.address.actor, cell!.address.node, cell!.address.actor, event.message);
+        this.hash?.addEvent('t', timeMs, cell!.address.node, cell!.address.actor, cell!.address.node, cell!.address.actor, event.message);
         this.invoke(cell!, event.message!, cell!.address);
         return true;
       case Kind.Deliver:
         cell!.node.ledger.release(event.fromSlot, cell!.index);
         this.counters.delivered++;
-        this.hash?.addEvent('d', event.timeMs, event.from!.node, event.from!.actor, cell!.address.node, cell!.address.actor, event.message);
+        this.hash?.addEvent('d', timeMs, event.from!.node, event.from!.actor, cell!.address.node, cell!.address.actor, event.message);
         this.invoke(cell!, event.message!, event.from!);
         return true;
     }
@@ -370,9 +374,9 @@ export class Simulation {
     const id = cell.nextTimerId++;
     // A timer event carries its id in fromSlot, so that firing can forget it.
     // A timer runs on its node's clock: a clock running fast (rate > 1) fires it sooner in virtual time.
-    const event = new SimEvent(this.clockMs + delayMs / cell.node.clockRate, this.seq++, Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
+    const event = new SimEvent(Kind.Timer, cell, cell.node.incarnation, id, undefined, message, undefined);
     cell.timers.set(event);
-    this.queue.push(event);
+    this.queue.push(this.clockMs + delayMs / cell.node.clockRate, this.seq++, event);
     return id;
   }
 
@@ -391,9 +395,9 @@ export class Simulation {
         this.counters.dropped++;
         continue;
       }
-      const event = new SimEvent(this.network.arrivalsMs[i]!, this.seq++, Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined);
+      const event = new SimEvent(Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined);
       event.sourceNode = source.netNumber;
-      this.queue.push(event);
+      this.queue.push(this.network.arrivalsMs[i]!, this.seq++, event);
     }
     if (copies === 0) this.counters.dropped++;
     return undefined;
@@ -413,7 +417,7 @@ export class Simulation {
     const link = fromSlot * node.spec.actors.length + cell.index;
     const timeMs = Math.max(this.clockMs + this.rng.between(this.localDelayMs[0], this.localDelayMs[1]), node.lastLocalMs[link]!);
     node.lastLocalMs[link] = timeMs;
-    this.queue.push(new SimEvent(timeMs, this.seq++, Kind.Deliver, cell, node.incarnation, fromSlot, from, message, undefined));
+    this.queue.push(timeMs, this.seq++, new SimEvent(Kind.Deliver, cell, node.incarnation, fromSlot, from, message, undefined));
     return undefined;
   }
 
