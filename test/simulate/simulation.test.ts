@@ -95,6 +95,22 @@ describe('Simulation', () => {
     expect(got).toEqual([{ type: 'hopDone', id: 2, path: ['a', 'b', 'b'] }]);
   });
 
+  it('tells every appMessage listener, in the order they subscribed, until each unsubscribes', () => {
+    const heard: string[] = [];
+    const sim = new Simulation({ seed: 6 });
+    sim.addNode({ node: 'a', actors: [{ name: 'relay', kind: relay, params: { nodes: ['a'] } }] });
+    const offFirst = sim.on('appMessage', (message, from, node) => heard.push(`first ${(message as HopDone).id} ${from.actor}@${node}`));
+    sim.on('appMessage', (message) => {
+      heard.push(`second ${(message as HopDone).id}`);
+      offFirst(); // during an emit: the first listener has been told already, and is not told again
+    });
+    sim.send({ node: 'a', actor: 'relay' }, { type: 'hop', id: 1, left: 0, path: [] });
+    sim.runFor(10);
+    sim.send({ node: 'a', actor: 'relay' }, { type: 'hop', id: 2, left: 0, path: [] });
+    sim.runFor(10);
+    expect(heard).toEqual(['first 1 relay@a', 'second 1', 'second 2']);
+  });
+
   it('stops a runaway simulation at eventsMax, naming the seed', () => {
     const sim = new Simulation({ seed: 77, eventsMax: 1_000 });
     sim.addNode({ node: 'a', actors: [{ name: 'stream', kind: streamer, params: { sink: 'sink' } }, { name: 'sink', kind: sink, params: { ackEvery: 1 } }] });
