@@ -257,12 +257,13 @@ function startClients(cluster: SimCluster, history: HistoryRecorder, keys: reado
 function check(cluster: SimCluster, history: HistoryRecorder, keys: readonly string[]): string[] {
   const problems: string[] = [];
   if (history.openOperations > 0) problems.push(`${history.openOperations} operations never completed`);
-  const verdict = checkLinearizable(history.events, { initialValue: null });
+  // Paired once, for both checks of the history.
+  const operations = operationsOf(history.events, 'checkLinearizable');
+  const verdict = checkLinearizable(history.events, { initialValue: null, operations });
   if (verdict.ok !== true) problems.push(`not linearizable: ${JSON.stringify(verdict).slice(0, 1500)}`);
   problems.push(...convergenceProblem(cluster));
   const stores = finalStores(cluster);
   if (stores.length === 0) return [...problems, 'no data node is up and recovered after the liveness phase'];
-  const operations = operationsOf(history.events, 'checkLostWrites');
   const verdicts = stores.map(({ node, store }) => {
     const finalState = new Map(keys.map((k) => [k, (store.read((tx) => tx.get('reg', k))?.['v'] as number | undefined) ?? null] as const));
     return { node, verdict: checkLostWrites(history.events, finalState, { initialValue: null, operations }) };

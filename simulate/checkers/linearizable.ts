@@ -33,6 +33,11 @@ export interface LinearizableOptions {
   readonly initialValue?: RegisterValue;
   readonly statesPerKeyMax?: number;
   readonly cacheBytesMax?: number;
+  /**
+   * `operationsOf(history)`, when the caller has it already (the workloads pair their history once for
+   * this check and the lost-writes one).
+   */
+  readonly operations?: readonly Operation[];
 }
 
 export interface LinearizableOk {
@@ -78,7 +83,7 @@ export function checkLinearizable(history: History, options: LinearizableOptions
     statesMax: checkBound(options.statesPerKeyMax, linearizableStatesPerKeyMax, 'statesPerKeyMax'),
     cacheBytesMax: checkBound(options.cacheBytesMax, linearizableCacheBytesMax, 'cacheBytesMax'),
   };
-  const ops = operationsOf(history, api);
+  const ops = options.operations ?? operationsOf(history, api);
   for (const op of ops) validate(op);
   let statesExplored = 0;
   let failure: LinearizableFailure | undefined;

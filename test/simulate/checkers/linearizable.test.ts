@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../../simulate/checkers/index.js';
 import type { LinearizableResult } from '../../../simulate/checkers/index.js';
+import { operationsOf } from '../../../simulate/history.js';
 import { registerReference, runConcurrently, transcript } from './generators.js';
 
 function verdict(text: string, options = {}): LinearizableResult['ok'] {
@@ -262,6 +263,15 @@ describe('checkLinearizable: keys, bounds and bad input', () => {
     expect(verdict(text)).toBe(false);
     const bounded = checkLinearizable(transcript(text), { statesPerKeyMax: 10 });
     expect(bounded).toEqual({ ok: 'unknown', key: 'x', reason: 'key "x": explored more than 10 states (linearizableStatesPerKeyMax)' });
+  });
+
+  it('checks the operations it is given when the caller paired the history already', () => {
+    const stale = transcript('0 invoke write x 1\n0 ok write x 1\n0 invoke write x 2\n0 ok write x 2\n1 invoke read x\n1 ok read x 1');
+    const fresh = transcript('0 invoke write x 1\n0 ok write x 1\n0 invoke write x 2\n0 ok write x 2\n1 invoke read x\n1 ok read x 2');
+    expect(checkLinearizable(stale, { operations: operationsOf(stale, 'test') })).toEqual(checkLinearizable(stale));
+    expect(checkLinearizable(fresh, { operations: operationsOf(fresh, 'test') }).ok).toBe(true);
+    // The operations decide, not the events beside them (they are not paired again).
+    expect(checkLinearizable(fresh, { operations: operationsOf(stale, 'test') }).ok).toBe(false);
   });
 
   it('rejects operations that are not register operations, and malformed ones, as INVALID_ARGUMENT', () => {
