@@ -86,10 +86,19 @@ function describe(entry: Entry): string {
   return `an entry of term ${entry.term} (${identity(entry)})`;
 }
 
-/** FNV-1a over the identity text. */
+/**
+ * FNV-1a over the identity text. A command's (most entries; every node's commits are observed) is hashed
+ * piece by piece as `identity` would write it, without building the text: the same hash, no string made
+ * and flattened per entry.
+ */
 function identityHash(entry: Entry): number {
-  const text = identity(entry);
-  let h = 0x811c9dc5;
+  const data = entry.data;
+  if (data.kind !== 'command') return fnv(0x811c9dc5, identity(entry)) | 0;
+  const payload = data.payload as { origin?: unknown; id?: unknown } | null;
+  return fnv(fnv(fnv(fnv(0x811c9dc5, 'command '), String(payload?.origin)), '#'), String(payload?.id)) | 0;
+}
+
+function fnv(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h | 0;
+  return h;
 }

@@ -31,6 +31,10 @@ describe('CommitAgreement', () => {
     byContents.observe('a', [command(7, 3, 'a', 1)]);
     byContents.observe('c', [command(7, 3, 'b', 1)]);
     expect(byContents.problems()).toEqual(['nodes committed different entries at the same log index: c committed an entry of term 3 (command b#1) at index 7, where a had committed an entry of term 3 with other contents']);
+    const byId = new CommitAgreement();
+    byId.observe('a', [command(8, 3, 'a1', 2), command(9, 3, 'a', 1)]);
+    byId.observe('b', [command(8, 3, 'a', 12), command(9, 3, 'a', 2)]);
+    expect(byId.problems()[0]).toMatch(/^nodes committed different entries at the same log index: b committed an entry of term 3 \(command a#12\) at index 8, .*; b committed an entry of term 3 \(command a#2\) at index 9, /);
   });
 
   it('describes the first disagreements and counts the rest', () => {
