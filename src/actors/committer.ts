@@ -18,7 +18,7 @@ import type { Committed, ImageWanted, MembershipDone, ProposeRefused, ReadFailed
 import type { Overloaded, Submit } from './window-flusher.js';
 import type { QuorumChanged } from './quorum-watcher.js';
 import type { LogPayload } from './log-payload.js';
-import { commandPayloads, logItemOverheadBytes } from './log-payload.js';
+import { commandPayloads, logItemOverheadBytes, pushPayloads } from './log-payload.js';
 
 export interface CommitRequest {
   readonly type: 'commit';
@@ -124,10 +124,9 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
               if (entry.data.kind !== 'command') continue;
               if (first < 0) first = entry.index;
               last = entry.index;
-              for (const payload of commandPayloads(entry.data.payload)) {
-                payloads.push(payload);
-                if (payload.origin === origin) release(payload.id);
-              }
+              const from = payloads.length;
+              pushPayloads(entry.data.payload, payloads);
+              for (let i = from; i < payloads.length; i++) if (payloads[i]!.origin === origin) release(payloads[i]!.id);
             }
             if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, last, payloads } satisfies ApplyEntries);
             return;

@@ -53,8 +53,15 @@ export const logEntryOverheadBytes = 68;
  * committers, so the shape is otherwise trusted.
  */
 export function commandPayloads(data: unknown): readonly LogPayload[] {
-  if (Array.isArray(data)) return (data as unknown[]).map(logPayload);
-  return [logPayload(data)];
+  const payloads: LogPayload[] = [];
+  pushPayloads(data, payloads);
+  return payloads;
+}
+
+/** commandPayloads, appended to `into` (the committer's apply path: no array per entry). */
+export function pushPayloads(data: unknown, into: LogPayload[]): void {
+  if (!Array.isArray(data)) into.push(logPayload(data));
+  else for (const item of data as unknown[]) into.push(logPayload(item));
 }
 
 function logPayload(data: unknown): LogPayload {

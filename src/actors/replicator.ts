@@ -36,6 +36,9 @@ import { logEntryBytes } from './log-payload.js';
 
 export const REPLICATOR = 'replicator';
 
+/** An entry's size on the wire, for Raft's appendBytesMax (log-payload.ts). */
+const entryBytes = (entry: Entry): number => logEntryBytes(entry.data);
+
 /** A Raft message between two nodes' replicators. */
 export interface PeerRaft {
   readonly type: 'raft';
@@ -195,7 +198,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax, entryBytes: logEntryBytes } : {}), inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
+      appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax, entryBytes } : {}), inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
     journal?.append(formatRecord()); // what this run writes is of this format (replay refused a later one)

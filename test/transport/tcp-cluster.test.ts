@@ -15,7 +15,7 @@ import type { NodeParams } from '../../src/node/params.js';
 import type { TcpNodeParams } from '../../src/node/tcp.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
 import type { SchemaDef } from '../../src/store/schema.js';
-import { SECRET, freePorts, logText, waitFor } from './tcp-harness.js';
+import { SECRET, agreedLeader, freePorts, logText, waitFor } from './tcp-harness.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -41,16 +41,6 @@ async function node(params: Omit<NodeParams, 'schema' | 'nwType'>): Promise<Clus
   const opened = await openNode({ schema, nwType: 'tcp', ...params });
   open.push(opened);
   return opened;
-}
-
-/** Resolves with the leader once every given node names the same one. */
-async function agreedLeader(nodes: readonly ClusterNode[]): Promise<ClusterNode> {
-  let leader: ClusterNode | undefined;
-  await waitFor(() => {
-    leader = nodes.find((n) => n.info().role === 'leader');
-    return leader !== undefined && nodes.every((n) => n.info().leader === leader!.nodeId);
-  }, 'a leader every node knows', 30_000);
-  return leader!;
 }
 
 const get = (n: ClusterNode, k: string) => n.read((tx) => tx.get('kv', k)?.['v']);

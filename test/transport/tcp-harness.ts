@@ -13,6 +13,7 @@ import { sink } from '../../src/actors/examples/stream.js';
 import type { Ack, Item } from '../../src/actors/examples/stream.js';
 import { TcpNetwork } from '../../src/transport/tcp/index.js';
 import type { TcpNetworkConfig } from '../../src/transport/tcp/index.js';
+import type { ClusterNode } from '../../src/node/cluster-node.js';
 
 export const SECRET = 'correct horse battery staple 42';
 
@@ -167,3 +168,13 @@ export async function nextMessage<T extends Message>(member: TestMember, type: s
 /** Every log line as text, for searching. */
 export const logText = (logs: readonly LogRecord[]): string =>
   logs.map((r) => `${r.level} ${r.node}/${r.actor}: ${r.msg}${r.fields === undefined ? '' : ` ${JSON.stringify(r.fields)}`}`).join('\n');
+
+/** Resolves with the leader once every given node names the same one. */
+export async function agreedLeader(nodes: readonly ClusterNode[]): Promise<ClusterNode> {
+  let leader: ClusterNode | undefined;
+  await waitFor(() => {
+    leader = nodes.find((n) => n.info().role === 'leader');
+    return leader !== undefined && nodes.every((n) => n.info().leader === leader!.nodeId);
+  }, 'a leader every node knows', 30_000);
+  return leader!;
+}

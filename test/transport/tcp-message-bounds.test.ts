@@ -13,7 +13,7 @@ import { openNode } from '../../src/node/cluster-node.js';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
 import type { SchemaDef } from '../../src/store/schema.js';
-import { SECRET, freePorts, logText, waitFor } from './tcp-harness.js';
+import { SECRET, agreedLeader, freePorts, logText, waitFor } from './tcp-harness.js';
 
 const schema: SchemaDef = { tables: [{ name: 'doc', fields: [{ name: 'k', type: 'int32' }, { name: 'body', type: 'string' }], primaryKey: ['k'] }] };
 const frameBytesMax = 64 * 1024;
@@ -40,12 +40,7 @@ async function cluster(logs: LogRecord[]) {
     return n;
   };
   const nodes = await Promise.all(addrs.map((_, i) => reopen(i)));
-  let leader: ClusterNode | undefined;
-  await waitFor(() => {
-    leader = nodes.find((n) => n.info().role === 'leader');
-    return leader !== undefined && nodes.every((n) => n.info().leader === leader!.nodeId);
-  }, 'a leader every node knows', 30_000);
-  return { nodes, leader: leader!, reopen };
+  return { nodes, leader: await agreedLeader(nodes), reopen };
 }
 
 describe('cluster messages within tcp.frameBytesMax', () => {

@@ -358,7 +358,7 @@ export class Raft extends RaftImages {
   private appendSlice(from: number): Entry[] {
     const { appendEntriesMax, appendBytesMax, entryBytes } = this.config;
     if (appendBytesMax === undefined || entryBytes === undefined) return this.log.slice(from, appendEntriesMax);
-    return this.log.sliceBytes(from, appendEntriesMax, appendBytesMax, (entry) => entryBytes(entry.data));
+    return this.log.sliceBytes(from, appendEntriesMax, appendBytesMax, entryBytes);
   }
 
   private handleAppend(m: Append): void {

@@ -28,7 +28,7 @@ export interface RaftConfig {
    */
   readonly appendBytesMax?: number;
   /** An entry's size on the wire, for appendBytesMax. */
-  readonly entryBytes?: (data: Entry['data']) => number;
+  readonly entryBytes?: (entry: Entry) => number;
   /** Unacknowledged append messages per follower while replicating. */
   readonly inflightAppendsMax: number;
   /**

@@ -115,7 +115,7 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
-      ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax, entryBytes: (data: Entry['data']) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
+      ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax, entryBytes: ({ data }: Entry) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
       logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
