@@ -56,14 +56,19 @@ async function cluster(host: 'inline' | 'thread', extra: Partial<NodeParams> = {
 }
 
 const get = (node: ClusterNode, k: string) => node.read((tx) => tx.get('kv', k)?.['v']);
-/** The node's applied log index once it stops moving (info() hears it through the quorum watcher's heartbeats). */
+/**
+ * The node's applied log index once it stops moving. info() hears it through the quorum watcher, which
+ * publishes on its heartbeat (twice per election timeout: 50 ms here), so the value must hold across
+ * several heartbeats, not two readings, before it counts as settled.
+ */
 const steadyApplied = async (node: ClusterNode) => {
-  let last = -1;
-  for (let i = 0; i < 100; i++) {
+  const readings: number[] = [];
+  for (let i = 0; i < 200; i++) {
     const { appliedIndex, commitIndex } = node.info();
-    if (appliedIndex === last && appliedIndex === commitIndex) return appliedIndex;
-    last = appliedIndex;
-    await new Promise((r) => setTimeout(r, 60));
+    readings.push(appliedIndex === commitIndex ? appliedIndex : -1);
+    const recent = readings.slice(-5);
+    if (recent.length === 5 && recent[0]! >= 0 && recent.every((r) => r === recent[0])) return recent[0]!;
+    await new Promise((r) => setTimeout(r, 40));
   }
   throw new Error('the applied index did not settle');
 };
