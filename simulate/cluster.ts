@@ -317,7 +317,7 @@ export class SimCluster {
           const made = this.made.get(id);
           return made?.encoded === encoded ? made.changeSet : undefined;
         };
-        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _result, error) => {
+        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _encoded, _result, error) => {
           waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
         }, local);
         return;

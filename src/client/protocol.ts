@@ -131,70 +131,69 @@ export function parseRequest(value: unknown): Parsed<Request> {
   }
 }
 
-function list<T>(value: unknown, what: string, parse: (op: Record<string, unknown>, at: string) => Parsed<T>): Parsed<readonly T[]> {
+function list<T>(value: unknown, what: string, parse: (op: Record<string, unknown>, i: number) => Parsed<T>): Parsed<readonly T[]> {
   if (!Array.isArray(value) || value.length === 0 || value.length > clientOpsPerRequestMax) return bad(`${what}: ops must be a list of 1 to ${clientOpsPerRequestMax} operations`);
   const out: T[] = [];
   for (let i = 0; i < value.length; i++) {
     const op: unknown = value[i];
-    const at = `${what}: ops[${i}]`;
-    if (!isObject(op) || !isName(op['table'])) return bad(`${at} must be an object with op and table`);
-    const parsed = parse(op, at);
+    if (!isObject(op) || !isName(op['table'])) return bad(`${what}: ops[${i}] must be an object with op and table`);
+    const parsed = parse(op, i);
     if (!parsed.ok) return parsed;
     out.push(parsed.value);
   }
   return { ok: true, value: out };
 }
 
-function parseWriteOp(op: Record<string, unknown>, at: string): Parsed<WriteOp> {
+function parseWriteOp(op: Record<string, unknown>, i: number): Parsed<WriteOp> {
   const table = op['table'] as string;
   switch (op['op']) {
     case 'insert':
     case 'upsert':
     case 'update':
-      return isObject(op['row']) ? { ok: true, value: { op: op['op'], table, row: op['row'] } } : bad(`${at}: ${op['op']} needs a row object`);
+      return isObject(op['row']) ? { ok: true, value: { op: op['op'], table, row: op['row'] } } : bad(`write: ops[${i}]: ${op['op']} needs a row object`);
     case 'delete':
-      return 'key' in op ? { ok: true, value: { op: 'delete', table, key: op['key'] } } : bad(`${at}: delete needs a key`);
+      return 'key' in op ? { ok: true, value: { op: 'delete', table, key: op['key'] } } : bad(`write: ops[${i}]: delete needs a key`);
     case 'expect': {
       const row = op['row'];
-      if (!('key' in op) || (row !== null && !isObject(row))) return bad(`${at}: expect needs a key and a row (fields to match) or null (no row)`);
+      if (!('key' in op) || (row !== null && !isObject(row))) return bad(`write: ops[${i}]: expect needs a key and a row (fields to match) or null (no row)`);
       return { ok: true, value: { op: 'expect', table, key: op['key'], row } };
     }
     default:
-      return bad(`${at}: op must be insert, upsert, update, delete or expect`);
+      return bad(`write: ops[${i}]: op must be insert, upsert, update, delete or expect`);
   }
 }
 
-function parseReadOp(op: Record<string, unknown>, at: string): Parsed<ReadOp> {
+function parseReadOp(op: Record<string, unknown>, i: number): Parsed<ReadOp> {
   const table = op['table'] as string;
   switch (op['op']) {
     case 'get':
-      return 'key' in op ? { ok: true, value: { op: 'get', table, key: op['key'] } } : bad(`${at}: get needs a key`);
+      return 'key' in op ? { ok: true, value: { op: 'get', table, key: op['key'] } } : bad(`read: ops[${i}]: get needs a key`);
     case 'find':
-      return isName(op['index']) && 'values' in op ? { ok: true, value: { op: 'find', table, index: op['index'], values: op['values'] } } : bad(`${at}: find needs an index and values`);
+      return isName(op['index']) && 'values' in op ? { ok: true, value: { op: 'find', table, index: op['index'], values: op['values'] } } : bad(`read: ops[${i}]: find needs an index and values`);
     case 'range':
     case 'count': {
-      const bounds = scanBounds(op, at);
+      const bounds = scanBounds(op, i);
       if (!bounds.ok) return bounds;
       if (op['op'] === 'count') return { ok: true, value: { op: 'count', table, ...bounds.value } };
       const limit = op['limit'] ?? clientRangeRowsMax;
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > clientRangeRowsMax) return bad(`${at}: range limit must be an integer in [1, ${clientRangeRowsMax}]`);
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > clientRangeRowsMax) return bad(`read: ops[${i}]: range limit must be an integer in [1, ${clientRangeRowsMax}]`);
       return { ok: true, value: { op: 'range', table, limit, ...bounds.value } };
     }
     default:
-      return bad(`${at}: op must be get, find, range or count`);
+      return bad(`read: ops[${i}]: op must be get, find, range or count`);
   }
 }
 
-function scanBounds(op: Record<string, unknown>, at: string): Parsed<ScanBounds> {
+function scanBounds(op: Record<string, unknown>, i: number): Parsed<ScanBounds> {
   const out: Record<string, unknown> = {};
   if (op['index'] !== undefined) {
-    if (!isName(op['index'])) return bad(`${at}: index must be an index name`);
+    if (!isName(op['index'])) return bad(`read: ops[${i}]: index must be an index name`);
     out['index'] = op['index'];
   }
   for (const key of ['lower', 'upper'] as const) if (op[key] !== undefined) out[key] = op[key];
   for (const key of ['lowerExclusive', 'upperExclusive', 'reverse'] as const) {
     if (op[key] === undefined) continue;
-    if (typeof op[key] !== 'boolean') return bad(`${at}: ${key} must be true or false`);
+    if (typeof op[key] !== 'boolean') return bad(`read: ops[${i}]: ${key} must be true or false`);
     out[key] = op[key];
   }
   return { ok: true, value: out as ScanBounds };

@@ -64,27 +64,36 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
     if (encoded.ok && !connection.send(encoded.payload)) connection.close('the client does not read its answers (outgoingBytesMax)', 'ended');
   };
 
+  const fail = (connection: Connection, id: number, code: string, message: string) => respond(connection, { type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue });
+  /** One request of `connection` is answered (or its connection is gone). */
+  const settled = (connection: Connection) => {
+    const busy = inFlight.get(connection);
+    if (busy !== undefined) inFlight.set(connection, busy - 1);
+  };
+
+  // Two handlers per request and no other closure or promise: this runs once per client write.
   const onRequest = (connection: Connection, frame: ClientRequest) => {
     const busy = inFlight.get(connection) ?? 0;
-    const fail = (code: string, message: string) => respond(connection, { type: 'response', id: frame.id, ok: false, value: { code, message } satisfies ErrorValue });
-    if (busy >= clientRequestsInFlightMax) return fail('OVERLOADED', `${clientRequestsInFlightMax} requests already in flight on this connection (clientRequestsInFlightMax)`);
+    const id = frame.id;
+    if (busy >= clientRequestsInFlightMax) return fail(connection, id, 'OVERLOADED', `${clientRequestsInFlightMax} requests already in flight on this connection (clientRequestsInFlightMax)`);
     const parsed = parseRequest(frame.op);
-    if (!parsed.ok) return fail('BAD_REQUEST', parsed.reason);
+    if (!parsed.ok) return fail(connection, id, 'BAD_REQUEST', parsed.reason);
+    const request = parsed.value;
     inFlight.set(connection, busy + 1);
-    options.execute(parsed.value).then(
+    options.execute(request).then(
       (value) => {
-        options.outcome?.(parsed.value, 'ok');
-        respond(connection, { type: 'response', id: frame.id, ok: true, value });
+        settled(connection);
+        options.outcome?.(request, 'ok');
+        respond(connection, { type: 'response', id, ok: true, value });
       },
       (error: unknown) => {
+        settled(connection);
         const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'INTERNAL';
-        options.outcome?.(parsed.value, code);
+        options.outcome?.(request, code);
         if (code === 'INTERNAL') log('error', `request failed: ${(error as Error).stack ?? String(error)}`);
-        fail(code, (error as Error).message ?? String(error));
+        fail(connection, id, code, (error as Error).message ?? String(error));
       },
-    ).finally(() => {
-      if (inFlight.has(connection)) inFlight.set(connection, inFlight.get(connection)! - 1);
-    });
+    );
   };
 
   const handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'received'> = {

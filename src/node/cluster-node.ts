@@ -111,7 +111,7 @@ export class ClusterNode {
     this.writes = new PendingWrites({
       nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs,
       send: (request) => this.sendLocal(COMMITTER, request),
-      leader: () => this.raftState.leader,
+      leader: () => this.raftState.leader, term: () => this.raftState.term,
       leaderSoon: () => this.gate.ready(2 * params.electionTicks * params.tickMs),
       stopped: () => this.stopped,
     });
@@ -297,7 +297,7 @@ export class ClusterNode {
     this.images.cancel();
     this.stopBarrier.interrupted();
     this.link.leave();
-    const error = () => reason ?? new StoppedError(`node ${this.nodeId}`);
+    const error = (sent = false) => reason ?? new StoppedError(`node ${this.nodeId}`, sent ? 'the write had been sent to the cluster and may still commit (its outcome is unknown)' : undefined);
     this.membership.fail(error());
     this.writes.failAll(error);
     this.reads.failAll(error);
@@ -417,7 +417,7 @@ export class ClusterNode {
     if (this.stopped) return;
     let counts: ReturnType<typeof applyCommitted>;
     try {
-      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, result, error) => this.writes.settle(id, result, error), (id, encoded) => this.writes.changeSet(id, encoded));
+      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, encoded, result, error) => this.writes.applied(id, encoded, result, error), (id, encoded) => this.writes.changeSet(id, encoded));
     } catch (error) {
       if (!(error instanceof CannotFollowError)) throw error;
       this.fail(error);
@@ -444,7 +444,7 @@ export class ClusterNode {
     const before = this.raftState;
     this.raftState = state;
     if (before.leader !== state.leader || before.term !== state.term) this.events.emit('leaderChanged', state.leader, state.term);
-    if (state.leader !== undefined && state.leader !== before.leader) this.writes.leaderChanged(state.leader);
+    if (state.leader !== undefined && (state.leader !== before.leader || state.term !== before.term)) this.writes.leaderChanged(state.leader, state.term);
     this.gate.leaderChanged(state.leader);
   }
 }

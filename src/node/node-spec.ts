@@ -113,7 +113,7 @@ export function applyCommitted(
   store: Store,
   self: string,
   entries: ApplyEntries,
-  settle: (id: number, result: ApplyResult | undefined, error: StoreError | undefined) => void,
+  settle: (id: number, encoded: Uint8Array, result: ApplyResult | undefined, error: StoreError | undefined) => void,
   local: (id: number, encoded: Uint8Array) => ChangeSet | undefined,
 ): { applied: number; rejected: number; remoteApplied: number; remoteRejected: number } {
   let applied = 0;
@@ -140,7 +140,7 @@ export function applyCommitted(
       rejected++;
       failure = error;
     }
-    if (payload.origin === self) settle(payload.id, result, failure);
+    if (payload.origin === self) settle(payload.id, payload.changeSet, result, failure);
     else if (failure === undefined) remoteApplied++;
     else remoteRejected++;
   }

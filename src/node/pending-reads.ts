@@ -2,8 +2,11 @@
  * Linearizable reads waiting for their ReadIndex (Raft §6.4): the replicator confirms with a quorum that
  * the leader is still the leader, waits until this node has applied what it had committed then, and
  * answers `readReady` (run the read now) or `readFailed` (not confirmed: no leader, or it stepped down).
- * Each waits at most `writeTimeoutMs`, and settles exactly once.
+ * Each waits at most `writeTimeoutMs`, and settles exactly once. Ids start at a random point, as write
+ * ids do (pending-writes.ts): an answer to a read of this node's earlier run must not confirm a read
+ * of this one with an older index.
  */
+import { randomInt } from 'node:crypto';
 import { ChorusError } from '../runtime/errors.js';
 
 interface PendingRead {
@@ -13,7 +16,7 @@ interface PendingRead {
 
 export class PendingReads {
   private readonly pending = new Map<number, PendingRead>();
-  private nextId = 1;
+  private nextId = randomInt(1, 2 ** 48);
 
   constructor(
     private readonly nodeId: string,

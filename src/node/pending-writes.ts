@@ -14,7 +14,14 @@
  * sent again after a leader change, whose second copy the new leader refuses (clusterRecvBuf) while the
  * first, taken by the old leader, commits under the new one, would otherwise be reported OVERLOADED and
  * also be applied. Such a write settles when a copy applies, or with TIMEOUT (its outcome unknown).
+ *
+ * Ids are this run's own: they start at a random point of a 2^48 range instead of 1, and an applied
+ * entry settles a write only when it carries the very bytes the write sent. An entry this node wrote in
+ * an earlier run (forwarded, then the node stopped before it heard the commit) may commit after a
+ * restart: with ids from 1 it settled the new write of the same id with the old write's outcome, and
+ * the new write, acknowledged, was then certified as a conflict everywhere (lost).
  */
+import { randomInt } from 'node:crypto';
 import { ChorusError } from '../runtime/errors.js';
 import type { ApplyResult } from '../store/store.js';
 import type { CommitRefused, CommitRequest } from '../actors/committer.js';
@@ -34,8 +41,9 @@ interface PendingWrite {
   resubmits: number;
   /** Copies handed to the committer whose refusal has not come: each may be in a log. */
   copiesOut: number;
-  /** The leader this node knew when the write was last submitted. */
+  /** The leader this node knew when the write was last submitted, and its term. */
   leader: string | undefined;
+  term: number;
 }
 
 /** What the writes need from their node. */
@@ -46,6 +54,8 @@ export interface WriteRoutes {
   send(request: CommitRequest): Error | undefined;
   /** The leader this node knows now. */
   leader(): string | undefined;
+  /** The term this node knows now. */
+  term(): number;
   /** Resolves once a leader is known, or after about an election's time. */
   leaderSoon(): Promise<void>;
   stopped(): boolean;
@@ -53,7 +63,7 @@ export interface WriteRoutes {
 
 export class PendingWrites {
   private readonly pending = new Map<number, PendingWrite>();
-  private nextId = 1;
+  private nextId = writeIdStart();
   /** Writes called but not submitted yet (waiting for a leader, or running phase 1). */
   private starting = 0;
   /** Called once no write is pending. */
@@ -97,7 +107,7 @@ export class PendingWrites {
     const bytes = encoded.byteLength;
     return new Promise<ApplyResult>((resolve, reject) => {
       const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
-      this.pending.set(id, { resolve, reject, deadline: performance.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader() });
+      this.pending.set(id, { resolve, reject, deadline: performance.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term() });
       this.timer ??= setTimeout(this.expire, writeTimeoutMs);
       this.send(request);
     });
@@ -127,6 +137,17 @@ export class PendingWrites {
     return write !== undefined && write.request.changeSet === encoded ? write.changeSet : undefined;
   }
 
+  /**
+   * A committed entry of this node's applied here with `result` or `error`: it settles write `id` if
+   * it is that write's (`encoded` its very bytes, or equal ones when a host copied them), not an entry
+   * of an earlier run of this node.
+   */
+  applied(id: number, encoded: Uint8Array, result: ApplyResult | undefined, error: Error | undefined): void {
+    const write = this.pending.get(id);
+    if (write === undefined || !sameBytes(write.request.changeSet, encoded)) return;
+    this.settle(id, result, error);
+  }
+
   /** The write's outcome (from apply, a refusal, its timer or the node stopping); later ones are ignored. */
   settle(id: number, result: ApplyResult | undefined, error: Error | undefined): void {
     const write = this.pending.get(id);
@@ -145,9 +166,12 @@ export class PendingWrites {
     if (this.pending.size === 0 && this.starting === 0 && this.drainWaiters.length > 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
-  /** Every pending write fails with `error` (the node stops). */
-  failAll(error: () => Error): void {
-    for (const id of [...this.pending.keys()]) this.settle(id, undefined, error());
+  /**
+   * Every pending write fails with `error` (the node stops); `sent`: a copy of it went to the committer
+   * and may be in a leader's log, so it may still commit (its outcome is unknown).
+   */
+  failAll(error: (sent: boolean) => Error): void {
+    for (const [id, write] of [...this.pending]) this.settle(id, undefined, error(write.copiesOut > 0));
   }
 
   /** Resolves once no write is pending or starting. */
@@ -170,16 +194,22 @@ export class PendingWrites {
       write.resubmits++;
       void this.routes.leaderSoon().then(() => {
         write.leader = this.routes.leader();
+        write.term = this.routes.term();
         if (this.pending.get(id) === write && !this.routes.stopped()) this.send(write.request);
       });
     }
   }
 
-  /** A new leader: writes last sent through another one go again, through it. */
-  leaderChanged(leader: string): void {
+  /**
+   * A new leader, or the same one in a new term: writes last sent in another leader's or term's time go
+   * again, through it. The same leader in a later term may have lost entries in between (another leader
+   * this node never saw overwrote them), so a change of term alone counts too.
+   */
+  leaderChanged(leader: string, term: number): void {
     for (const write of this.pending.values()) {
-      if (write.leader === leader || write.resubmits >= noLeaderResubmitsMax) continue;
+      if ((write.leader === leader && write.term === term) || write.resubmits >= noLeaderResubmitsMax) continue;
       write.leader = leader;
+      write.term = term;
       write.resubmits++;
       this.send(write.request);
     }
@@ -194,4 +224,19 @@ export class PendingWrites {
       this.settle(request.id, undefined, new ChorusError('OVERLOADED', `write ${request.id} not accepted: ${error.message}`));
     }
   }
+}
+
+/**
+ * Where a run's write ids start: random in [1, 2^48), so that ids of two runs of a node overlap only
+ * with negligible odds (and even then `applied` compares bytes). Numbers stay safe integers for 2^53 -
+ * 2^48 writes after it.
+ */
+function writeIdStart(): number {
+  return randomInt(1, 2 ** 48);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }

@@ -52,8 +52,8 @@ export class NoRouteError extends ChorusError {
 /** The host is stopping or stopped; nothing more is delivered. */
 export class StoppedError extends ChorusError {
   override readonly name = 'StoppedError';
-  constructor(what: string) {
-    super('STOPPED', `${what} is stopped`);
+  constructor(what: string, detail?: string) {
+    super('STOPPED', `${what} is stopped${detail === undefined ? '' : `: ${detail}`}`);
   }
 }
 

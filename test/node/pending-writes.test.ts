@@ -12,17 +12,24 @@ import type { ChorusError } from '../../src/runtime/errors.js';
 function harness() {
   const sent: CommitRequest[] = [];
   let leader = 'n1';
+  let term = 1;
   const writes = new PendingWrites({
     nodeId: 'n2', writeTimeoutMs: 60_000,
     send: (request) => void sent.push(request),
     leader: () => leader,
+    term: () => term,
     leaderSoon: () => Promise.resolve(),
     stopped: () => false,
   });
   const outcome: { value?: ApplyResult; error?: ChorusError } = {};
   const changeSet = { version: 1, reads: [], writes: [] } as never;
   void writes.submit(changeSet).then((value) => (outcome.value = value), (error: ChorusError) => (outcome.error = error));
-  return { writes, sent, outcome, newLeader: (id: string) => { leader = id; writes.leaderChanged(id); } };
+  const newLeader = (id: string, newTerm = term + 1) => {
+    leader = id;
+    term = newTerm;
+    writes.leaderChanged(id, newTerm);
+  };
+  return { writes, sent, outcome, newLeader };
 }
 const settled = () => new Promise((r) => setTimeout(r, 5));
 
@@ -57,11 +64,43 @@ describe('PendingWrites', () => {
   });
 });
 
+describe('PendingWrites across leaders, terms and runs', () => {
+  it('the same leader in a later term gets the write again (entries of its earlier term may have been overwritten meanwhile); the same term does not', () => {
+    const { sent, newLeader } = harness();
+    newLeader('n1', 1); // what it was sent under: nothing to do
+    expect(sent.length).toBe(1);
+    newLeader('n1', 3); // n1 again, after a term this node never saw a leader of
+    expect(sent.length).toBe(2);
+    expect(sent[1]).toBe(sent[0]);
+  });
+
+  it("an applied entry settles a write only when it carries that write's bytes: one of an earlier run with the same id does not", async () => {
+    const { writes, sent, outcome } = harness();
+    const own = sent[0]!;
+    const earlier = new Uint8Array(own.changeSet.byteLength + 1); // another change-set under the same id
+    writes.applied(own.id, earlier, { version: 5 } as unknown as ApplyResult, undefined);
+    await settled();
+    expect(outcome).toEqual({}); // still pending
+    const copied = own.changeSet.slice(); // the same bytes, copied by a host
+    const result = { version: 9 } as unknown as ApplyResult;
+    writes.applied(own.id, copied, result, undefined);
+    await settled();
+    expect(outcome.value).toBe(result);
+  });
+
+  it('write ids of two runs of a node do not start at the same place', () => {
+    const first = harness().sent[0]!.id;
+    const second = harness().sent[0]!.id;
+    expect(first).not.toBe(second);
+    expect(Number.isSafeInteger(first) && Number.isSafeInteger(second)).toBe(true);
+  });
+});
+
 describe('PendingWrites timeouts', () => {
   it('each write fails with TIMEOUT once writeTimeoutMs has passed since its submit, not before; one that settled does not', async () => {
     const sent: CommitRequest[] = [];
     const writes = new PendingWrites({
-      nodeId: 'n2', writeTimeoutMs: 60, send: (request) => void sent.push(request), leader: () => 'n1', leaderSoon: () => Promise.resolve(), stopped: () => false,
+      nodeId: 'n2', writeTimeoutMs: 60, send: (request) => void sent.push(request), leader: () => 'n1', term: () => 1, leaderSoon: () => Promise.resolve(), stopped: () => false,
     });
     const changeSet = { version: 1, reads: [], writes: [] } as never;
     const outcomes: { at?: number; code?: string; ok?: boolean }[] = [];
