@@ -140,6 +140,11 @@ function syncDir(dir: string): void {
   }
 }
 
+function zeroFrom(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 function recover(path: string): { records: Uint8Array[]; goodBytes: number } {
   const bytes = readFileSync(path);
   const reader = new FrameReader();
@@ -151,8 +156,10 @@ function recover(path: string): { records: Uint8Array[]; goodBytes: number } {
       records.push(result.payload.slice());
       continue;
     }
-    if (result.kind === 'bad' && reader.offset + 8 + result.length < bytes.length) {
-      throw new ChorusError('CORRUPT', `journal ${path} is corrupt at offset ${result.offset}: ${result.reason}, with data after it`);
+    // After a power loss what follows the last sync may be zeros (the file's size reached the disk
+    // before its data: XFS, ext4 data=writeback): nothing there was acknowledged, so it is a torn tail.
+    if (result.kind === 'bad' && reader.offset + 8 + result.length < bytes.length && !zeroFrom(bytes, reader.offset)) {
+      throw new ChorusError('CORRUPT', `journal ${path} is corrupt at offset ${result.offset}: ${result.reason}, with data after it. If the other nodes hold a quorum without this one, move its data directory aside and start it again: it rejoins empty and catches up from them (docs/cluster.md, "Durability")`);
     }
     return { records, goodBytes: reader.offset };
   }

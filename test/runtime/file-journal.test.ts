@@ -55,6 +55,21 @@ describe('FileJournal', () => {
     expect(new FileJournal(dir, 'j').recovered.map(text)).toEqual(['whole', 'after']);
   });
 
+  it('cuts a tail of zeros after the last synced record (a power loss that kept the size, not the data)', () => {
+    const dir = freshDir();
+    const journal = new FileJournal(dir, 'j');
+    for (const r of ['one', 'two']) journal.append(bytes(r));
+    journal.sync();
+    journal.close();
+    const path = join(dir, 'j.journal');
+    const synced = statSync(path).size;
+    appendFileSync(path, new Uint8Array(4096)); // unsynced appends: their extent on disk, their bytes not
+    const reopened = new FileJournal(dir, 'j');
+    expect(reopened.recovered.map(text)).toEqual(['one', 'two']);
+    expect(statSync(path).size).toBe(synced);
+    reopened.close();
+  });
+
   it('refuses to open when a record before the tail is corrupt', () => {
     const dir = freshDir();
     const journal = new FileJournal(dir, 'j');
@@ -65,7 +80,7 @@ describe('FileJournal', () => {
     const data = readFileSync(path);
     data[9] = (data[9] ?? 0) ^ 0xff; // a bit flip inside the first record's payload
     writeFileSync(path, data);
-    expect(() => new FileJournal(dir, 'j')).toThrow(/j\.journal is corrupt at offset 0: checksum mismatch/);
+    expect(() => new FileJournal(dir, 'j')).toThrow(/j\.journal is corrupt at offset 0: checksum mismatch.*move its data directory aside/);
   });
 
   it('syncThen: answers each request once what was appended before it is durable, in order; a rewrite carries waiting requests to the next one', async () => {
