@@ -298,7 +298,11 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           ctx.send(applyTo, { type: 'imageWanted', index: raft.log.applied, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
         }
       }
-      if (raft.log.applied - imageAskedAt >= params.logEntriesRetained) {
+      // With a journal, a new image replaces the one a follower is being sent, and its transfer starts
+      // over: under steady writes one longer than transLogLength entries took never ended. The image
+      // being sent stays until that transfer is done, for at most imageHoldMsMax (then as usual).
+      const holdImage = journal !== undefined && raft.imageBeingSent !== undefined && ticksHeldForImage * params.tickMs <= imageHoldMsMax;
+      if (raft.log.applied - imageAskedAt >= params.logEntriesRetained && !holdImage) {
         imageAskedAt = raft.log.applied;
         if (journal === undefined && !raft.dataless) {
           // In memory only: an image is made when a follower needs one; held for one being taken or sent.
