@@ -15,7 +15,7 @@ import { Encoder } from '@msgpack/msgpack';
 import type { Unsubscribe } from 'nanoevents';
 import type { Message } from '../runtime/actor.js';
 import { APP } from '../runtime/actor.js';
-import { ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
+import { ActorFailedError, ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
 import { startThreadNode } from '../runtime/thread/thread-host.js';
@@ -38,7 +38,7 @@ import { nodeInfo, type NodeEvents, type NodeInfo, type ReadOptions, type StopOp
 
 export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { noLeaderResubmitsMax } from '../limits.js';
-import { PendingWrites } from './pending-writes.js';
+import { PendingWrites, stoppedError } from './pending-writes.js';
 import { PendingReads } from './pending-reads.js';
 import { StopBarrier } from './stop-barrier.js';
 import { NetworkLink } from './network-link.js';
@@ -47,7 +47,6 @@ import { QuorumGate } from './quorum-gate.js';
 
 /** Counts the schema's bytes (binaryEvolution carries it with each write; clusterSendBuf counts it). */
 const schemaSizer = new Encoder();
-
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
@@ -135,6 +134,7 @@ export class ClusterNode {
     // Replaying its own journal, a node may meet a write it cannot apply (another schema): open fails then.
     const failed = new Promise<ChorusError>((resolve) => (this.onFailed = resolve));
     this.host.on('appMessage', (message) => this.onMessage(message));
+    this.host.on('actorFailed', (actor, reason) => this.fail(new ActorFailedError(actor, reason))); // a bug, or the disk (ENOSPC, EIO)
     this.link.join(this.host); // not yet when started detached: the network is opened at attach()
     const failure = await Promise.race([recovered, failed]);
     this.onFailed = undefined;
@@ -297,7 +297,7 @@ export class ClusterNode {
     this.images.cancel();
     this.stopBarrier.interrupted();
     this.link.leave();
-    const error = (sent = false) => reason ?? new StoppedError(`node ${this.nodeId}`, sent ? 'the write had been sent to the cluster and may still commit (its outcome is unknown)' : undefined);
+    const error = (sent = false) => stoppedError(this.nodeId, reason, sent);
     this.membership.fail(error());
     this.writes.failAll(error);
     this.reads.failAll(error);

@@ -22,7 +22,7 @@
  * the new write, acknowledged, was then certified as a conflict everywhere (lost).
  */
 import { randomInt } from 'node:crypto';
-import { ChorusError } from '../runtime/errors.js';
+import { ChorusError, StoppedError } from '../runtime/errors.js';
 import type { ApplyResult } from '../store/store.js';
 import type { CommitRefused, CommitRequest } from '../actors/committer.js';
 import type { ChangeSet } from '../store/changeset.js';
@@ -239,4 +239,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   if (a.byteLength !== b.byteLength) return false;
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/**
+ * Why a write fails when its node stops (`reason` undefined: asked to) or fails (`reason`). `sent`: a copy
+ * of it went to the cluster and may still commit, and the error says its outcome is unknown.
+ */
+export function stoppedError(nodeId: string, reason: ChorusError | undefined, sent: boolean): ChorusError {
+  const unknown = 'the write had been sent to the cluster and may still commit (its outcome is unknown)';
+  if (reason === undefined) return new StoppedError(`node ${nodeId}`, sent ? unknown : undefined);
+  return sent ? new ChorusError(reason.code, `${reason.message}; ${unknown}`) : reason;
 }
