@@ -171,10 +171,10 @@ export class ClusterNode {
     if (this.stopped || this.closing) throw new StoppedError(`node ${this.nodeId}`);
     if (this.membership.state === 'attached') return;
     if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
+    const done = this.membership.begin('attached', () => undefined); // before any await: no more local writes
+    await this.membership.orDetached(() => this.link.open()); // still detached (writes kept) if it cannot open
     this.membership.discardLocalWrites(this.store);
-    await this.link.open();
     this.link.join(this.host!);
-    const done = this.membership.begin('attached', () => undefined);
     this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest);
     await done;
   }

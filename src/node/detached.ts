@@ -59,6 +59,19 @@ export class DetachControl {
     });
   }
 
+  /** Runs `step` of an attach just begun; if it throws, the attach is called off and the node stays detached. */
+  async orDetached(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter !== undefined) clearTimeout(waiter.timer);
+      this.state = 'detached';
+      throw error;
+    }
+  }
+
   /** The replicator reports the node out (standing still) or back in. */
   reached(state: 'detached' | 'attached', store: Store | undefined): void {
     if (state === 'detached' && this.detachCalledOff) {
