@@ -8,7 +8,7 @@ import type { MembersChange, MembersChangeResp, EntryData } from './messages.js'
 import type { NodeId } from './quorum.js';
 import type { MembershipResult } from './types.js';
 import type { VersionedMembership } from './membership.js';
-import { involved, isJoint } from './membership.js';
+import { involved, isJoint, membershipQuorum } from './membership.js';
 import { RaftState } from './raft-state.js';
 
 export abstract class RaftMembership extends RaftState {
@@ -110,6 +110,9 @@ export abstract class RaftMembership extends RaftState {
     if ((op === 'detach') !== current.members.includes(node)) return 'done';
     const members = this.config.voters.map((v) => v.id).filter((id) => (op === 'detach' ? id !== node && current.members.includes(id) : id === node || current.members.includes(id)));
     if (members.every((id) => this.arbiters.has(id))) return 'refused'; // no data node would be left
+    // A custom rule is not rescaled to a smaller membership (qrank is): refuse a change after which even
+    // all its members are no quorum. Its joint entry would commit, and then nothing ever could again.
+    if (!membershipQuorum({ members }, this.config.voters, this.customQuorum)(new Set(members))) return 'refused';
     this.appendOwn([{ kind: 'members', membership: { members, old: current.members } }]);
     return 'started';
   }

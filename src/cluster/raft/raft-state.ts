@@ -44,7 +44,7 @@ export class RaftState {
   readonly members: MembershipTracker;
   /** Which (current, committed) membership entries `isQuorum` and `peers` were computed for. */
   private membershipKey = '';
-  private readonly customQuorum: QuorumRule | undefined;
+  protected readonly customQuorum: QuorumRule | undefined;
   /** This node is an arbiter: no state machine, so its images carry no frames (see quorum.ts Voter). */
   readonly dataless: boolean;
   protected readonly arbiters: ReadonlySet<NodeId>;

@@ -7,6 +7,8 @@ import { RaftLog } from '../../../src/cluster/raft/log.js';
 import { Raft } from '../../../src/cluster/raft/raft.js';
 import { RaftNet, equalVoters } from './net.js';
 import { arbiterTransLogLengthsMax } from '../../../src/limits.js';
+import type { RaftConfig } from '../../../src/cluster/raft/raft.js';
+import { quorumTable, tableRule } from '../../../src/cluster/raft/custom-quorum.js';
 
 describe('Raft with weighted votes', () => {
   it('§5.2 elects one leader; pre-vote does not spend terms', () => {
@@ -595,5 +597,31 @@ describe('§6 membership changes by joint consensus: detach and attach', () => {
     net.elect('a');
     net.tickAll(2);
     expect(net.node('a').requestMembership('detach')).toBe('refused');
+  });
+
+  it('with a custom quorum rule, refuses a detach after which the members left could never form a quorum (the cluster would be wedged for good)', () => {
+    // A rule a user might write: any 3 of the 5 configured nodes. It is not rescaled as nodes leave.
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const rule = tableRule(ids, quorumTable(ids, (nodeIds) => nodeIds.length >= 3));
+    class CustomNet extends RaftNet {
+      override config(id: string): RaftConfig {
+        return { ...super.config(id), quorum: rule };
+      }
+    }
+    const net = new CustomNet({ voters: equalVoters(...ids) });
+    net.elect('a');
+    net.propose('a', 'x=0');
+    net.stabilize();
+    net.detach('e');
+    net.tickAll(10);
+    net.detach('d');
+    net.tickAll(10);
+    expect(net.node('a').members.current()).toEqual({ members: ['a', 'b', 'c'] });
+    net.detach('c'); // {a, b} would need a third node: refused, c stays
+    net.tickAll(50);
+    expect(net.node(net.leader()!).members.current()).toEqual({ members: ['a', 'b', 'c'] });
+    net.propose(net.leader()!, 'x=1');
+    net.tickAll(20);
+    expect(net.commands('a')).toContain('x=1'); // and the cluster still commits
   });
 });
