@@ -104,7 +104,7 @@ export class ClusterNode {
       this.schemaDef = { def, bytes: schemaSizer.encodeSharedRef(def).byteLength };
     }
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
-    this.stopBarrier = new StopBarrier(this.nodeId);
+    this.stopBarrier = new StopBarrier(this.nodeId, (index) => this.store === undefined || this.appliedIndex >= index);
     this.link = new NetworkLink(params);
     this.reads = new PendingReads(this.nodeId, params.writeTimeoutMs, (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest));
     this.writes = new PendingWrites({
@@ -428,7 +428,7 @@ export class ClusterNode {
     this.conflicts += rejected;
     this.remoteCommits += remoteApplied;
     this.remoteRollbacks += remoteRejected;
-    this.appliedIndex = entries.last;
+    this.stopBarrier.applied((this.appliedIndex = entries.last));
   }
 
   /** The node cannot go on without diverging: it stops, tells the application, and its writes fail with `error`. */

@@ -13,7 +13,11 @@ export class StopBarrier {
   private progress: StopProgress | undefined;
   private waiter: ((outcome: StopOutcome) => void) | undefined;
 
-  constructor(private readonly nodeId: string) {}
+  constructor(
+    private readonly nodeId: string,
+    /** Whether this node's tables hold log index `index` (an arbiter, which has none: always). */
+    private readonly holds: (index: number) => boolean,
+  ) {}
 
   /** `announce` runs once `drained` resolved (unless the wait ended first); resolves with how it ended. */
   wait(drained: Promise<void>, announce: () => void, timeoutMs: number): Promise<StopOutcome> {
@@ -32,10 +36,19 @@ export class StopBarrier {
     });
   }
 
-  /** The watcher's report. */
+  /**
+   * The watcher's report. Its `done` counts entries its replicator handed on; on the thread host the
+   * applies reach the tables by another path, which may lag: the stop ends once they hold the target too.
+   */
   progressed(progress: StopProgress): void {
     this.progress = progress;
-    if (progress.done) this.waiter?.('done');
+    if (progress.done && this.holds(progress.target)) this.waiter?.('done');
+  }
+
+  /** This node's tables now hold up to `index`. */
+  applied(index: number): void {
+    const p = this.progress;
+    if (p?.done === true && index >= p.target) this.waiter?.('done');
   }
 
   /** The node stopped alone meanwhile. */

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
 import { openNode } from '../../src/node/cluster-node.js';
+import { StopBarrier } from '../../src/node/stop-barrier.js';
 import type { NodeParams } from '../../src/node/params.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
@@ -85,5 +86,24 @@ describe.each(['inline', 'thread'] as const)('stop() on the %s host', (host) => 
     await expect(node!.stop({ timeoutMs: -1 })).rejects.toThrow(/stop: timeoutMs must be a positive integer/);
     await node!.stop(); // a cluster of one stops at once
     await expect(node!.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }))).rejects.toMatchObject({ code: 'STOPPED' });
+  });
+});
+
+describe('StopBarrier', () => {
+  it("ends a cluster stop only once this node's tables hold the target (its applies may lag the watcher's done on the thread host)", async () => {
+    let applied = 4;
+    const barrier = new StopBarrier('n1', (index) => applied >= index);
+    let outcome: string | undefined;
+    void barrier.wait(Promise.resolve(), () => {}, 60_000).then((o) => (outcome = o));
+    await new Promise((r) => setTimeout(r, 0));
+    barrier.progressed({ type: 'stopProgress', notStopping: [], behind: [], target: 7, done: true });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(outcome).toBeUndefined(); // the watcher is done, the tables are not
+    barrier.applied((applied = 6));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(outcome).toBeUndefined();
+    barrier.applied((applied = 7));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(outcome).toBe('done');
   });
 });
