@@ -232,7 +232,7 @@ export class ClusterNode {
 
   info(): NodeInfo {
     return nodeInfo({
-      nodeId: this.nodeId, arbiter: this.params.arbiter, voters: this.params.voters, membership: this.membership.state, raft: this.raftState,
+      nodeId: this.nodeId, state: this.failure !== undefined ? 'failed' : this.stopped ? 'stopped' : 'running', arbiter: this.params.arbiter, voters: this.params.voters, membership: this.membership.state, raft: this.raftState,
       view: this.view, hasQuorum: this.gate.hasQuorum, traffic: this.link.traffic(),
       counts: { applied: this.applied, conflicts: this.conflicts, remoteCommits: this.remoteCommits, remoteRollbacks: this.remoteRollbacks, pendingWrites: this.writes.size, storeVersion: this.store?.version ?? 0 },
     });

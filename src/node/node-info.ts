@@ -58,6 +58,8 @@ export interface PeerStatus {
 /** Like mco_cluster_info: this node and the cluster as it sees them. */
 export interface NodeInfo {
   readonly nodeId: string;
+  /** 'failed': an actor failed or the node cannot follow the log (see the `failed` event); the rest is as it was then. */
+  readonly state: NodeState;
   /** An arbiter votes and keeps the log, but holds no tables. */
   readonly arbiter: boolean;
   /** 'detached': out of the membership, a standalone database (see detach()). */
@@ -110,8 +112,11 @@ export interface WriteOptions {
   readonly retries?: number;
 }
 
+export type NodeState = 'running' | 'stopped' | 'failed';
+
 export interface InfoSources {
   readonly nodeId: string;
+  readonly state: NodeState;
   readonly arbiter: boolean;
   readonly voters: readonly { readonly id: string; readonly arbiter?: boolean }[];
   readonly membership: MembershipState;
@@ -126,7 +131,7 @@ export function nodeInfo(s: InfoSources): NodeInfo {
   const self: NodeStatus | undefined = s.view.self;
   const commitIndex = self?.commit ?? 0;
   return {
-    nodeId: s.nodeId, arbiter: s.arbiter, membership: s.membership, role: s.raft.role, term: s.raft.term, leader: s.raft.leader,
+    nodeId: s.nodeId, state: s.state, arbiter: s.arbiter, membership: s.membership, role: s.raft.role, term: s.raft.term, leader: s.raft.leader,
     commitIndex, appliedIndex: self?.applied ?? 0, lastIndex: self?.lastIndex ?? 0, hasQuorum: s.hasQuorum,
     activeNodes: [s.nodeId, ...s.view.peers.filter((p) => p.connected).map((p) => p.id)],
     peers: s.view.peers.map((p): PeerStatus => ({

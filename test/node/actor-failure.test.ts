@@ -38,6 +38,8 @@ describe.each(['inline', 'thread'] as const)('an actor that fails (%s host)', (h
     expect(cause?.message).toMatch(new RegExp(`actor ${victim.nodeId}/replicator failed: `));
     const refused = await victim.write((tx) => void tx.upsert('kv', { k: 'after', v: 2 })).then(() => undefined, (error: ChorusError) => error);
     expect(refused?.code).toBe('ACTOR_FAILED');
+    expect(victim.info().state).toBe('failed');
+    expect(leader.info().state).toBe('running');
     // The other two hold a quorum without it.
     await leader.write((tx) => void tx.upsert('kv', { k: 'others', v: 3 }));
     expect(leader.read((tx) => tx.get('kv', 'others'))?.['v']).toBe(3);
