@@ -51,12 +51,29 @@ export function qrankQuorum(voters: readonly Voter[]): QuorumRule {
  * holds anything.
  */
 export function quorumIndex(match: ReadonlyMap<NodeId, number>, isQuorum: QuorumRule): number {
-  // Runs on every append response a leader hears: no set per candidate index. Walk the match indexes
-  // from the highest down; the holders of an index are those of every higher one plus those at it.
-  const ids: NodeId[] = [];
-  const indexes: number[] = [];
-  for (const [id, index] of match) {
-    let i = indexes.length;
+  const holders = new QuorumHolders();
+  for (const [id, index] of match) holders.add(id, index);
+  return holders.quorumIndex(isQuorum);
+}
+
+/**
+ * quorumIndex's working set, kept by its caller and refilled (clear, then add each voter's match index)
+ * on every append response a leader hears, so that no array, set or map is made per call.
+ */
+export class QuorumHolders {
+  // Sorted by index, highest first, as they are added: the holders of an index are those of every
+  // higher one plus those at it.
+  private readonly ids: NodeId[] = [];
+  private readonly indexes: number[] = [];
+  private count = 0;
+
+  clear(): void {
+    this.count = 0;
+  }
+
+  add(id: NodeId, index: number): void {
+    const { ids, indexes } = this;
+    let i = this.count++;
     for (; i > 0 && indexes[i - 1]! < index; i--) {
       indexes[i] = indexes[i - 1]!;
       ids[i] = ids[i - 1]!;
@@ -64,24 +81,29 @@ export function quorumIndex(match: ReadonlyMap<NodeId, number>, isQuorum: Quorum
     indexes[i] = index;
     ids[i] = id;
   }
-  const qrank = qrankWeights.get(isQuorum);
-  if (qrank !== undefined) {
-    // The qrank rule, added up in place (the same sums isQuorum would make on each holder set).
-    let sum = 0;
-    for (let i = 0; i < ids.length; ) {
+
+  /** quorumIndex over the voters added since the last clear. */
+  quorumIndex(isQuorum: QuorumRule): number {
+    const { ids, indexes, count } = this;
+    const qrank = qrankWeights.get(isQuorum);
+    if (qrank !== undefined) {
+      // The qrank rule, added up in place (the same sums isQuorum would make on each holder set).
+      let sum = 0;
+      for (let i = 0; i < count; ) {
+        const index = indexes[i]!;
+        for (; i < count && indexes[i] === index; i++) sum += qrank.weight.get(ids[i]!) ?? 0;
+        if (2 * sum > qrank.total) return index;
+      }
+      return 0;
+    }
+    const holders = new Set<NodeId>();
+    for (let i = 0; i < count; ) {
       const index = indexes[i]!;
-      for (; i < ids.length && indexes[i] === index; i++) sum += qrank.weight.get(ids[i]!) ?? 0;
-      if (2 * sum > qrank.total) return index;
+      for (; i < count && indexes[i] === index; i++) holders.add(ids[i]!);
+      if (isQuorum(holders)) return index;
     }
     return 0;
   }
-  const holders = new Set<NodeId>();
-  for (let i = 0; i < ids.length; ) {
-    const index = indexes[i]!;
-    for (; i < ids.length && indexes[i] === index; i++) holders.add(ids[i]!);
-    if (isQuorum(holders)) return index;
-  }
-  return 0;
 }
 
 /**

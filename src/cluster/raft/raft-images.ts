@@ -44,7 +44,7 @@ export abstract class RaftImages extends RaftReads {
    */
   protected dataMatch(): number {
     let held = this.log.lastIndex();
-    for (const [id, pr] of this.progress) if (!this.arbiters.has(id)) held = Math.min(held, pr.match);
+    for (const id of this.peers) if (!this.arbiters.has(id)) held = Math.min(held, this.progress.get(id)!.match); // progress: exactly the peers
     return held;
   }
 

@@ -7,8 +7,8 @@
 import type { MembersChange, MembersChangeResp, EntryData } from './messages.js';
 import type { NodeId } from './quorum.js';
 import type { MembershipResult } from './types.js';
-import type { VersionedMembership } from './membership.js';
-import { involved, isJoint, membershipQuorum } from './membership.js';
+import type { Membership, VersionedMembership } from './membership.js';
+import { isJoint, membershipQuorum } from './membership.js';
 import { RaftState } from './raft-state.js';
 
 export abstract class RaftMembership extends RaftState {
@@ -30,13 +30,16 @@ export abstract class RaftMembership extends RaftState {
    * leader answered counts where it is newer than this node's log.
    */
   membershipState(): 'member' | 'joining' | 'leaving' | 'out' {
+    // Asked on every tick: read in place, no membership object or list made per call.
     const told = this.leaderMembership;
-    const newer = (v: VersionedMembership) => (told !== undefined && told.index > v.index ? told : v);
-    const current = newer({ membership: this.members.current(), index: this.members.currentIndex() });
-    const committed = newer(this.members.at(this.log.committed));
-    if (!involved(current.membership).includes(this.id) && !involved(committed.membership).includes(this.id)) return 'out';
-    const inNew = current.membership.members.includes(this.id);
-    if (inNew && current.index === committed.index && !isJoint(current.membership)) return 'member';
+    let current = this.members.current();
+    let currentIndex = this.members.currentIndex();
+    if (told !== undefined && told.index > currentIndex) (current = told.membership), (currentIndex = told.index);
+    let committed = this.members.at(this.log.committed);
+    if (told !== undefined && told.index > committed.index) committed = told;
+    if (!counts(current, this.id) && !counts(committed.membership, this.id)) return 'out';
+    const inNew = current.members.includes(this.id);
+    if (inNew && currentIndex === committed.index && !isJoint(current)) return 'member';
     return inNew ? 'joining' : 'leaving';
   }
 
@@ -133,4 +136,9 @@ export abstract class RaftMembership extends RaftState {
   protected abstract appendOwn(data: readonly EntryData[]): void;
   protected abstract sendAppend(to: NodeId, heartbeat: boolean): void;
   protected abstract becomeFollower(term: number, leader: NodeId | undefined, keepTimer?: boolean): void;
+}
+
+/** Whether a membership counts `id` (is among membership.ts `involved(m)`), without building that list. */
+function counts(m: Membership, id: NodeId): boolean {
+  return m.members.includes(id) || (m.old !== undefined && m.old.includes(id));
 }

@@ -18,13 +18,19 @@ import { RaftLog } from './log.js';
 import type { RaftMessage } from './messages.js';
 import { ReadIndexQueue } from './read-index.js';
 import type { NodeId, QuorumRule } from './quorum.js';
-import { quorumIndex } from './quorum.js';
+import { QuorumHolders } from './quorum.js';
 import { Progress } from './progress.js';
 import type { VersionedMembership } from './membership.js';
 import { MembershipTracker, involved, membershipQuorum } from './membership.js';
 import { ImageAssembler } from './image-transfer.js';
 import type { HardState, ProposalRefused, RaftConfig, ReadState, Ready, Role, SoftState, StateImage } from './types.js';
 import { ForwardedBytes } from './forwarded-bytes.js';
+
+/**
+ * An empty output of a Ready, shared (readonly by type: a host must not add to it). Not frozen: V8's
+ * for-of over a frozen array takes a slow path that allocates per step (measured).
+ */
+const none: readonly never[] = [];
 
 /** Committed entries handed out per ready(); the rest wait for the next one. */
 const applyBatchEntriesMax = 4096;
@@ -42,8 +48,12 @@ export class RaftState {
   protected peers: readonly NodeId[] = [];
   /** The memberships in this node's log (§6). */
   readonly members: MembershipTracker;
-  /** Which (current, committed) membership entries `isQuorum` and `peers` were computed for. */
-  private membershipKey = '';
+  /**
+   * Which current membership entry `isQuorum` and `peers` were computed for, and the commit index then
+   * (-1 once that entry is committed: later commits change nothing).
+   */
+  private membershipAt = -1;
+  private membershipCommit = -2;
   protected readonly customQuorum: QuorumRule | undefined;
   /** This node is an arbiter: no state machine, so its images carry no frames (see quorum.ts Voter). */
   readonly dataless: boolean;
@@ -120,10 +130,13 @@ export class RaftState {
    * still hears of the change until it commits. A leader keeps progress for exactly those.
    */
   protected refreshMembership(): void {
+    // Runs on every append a node takes or makes: compared as numbers, not as a key built each time.
+    const at = this.members.currentIndex();
+    const commit = this.log.committed >= at ? -1 : this.log.committed;
+    if (at === this.membershipAt && commit === this.membershipCommit) return;
+    this.membershipAt = at;
+    this.membershipCommit = commit;
     const current = this.members.current();
-    const key = `${this.members.currentIndex()}:${this.log.committed >= this.members.currentIndex() ? 'c' : this.log.committed}`;
-    if (key === this.membershipKey) return;
-    this.membershipKey = key;
     this.isQuorum = membershipQuorum(current, this.config.voters, this.customQuorum);
     const committed = this.members.at(this.log.committed).membership;
     const peers = new Set([...involved(current), ...involved(committed)]);
@@ -145,18 +158,13 @@ export class RaftState {
   /** Match index per voter as the leader sees it (undefined when not leader). */
   matchIndexes(): ReadonlyMap<NodeId, number> | undefined {
     if (this.role !== 'leader') return undefined;
-    return new Map(this.fillMatch(new Map()));
-  }
-
-  /** maybeCommit's match map, refilled on every acknowledgement rather than allocated. */
-  private readonly commitMatch = new Map<NodeId, number>();
-
-  private fillMatch(match: Map<NodeId, number>): Map<NodeId, number> {
-    match.clear();
-    match.set(this.id, this.log.stableIndex);
+    const match = new Map<NodeId, number>([[this.id, this.log.stableIndex]]);
     for (const [id, p] of this.progress) match.set(id, p.match);
     return match;
   }
+
+  /** maybeCommit's working set, refilled on every acknowledgement rather than allocated. */
+  private readonly commitHolders = new QuorumHolders();
 
   // ---- outputs ------------------------------------------------------------------------------------
 
@@ -167,12 +175,18 @@ export class RaftState {
   ready(): Ready {
     const hard = this.hardChanged() ? this.hardState() : undefined;
     const soft = this.softChanged() ? this.softState() : undefined;
-    const ready: Ready = { hardState: hard, softState: soft, entries: this.log.unstable(), messages: this.outbox, committed: this.log.toApply(applyBatchEntriesMax), image: this.newImage, reads: this.readStates, readsFailed: this.readsFailed, proposalsRefused: this.proposalsRefused };
-    this.outbox = [];
+    // Most readies carry a message or two and nothing else: an empty output is the one frozen empty
+    // array, and a list is handed over (and replaced) only when it holds something.
+    const ready: Ready = {
+      hardState: hard, softState: soft, entries: this.log.hasUnstable() ? this.log.unstable() : none, messages: this.outbox.length > 0 ? this.outbox : none,
+      committed: this.log.hasToApply() ? this.log.toApply(applyBatchEntriesMax) : none, image: this.newImage, reads: this.readStates.length > 0 ? this.readStates : none,
+      readsFailed: this.readsFailed.length > 0 ? this.readsFailed : none, proposalsRefused: this.proposalsRefused.length > 0 ? this.proposalsRefused : none,
+    };
+    if (this.outbox.length > 0) this.outbox = [];
     this.newImage = undefined;
-    this.readStates = [];
-    this.readsFailed = [];
-    this.proposalsRefused = [];
+    if (this.readStates.length > 0) this.readStates = [];
+    if (this.readsFailed.length > 0) this.readsFailed = [];
+    if (this.proposalsRefused.length > 0) this.proposalsRefused = [];
     if (hard) this.lastHard = hard;
     if (soft) this.lastSoft = soft;
     return ready;
@@ -212,7 +226,13 @@ export class RaftState {
   /** §5.3, §5.4.2: commit the highest index a quorum has persisted, if it is of this term. */
   protected maybeCommit(): boolean {
     assert(this.role === 'leader', 'maybeCommit: not leader');
-    let index = quorumIndex(this.fillMatch(this.commitMatch), this.isQuorum);
+    const holders = this.commitHolders;
+    holders.clear();
+    holders.add(this.id, this.log.stableIndex);
+    // A leader keeps progress for exactly its peers (refreshMembership): walked through that array, as
+    // the map's entry iterator costs an array per entry on every acknowledgement.
+    for (const id of this.peers) holders.add(id, this.progress.get(id)!.match);
+    let index = holders.quorumIndex(this.isQuorum);
     if (this.dataless) {
       // An arbiter leading commits only what a data node holds too: what it commits it may compact away,
       // and it has no image to give a data node that lacks it.
