@@ -25,7 +25,7 @@ import { RaftLog } from '../cluster/raft/log.js';
 import type { HardState, StateImage } from '../cluster/raft/raft.js';
 import type { VersionedMembership } from '../cluster/raft/membership.js';
 import type { Journal } from '../runtime/journal.js';
-import { decodeMsgpack, encodeMsgpack } from '../store/codec.js';
+import { decodeMsgpack, encodeMsgpack, encodeMsgpackTransient } from '../store/codec.js';
 import { keepBytes } from '../store/msgpack-encode.js';
 import { raftSyncsPendingMax } from '../limits.js';
 import { ChorusError } from '../runtime/errors.js';
@@ -145,9 +145,11 @@ export function write(journal: Journal, raft: Raft, ready: Ready, before: HardSt
   if (ready.image !== undefined) journal.rewrite(compacted(raft, ready.image.image));
   const h = ready.hardState ?? (ready.image !== undefined ? raft.hardState() : undefined); // a rewrite drops the old one
   const hard = h === undefined ? undefined : [h.term, h.vote ?? null, h.commit];
-  // One record when both changed (replay applies a record's entries and hard state alike).
-  if (ready.entries.length > 0) journal.append(encodeMsgpack(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
-  else if (hard !== undefined) journal.append(encodeMsgpack({ h: hard }));
+  // One record when both changed (replay applies a record's entries and hard state alike). The journal
+  // copies what it is given, so a record is encoded into the encoder's own buffer, not into a copy of
+  // its own (two records per commit on every node: most of them larger than V8 keeps on its heap).
+  if (ready.entries.length > 0) journal.append(encodeMsgpackTransient(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
+  else if (hard !== undefined) journal.append(encodeMsgpackTransient({ h: hard }));
   return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote));
 }
 

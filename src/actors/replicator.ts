@@ -47,6 +47,8 @@ export interface PeerRaft {
 export interface Tick {
   readonly type: 'tick';
 }
+/** The timer's message, the same every time (read only). */
+const tick: Tick = { type: 'tick' };
 /** Local callers hand in command batches; `replyTo` hears if no leader can take them now. */
 export interface ProposeRequest {
   readonly type: 'propose';
@@ -361,7 +363,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       reported = { role: r.role, term: r.term, leader: r.leader, commit: r.log.committed, applied: r.log.applied, lastIndex: r.log.lastIndex(), membership };
       ctx.send(watcher, { type: 'localStatus', status: reported } satisfies LocalStatus);
     };
-    ctx.setTimer(params.tickMs, { type: 'tick' });
+    ctx.setTimer(params.tickMs, tick);
     // A restarted node: its tables start from the journal's image, then take what the journal says was committed.
     if (raft.image !== undefined && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
     handleReady(); // hands on what the journal says was committed, then announces recovery
@@ -379,7 +381,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       receive(message, from) {
         switch (message.type) {
           case 'tick':
-            ctx.setTimer(params.tickMs, { type: 'tick' });
+            ctx.setTimer(params.tickMs, tick);
             ticksSinceImageAsked++;
             if (imageHoldAt() !== heldAt) {
               heldAt = imageHoldAt();

@@ -12,6 +12,7 @@ import type { Message } from './actor.js';
 export interface Journal {
   /** The records that were durable when the actor started, in append order. */
   readonly recovered: readonly Uint8Array[];
+  /** Copies `record` before it returns (the caller may reuse its buffer: raft-journal.ts does). */
   append(record: Uint8Array): void;
   /** Returns once every record appended so far is durable. */
   sync(): void;

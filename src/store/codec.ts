@@ -18,6 +18,14 @@ export function encodeMsgpack(value: unknown): Uint8Array {
   return encoder.encode(value);
 }
 
+/**
+ * msgpack bytes of `value` as a view of the shared encoder's buffer, valid only until the next encode
+ * (MsgpackEncoder.encodeTransient): for a caller that copies them at once, as Journal.append does.
+ */
+export function encodeMsgpackTransient(value: unknown): Uint8Array {
+  return encoder.encodeTransient(value);
+}
+
 /** Decodes msgpack; throws (a plain Error) on malformed input — callers turn that into CorruptError. */
 export function decodeMsgpack(bytes: Uint8Array): unknown {
   return decodeStoreMsgpack(bytes);

@@ -110,6 +110,22 @@ export class MsgpackEncoder {
     return out;
   }
 
+  /**
+   * `value`'s bytes as a view of this encoder's buffer, valid only until its next encode: for a caller
+   * that copies them at once (a journal's append). When an object in `value` asked to keep its bytes,
+   * they must outlive that, so the result is then a fresh copy, as from encode().
+   */
+  encodeTransient(value: unknown): Uint8Array {
+    if (this.keeping.length > 0) this.keeping = []; // left by an encode that threw
+    this.pos = this.headerBytes;
+    this.value(value, 1);
+    if (this.keeping.length === 0) return this.bytes.subarray(0, this.pos);
+    const out = this.bytes.slice(0, this.pos);
+    for (const { value: kept, start, end } of this.keeping) kept[keptBytes] = out.subarray(start, end);
+    this.keeping = [];
+    return out;
+  }
+
   private reserve(count: number): void {
     if (this.pos + count <= this.bytes.length) return;
     const grown = new Uint8Array(Math.max(this.bytes.length * 2, (this.pos + count) * 2));

@@ -102,6 +102,19 @@ describe('kept bytes (a log entry encoded once, on the node that made it)', () =
     expect(hex(ours.encode(decoded))).toBe(hex(first)); // a follower's journal gets the leader's bytes
   });
 
+  test('encodeTransient: the same bytes as encode; bytes an object keeps stay as they were after later encodes', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: true });
+    const plain = ours.encodeTransient({ h: [3, 'n1', 40] });
+    expect(hex(plain)).toBe(hex(reference.encode({ h: [3, 'n1', 40] })));
+    const e = entry();
+    keepBytes([e]);
+    const record = ours.encodeTransient({ e: [e] });
+    const recordHex = hex(record);
+    ours.encodeTransient({ x: 'y'.repeat(200) }); // overwrites the encoder's buffer
+    expect(hex((e as KeepsBytes)[keptBytes]!)).toBe(hex(reference.encode(entry())));
+    expect(hex(record)).toBe(recordHex); // a record that keeps bytes is its own copy
+  });
+
   test('an encode that throws leaves nothing kept behind for the next one', () => {
     const ours = new MsgpackEncoder({ ignoreUndefined: true });
     const e = entry();
