@@ -18,6 +18,7 @@ import { ConflictError } from './errors.js';
 import type { Key, KeyRange } from './keys.js';
 import { comparatorFor, compareStrings, decodeKey, encodedKey, inRange, indexKeyOf } from './keys.js';
 import type { IndexSchema, TableSchema } from './schema.js';
+import type { WindowItem } from './image-frames.js';
 import type { Row } from './values.js';
 
 export interface Touched {
@@ -299,6 +300,25 @@ export class CertWindow {
       const keys: Touched[] = [];
       for (let n = this.starts[i] as number; n < end; n++) {
         keys.push({ table: this.tableAt[this.tables[n - this.keyBase] as number] as TableSchema, key: this.keys[n - this.keyBase] as Key });
+      }
+      out.push({ version: this.versions[i] as number, keys });
+    }
+    return out;
+  }
+
+  /**
+   * The live entries as an image stores them, oldest first: each version's keys as [table name, key
+   * values]. Built in one pass (liveEntries, then mapped, made two objects per key and per version over a
+   * window of up to 65,536 versions, at every image).
+   */
+  liveItems(): WindowItem[] {
+    const out: WindowItem[] = [];
+    for (let i = this.head; i < this.versions.length; i++) {
+      const end = i + 1 < this.versions.length ? (this.starts[i + 1] as number) : this.recorded;
+      const keys: (readonly [string, readonly unknown[]])[] = [];
+      for (let n = this.starts[i] as number; n < end; n++) {
+        const table = this.tableAt[this.tables[n - this.keyBase] as number] as TableSchema;
+        keys.push([table.name, decodeKey(table, this.keys[n - this.keyBase] as Key)]);
       }
       out.push({ version: this.versions[i] as number, keys });
     }

@@ -12,7 +12,6 @@
  * CorruptError naming the source, offset and what is wrong, and nothing of it is visible.
  */
 import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFrameKeysMax, storeNameCharsMax } from '../limits.js';
-import type { WindowEntry } from './certify.js';
 import { CertWindow } from './certify.js';
 import { encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
@@ -20,8 +19,9 @@ import type { SchemaPlan } from './evolution.js';
 import { planConversion } from './evolution.js';
 import { FrameReader } from './frames.js';
 import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
+import type { WindowItem } from './image-frames.js';
 import type { Key } from './keys.js';
-import { comparatorFor, decodeKey, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
+import { comparatorFor, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf } from './keys.js';
 import { MsgpackDecodeError, MsgpackReader } from './msgpack-decode.js';
 import { rowFromArray } from './rows.js';
 import type { IndexSchema, SchemaDef, TableSchema } from './schema.js';
@@ -37,7 +37,8 @@ export interface ImageSource {
   readonly schema: Schema;
   readonly version: number;
   readonly horizon: number;
-  readonly window: readonly WindowEntry[];
+  /** The certification window, as the image stores it (CertWindow.liveItems). */
+  readonly window: readonly WindowItem[];
   readonly tables: readonly TableData[];
 }
 
@@ -72,15 +73,7 @@ function* bodyFrames(source: ImageSource, bounds: ImageBounds, withSchema: boole
     const data = source.tables[table.position] as TableData;
     yield* rowFrames(table.name, data.tree.values(), table.fields.map((field) => field.name), rowBounds);
   }
-  const windowItems = mapIterable(source.window, (entry) => ({
-    version: entry.version,
-    keys: mapIterable(entry.keys, (t) => [t.table.name, decodeKey(t.table, t.key)] as const),
-  }));
-  yield* windowFrames(windowItems, { itemsMax: snapshotWindowFrameKeysMax, bytesMax: bounds.frameBytesMax });
-}
-
-function* mapIterable<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
-  for (const item of items) yield map(item);
+  yield* windowFrames(source.window, { itemsMax: snapshotWindowFrameKeysMax, bytesMax: bounds.frameBytesMax });
 }
 
 /** The image as frames, ending with the end frame: each yielded chunk is one frame. */

@@ -198,7 +198,7 @@ export class Store {
   /** @internal A consistent source for an image: views of every table, a copy of the window. */
   imageSource(): ImageSource {
     const { schema, version, window } = this.state;
-    return { schema, version, horizon: window.horizon, window: window.liveEntries(), tables: this.state.tables.map((table) => table.view()) };
+    return { schema, version, horizon: window.horizon, window: window.liveItems(), tables: this.state.tables.map((table) => table.view()) };
   }
 
   private replaceState(schema: Schema, loaded: LoadedState): void {
