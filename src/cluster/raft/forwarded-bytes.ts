@@ -20,8 +20,18 @@ export class ForwardedBytes {
   /** (last log index of a proposal, its bytes), in log order. */
   private readonly held: { readonly last: number; readonly bytes: number }[] = [];
   private head = 0;
-  /** Proposals acted on, oldest first (a Map keeps insertion order). */
-  private readonly seen = new Map<string, true>();
+  /**
+   * Proposals acted on: their sequence numbers by origin and incarnation, and the same oldest first, in a
+   * ring of at most `forwardedSeenMax` (origin, incarnation, seq) to forget the oldest by. Not a key
+   * string per proposal: its incarnation (a time) printed as text, and a map of 65,536 such strings, were
+   * a quarter of what a leader spent taking a forwarded proposal (profiled).
+   */
+  private readonly seen = new Map<string, Map<number, Set<number>>>();
+  private readonly ringOrigins: string[] = [];
+  private readonly ringIncarnations: number[] = [];
+  private readonly ringSeqs: number[] = [];
+  /** Once the ring is full: where its oldest entry is. */
+  private ringOldest = 0;
 
   constructor(readonly bytesMax: number) {
     assert(Number.isInteger(bytesMax) && bytesMax > 0, `ForwardedBytes: bytesMax must be a positive integer, got ${bytesMax}`);
@@ -48,11 +58,34 @@ export class ForwardedBytes {
 
   /** True the first time a proposal is seen (until `forwardedSeenMax` later ones push it out). */
   firstSight(origin: string, incarnation: number, seq: number): boolean {
-    const key = `${origin}/${incarnation}/${seq}`;
-    if (this.seen.has(key)) return false;
-    this.seen.set(key, true);
-    if (this.seen.size > forwardedSeenMax) this.seen.delete(this.seen.keys().next().value!);
+    let byIncarnation = this.seen.get(origin);
+    if (byIncarnation === undefined) this.seen.set(origin, (byIncarnation = new Map()));
+    let seqs = byIncarnation.get(incarnation);
+    if (seqs === undefined) byIncarnation.set(incarnation, (seqs = new Set()));
+    if (seqs.has(seq)) return false;
+    seqs.add(seq);
+    if (this.ringSeqs.length < forwardedSeenMax) {
+      this.ringOrigins.push(origin);
+      this.ringIncarnations.push(incarnation);
+      this.ringSeqs.push(seq);
+      return true;
+    }
+    const at = this.ringOldest;
+    this.forget(this.ringOrigins[at]!, this.ringIncarnations[at]!, this.ringSeqs[at]!);
+    this.ringOrigins[at] = origin;
+    this.ringIncarnations[at] = incarnation;
+    this.ringSeqs[at] = seq;
+    this.ringOldest = (at + 1) % forwardedSeenMax;
     return true;
+  }
+
+  private forget(origin: string, incarnation: number, seq: number): void {
+    const byIncarnation = this.seen.get(origin)!;
+    const seqs = byIncarnation.get(incarnation)!;
+    seqs.delete(seq);
+    if (seqs.size > 0) return;
+    byIncarnation.delete(incarnation);
+    if (byIncarnation.size === 0) this.seen.delete(origin);
   }
 
   private release(committed: number): void {
