@@ -25,7 +25,7 @@ import { RaftLog } from '../cluster/raft/log.js';
 import type { HardState, StateImage } from '../cluster/raft/raft.js';
 import type { VersionedMembership } from '../cluster/raft/membership.js';
 import type { Journal } from '../runtime/journal.js';
-import { decodeMsgpack, encodeMsgpack, encodeMsgpackTransient } from '../store/codec.js';
+import { decodeMsgpack, encodeMsgpack, encodeMsgpackMapTransient } from '../store/codec.js';
 import { keepBytes } from '../store/msgpack-encode.js';
 import { raftSyncsPendingMax } from '../limits.js';
 import { ChorusError } from '../runtime/errors.js';
@@ -148,10 +148,15 @@ export function write(journal: Journal, raft: Raft, ready: Ready, before: HardSt
   // One record when both changed (replay applies a record's entries and hard state alike). The journal
   // copies what it is given, so a record is encoded into the encoder's own buffer, not into a copy of
   // its own (two records per commit on every node: most of them larger than V8 keeps on its heap).
-  if (ready.entries.length > 0) journal.append(encodeMsgpackTransient(hard === undefined ? { e: ready.entries } : { e: ready.entries, h: hard }));
-  else if (hard !== undefined) journal.append(encodeMsgpackTransient({ h: hard }));
+  if (ready.entries.length > 0) journal.append(hard === undefined ? encodeMsgpackMapTransient(entriesKeys, [ready.entries]) : encodeMsgpackMapTransient(bothKeys, [ready.entries, hard]));
+  else if (hard !== undefined) journal.append(encodeMsgpackMapTransient(hardKeys, [hard]));
   return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote));
 }
+
+/** The keys of the records a Ready writes: { e }, { e, h }, { h } (encodeMsgpackMapTransient). */
+const entriesKeys = ['e'];
+const bothKeys = ['e', 'h'];
+const hardKeys = ['h'];
 
 /**
  * The journal after compaction: the image, where the log starts again, the persisted entries after it.

@@ -19,11 +19,12 @@ export function encodeMsgpack(value: unknown): Uint8Array {
 }
 
 /**
- * msgpack bytes of `value` as a view of the shared encoder's buffer, valid only until the next encode
- * (MsgpackEncoder.encodeTransient): for a caller that copies them at once, as Journal.append does.
+ * msgpack bytes of the map { keys[i]: values[i] }, as a view of the shared encoder's buffer valid only
+ * until its next encode (MsgpackEncoder.encodeMapTransient): for a caller that copies them at once, as
+ * Journal.append does.
  */
-export function encodeMsgpackTransient(value: unknown): Uint8Array {
-  return encoder.encodeTransient(value);
+export function encodeMsgpackMapTransient(keys: readonly string[], values: readonly unknown[]): Uint8Array {
+  return encoder.encodeMapTransient(keys, values);
 }
 
 /** Decodes msgpack; throws (a plain Error) on malformed input — callers turn that into CorruptError. */

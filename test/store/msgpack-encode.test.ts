@@ -115,6 +115,23 @@ describe('kept bytes (a log entry encoded once, on the node that made it)', () =
     expect(hex(record)).toBe(recordHex); // a record that keeps bytes is its own copy
   });
 
+  test('encodeMapTransient writes the bytes of the object with those keys and values, kept bytes too', () => {
+    for (const ignoreUndefined of [false, true]) {
+      const ours = new MsgpackEncoder({ ignoreUndefined });
+      const plainRef = new Encoder({ useBigInt64: true, ignoreUndefined });
+      expect(hex(ours.encodeMapTransient(['h'], [[3, null, 40]]))).toBe(hex(plainRef.encode({ h: [3, null, 40] })));
+      expect(hex(ours.encodeMapTransient(['a', 'b', 'c'], [1, undefined, 'x']))).toBe(hex(plainRef.encode({ a: 1, b: undefined, c: 'x' })));
+      const e = entry();
+      keepBytes([e]);
+      const both = ours.encodeMapTransient(['e', 'h'], [[e], [3, 'n1', 40]]);
+      const bothHex = hex(both);
+      expect(bothHex).toBe(hex(ours.encode({ e: [e], h: [3, 'n1', 40] })));
+      ours.encodeMapTransient(['x'], ['y'.repeat(200)]);
+      expect(hex(both)).toBe(bothHex); // it kept bytes: its own copy
+      expect(hex((e as KeepsBytes)[keptBytes]!)).toBe(hex(reference.encode(entry())));
+    }
+  });
+
   test('an encode that throws leaves nothing kept behind for the next one', () => {
     const ours = new MsgpackEncoder({ ignoreUndefined: true });
     const e = entry();
