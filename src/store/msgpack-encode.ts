@@ -66,6 +66,9 @@ export function keepBytes(values: readonly object[]): void {
   for (const value of values) if ((value as KeepsBytes)[keptBytes] === undefined) (value as KeepsBytes)[keptBytes] = null;
 }
 
+/** Lengths below which transient results are views kept for reuse (MsgpackEncoder.views). */
+const transientViewsMax = 4096;
+
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 /** @msgpack/msgpack writes strings longer than this with TextEncoder (lone surrogates become U+FFFD), shorter ones in JavaScript (they stay as 3-byte sequences). */
@@ -85,6 +88,11 @@ export interface MsgpackEncoderOptions {
 
 export class MsgpackEncoder {
   private bytes = new Uint8Array(16 * 1024);
+  /**
+   * transientResult's views of `bytes`, by length (views[n] is bytes[0, n)), made once per length while
+   * the buffer stays: a view made per record cost more than encoding a small record (profiled).
+   */
+  private views: (Uint8Array | undefined)[] = [];
   private view = new DataView(this.bytes.buffer);
   private text: Utf8Write = Buffer.from(this.bytes.buffer) as unknown as Utf8Write;
   private pos = 0;
@@ -145,7 +153,7 @@ export class MsgpackEncoder {
 
   /** The bytes just encoded: a view, or a copy when objects in them keep views of their own (encodeTransient). */
   private transientResult(): Uint8Array {
-    if (this.keeping.length === 0) return this.bytes.subarray(0, this.pos);
+    if (this.keeping.length === 0) return this.pos < transientViewsMax ? (this.views[this.pos] ??= this.bytes.subarray(0, this.pos)) : this.bytes.subarray(0, this.pos);
     const out = this.bytes.slice(0, this.pos);
     for (const { value: kept, start, end } of this.keeping) kept[keptBytes] = out.subarray(start, end);
     this.keeping = [];
@@ -157,6 +165,7 @@ export class MsgpackEncoder {
     const grown = new Uint8Array(Math.max(this.bytes.length * 2, (this.pos + count) * 2));
     grown.set(this.bytes.subarray(0, this.pos));
     this.bytes = grown;
+    this.views = [];
     this.view = new DataView(grown.buffer);
     this.text = Buffer.from(grown.buffer) as unknown as Utf8Write;
   }

@@ -132,6 +132,15 @@ describe('kept bytes (a log entry encoded once, on the node that made it)', () =
     }
   });
 
+  test('transient results are the bytes just encoded, also after the buffer grew', () => {
+    const ours = new MsgpackEncoder({ ignoreUndefined: false });
+    expect(hex(ours.encodeMapTransient(['h'], [[3, 'n1', 40]]))).toBe(hex(reference.encode({ h: [3, 'n1', 40] })));
+    expect(hex(ours.encodeMapTransient(['h'], [[4, 'n2', 41]]))).toBe(hex(reference.encode({ h: [4, 'n2', 41] }))); // same length
+    ours.encodeTransient('x'.repeat(100_000)); // past the first buffer
+    expect(hex(ours.encodeMapTransient(['h'], [[5, 'n3', 42]]))).toBe(hex(reference.encode({ h: [5, 'n3', 42] })));
+    expect(hex(ours.encodeTransient({ v: 4 }))).toBe(hex(reference.encode({ v: 4 })));
+  });
+
   test('an encode that throws leaves nothing kept behind for the next one', () => {
     const ours = new MsgpackEncoder({ ignoreUndefined: true });
     const e = entry();
