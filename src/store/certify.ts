@@ -31,6 +31,9 @@ export interface WindowEntry {
   readonly keys: readonly Touched[];
 }
 
+/** A written key as an image stores it: [table name, key values]. */
+type WindowKey = readonly [string, readonly unknown[]];
+
 /** A scanned range, over the primary key (`index` undefined) or a secondary index (index-entry space). */
 export interface RangeRead {
   readonly table: TableSchema;
@@ -313,16 +316,40 @@ export class CertWindow {
    */
   liveItems(): WindowItem[] {
     const out: WindowItem[] = [];
+    // A key written by many versions is decoded once: its [table name, values], and the list of it alone
+    // (a version that wrote one key), are shared (read only), so the list of versions, held whole while
+    // the image is written, is smaller to build and to keep.
+    const decoded: (Map<Key, WindowKey> | undefined)[] = [];
+    const alone = new Map<WindowKey, readonly WindowKey[]>();
     for (let i = this.head; i < this.versions.length; i++) {
+      const start = this.starts[i] as number;
       const end = i + 1 < this.versions.length ? (this.starts[i + 1] as number) : this.recorded;
-      const keys: (readonly [string, readonly unknown[]])[] = [];
-      for (let n = this.starts[i] as number; n < end; n++) {
-        const table = this.tableAt[this.tables[n - this.keyBase] as number] as TableSchema;
-        keys.push([table.name, decodeKey(table, this.keys[n - this.keyBase] as Key)]);
+      const version = this.versions[i] as number;
+      if (end - start === 1) {
+        const pair = this.windowKey(decoded, start);
+        let only = alone.get(pair);
+        if (only === undefined) alone.set(pair, (only = [pair]));
+        out.push({ version, keys: only });
+        continue;
       }
-      out.push({ version: this.versions[i] as number, keys });
+      const keys: WindowKey[] = [];
+      for (let n = start; n < end; n++) keys.push(this.windowKey(decoded, n));
+      out.push({ version, keys });
     }
     return out;
+  }
+
+  /** Recorded key `n` as an image stores it, decoded once per liveItems (`decoded`, by table position). */
+  private windowKey(decoded: (Map<Key, WindowKey> | undefined)[], n: number): WindowKey {
+    const position = this.tables[n - this.keyBase] as number;
+    const key = this.keys[n - this.keyBase] as Key;
+    const byKey = (decoded[position] ??= new Map());
+    let pair = byKey.get(key);
+    if (pair === undefined) {
+      const table = this.tableAt[position] as TableSchema;
+      byKey.set(key, (pair = [table.name, decodeKey(table, key)]));
+    }
+    return pair;
   }
 
   /** Keys in the window. */

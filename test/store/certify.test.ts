@@ -9,6 +9,7 @@ import type { Touched } from '../../src/store/certify.js';
 import { CertWindow } from '../../src/store/certify.js';
 import type { ChangeSet } from '../../src/store/changeset.js';
 import { ConflictError } from '../../src/store/errors.js';
+import { decodeKey } from '../../src/store/keys.js';
 import { Schema } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
 import { accounts } from './fixtures.js';
@@ -123,6 +124,21 @@ describe('a window restored from an image (restoreEntry, restoreKey, settle)', (
     expect(restored.size).toBe(recorded.size);
     expect(restored.liveEntries()).toEqual(recorded.liveEntries());
     expect(recorded.horizon).toBeGreaterThan(0); // the case prunes
+  });
+});
+
+describe('the window as an image stores it (liveItems)', () => {
+  test('each live version with its keys as [table name, key values], keys written again and again included', () => {
+    const table = new Schema(accounts).table('accounts');
+    const window = new CertWindow(0);
+    for (let version = 1; version <= 60; version++) {
+      // 0, 1 or 2 keys from a few, so that versions repeat keys, alone and together
+      const keys: Touched[] = Array.from({ length: version % 3 }, (_, k) => ({ table, key: (version * 7 + k) % 4 }));
+      window.record(version, keys);
+    }
+    const expected = window.liveEntries().map((e) => ({ version: e.version, keys: e.keys.map((t) => [t.table.name, decodeKey(t.table, t.key)]) }));
+    expect(window.liveItems()).toEqual(expected);
+    expect(expected.filter((e) => e.keys.length === 1).length).toBeGreaterThan(10);
   });
 });
 
