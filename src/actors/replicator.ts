@@ -47,8 +47,7 @@ export interface PeerRaft {
 export interface Tick {
   readonly type: 'tick';
 }
-/** The timer's message, the same every time (read only). */
-const tick: Tick = { type: 'tick' };
+const tick: Tick = { type: 'tick' }; // the timer's message, the same every time (read only)
 /** Local callers hand in command batches; `replyTo` hears if no leader can take them now. */
 export interface ProposeRequest {
   readonly type: 'propose';
