@@ -10,7 +10,7 @@
 import { Encoder } from '@msgpack/msgpack';
 import { assert } from '../runtime/assert.js';
 import { crc32Range, encodeMsgpack, frameHeaderBytes } from './codec.js';
-import { writeInt32, writeStrHeader } from './msgpack-encode.js';
+import { writeAscii, writeInt32, writeStrHeader } from './msgpack-encode.js';
 
 /** Bounds of one frame's payload. */
 export interface FrameBounds {
@@ -100,14 +100,7 @@ class Scratch {
     // ASCII (nearly every table name and key): its UTF-8 bytes are its code units, written in one pass
     // without a view of the buffer for encodeInto (one per string was most of what a window image allocated).
     const b = this.bytes;
-    const start = this.used + guess;
-    let i = 0;
-    for (; i < length; i++) {
-      const unit = value.charCodeAt(i);
-      if (unit >= 0x80) break;
-      b[start + i] = unit;
-    }
-    if (i === length) {
+    if (writeAscii(b, this.used + guess, value) === length) {
       this.used = writeStrHeader(b, this.used, length) + length;
       return;
     }

@@ -52,6 +52,22 @@ export function writeInt32(b: Uint8Array, at: number, value: number): number {
 }
 
 /** Writes a str header for `byteLength` UTF-8 bytes at `at` (at most 5 bytes); returns where it ends. */
+/**
+ * Writes `value`'s code units at `at` while they are ASCII (their UTF-8 bytes are the units themselves),
+ * and returns how many it wrote: `value.length` when the whole string is ASCII. Room for them is the
+ * caller's to reserve.
+ */
+export function writeAscii(b: Uint8Array, at: number, value: string): number {
+  const length = value.length;
+  let i = 0;
+  for (; i < length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0x80) break;
+    b[at + i] = unit;
+  }
+  return i;
+}
+
 export function writeStrHeader(b: Uint8Array, at: number, byteLength: number): number {
   if (byteLength < 32) b[at++] = 0xa0 | byteLength;
   else if (byteLength < 0x100) (b[at++] = 0xd9), (b[at++] = byteLength);
@@ -234,15 +250,7 @@ export class MsgpackEncoder {
     this.reserve(5 + 3 * length);
     // ASCII (nearly every key and value): its UTF-8 length is its length, written in one pass.
     const header = length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-    const b = this.bytes;
-    const start = this.pos + header;
-    let i = 0;
-    for (; i < length; i++) {
-      const unit = value.charCodeAt(i);
-      if (unit >= 0x80) break;
-      b[start + i] = unit;
-    }
-    if (i === length) {
+    if (writeAscii(this.bytes, this.pos + header, value) === length) {
       this.stringHeader(length);
       this.pos += length;
       return;
