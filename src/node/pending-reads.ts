@@ -6,8 +6,8 @@
  * ids do (pending-writes.ts): an answer to a read of this node's earlier run must not confirm a read
  * of this one with an older index.
  */
-import { randomInt } from 'node:crypto';
 import { ChorusError } from '../runtime/errors.js';
+import { runIdStart } from './pending-writes.js';
 
 interface PendingRead {
   readonly settle: (ok: boolean) => void;
@@ -16,7 +16,7 @@ interface PendingRead {
 
 export class PendingReads {
   private readonly pending = new Map<number, PendingRead>();
-  private nextId = randomInt(1, 2 ** 48);
+  private nextId = runIdStart();
 
   constructor(
     private readonly nodeId: string,

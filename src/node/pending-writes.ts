@@ -63,7 +63,7 @@ export interface WriteRoutes {
 
 export class PendingWrites {
   private readonly pending = new Map<number, PendingWrite>();
-  private nextId = writeIdStart();
+  private nextId = runIdStart();
   /** Writes called but not submitted yet (waiting for a leader, or running phase 1). */
   private starting = 0;
   /** Called once no write is pending. */
@@ -227,11 +227,11 @@ export class PendingWrites {
 }
 
 /**
- * Where a run's write ids start: random in [1, 2^48), so that ids of two runs of a node overlap only
- * with negligible odds (and even then `applied` compares bytes). Numbers stay safe integers for 2^53 -
- * 2^48 writes after it.
+ * Where a run's write (and linearizable read) ids start: random in [1, 2^48), so that ids of two runs of
+ * a node overlap only with negligible odds (and even then `applied` compares bytes). Numbers stay safe
+ * integers for 2^53 - 2^48 requests after it.
  */
-function writeIdStart(): number {
+export function runIdStart(): number {
   return randomInt(1, 2 ** 48);
 }
 

@@ -17,8 +17,9 @@
  */
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { frame } from '../store/codec.js';
+import { frame, frameHeaderBytes } from '../store/codec.js';
 import { FrameReader } from '../store/frames.js';
+import { isTornTail } from '../store/log-format.js';
 import type { Journal } from './journal.js';
 import type { Message } from './actor.js';
 import { ChorusError } from './errors.js';
@@ -156,9 +157,9 @@ function recover(path: string): { records: Uint8Array[]; goodBytes: number } {
       records.push(result.payload.slice());
       continue;
     }
-    // After a power loss what follows the last sync may be zeros (the file's size reached the disk
-    // before its data: XFS, ext4 data=writeback): nothing there was acknowledged, so it is a torn tail.
-    if (result.kind === 'bad' && reader.offset + 8 + result.length < bytes.length && !zeroFrom(bytes, reader.offset)) {
+    // A frame cut short by the end of the file, or zeros to the end (after a power loss the file's size may
+    // reach the disk before its data: XFS, ext4 data=writeback), is a torn tail: nothing there was acknowledged.
+    if (result.kind === 'bad' && !isTornTail(result.offset + frameHeaderBytes + result.length, bytes.length, zeroFrom(bytes, result.offset))) {
       throw new ChorusError('CORRUPT', `journal ${path} is corrupt at offset ${result.offset}: ${result.reason}, with data after it. If the other nodes hold a quorum without this one, move its data directory aside and start it again: it rejoins empty and catches up from them (docs/cluster.md, "Durability")`);
     }
     return { records, goodBytes: reader.offset };

@@ -9,6 +9,7 @@ import { openNode } from '../../src/node/cluster-node.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import type { ChorusError } from '../../src/runtime/errors.js';
+import { until } from './until.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -20,11 +21,6 @@ afterEach(async () => {
   await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
 });
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error(`timed out waiting until ${what}`);
-}
 
 const codeOf = async (p: Promise<unknown> | (() => unknown)) => {
   try {
@@ -40,7 +36,7 @@ describe.each(['inline', 'thread'] as const)('an arbiter on the %s host', (host)
     const network = new InProcessNetwork();
     // The arbiter's configuration needs no schema.
     const [d1, d2, arb] = (open = await Promise.all(nodesParam.map((_, nodeId) => openNode({ nodeId, nodes: nodesParam, host, network, ...(nodeId < 2 ? { schema } : {}) })))) as [ClusterNode, ClusterNode, ClusterNode];
-    await until('a data node leads', () => [d1, d2].some((n) => n.info().role === 'leader') && arb.info().leader !== undefined);
+    await until('a data node leads', () => [d1, d2].some((n) => n.info().role === 'leader') && arb.info().leader !== undefined, 500);
     expect(arb.info()).toMatchObject({ arbiter: true });
     expect(d1.info().peers.find((p) => p.nodeId === 'arb')).toMatchObject({ arbiter: true });
 
@@ -50,7 +46,7 @@ describe.each(['inline', 'thread'] as const)('an arbiter on the %s host', (host)
     await other.stop({ scope: 'local' }); // one data node gone: the leader and the arbiter are 2 of 3
     await leader.write((tx) => void tx.upsert('kv', { k: 'b', v: 2 }));
     expect(leader.read((tx) => tx.get('kv', 'b')?.['v'])).toBe(2);
-    await until('the arbiter holds the commit in its log', () => arb.info().commitIndex >= leader.info().commitIndex);
+    await until('the arbiter holds the commit in its log', () => arb.info().commitIndex >= leader.info().commitIndex, 500);
 
     expect(await codeOf(() => arb.read((tx) => tx.get('kv', 'a')))).toBe('ARBITER');
     expect(await codeOf(arb.write((tx) => void tx.upsert('kv', { k: 'c', v: 3 })))).toBe('ARBITER');

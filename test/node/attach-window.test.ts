@@ -9,6 +9,7 @@ import type { ClusterNode } from '../../src/node/cluster-node.js';
 import { openNode } from '../../src/node/cluster-node.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
+import { until } from './until.js';
 
 const schema: SchemaDef = { tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }] };
 let open: ClusterNode[] = [];
@@ -16,10 +17,6 @@ afterEach(async () => {
   await Promise.all(open.map((n) => n.stop({ scope: 'local' })));
   open = [];
 });
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error(`timed out waiting until ${what}`);
-}
 const get = (node: ClusterNode, k: string) => node.read((tx) => tx.get('kv', k)?.['v']);
 const put = (node: ClusterNode, k: string, v: number) => node.write((tx) => void tx.upsert('kv', { k, v }));
 

@@ -12,6 +12,7 @@ import { openNode } from '../../src/node/cluster-node.js';
 import type { NodeParams } from '../../src/node/params.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
+import { until } from './until.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -24,11 +25,6 @@ afterEach(async () => {
   open = [];
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error(`timed out waiting until ${what}`);
-}
 
 async function cluster(count: number, host: 'inline' | 'thread', extra: (i: number) => Partial<NodeParams> = () => ({})) {
   const network = new InProcessNetwork();
