@@ -343,8 +343,13 @@ export class SimCluster {
     }
   }
 
-  private onMembership(node: string, state: 'detached' | 'attached'): void {
+  private onMembership(node: string, state: 'detached' | 'attached' | 'refused'): void {
     const membership = this.memberships.get(node)!;
+    // A leader refused the detach (it would leave no quorum possible): the node stays in, as ClusterNode's.
+    if (state === 'refused') {
+      if (membership.state === 'detaching') (membership.state = 'attached'), (membership.attachWanted = false);
+      return;
+    }
     membership.state = state;
     this.membershipChanges.push({ node, state, atMs: this.sim.nowMs });
     const store = this.stores.get(node);

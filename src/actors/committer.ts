@@ -46,7 +46,11 @@ export interface ApplyEntries {
   readonly type: 'apply';
   /** The log index of the first payload (a window batch's payloads share their entry's index). */
   readonly index: number;
-  /** The log index of the last payload. */
+  /**
+   * The log index of the last entry handed on, commands or not: a batch may end with (or be only) a new
+   * leader's noop or a membership entry, and a cluster-wide stop waits for the tables to hold the index
+   * the replicator handed on (`payloads` is then empty).
+   */
   readonly last: number;
   readonly payloads: readonly LogPayload[];
 }
@@ -118,17 +122,16 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
             return;
           case 'committed': {
             let first = -1;
-            let last = -1;
             const payloads: LogPayload[] = [];
             for (const entry of message.entries) {
               if (entry.data.kind !== 'command') continue;
               if (first < 0) first = entry.index;
-              last = entry.index;
               const from = payloads.length;
               pushPayloads(entry.data.payload, payloads);
               for (let i = from; i < payloads.length; i++) if (payloads[i]!.origin === origin) release(payloads[i]!.id);
             }
-            if (payloads.length > 0) ctx.send(app, { type: 'apply', index: first, last, payloads } satisfies ApplyEntries);
+            const last = message.entries.at(-1)?.index;
+            if (last !== undefined) ctx.send(app, { type: 'apply', index: first < 0 ? last : first, last, payloads } satisfies ApplyEntries);
             return;
           }
           case 'quorum':

@@ -392,7 +392,7 @@ export class ClusterNode {
         this.view = message as ClusterView;
         return;
       case 'membership':
-        this.membership.reached((message as MembershipDone).state, this.store);
+        this.membership.reached(message as MembershipDone, this.store);
         return;
       case 'stopProgress':
         this.stopBarrier.progressed(message as StopProgress);

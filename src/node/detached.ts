@@ -14,6 +14,7 @@
  */
 import type { Store } from '../store/store.js';
 import { ChorusError } from '../runtime/errors.js';
+import type { MembershipDone } from '../actors/replicator-messages.js';
 
 export type MembershipState = 'attached' | 'detaching' | 'detached' | 'attaching';
 
@@ -72,8 +73,15 @@ export class DetachControl {
     }
   }
 
-  /** The replicator reports the node out (standing still) or back in. */
-  reached(state: 'detached' | 'attached', store: Store | undefined): void {
+  /** The replicator reports the node out (standing still) or back in, or that a leader refused the detach. */
+  reached(done: MembershipDone, store: Store | undefined): void {
+    const state = done.state;
+    if (state === 'refused') {
+      if (this.detachCalledOff) return; // the attach asked when the detach was called off answers
+      this.state = 'attached';
+      this.settle('detached', new ChorusError('NO_QUORUM', `detach of node ${this.nodeId} was refused by the leader: ${done.reason ?? 'no reason given'}; the node stays in the cluster`));
+      return;
+    }
     if (state === 'detached' && this.detachCalledOff) {
       this.state = 'attaching'; // the attach asked when the detach was called off is under way
       return;
@@ -82,11 +90,17 @@ export class DetachControl {
     this.state = state;
     if (state === 'detached') this.keepAttachPoint(store);
     else this.attachPoint = undefined;
+    this.settle(state);
+  }
+
+  /** Settles the waiter for `want`, if any: resolved, or rejected with `error`. */
+  private settle(want: 'detached' | 'attached', error?: Error): void {
     const waiter = this.waiter;
-    if (waiter === undefined || waiter.want !== state) return;
+    if (waiter === undefined || waiter.want !== want) return;
     this.waiter = undefined;
     clearTimeout(waiter.timer);
-    waiter.resolve();
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
   }
 
   /** The tables as they are now are what attach goes back to. */

@@ -60,7 +60,11 @@ export class StopBarrier {
     const p = this.progress;
     const why = p === undefined
       ? 'its own writes had not settled'
-      : [p.notStopping.length > 0 ? `${p.notStopping.join(', ')} had not called stop` : '', p.behind.length > 0 ? `${p.behind.join(', ')} had not applied up to log index ${p.target}` : ''].filter((x) => x !== '').join('; ');
+      : [
+          p.notStopping.length > 0 ? `${p.notStopping.join(', ')} had not called stop` : '',
+          p.behind.length > 0 ? `${p.behind.join(', ')} had not applied up to log index ${p.target}` : '',
+          p.done && !this.holds(p.target) ? `its own tables had not applied up to log index ${p.target}` : '',
+        ].filter((x) => x !== '').join('; ');
     return new ChorusError('TIMEOUT', `stop: node ${this.nodeId} waited ${timeoutMs} ms (stopTimeoutMs) for the cluster to stop with it: ${why}. It stopped alone.`);
   }
 }

@@ -257,6 +257,27 @@ describe('openNode with a custom quorum rule', () => {
     await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'alone', v: 1 })); // n1 alone is a quorum
     await expect(nodes[1]!.write((tx) => void tx.upsert('kv', { k: 'pair', v: 1 }))).rejects.toMatchObject({ code: 'NO_QUORUM', message: expect.stringContaining('custom quorum rule') });
   });
+
+  it('refuses to detach the node every quorum needs, telling the caller why (as leader and as follower), and keeps committing', async () => {
+    const network = new InProcessNetwork();
+    const checkQuorum = (ids: readonly string[]) => ids.includes('n1');
+    // A refusal that only timed out would end in TIMEOUT after writeTimeoutMs, past the test's own timeout.
+    nodes = await Promise.all(addrs.map((_, nodeId) => openNode({ nodeId, nodes: addrs.map((addr) => ({ addr })), schema, network, checkQuorum, writeTimeoutMs: 120_000 })));
+    for (let i = 0; i < 300 && !nodes.every((n) => n.info().hasQuorum && n.info().leader !== undefined); i++) await new Promise((r) => setTimeout(r, 10));
+    const n1 = nodes[0]!;
+    const refused = { code: 'NO_QUORUM', message: expect.stringMatching(/detach of node n1 was refused by the leader: the members left, \["n2","n3"\], would be no quorum under the custom quorum rule/) };
+    await expect(n1.detach()).rejects.toMatchObject(refused);
+    // Now with n1 in the other role: leading if it followed, following if it led.
+    const wasLeader = n1.info().role === 'leader';
+    n1.transferLeadership(wasLeader ? 'n2' : 'n1');
+    if (!wasLeader) nodes.find((n) => n.info().role === 'leader')!.transferLeadership('n1');
+    for (let i = 0; i < 300 && (n1.info().role === 'leader') === wasLeader; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(n1.info().role === 'leader').toBe(!wasLeader);
+    await expect(n1.detach()).rejects.toMatchObject(refused);
+    expect(n1.info().membership).toBe('attached');
+    await nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'still', v: 1 }));
+    expect(get(n1, 'still')).toBe(1);
+  });
 });
 
 describe('openNode parameters', () => {

@@ -76,6 +76,14 @@ describe.each(['inline', 'thread'] as const)('stop() on the %s host', (host) => 
     for (const message of errors) expect(message).toMatch(/: n3 had not called stop\. /); // n3, stopped alone, is still a member; n4 is not
   });
 
+  it("a cluster of one stops at once, also once its tables are at the leader's noop (no write ever made)", async () => {
+    const [node] = await cluster(1, host);
+    // The replicator has handed on the noop of the leader's term: the stop waits for the tables to be there.
+    await until('the noop applied', () => node!.info().appliedIndex >= 1);
+    await node!.stop({ timeoutMs: 20_000 });
+    expect(node!.info().state).toBe('stopped');
+  });
+
   it('refuses bad options, naming them', async () => {
     const [node] = await cluster(1, host);
     await expect(node!.stop({ scope: 'everywhere' as 'local' })).rejects.toThrow(/stop: scope must be 'cluster' or 'local'/);

@@ -179,6 +179,8 @@ export interface MembersChangeResp extends Envelope {
    * from a deposed leader), and a request against that would never be acted on.
    */
   readonly version: number;
+  /** The request `op` was refused, and why: the membership it leads to could never commit anything. */
+  readonly refused?: { readonly op: 'detach' | 'attach'; readonly reason: string };
 }
 
 export type RaftMessage = PreVote | PreVoteResp | Vote | VoteResp | Append | AppendResp | Propose | ProposeRefused | TimeoutNow | Snapshot | SnapshotResp | ReadIndex | ReadIndexResp | MembersChange | MembersChangeResp;

@@ -23,6 +23,10 @@ export abstract class RaftMembership extends RaftState {
   protected membershipHeard = false;
   /** The membership version a leader last told this node it was at: the next request is made against it. */
   private leaderVersion: number | undefined;
+  /** Why a leader refused the request last made (see changeMembers), until the host forgets the request. */
+  private refusal: string | undefined;
+  /** Why this leader's changeMembers last returned 'refused'. */
+  private refusedBecause = '';
   /**
    * This node in the membership: 'member'; 'joining' or 'leaving' while a change that adds or removes it
    * is under way; 'out' once neither the latest nor the committed membership holds it. Taken out, a node
@@ -72,10 +76,13 @@ export abstract class RaftMembership extends RaftState {
     if (this.membershipAsked !== op) {
       this.membershipAsked = op;
       this.membershipHeard = false;
+      this.refusal = undefined;
     }
     if (this.role === 'leader') {
       this.membershipHeard = true; // the leader is the one who knows
-      return this.changeMembers(op, this.id);
+      const result = this.changeMembers(op, this.id);
+      if (result === 'refused') this.refusal = this.refusedBecause;
+      return result;
     }
     const seen = this.leaderVersion ?? Math.max(this.members.currentIndex(), this.leaderMembership?.index ?? 0);
     const ask = (to: NodeId) => this.send({ type: 'membersChange', term: this.term, from: this.id, to, op, node: this.id, seen });
@@ -86,11 +93,26 @@ export abstract class RaftMembership extends RaftState {
     return 'forwarded';
   }
 
+  /**
+   * Why a leader refused the request `op` last made, if it did: the change would leave a membership that
+   * could never commit anything. The request stands refused until the host forgets it.
+   */
+  membershipRefused(op: 'detach' | 'attach'): string | undefined {
+    return this.membershipAsked === op ? this.refusal : undefined;
+  }
+
+  /** The host gave up the request (refused): the next one starts afresh. */
+  forgetMembershipRequest(): void {
+    this.membershipAsked = undefined;
+    this.refusal = undefined;
+  }
+
   protected stepMembers(m: MembersChange | MembersChangeResp): void {
     if (m.type === 'membersChangeResp') {
       if (m.membership.index > (this.leaderMembership?.index ?? 0)) this.leaderMembership = m.membership;
       this.leaderVersion = m.version;
       this.membershipHeard = true;
+      if (m.refused !== undefined && m.refused.op === this.membershipAsked) this.refusal = m.refused.reason;
       return;
     }
     if (this.role !== 'leader') {
@@ -99,8 +121,10 @@ export abstract class RaftMembership extends RaftState {
     }
     const version = this.members.currentIndex();
     // A request made against another version is only answered (with this one): the asker asks again.
-    if (m.seen === version && this.changeMembers(m.op, m.node) !== 'done') return;
-    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed), version: this.members.currentIndex() });
+    const result = m.seen === version ? this.changeMembers(m.op, m.node) : 'done';
+    if (result !== 'done' && result !== 'refused') return;
+    const refused = result === 'refused' ? { op: m.op, reason: this.refusedBecause } : undefined;
+    this.send({ type: 'membersChangeResp', term: this.term, from: this.id, to: m.node, membership: this.members.at(this.log.committed), version: this.members.currentIndex(), ...(refused === undefined ? {} : { refused }) });
   }
 
   /** Leader: starts the joint membership (old and new) that leads to the one asked for. */
@@ -112,12 +136,18 @@ export abstract class RaftMembership extends RaftState {
     if (this.transferee !== undefined || isJoint(current) || this.members.currentIndex() > this.log.committed) return 'busy';
     if ((op === 'detach') !== current.members.includes(node)) return 'done';
     const members = this.config.voters.map((v) => v.id).filter((id) => (op === 'detach' ? id !== node && current.members.includes(id) : id === node || current.members.includes(id)));
-    if (members.every((id) => this.arbiters.has(id))) return 'refused'; // no data node would be left
+    const left = `the members left, ${JSON.stringify(members)},`;
+    if (members.every((id) => this.arbiters.has(id))) return this.refuse(`${left} would hold no data node (only arbiters)`);
     // A custom rule is not rescaled to a smaller membership (qrank is): refuse a change after which even
     // all its members are no quorum. Its joint entry would commit, and then nothing ever could again.
-    if (!membershipQuorum({ members }, this.config.voters, this.customQuorum)(new Set(members))) return 'refused';
+    if (!membershipQuorum({ members }, this.config.voters, this.customQuorum)(new Set(members))) return this.refuse(`${left} would be no quorum under the custom quorum rule (checkQuorum), and could never commit again`);
     this.appendOwn([{ kind: 'members', membership: { members, old: current.members } }]);
     return 'started';
+  }
+
+  private refuse(reason: string): 'refused' {
+    this.refusedBecause = reason;
+    return 'refused';
   }
 
   /** Leader: once the joint membership commits, the new one alone rules; once that commits, a leader left out steps down. */

@@ -597,6 +597,7 @@ describe('§6 membership changes by joint consensus: detach and attach', () => {
     net.elect('a');
     net.tickAll(2);
     expect(net.node('a').requestMembership('detach')).toBe('refused');
+    expect(net.node('a').membershipRefused('detach')).toMatch(/would hold no data node \(only arbiters\)/);
   });
 
   it('with a custom quorum rule, refuses a detach after which the members left could never form a quorum (the cluster would be wedged for good)', () => {
@@ -620,6 +621,10 @@ describe('§6 membership changes by joint consensus: detach and attach', () => {
     net.detach('c'); // {a, b} would need a third node: refused, c stays
     net.tickAll(50);
     expect(net.node(net.leader()!).members.current()).toEqual({ members: ['a', 'b', 'c'] });
+    // The leader told c why, so that its caller hears it at once rather than a timeout.
+    expect(net.node('c').membershipRefused('detach')).toMatch(/\["a","b"\], would be no quorum under the custom quorum rule/);
+    net.node('c').forgetMembershipRequest();
+    expect(net.node('c').membershipRefused('detach')).toBeUndefined();
     net.propose(net.leader()!, 'x=1');
     net.tickAll(20);
     expect(net.commands('a')).toContain('x=1'); // and the cluster still commits
