@@ -42,7 +42,16 @@ export function rowFromInput(table: TableSchema, input: unknown, base?: Row): Ro
     const given = object[field.name];
     values[i] = given === undefined && base !== undefined ? (base[field.name] as Value) : checkField(table.name, field, given, false);
   }
+  for (const key of table.primaryKey) refuseNaNKey(table, key, values[key.position] as Value);
   return table.makeRow(values);
+}
+
+/**
+ * A float64 key field may hold any number but NaN: NaN equals nothing, so it cannot be found, ordered or
+ * replaced (keyValues refuses it in lookups). Refused with the other checks, before a change-set is made.
+ */
+function refuseNaNKey(table: TableSchema, field: FieldSchema, value: Value): void {
+  if (typeof value === 'number' && Number.isNaN(value)) throw new ValidationError(table.name, field.name, value, 'NaN may not be a key');
 }
 
 /** A row from its wire form (values in this table's field order), checked like user input. */
@@ -53,6 +62,7 @@ export function rowFromArray(table: TableSchema, values: readonly unknown[]): Ro
   const fields = table.fields;
   const checked = new Array<Value>(fields.length);
   for (let i = 0; i < fields.length; i++) checked[i] = checkField(table.name, fields[i] as FieldSchema, values[i], true);
+  for (const key of table.primaryKey) refuseNaNKey(table, key, checked[key.position] as Value);
   return table.makeRow(checked);
 }
 
@@ -61,7 +71,9 @@ export function rowFromArray(table: TableSchema, values: readonly unknown[]): Ro
  * rowFromArray, without materialising the array first: a snapshot load reads a million rows this way.
  */
 export function rowFromReader(table: TableSchema, reader: MsgpackReader, depth: number): Row {
-  return table.readRow(reader, depth);
+  const row = table.readRow(reader, depth);
+  for (const key of table.primaryKey) refuseNaNKey(table, key, row[key.name] as Value);
+  return row;
 }
 
 /** Reads one field's value from msgpack (the value sits `depth` deep) and checks it. */

@@ -5,6 +5,7 @@ import { Schema } from '../../src/store/schema.js';
 import type { SchemaDef, TableDef } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
 import { accounts } from './fixtures.js';
+import { rowFromArray } from '../../src/store/rows.js';
 
 function table(overrides: Partial<TableDef>): SchemaDef {
   return { tables: [{ name: 't', fields: [{ name: 'id', type: 'int32' }, { name: 'v', type: 'string' }], primaryKey: ['id'], ...overrides }] };
@@ -98,6 +99,24 @@ describe('values are type-checked on write (VALIDATION naming table, field and v
     expect(fail({ account: 1, seq: 1, at: 0, payload: [1, 2] }, 'events').field).toBe('payload');
     expect(fail({ account: 1, seq: 1, at: 0, ok: 1 }, 'events').field).toBe('ok');
     expect(fail({ account: 1, seq: 1, at: 0, score: '1' }, 'events').field).toBe('score');
+  });
+
+  test('NaN may be a value but not a key: refused in a float64 key field (single or composite), in insert, upsert and from the wire', () => {
+    const floats = Store.open({
+      tables: [
+        { name: 'byFloat', fields: [{ name: 'x', type: 'float64' }, { name: 'f', type: 'float64', optional: true }], primaryKey: ['x'], indexes: [{ name: 'byF', fields: ['f'] }] },
+        { name: 'pair', fields: [{ name: 'a', type: 'string' }, { name: 'x', type: 'float64' }], primaryKey: ['a', 'x'] },
+      ],
+    });
+    const refused = (body: (tx: Parameters<Parameters<typeof floats.write>[0]>[0]) => void) => expect(() => floats.write(body)).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'x', message: expect.stringMatching(/NaN may not be a key/) }));
+    refused((tx) => void tx.insert('byFloat', { x: NaN }));
+    refused((tx) => void tx.upsert('byFloat', { x: NaN }));
+    refused((tx) => void tx.insert('pair', { a: 'a', x: NaN }));
+    // Anywhere else NaN is a float64 like any other, indexed or not.
+    floats.apply(floats.write((tx) => void tx.insert('byFloat', { x: 1, f: NaN })));
+    expect(floats.read((tx) => Number.isNaN(tx.get('byFloat', 1)?.['f']))).toBe(true);
+    // From the wire (a change-set or image another node made) it is refused alike.
+    expect(() => rowFromArray(floats.schema.table('byFloat'), [NaN, null])).toThrow(/NaN may not be a key/);
   });
 
   test('defaults and optional fields fill in; values are canonical and rows frozen', () => {
