@@ -46,9 +46,9 @@ async function cluster(host: 'inline' | 'thread', extra: Partial<NodeParams> = {
   const leader = async () => {
     for (let i = 0; i < 300; i++) {
       const found = nodes.find((n) => n.info().role === 'leader');
-      // Raft may name its leader before a node's quorum watcher has heard the peers: until it has, that
-      // node never had a quorum, so a cut would raise no quorumLost there.
-      if (found && nodes.every((n) => n.info().leader === found.nodeId && n.info().hasQuorum)) return found;
+      // Raft may name its leader before a node's quorum watcher has heard every peer: a peer not heard yet
+      // raises no disconnect when cut, and a node that never had a quorum raises no quorumLost.
+      if (found && nodes.every((n) => n.info().leader === found.nodeId && n.info().hasQuorum && n.info().peers.every((p) => p.connected))) return found;
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error('no leader');
