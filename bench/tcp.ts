@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LocalCluster } from '../src/cli/local-cluster.js';
 import { connect } from '../src/client/index.js';
+import { clientKeyFor } from '../src/transport/tcp/keys.js';
 import type { Client } from '../src/client/index.js';
 import type { WorkloadResult } from '../src/cli/workload.js';
 import { demoTable, runWorkloadFor } from '../src/cli/workload.js';
@@ -42,7 +43,7 @@ async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (cli
   const clients: Client[] = [];
   try {
     await Promise.all([0, 1, 2].map((i) => cluster.start(i, 30_000)));
-    for (const addr of cluster.clientAddrs) clients.push(await connect(addr, { clusterName: 'bench', secret }));
+    for (const addr of cluster.clientAddrs) clients.push(await connect(addr, { clusterName: 'bench', clientKey: clientKeyFor(secret) }));
     const deadline = performance.now() + 30_000;
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.info()));

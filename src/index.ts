@@ -21,4 +21,6 @@ export { ClusterNode, openNode } from './node/cluster-node.js';
 export { InProcessNetwork } from './transport/in-process.js';
 export type { TcpNodeParams } from './node/tcp.js';
 export type { SslParams } from './transport/tcp/index.js';
+/** The client key of a cluster secret: what chorusdb/client's connect takes (docs/client.md). */
+export { clientKeyFor } from './transport/tcp/keys.js';
 export type { Window } from './actors/window-flusher.js';

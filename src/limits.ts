@@ -310,6 +310,14 @@ export const nodeStopMsMax = 30_000;
 export const clientConnectionsMax = 1024;
 /** Client port: requests one connection may have in flight; past it, requests are answered OVERLOADED. */
 export const clientRequestsInFlightMax = 4096;
+/**
+ * Client port: answer bytes all clients' connections may hold in this process, waiting for slow
+ * readers (`client.queuedAnswerBytesMax`; default, and the ceiling). Each connection's share is this
+ * divided among the connected clients: past it, the connection's requests are left unread until its
+ * answers drain; past the whole budget, a read's answer is replaced by OVERLOADED (src/client/answer-budget.ts).
+ */
+export const clientQueuedAnswerBytesMaxDefault = 64 * 1024 * 1024;
+export const clientQueuedAnswerBytesMaxCeiling = 16 * 1024 * 1024 * 1024;
 /** Client protocol: operations in one write or read request. */
 export const clientOpsPerRequestMax = 1000;
 /** Client protocol: rows one range operation returns at most (its default limit). */

@@ -10,6 +10,7 @@ import { runRuntimeDemo } from './demo-runtime.js';
 import { parseSimArgs, runSim, simUsage } from './sim.js';
 import { nodeUsage, runNodeCommand } from './node-command.js';
 import { runStatusCommand } from './status-command.js';
+import { clientKeyUsage, runClientKeyCommand } from './client-key-command.js';
 import { packageVersion } from './version.js';
 
 const usage = `chorus — chorusdb's command line
@@ -25,6 +26,9 @@ Usage:
                      run one cluster node over TCP until SIGINT or SIGTERM (chorus node --help)
   chorus arbiter --config FILE.toml
                      run an arbiter: a voting member with no tables
+  chorus client-key --config FILE.toml
+                     print the cluster's client key: what applications give chorusdb/client
+                     (it admits to client ports only; never give applications the cluster secret)
   chorus status --node ADMIN_ADDR
                      print the cluster as that node sees it: role, connection, qrank, term, commit, lag
   chorus sim ...     run simulated clusters under faults from seeds and check them (chorus sim --help)
@@ -73,6 +77,12 @@ async function main(argv: readonly string[]): Promise<number> {
         setTimeout(() => process.exit(code), exitGraceMs).unref();
         return code;
       });
+    case 'client-key':
+      if (argv.includes('--help')) {
+        process.stdout.write(`${clientKeyUsage}\n`);
+        return 0;
+      }
+      return runClientKeyCommand(argv.slice(1), process.env, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'status':
       return runStatusCommand(argv.slice(1), (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
     case 'demo': {

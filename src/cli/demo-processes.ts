@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '../client/index.js';
 import { connect } from '../client/index.js';
+import { clientKeyFor } from '../transport/tcp/keys.js';
 import type { WorkloadTarget } from './workload.js';
 import { demoTable, describeRun, formatCount, runWorkloadFor, startWorkload } from './workload.js';
 import type { Print } from './demo-shared.js';
@@ -58,7 +59,9 @@ export async function runProcessDemo(print: Print): Promise<number> {
 
 async function tour(cluster: LocalCluster, clients: (Client | undefined)[], secret: string, print: Print): Promise<number> {
   const name = (i: number) => `n${i + 1} (${cluster.addrs[i]})`;
-  const open = (i: number) => connect(cluster.clientAddrs[i]!, { clusterName, secret });
+  // Applications get the client key (what `chorus client-key --config FILE` prints), never the secret.
+  const clientKey = clientKeyFor(secret);
+  const open = (i: number) => connect(cluster.clientAddrs[i]!, { clusterName, clientKey });
   await Promise.all([0, 1, 2].map((i) => cluster.start(i, demoSettleMsMax)));
   for (let i = 0; i < 3; i++) clients[i] = await open(i);
   const live = () => clients.flatMap((c, i) => (c === undefined ? [] : [{ i, c }]));

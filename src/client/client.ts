@@ -23,15 +23,21 @@ import { DialerHandshake, makeProver } from '../transport/tcp/handshake.js';
 import { tuneSocket } from '../transport/tcp/link.js';
 import { ANY_NODE, CLIENT_PREFIX, frameToWire } from '../transport/tcp/protocol.js';
 import type { ClientResponse } from '../transport/tcp/protocol.js';
+import { parseClientKey } from '../transport/tcp/keys.js';
 import { checkPeer, clientOptions, loadTls } from '../transport/tcp/tls.js';
 import { ChorusError } from '../runtime/errors.js';
 import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
 import type { ErrorValue, HashResult, InfoResult, ReadOp, ReadResult, Request, WriteOp, WriteResult } from './protocol.js';
 
 export interface ClientOptions {
-  /** The cluster's name and secret, as its nodes have them. */
+  /** The cluster's name, as its nodes have it. */
   readonly clusterName: string;
-  readonly secret: string | Uint8Array;
+  /**
+   * The cluster's client key: 64 hex digits, as `chorus client-key --config FILE` prints them (or
+   * `clientKeyFor(secret)` computes them). Not the cluster secret: a node refuses that, and the client
+   * key admits to the client port only, never to the peer port (src/transport/tcp/keys.ts).
+   */
+  readonly clientKey: string | Uint8Array;
   /** TLS, as the nodes' `sslParams` (this side's certificate and key, the CA, verifyMode). */
   readonly sslParams?: SslParams;
   /** Milliseconds to connect, finish TLS and authenticate (default 5000). */
@@ -39,6 +45,10 @@ export interface ClientOptions {
   /** Milliseconds a request may wait for its answer before it fails with TIMEOUT (default 30000). */
   readonly requestTimeoutMs?: number;
   readonly socketDomain?: 'ipv4' | 'ipv6';
+  /**
+   * The largest answer this client accepts (default 16 MiB). The node is told it at the handshake and
+   * answers a larger result with TOO_LARGE; a request larger than the node's own bound fails TOO_LARGE here.
+   */
   readonly frameBytesMax?: number;
   readonly outgoingBytesMax?: number;
 }
@@ -76,13 +86,17 @@ interface Pending {
 export async function connect(addr: string, options: ClientOptions): Promise<Client> {
   const endpoint = parseEndpoint('connect: addr', addr, false);
   const name = `${CLIENT_PREFIX}${randomBytes(6).toString('hex')}`;
-  const { requestTimeoutMs = clientRequestTimeoutMsDefault, ...tcp } = options;
+  if ('secret' in (options as object)) {
+    throw new ChorusError('INVALID_ARGUMENT', 'connect: there is no secret option: give clientKey, the client key `chorus client-key --config FILE` prints (the cluster secret admits no client)');
+  }
+  const { requestTimeoutMs = clientRequestTimeoutMsDefault, clientKey, ...tcp } = options;
+  const key = parseClientKey('connect', clientKey);
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > tcpTimeMsMax) {
     throw new ChorusError('INVALID_ARGUMENT', `connect: requestTimeoutMs must be an integer in [1, ${tcpTimeMsMax}], got ${JSON.stringify(requestTimeoutMs)}`);
   }
   let config;
   try {
-    config = resolveTcpConfig({ ...tcp, self: name, listen: '127.0.0.1:0', peers: {} });
+    config = resolveTcpConfig({ ...tcp, secret: key, self: name, listen: '127.0.0.1:0', peers: {} });
   } catch (error) {
     throw new ChorusError('INVALID_ARGUMENT', (error as Error).message.replace(/^TcpNetwork: /, 'connect: '));
   }
@@ -92,13 +106,13 @@ export async function connect(addr: string, options: ClientOptions): Promise<Cli
   return new Promise<Client>((resolve, reject) => {
     const owner: ConnectionOwner = {
       codec: session.codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs,
-      admitted: (_c, node) => {
-        resolve(session.client(node, connection));
+      admitted: (c, node) => {
+        resolve(session.client(node, connection, c.peerFrameBytesMax));
         return undefined;
       },
       received: (_c, frame) => frame.type === 'response' && (session.answer(frame), true),
       closed: (_c, reason, _kind, node) => {
-        if (node === undefined) reject(new ClientError('CONNECTION', `could not connect to ${addr}: ${reason}`));
+        if (node === undefined) reject(new ClientError('CONNECTION', `could not connect to ${addr}: ${reason}${reason.includes('bad proof') ? badKeyHint : ''}`));
         session.fail('CONNECTION', `the connection to ${node ?? addr} failed: ${reason}`);
       },
     };
@@ -113,11 +127,15 @@ export async function connect(addr: string, options: ClientOptions): Promise<Cli
     socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
       if (refusal !== undefined) return connection.close(refusal, 'handshake');
-      connection.startDialer(new DialerHandshake({ self: name, cluster: config.clusterName, prover: makeProver(config.secret), nonce: new Uint8Array(randomBytes(tcpNonceBytes)) }, ANY_NODE));
+      connection.startDialer(new DialerHandshake({
+        self: name, cluster: config.clusterName, prover: makeProver(key), nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax, credential: 'client key',
+      }, ANY_NODE));
     });
     raw.connect({ host: endpoint.host, port: endpoint.port, family: config.family });
   });
 }
+
+const badKeyHint = ': check clientKey (what `chorus client-key --config FILE` prints for this cluster; the cluster secret is not a client key)';
 
 /** The requests of one connection: ids, answers, timeouts. */
 class Session {
@@ -125,15 +143,19 @@ class Session {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: ClientError | undefined;
+  /** The node's frameBytesMax (it stated it at the handshake): no request may be larger. */
+  private requestBytesMax: number;
 
   constructor(
     private readonly requestTimeoutMs: number,
     private readonly frameBytesMax: number,
   ) {
     this.codec = new FrameCodec(frameBytesMax);
+    this.requestBytesMax = frameBytesMax;
   }
 
-  client(node: string, connection: Connection): Client {
+  client(node: string, connection: Connection, nodeFrameBytesMax: number): Client {
+    this.requestBytesMax = Math.min(this.frameBytesMax, nodeFrameBytesMax);
     const request = <T>(body: Request) => this.request<T>(connection, body);
     return {
       node,
@@ -175,8 +197,8 @@ class Session {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.pending.size >= clientPendingRequestsMax) return Promise.reject(new ClientError('OVERLOADED', `${clientPendingRequestsMax} requests already wait for answers (clientPendingRequestsMax)`));
     const id = this.nextId++;
-    const encoded = this.codec.encode(frameToWire({ type: 'request', id, op }), this.frameBytesMax);
-    if (!encoded.ok) return Promise.reject(new ClientError('BAD_REQUEST', `the request cannot be sent: ${encoded.reason}`));
+    const encoded = this.codec.encode(frameToWire({ type: 'request', id, op }), this.requestBytesMax);
+    if (!encoded.ok) return Promise.reject(new ClientError(encoded.tooLarge ? 'TOO_LARGE' : 'BAD_REQUEST', `the request cannot be sent: ${encoded.reason}`));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);

@@ -1,12 +1,15 @@
 /**
- * A node's client port: clients (chorusdb/client) connect with the same framing, the same TLS and the
- * same HMAC handshake over the cluster secret as peers do (a client names itself `client:<id>` and
- * dials ANY_NODE), then send requests and get responses on that one connection, answered in any order.
+ * A node's client port: clients (chorusdb/client) connect with the same framing and TLS as peers, and
+ * the same HMAC handshake over the client key instead of the peer key (both derived from the cluster
+ * secret: src/transport/tcp/keys.ts; a client names itself `client:<id>` and dials ANY_NODE), then send
+ * requests and get responses on that one connection, answered in any order.
  *
  * Bounds: clientConnectionsMax admitted clients, clientRequestsInFlightMax requests in flight per
- * connection (more are answered OVERLOADED at once), every answer within frameBytesMax (a larger one
- * is answered TOO_LARGE), outgoingBytesMax of answers queued per connection (a client that does not
- * read them is disconnected). Handshakes are bounded as on the peer port (acceptor.ts).
+ * connection (more are answered OVERLOADED at once), every answer within the smaller of this node's
+ * frameBytesMax and the one the client stated at the handshake (a larger one is answered TOO_LARGE, on
+ * that request only), outgoingBytesMax of answers queued per connection (a client that does not read
+ * them is disconnected), and queuedAnswerBytesMax of answers queued on all connections together
+ * (answer-budget.ts). Handshakes are bounded as on the peer port (acceptor.ts).
  */
 import type { LogLevel, LogRecord } from '../runtime/actor.js';
 import { defaultLogSink } from '../runtime/host.js';
@@ -17,10 +20,15 @@ import { Acceptor, isClientName } from '../transport/tcp/acceptor.js';
 import type { Connection, ConnectionOwner, Counters } from '../transport/tcp/connection.js';
 import { FrameCodec } from '../transport/tcp/framing.js';
 import { makeProver } from '../transport/tcp/handshake.js';
+import { clientKey } from '../transport/tcp/keys.js';
 import type { ClientRequest, ClientResponse } from '../transport/tcp/protocol.js';
 import { frameToWire } from '../transport/tcp/protocol.js';
 import { loadTls } from '../transport/tcp/tls.js';
-import { clientConnectionsMax, clientRequestsInFlightMax } from '../limits.js';
+import { invalidArgument } from '../runtime/errors.js';
+import {
+  clientConnectionsMax, clientQueuedAnswerBytesMaxCeiling, clientQueuedAnswerBytesMaxDefault, clientRequestsInFlightMax, tcpHandshakeFrameBytesMax,
+} from '../limits.js';
+import { AnswerBudget } from './answer-budget.js';
 import type { ErrorValue, Request } from './protocol.js';
 import { parseRequest } from './protocol.js';
 
@@ -36,6 +44,12 @@ export interface ClientPortOptions {
   readonly execute: (request: Request) => Promise<unknown>;
   /** Told each request's outcome ('ok' or the error code), for metrics. */
   readonly outcome?: (request: Request, outcome: string) => void;
+  /**
+   * Bytes of answers all clients' connections may hold waiting to leave (default 64 MiB; at least
+   * tcp.frameBytesMax). See answer-budget.ts: a slow reader's requests wait past its share, and past
+   * the budget a read is answered OVERLOADED.
+   */
+  readonly queuedAnswerBytesMax?: number;
 }
 
 export interface ClientPort {
@@ -49,22 +63,36 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   const { listening: _, ...tcp } = options.tcp;
   const config = resolveTcpConfig({ ...tcp, self: options.self, listen: options.listen, peers: {} });
   const log = (level: LogLevel, msg: string) => (options.log ?? defaultLogSink)({ level, timeMs: performance.timeOrigin + performance.now(), node: options.self, actor: 'client-port', msg, fields: undefined });
+  const answerBytesMax = options.queuedAnswerBytesMax ?? clientQueuedAnswerBytesMaxDefault;
+  if (!Number.isSafeInteger(answerBytesMax) || answerBytesMax < config.frameBytesMax || answerBytesMax > clientQueuedAnswerBytesMaxCeiling) {
+    throw invalidArgument('startClientPort', `queuedAnswerBytesMax must be an integer in [tcp.frameBytesMax (${config.frameBytesMax}), ${clientQueuedAnswerBytesMaxCeiling}], got ${JSON.stringify(answerBytesMax)}`);
+  }
   const codec = new FrameCodec(config.frameBytesMax);
   const counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   const inFlight = new Map<Connection, number>();
   let open = true;
 
-  const respond = (connection: Connection, response: ClientResponse) => {
+  const errorFrame = (id: number, code: string, message: string) =>
+    codec.encode(frameToWire({ type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue }), tcpHandshakeFrameBytesMax);
+  /** `refusable`: a read's answer, replaced by OVERLOADED when the node's answer budget is full. */
+  const respond = (connection: Connection, response: ClientResponse, refusable: boolean) => {
     if (connection.closed) return;
-    let encoded = codec.encode(frameToWire(response), config.frameBytesMax);
+    // The client reads no frame larger than it said at the handshake (it would close the connection,
+    // failing every request on it): a larger answer is refused on this request only.
+    const bound = Math.min(config.frameBytesMax, connection.peerFrameBytesMax);
+    let encoded = codec.encode(frameToWire(response), bound);
     if (!encoded.ok) {
-      const error: ErrorValue = { code: 'TOO_LARGE', message: `the answer cannot be sent: ${encoded.reason}` };
-      encoded = codec.encode(frameToWire({ type: 'response', id: response.id, ok: false, value: error }), config.frameBytesMax);
+      const whose = encoded.tooLarge && bound < config.frameBytesMax ? ", the client's frameBytesMax" : '';
+      encoded = errorFrame(response.id, 'TOO_LARGE', `the answer cannot be sent: ${encoded.reason}${whose}`);
     }
-    if (encoded.ok && !connection.send(encoded.payload)) connection.close('the client does not read its answers (outgoingBytesMax)', 'ended');
+    if (encoded.ok && refusable && !budget.fits(connection, encoded.payload.byteLength)) {
+      encoded = errorFrame(response.id, 'OVERLOADED', `the answer (${encoded.payload.byteLength} bytes) would take the answers waiting for clients past client.queuedAnswerBytesMax (${answerBytesMax} bytes); nothing was changed, try again later`);
+    }
+    if (!encoded.ok) return;
+    if (!connection.send(encoded.payload, budget.queued(connection, encoded.payload.byteLength))) connection.close('the client does not read its answers (outgoingBytesMax)', 'ended');
   };
 
-  const fail = (connection: Connection, id: number, code: string, message: string) => respond(connection, { type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue });
+  const fail = (connection: Connection, id: number, code: string, message: string) => respond(connection, { type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue }, false);
   /** One request of `connection` is answered (or its connection is gone). */
   const settled = (connection: Connection) => {
     const busy = inFlight.get(connection);
@@ -72,19 +100,13 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   };
 
   // Two handlers per request and no other closure or promise: this runs once per client write.
-  const onRequest = (connection: Connection, frame: ClientRequest) => {
-    const busy = inFlight.get(connection) ?? 0;
-    const id = frame.id;
-    if (busy >= clientRequestsInFlightMax) return fail(connection, id, 'OVERLOADED', `${clientRequestsInFlightMax} requests already in flight on this connection (clientRequestsInFlightMax)`);
-    const parsed = parseRequest(frame.op);
-    if (!parsed.ok) return fail(connection, id, 'BAD_REQUEST', parsed.reason);
-    const request = parsed.value;
-    inFlight.set(connection, busy + 1);
+  const start = (connection: Connection, { id, request }: { readonly id: number; readonly request: Request }, waited: boolean) => {
     options.execute(request).then(
       (value) => {
         settled(connection);
         options.outcome?.(request, 'ok');
-        respond(connection, { type: 'response', id, ok: true, value });
+        respond(connection, { type: 'response', id, ok: true, value }, request.type !== 'write');
+        budget.settled(connection, waited);
       },
       (error: unknown) => {
         settled(connection);
@@ -92,8 +114,20 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
         options.outcome?.(request, code);
         if (code === 'INTERNAL') log('error', `request failed: ${(error as Error).stack ?? String(error)}`);
         fail(connection, id, code, (error as Error).message ?? String(error));
+        budget.settled(connection, waited);
       },
     );
+  };
+  const budget = new AnswerBudget(answerBytesMax, (connection, reason) => connection.close(reason, 'ended'), start);
+
+  const onRequest = (connection: Connection, frame: ClientRequest) => {
+    const busy = inFlight.get(connection) ?? 0;
+    const id = frame.id;
+    if (busy >= clientRequestsInFlightMax) return fail(connection, id, 'OVERLOADED', `${clientRequestsInFlightMax} requests already in flight on this connection (clientRequestsInFlightMax)`);
+    const parsed = parseRequest(frame.op);
+    if (!parsed.ok) return fail(connection, id, 'BAD_REQUEST', parsed.reason);
+    inFlight.set(connection, busy + 1);
+    budget.run(connection, { id, request: parsed.value });
   };
 
   const handlers: Pick<ConnectionOwner, 'admitted' | 'closed' | 'received'> = {
@@ -101,12 +135,14 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
       if (!open) return 'the node is shutting down';
       if (inFlight.size >= clientConnectionsMax) return `too many clients (clientConnectionsMax ${clientConnectionsMax})`;
       inFlight.set(connection, 0);
+      budget.open(connection);
       log('debug', `client ${client} connected from ${connection.remote}`);
       return undefined;
     },
     received: (connection, frame) => frame.type === 'request' && (onRequest(connection, frame), true),
     closed: (connection, reason, kind, client) => {
       inFlight.delete(connection);
+      budget.close(connection);
       if (client === undefined) log(open ? 'warn' : 'debug', `refused ${connection.remote}: ${reason}`);
       else log(kind === 'badInput' ? 'warn' : 'debug', `client ${client} disconnected: ${reason}`);
     },
@@ -114,7 +150,7 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
 
   const tls = config.ssl === undefined ? undefined : await loadTls(config.ssl);
   const acceptor = new Acceptor('clients', {
-    config, tls, prover: makeProver(config.secret), handlers,
+    config, tls, prover: makeProver(clientKey(config.secret)), handlers,
     isOpen: () => open,
     knows: isClientName,
     owner: (h) => ({ codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs, ...h }),

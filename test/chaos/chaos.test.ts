@@ -23,6 +23,7 @@ import type { FinalValue } from '../../simulate/checkers/index.js';
 import { LocalCluster, freePorts } from '../../src/cli/local-cluster.js';
 import type { Client, ClientOptions } from '../../src/client/index.js';
 import { connect } from '../../src/client/index.js';
+import { clientKeyFor } from '../../src/transport/tcp/keys.js';
 import { Relay } from './relay.js';
 import type { RelayMode } from './relay.js';
 import { RegisterWorkload } from './register.js';
@@ -61,7 +62,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
 it(`keeps a register linearizable, loses no acknowledged write and converges, under partitions, cuts, delays and SIGKILL (seed ${seed})`, async () => {
   const rng = new Rng(seed);
   const secret = randomBytes(24).toString('base64');
-  const clientOptions: ClientOptions = { clusterName: 'chaos', secret, requestTimeoutMs: 6_000 };
+  const clientOptions: ClientOptions = { clusterName: 'chaos', clientKey: clientKeyFor(secret), requestTimeoutMs: 6_000 };
   const relayPorts = await freePorts(size * size);
   const relayAddr = (from: number, to: number) => `127.0.0.1:${relayPorts[from * size + to]}`;
   cluster = await LocalCluster.create({

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../transport/tcp-harness.js';
 import { bin, clusterFiles, clusterSecret, killAll, startProcess } from './processes.js';
 import { connect } from '../../src/client/index.js';
+import { clientKeyFor } from '../../src/transport/tcp/keys.js';
 import type { ClusterFiles } from './processes.js';
 
 const dirs: string[] = [];
@@ -126,7 +127,11 @@ describe('chorus node and chorus arbiter as processes', () => {
     expect(lines[4]).toMatch(new RegExp(`^${cluster.addrs[2]}\\s+\\w+ \\(arbiter\\)\\s+connected\\s+1\\s+\\d+`));
 
     // The client port: a write through node 0, read back linearizably through node 1.
-    const [c0, c1] = await Promise.all([0, 1].map((i) => connect(ready[i]!['client'] as string, { clusterName: 'cli-test', secret: clusterSecret })));
+    // The client key as an operator gets it: chorus client-key prints it, and never the secret.
+    const key = await chorusAsync(['client-key', '--config', cluster.files[0]!]);
+    expect(key).toMatchObject({ status: 0, stdout: `${clientKeyFor(clusterSecret)}\n` });
+    expect(key.stdout + key.stderr).not.toContain(clusterSecret);
+    const [c0, c1] = await Promise.all([0, 1].map((i) => connect(ready[i]!['client'] as string, { clusterName: 'cli-test', clientKey: key.stdout.trim() })));
     await c0!.write([{ op: 'upsert', table: 'kv', row: { k: 1, v: 'from a client' } }]);
     expect((await c1!.read([{ op: 'get', table: 'kv', key: 1 }], { consistency: 'linearizable' })).results).toEqual([{ k: 1, v: 'from a client' }]);
     await Promise.all([c0!.close(), c1!.close()]);

@@ -15,6 +15,7 @@ import { execute } from '../../src/client/execute.js';
 import { ClientError, connect } from '../../src/client/index.js';
 import type { Client, ClientOptions } from '../../src/client/index.js';
 import { SECRET, freePorts, logText, waitFor } from '../transport/tcp-harness.js';
+import { clientKeyFor } from '../../src/transport/tcp/keys.js';
 
 const schema: SchemaDef = {
   tables: [{
@@ -24,7 +25,7 @@ const schema: SchemaDef = {
   }],
 };
 const tcp = { clusterName: 'client-test', secret: SECRET, connectIntervalMs: 50 };
-const options: ClientOptions = { clusterName: 'client-test', secret: SECRET };
+const options: ClientOptions = { clusterName: 'client-test', clientKey: clientKeyFor(SECRET) };
 const logs: LogRecord[] = [];
 let nodes: ClusterNode[] = [];
 let ports: ClientPort[] = [];
@@ -107,9 +108,9 @@ describe('chorusdb/client', () => {
     expect(await code(c.info())).toBe('ok');
   });
 
-  it('refuses a client with the wrong secret, and a client on the peer port', async () => {
-    const wrong = connect(`127.0.0.1:${ports[0]!.address.port}`, { ...options, secret: 'not the cluster secret at all' });
-    await expect(wrong).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringContaining('does not know the cluster secret') });
+  it('refuses a client with the wrong client key, and a client on the peer port', async () => {
+    const wrong = connect(`127.0.0.1:${ports[0]!.address.port}`, { ...options, clientKey: clientKeyFor('not the cluster secret at all') });
+    await expect(wrong).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringContaining('does not know the client key (bad proof): check clientKey') });
     const peerPort = connect(nodes[0]!.nodeId, options);
     await expect(peerPort).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringContaining('refused by the peer: wrong node') });
     expect(logText(logs)).not.toContain(SECRET);

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SinkReport } from '../../src/actors/examples/stream.js';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
+import { peerKey } from '../../src/transport/tcp/keys.js';
 import { PROTOCOL_VERSION, frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
 import { tcpPendingHandshakesMax } from '../../src/limits.js';
 import type { RemoteStream, TestMember } from './tcp-harness.js';
@@ -51,7 +52,7 @@ const frame = (value: unknown): Uint8Array => {
 /** Connects as node x with the right secret and completes the handshake, as a real peer would. */
 async function authenticated(port: number) {
   const client = await raw(port);
-  const handshake = new DialerHandshake({ self: 'x', cluster: 'test-cluster', prover: makeProver(new TextEncoder().encode(SECRET)), nonce: new Uint8Array(randomBytes(32)), frameBytesMax }, 'a');
+  const handshake = new DialerHandshake({ self: 'x', cluster: 'test-cluster', prover: makeProver(peerKey(new TextEncoder().encode(SECRET))), nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, 'a');
   const reader = new FrameReader(frameBytesMax);
   const send = (frames: readonly WireFrame[]) => frames.forEach((f) => client.socket.write(frame(frameToWire(f))));
   const welcomed = new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import { AcceptorHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
+import { peerKey } from '../../src/transport/tcp/keys.js';
 import { frameToWire, parseFrame } from '../../src/transport/tcp/protocol.js';
 import type { TestMember } from './tcp-harness.js';
 import { tcpFrameBytesMaxDefault } from '../../src/limits.js';
@@ -28,7 +29,7 @@ function stalledPeer(port: number): Promise<{ server: Server; admitted: () => nu
   const server = createServer((socket) => {
     sockets.push(socket);
     const handshake = new AcceptorHandshake(
-      { self: 'x', cluster: 'test-cluster', prover: makeProver(new TextEncoder().encode(SECRET)), nonce: new Uint8Array(randomBytes(32)), frameBytesMax: tcpFrameBytesMaxDefault },
+      { self: 'x', cluster: 'test-cluster', prover: makeProver(peerKey(new TextEncoder().encode(SECRET))), nonce: new Uint8Array(randomBytes(32)), frameBytesMax: tcpFrameBytesMaxDefault, credential: 'cluster secret' },
       () => true,
     );
     const reader = new FrameReader(4096);

@@ -171,9 +171,9 @@ describe('handshake', () => {
   }
 
   const dialer = (options: { secret?: Uint8Array; cluster?: string; self?: string; peer?: string; frameBytesMax?: number } = {}) =>
-    new DialerHandshake({ self: options.self ?? 'a', cluster: options.cluster ?? 'c', prover: makeProver(options.secret ?? secret), nonce: nonceA, frameBytesMax: options.frameBytesMax ?? 65536 }, options.peer ?? 'b');
+    new DialerHandshake({ self: options.self ?? 'a', cluster: options.cluster ?? 'c', prover: makeProver(options.secret ?? secret), nonce: nonceA, frameBytesMax: options.frameBytesMax ?? 65536, credential: 'cluster secret' }, options.peer ?? 'b');
   const acceptor = (options: { secret?: Uint8Array; frameBytesMax?: number } = {}) =>
-    new AcceptorHandshake({ self: 'b', cluster: 'c', prover: makeProver(options.secret ?? secret), nonce: nonceB, frameBytesMax: options.frameBytesMax ?? 65536 }, (node) => node === 'a');
+    new AcceptorHandshake({ self: 'b', cluster: 'c', prover: makeProver(options.secret ?? secret), nonce: nonceB, frameBytesMax: options.frameBytesMax ?? 65536, credential: 'cluster secret' }, (node) => node === 'a');
 
   it('refuses a peer node with another frameBytesMax, naming both, whichever end is smaller', () => {
     // Nodes fill appends and accept writes up to their own bound: a peer with a smaller one could never take them.
@@ -185,7 +185,7 @@ describe('handshake', () => {
 
   it('admits a peer that knows the secret, both ways, in four frames', () => {
     expect(run(dialer(), acceptor())).toEqual({
-      dialer: { ok: true, peer: 'b' }, acceptor: { ok: true, peer: 'a' },
+      dialer: { ok: true, peer: 'b', frameBytesMax: 65536 }, acceptor: { ok: true, peer: 'a', frameBytesMax: 65536 },
       wire: ['d>a hello', 'a>d challenge', 'd>a proof', 'a>d welcome'],
     });
   });

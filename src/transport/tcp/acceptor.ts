@@ -144,7 +144,8 @@ export class Acceptor {
     const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
     if (refusal !== undefined) return connection.close(refusal, 'handshake');
     connection.startAcceptor(new AcceptorHandshake(
-      { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax },
+      { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax,
+        credential: this.kind === 'clients' ? 'client key' : 'cluster secret' },
       (name) => this.host.knows(name),
       this.kind === 'clients',
     ));

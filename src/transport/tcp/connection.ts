@@ -22,6 +22,7 @@ import { FrameReader } from './framing.js';
 import type { AdmittedFrame, WireFrame } from './protocol.js';
 import { frameToWire, parseFrame } from './protocol.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
+import { assert } from '../../runtime/assert.js';
 
 /**
  * Why a connection ended, for counters and log levels: the peer could not be reached (no TCP
@@ -58,6 +59,8 @@ export class Connection {
   private readonly reader = new FrameReader(tcpHandshakeFrameBytesMax);
   private handshake: DialerHandshake | AcceptorHandshake | undefined;
   private peerId: string | undefined;
+  /** The largest frame the admitted peer said it accepts (0 before admission). */
+  private peerFrameBytes = 0;
   /** Frames sent before admission, held until then. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
@@ -94,6 +97,11 @@ export class Connection {
     return this.peerId;
   }
 
+  /** The frameBytesMax the peer stated in its handshake: it accepts no larger frame. */
+  get peerFrameBytesMax(): number {
+    return this.peerFrameBytes;
+  }
+
   get closed(): boolean {
     return this.closedReason !== undefined;
   }
@@ -116,17 +124,29 @@ export class Connection {
 
   /**
    * Queues one encoded frame. False (and nothing queued) when the connection is closed or its
-   * outgoing bytes would pass `outgoingBytesMax`.
+   * outgoing bytes would pass `outgoingBytesMax`. `written` (admitted connections only) is called once
+   * the frame has left this process for the kernel, or failed with the connection: the client port
+   * counts answer bytes waiting in memory by it (src/client/answer-budget.ts).
    */
-  send(frame: Uint8Array): boolean {
+  send(frame: Uint8Array, written?: (error?: Error | null) => void): boolean {
     if (this.closed || this.queuedBytes + frame.byteLength > this.owner.outgoingBytesMax) return false;
     if (this.peerId === undefined) {
+      assert(written === undefined, 'Connection.send: a write callback before admission');
       this.held.push(frame);
       this.heldBytes += frame.byteLength;
       return true;
     }
-    this.write(frame);
+    this.write(frame, written);
     return true;
+  }
+
+  /** Stops reading frames from the peer (TCP pushes back on it) until resumeReading. */
+  pauseReading(): void {
+    if (!this.closed) this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.closed) this.socket.resume();
   }
 
   /**
@@ -180,6 +200,7 @@ export class Connection {
     if (outcome?.ok === false) {
       return this.close(`handshake failed: ${outcome.reason}`, 'handshake', step.send.find((frame) => frame.type === 'refuse'));
     }
+    if (outcome !== undefined) this.peerFrameBytes = outcome.frameBytesMax; // the owner reads it when told
     // The owner may still refuse (it is closing); it is asked before the welcome leaves.
     const veto = outcome === undefined ? undefined : this.owner.admitted(this, outcome.peer);
     if (veto !== undefined) return this.close(veto, 'ended', { type: 'refuse', reason: veto });
@@ -208,7 +229,7 @@ export class Connection {
   }
 
   /** Writes through a cork held until the end of this tick, so that a burst leaves in one syscall. */
-  private write(frame: Uint8Array): void {
+  private write(frame: Uint8Array, written?: (error?: Error | null) => void): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -217,7 +238,8 @@ export class Connection {
         this.socket.uncork();
       });
     }
-    this.socket.write(frame);
+    if (written === undefined) this.socket.write(frame);
+    else this.socket.write(frame, written);
     this.owner.counters.bytesSent += frame.byteLength;
     this.owner.counters.framesSent++;
   }

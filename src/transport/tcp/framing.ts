@@ -23,7 +23,8 @@ export const FRAME_HEADER_BYTES = 4;
 /** Up to this many bytes a copy out of a chunk is a loop, not a subarray and a set. */
 const frameCopyLoopBytesMax = 256;
 
-export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string };
+/** `tooLarge`: encodable, but past the bound it was encoded for (the rest are other failures). */
+export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string; readonly tooLarge?: true };
 
 /**
  * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound can be lowered or
@@ -149,7 +150,7 @@ export class FrameCodec {
       return { ok: false, reason: `not encodable as msgpack: ${(error as Error).message}` };
     }
     const length = frame.byteLength - FRAME_HEADER_BYTES;
-    if (length > frameBytesMax) return { ok: false, reason: `message of ${length} bytes exceeds frameBytesMax (${frameBytesMax})` };
+    if (length > frameBytesMax) return { ok: false, reason: `message of ${length} bytes exceeds frameBytesMax (${frameBytesMax})`, tooLarge: true };
     new DataView(frame.buffer).setUint32(0, length, false);
     return { ok: true, payload: frame };
   }

@@ -1,31 +1,33 @@
 /**
  * The handshake that admits a peer: protocol version, cluster name and node ids, and a mutual HMAC
- * challenge-response over the cluster secret. Pure state machines: they take frames and return frames
+ * challenge-response over a key: the peer key between nodes, the client key on a client port (both
+ * derived one-way from the cluster secret: keys.ts). Pure state machines: they take frames and return frames
  * to send and an outcome; the connection (connection.ts) moves the bytes and runs the timeout.
  *
- * Each side proves it knows the secret without sending it: proof = HMAC-SHA-256(secret, msgpack of
+ * Each side proves it knows the key without sending it: proof = HMAC-SHA-256(key, msgpack of
  * [role label, cluster, prover id, verifier id, verifier's nonce, prover's nonce]). The label differs
  * per role, so a proof cannot be reflected back at its maker; both fresh nonces are in every proof, so
  * a recorded handshake cannot be replayed. Proofs are compared with timingSafeEqual.
  *
- * Invariants: the secret lives only inside the closure `makeProver` returns; no frame, log line or
+ * Invariants: the key lives only inside the closure `makeProver` returns; no frame, log line or
  * reason produced here contains it. A side that has refused or failed never accepts afterwards.
  */
 import { encode } from '@msgpack/msgpack';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Challenge, HandshakeFrame, Hello, WireFrame } from './protocol.js';
 import { ANY_NODE } from './protocol.js';
+import { tcpHandshakeFrameBytesMax } from '../../limits.js';
 
 export type Role = 'dialer' | 'acceptor';
 
-/** Computes and checks proofs; the only holder of the secret after configuration. */
+/** Computes and checks proofs; the only holder of the key after configuration. */
 export interface Prover {
   prove(role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): Uint8Array;
   check(proof: Uint8Array, role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): boolean;
 }
 
-export function makeProver(secret: Uint8Array): Prover {
-  const key = Uint8Array.from(secret); // our own copy: a caller mutating theirs changes nothing
+export function makeProver(secretKey: Uint8Array): Prover {
+  const key = Uint8Array.from(secretKey); // our own copy: a caller mutating theirs changes nothing
   const prove: Prover['prove'] = (role, cluster, prover, verifier, verifierNonce, proverNonce) =>
     new Uint8Array(createHmac('sha256', key).update(encode([`chorusdb/${role}`, cluster, prover, verifier, verifierNonce, proverNonce])).digest());
   return {
@@ -42,7 +44,14 @@ export interface Step {
   /** Frames to send now, in order. */
   readonly send: readonly HandshakeFrame[];
   /** Set once the handshake ends: admitted (with the peer's id), or refused with a reason for the log. */
-  readonly outcome?: { readonly ok: true; readonly peer: string } | { readonly ok: false; readonly reason: string };
+  readonly outcome?: Admitted | { readonly ok: false; readonly reason: string };
+}
+
+/** An admitted peer: its id and the frameBytesMax it stated (the largest frame it accepts). */
+export interface Admitted {
+  readonly ok: true;
+  readonly peer: string;
+  readonly frameBytesMax: number;
 }
 
 export interface HandshakeParams {
@@ -54,15 +63,24 @@ export interface HandshakeParams {
   /**
    * This end's frameBytesMax, told to the other. Two nodes must agree on it: a leader fills its appends
    * and accepts writes up to its own bound, and a peer with a smaller one could never take them (the
-   * same append refused and resent for ever). Clients state theirs (0: not said) and are not compared.
+   * same append refused and resent for ever). A client and a node state theirs and are not compared:
+   * each sends the other nothing larger than the other's bound (src/client).
    */
-  readonly frameBytesMax?: number;
+  readonly frameBytesMax: number;
+  /** What the prover's key is, for reasons: 'cluster secret' (between nodes) or 'client key'. */
+  readonly credential: 'cluster secret' | 'client key';
 }
 
 /** A peer node with another frameBytesMax is refused, naming both (undefined when they agree). */
-function frameBoundMismatch(who: string, theirs: number, ours: number | undefined): Step | undefined {
-  if (ours === undefined || theirs === ours) return undefined;
+function frameBoundMismatch(who: string, theirs: number, ours: number): Step | undefined {
+  if (theirs === ours) return undefined;
   return fail(`${who} has tcp.frameBytesMax ${theirs}, this node ${ours}: every node of a cluster must have the same`, 'frameBytesMax mismatch');
+}
+
+/** A client must accept at least a handshake-sized frame: every answer, an error included, is larger than nothing. */
+function clientFrameBound(who: string, theirs: number): Step | undefined {
+  if (theirs >= tcpHandshakeFrameBytesMax) return undefined;
+  return fail(`${who} states frameBytesMax ${theirs}, below ${tcpHandshakeFrameBytesMax} (tcpHandshakeFrameBytesMax)`, 'frameBytesMax too small');
 }
 
 const fail = (reason: string, tell?: string): Step => ({
@@ -74,6 +92,7 @@ const fail = (reason: string, tell?: string): Step => ({
 export class DialerHandshake {
   private state: 'start' | 'challenged' | 'proved' | 'done' = 'start';
   private peer: string;
+  private peerFrameBytesMax = 0;
 
   constructor(
     private readonly params: HandshakeParams,
@@ -86,7 +105,7 @@ export class DialerHandshake {
   start(): Step {
     this.state = 'challenged';
     const { cluster, self, nonce } = this.params;
-    return { send: [{ type: 'hello', cluster, from: self, to: this.peer, nonce, frameBytesMax: this.params.frameBytesMax ?? 0 } satisfies Hello] };
+    return { send: [{ type: 'hello', cluster, from: self, to: this.peer, nonce, frameBytesMax: this.params.frameBytesMax } satisfies Hello] };
   }
 
   step(frame: WireFrame): Step {
@@ -97,19 +116,21 @@ export class DialerHandshake {
       this.state = step.outcome === undefined ? 'proved' : 'done';
       return step;
     }
-    if (this.state === 'proved' && frame.type === 'welcome') return this.done({ send: [], outcome: { ok: true, peer: this.peer } });
+    if (this.state === 'proved' && frame.type === 'welcome') return this.done({ send: [], outcome: { ok: true, peer: this.peer, frameBytesMax: this.peerFrameBytesMax } });
     return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
   }
 
   private onChallenge(frame: Challenge): Step {
-    const { cluster, self, prover, nonce } = this.params;
-    if (this.peer === ANY_NODE && frame.from !== ANY_NODE) this.peer = frame.from;
+    const { cluster, self, prover, nonce, credential } = this.params;
+    const client = this.peer === ANY_NODE;
+    if (client && frame.from !== ANY_NODE) this.peer = frame.from;
     if (frame.from !== this.peer) return fail(`the peer says it is node ${JSON.stringify(frame.from)}, expected ${JSON.stringify(this.peer)}`, 'wrong node');
-    const mismatch = frameBoundMismatch(`node ${JSON.stringify(frame.from)}`, frame.frameBytesMax, this.params.frameBytesMax); // a client states none of its own
+    const mismatch = client ? undefined : frameBoundMismatch(`node ${JSON.stringify(frame.from)}`, frame.frameBytesMax, this.params.frameBytesMax);
     if (mismatch !== undefined) return mismatch;
     if (!prover.check(frame.proof, 'acceptor', cluster, this.peer, self, nonce, frame.nonce)) {
-      return fail('the peer does not know the cluster secret (bad proof)', 'authentication failed');
+      return fail(`the peer does not know the ${credential} (bad proof)`, 'authentication failed');
     }
+    this.peerFrameBytesMax = frame.frameBytesMax;
     return { send: [{ type: 'proof', proof: prover.prove('dialer', cluster, self, this.peer, frame.nonce, nonce) }] };
   }
 
@@ -124,6 +145,7 @@ export class AcceptorHandshake {
   private state: 'hello' | 'proof' | 'done' = 'hello';
   private peer = '';
   private peerNonce: Uint8Array = new Uint8Array(0);
+  private peerFrameBytesMax = 0;
 
   constructor(
     private readonly params: HandshakeParams,
@@ -138,29 +160,30 @@ export class AcceptorHandshake {
     if (frame.type === 'refuse') return this.done(fail(`refused by the peer: ${frame.reason}`));
     if (this.state === 'hello' && frame.type === 'hello') return this.onHello(frame);
     if (this.state === 'proof' && frame.type === 'proof') {
-      const { cluster, self, prover, nonce } = this.params;
+      const { cluster, self, prover, nonce, credential } = this.params;
       if (!prover.check(frame.proof, 'dialer', cluster, this.peer, self, nonce, this.peerNonce)) {
-        return this.done(fail(`node ${JSON.stringify(this.peer)} does not know the cluster secret (bad proof)`, 'authentication failed'));
+        return this.done(fail(`${this.anyNode ? 'client' : 'node'} ${JSON.stringify(this.peer)} does not know the ${credential} (bad proof)`, 'authentication failed'));
       }
-      return this.done({ send: [{ type: 'welcome' }], outcome: { ok: true, peer: this.peer } });
+      return this.done({ send: [{ type: 'welcome' }], outcome: { ok: true, peer: this.peer, frameBytesMax: this.peerFrameBytesMax } });
     }
     return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
   }
 
   private onHello(frame: Hello): Step {
     const { cluster, self, prover, nonce } = this.params;
-    const who = `node ${JSON.stringify(frame.from)}`;
+    const who = `${this.anyNode ? 'client' : 'node'} ${JSON.stringify(frame.from)}`;
     // The reason told to the peer never echoes this node's configuration (its cluster name) back to a
     // stranger; the log line on this side says everything.
     if (frame.cluster !== cluster) return this.done(fail(`${who} is in cluster ${JSON.stringify(frame.cluster)}, not ${JSON.stringify(cluster)}`, 'cluster name mismatch'));
     if (frame.to !== self && !(this.anyNode && frame.to === ANY_NODE)) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
     if (frame.from === self || !this.knows(frame.from)) return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
-    const mismatch = this.anyNode ? undefined : frameBoundMismatch(who, frame.frameBytesMax, this.params.frameBytesMax);
+    const mismatch = this.anyNode ? clientFrameBound(who, frame.frameBytesMax) : frameBoundMismatch(who, frame.frameBytesMax, this.params.frameBytesMax);
     if (mismatch !== undefined) return this.done(mismatch);
     this.peer = frame.from;
+    this.peerFrameBytesMax = frame.frameBytesMax;
     this.peerNonce = frame.nonce;
     this.state = 'proof';
-    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce), frameBytesMax: this.params.frameBytesMax ?? 0 }] };
+    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce), frameBytesMax: this.params.frameBytesMax }] };
   }
 
   private done(step: Step): Step {

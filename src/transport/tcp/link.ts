@@ -122,7 +122,7 @@ export class OutboundLink {
       const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
       if (refusal !== undefined) return connection.close(refusal, 'handshake');
       connection.startDialer(new DialerHandshake(
-        { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax },
+        { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax, credential: 'cluster secret' },
         this.peer,
       ));
     };

@@ -30,6 +30,7 @@ import { Connection } from './connection.js';
 import { FrameCodec } from './framing.js';
 import type { Prover } from './handshake.js';
 import { makeProver } from './handshake.js';
+import { peerKey } from './keys.js';
 import type { LinkState } from './link.js';
 import { OutboundLink } from './link.js';
 import { frameToWire, type Envelope } from './protocol.js';
@@ -98,7 +99,7 @@ export class TcpNetwork implements ClusterNetwork {
 
   constructor(config: TcpNetworkConfig) {
     this.config = resolveTcpConfig(config);
-    this.prover = makeProver(this.config.secret);
+    this.prover = makeProver(peerKey(this.config.secret)); // never the secret itself: keys.ts
     this.codec = new FrameCodec(this.config.frameBytesMax);
   }
 

@@ -30,8 +30,10 @@ import type { Message } from '../../runtime/actor.js';
  * log entry travels as its kept bytes (an ext of type 1 around its msgpack map; src/store/msgpack-encode.ts).
  * Version 4: a command entry may hold a window batch (an array of transactions; src/actors/log-payload.ts),
  * which a version-3 node would read as one corrupt transaction; hello and challenge carry frameBytesMax.
+ * Version 5: proofs are keyed by keys derived from the secret (the peer key between nodes, the client
+ * key on client ports: keys.ts), no longer by the secret itself; a client states its frameBytesMax.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /** Bytes of an HMAC-SHA-256 proof. */
 export const PROOF_BYTES = 32;
 
@@ -43,7 +45,7 @@ export interface Hello {
   /** The node id the dialer expects to reach (a misconfigured peer address is caught here). */
   readonly to: string;
   readonly nonce: Uint8Array;
-  /** The dialer's frameBytesMax: nodes must agree on it (a client states its own; it is not compared). */
+  /** The dialer's frameBytesMax: nodes must agree on it (a client states its own: no answer to it is larger). */
   readonly frameBytesMax: number;
 }
 export interface Challenge {
