@@ -4,7 +4,8 @@
  * client from pinning much, but a thousand of them would pin a thousand times that; this is the sum.
  *
  * How a slow reader slows only itself:
- * - Each connection has a share: the budget divided among the connected clients. Once its answers
+ * - Each connection has a share: the budget divided among the connected clients plus one (so there is
+ *   always room for one more, and a lone client is paused before it fills the budget). Once its answers
  *   waiting to leave reach the share, its socket is paused (TCP pushes back on the client) and requests
  *   already read wait here, in arrival order, to run one at a time as its answers drain.
  * - An answer that would take the total past the budget first disconnects the client holding the most
@@ -51,7 +52,7 @@ export class AnswerBudget<R> {
 
   /** One connection's share of the budget now. */
   shareBytes(): number {
-    return Math.floor(this.bytesMax / Math.max(1, this.accounts.size));
+    return Math.floor(this.bytesMax / (this.accounts.size + 1));
   }
 
   open(connection: Connection): void {

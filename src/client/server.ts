@@ -56,6 +56,8 @@ export interface ClientPort {
   readonly address: Endpoint;
   /** Clients connected now. */
   clients(): number;
+  /** Bytes of answers waiting to leave, all clients together (at most queuedAnswerBytesMax). */
+  queuedAnswerBytes(): number;
   close(): Promise<void>;
 }
 
@@ -162,6 +164,7 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   return {
     address: acceptor.address()!,
     clients: () => inFlight.size,
+    queuedAnswerBytes: () => budget.total,
     close: async () => {
       open = false;
       await acceptor.close();
