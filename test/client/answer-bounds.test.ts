@@ -150,7 +150,7 @@ describe('clients that never read their answers', () => {
   it('pin at most queuedAnswerBytesMax together, and a client that reads is still answered', async () => {
     const slowCount = 12;
     const readsEach = 6;
-    const slow = [];
+    const slow: Awaited<ReturnType<typeof slowReader>>[] = [];
     for (let i = 0; i < slowCount; i++) slow.push(await slowReader());
     let most = 0;
     for (let id = 1; id <= readsEach; id++) {
