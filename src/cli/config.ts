@@ -6,7 +6,9 @@
  *
  * Environment variables override scalar keys: `CHORUS_` and the key's path in upper snake case,
  * `tcp.connectTimeoutMs` as `CHORUS_TCP_CONNECT_TIMEOUT_MS`, `nodeId` as `CHORUS_NODE_ID` (see
- * `envName`). Lists (`nodes`, `schema`) come from the file only. Relative paths (dataDir, sslParams
+ * `envName`). Every CHORUS_ variable names a key: an unknown one is refused, naming it (a mistyped
+ * override silently ignored would leave the file's value in force). `CHORUS_TCP_SECRET` or
+ * `CHORUS_TCP_SECRET_FILE` replaces the file's secret, whichever way the file gives it. Lists (`nodes`, `schema`) come from the file only. Relative paths (dataDir, sslParams
  * files, tcp.secretFile) are relative to the file's directory (to the working directory when they
  * come from the environment). The secret is never put into an error.
  */
@@ -33,7 +35,7 @@ const scalars: Readonly<Record<string, Kind>> = {
   'tcp.frameBytesMax': 'integer', 'tcp.outgoingBytesMax': 'integer',
   'tcp.sslParams.certFile': 'path', 'tcp.sslParams.keyFile': 'path', 'tcp.sslParams.caFile': 'path', 'tcp.sslParams.ciphers': 'string',
   'tcp.sslParams.verifyMode': ['peer', 'none'], 'tcp.sslParams.verifyDepth': 'integer',
-  'admin.listen': 'string', 'client.listen': 'string',
+  'admin.listen': 'string', 'client.listen': 'string', 'client.queuedAnswerBytesMax': 'integer',
   'log.level': ['debug', 'info', 'warn', 'error'],
   // modeMask.startDetached is left out: a process has no way to attach() later.
   'modeMask.debugOutput': 'boolean', 'modeMask.earlyDataSend': 'boolean', 'modeMask.binaryEvolution': 'boolean',
@@ -50,6 +52,8 @@ export interface NodeConfig {
   readonly adminListen: string | undefined;
   /** Where to accept clients (chorusdb/client), if anywhere. */
   readonly clientListen: string | undefined;
+  /** client.queuedAnswerBytesMax: answer bytes all clients may hold waiting (src/client/answer-budget.ts). */
+  readonly clientQueuedAnswerBytesMax: number | undefined;
   readonly logLevel: LogLevelName;
   /** modeMask.debugOutput: log every cluster message (the log level is then at least debug). */
   readonly debugOutput: boolean;
@@ -86,6 +90,12 @@ export function loadConfig(file: string, env: Readonly<Record<string, string | u
 function fromDocument(doc: Record<string, unknown>, file: string, baseDir: string, env: Readonly<Record<string, string | undefined>>): NodeConfig {
   const found = new Map<string, unknown>();
   flatten(doc, '', found, file);
+  checkEnvNames(env);
+  // The environment overrides the file: a secret from it replaces the file's, however the file gives it.
+  if (['tcp.secret', 'tcp.secretFile'].some((path) => env[envName(path)] !== undefined)) {
+    found.delete('tcp.secret');
+    found.delete('tcp.secretFile');
+  }
   const values = new Map<string, unknown>();
   for (const [path, kind] of Object.entries(scalars)) {
     const raw = kind === 'map' ? undefined : env[envName(path)];
@@ -110,7 +120,7 @@ function fromDocument(doc: Record<string, unknown>, file: string, baseDir: strin
     ...(modeMask !== undefined ? { modeMask } : {}),
   } as unknown as NodeParams & { tcp: TcpNodeParams };
   return {
-    params, adminListen: get('admin.listen'), clientListen: get('client.listen'),
+    params, adminListen: get('admin.listen'), clientListen: get('client.listen'), clientQueuedAnswerBytesMax: get<number>('client.queuedAnswerBytesMax'),
     logLevel: get<LogLevelName>('log.level') ?? 'info', debugOutput: get<boolean>('modeMask.debugOutput') ?? false,
   };
 }
@@ -129,15 +139,28 @@ function flatten(table: Record<string, unknown>, prefix: string, into: Map<strin
   }
 }
 
+/** Every CHORUS_ variable must name a scalar key (the lists and tcp.dial come from the file only). */
+function checkEnvNames(env: Readonly<Record<string, string | undefined>>): void {
+  const known = Object.entries(scalars).filter(([, kind]) => kind !== 'map').map(([path]) => envName(path));
+  const unknown = Object.keys(env).filter((name) => name.startsWith('CHORUS_') && env[name] !== undefined && !known.includes(name)).sort();
+  if (unknown.length === 0) return;
+  const hints = unknown.map((name) => `${name}${nearest(name, known, (k) => ` (did you mean ${k}?)`)}`);
+  throw new ConfigError(`unknown environment variable${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}: every CHORUS_ variable overrides a key of the file (docs/cli.md)`);
+}
+
 /** The known key nearest to a misspelt one (at most two edits away, case aside), as a hint. */
 function suggestion(path: string): string {
+  return nearest(path, Object.keys(scalars), (known) => ` (did you mean ${known}?)`);
+}
+
+function nearest(name: string, candidates: readonly string[], hint: (known: string) => string): string {
   let best: string | undefined;
   let bestDistance = 3;
-  for (const known of Object.keys(scalars)) {
-    const distance = editDistance(known.toLowerCase(), path.toLowerCase(), bestDistance);
+  for (const known of candidates) {
+    const distance = editDistance(known.toLowerCase(), name.toLowerCase(), bestDistance);
     if (distance < bestDistance) [best, bestDistance] = [known, distance];
   }
-  return best === undefined ? '' : ` (did you mean ${best}?)`;
+  return best === undefined ? '' : hint(best);
 }
 
 /** Levenshtein distance, or `cap` once it is sure to be at least that. */

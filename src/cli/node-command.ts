@@ -125,14 +125,19 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
     try {
       clients = await startClientPort({
         listen: config.clientListen, self: node.nodeId, tcp: config.params.tcp, log: recordSink(logger),
+        ...(config.clientQueuedAnswerBytesMax !== undefined ? { queuedAnswerBytesMax: config.clientQueuedAnswerBytesMax } : {}),
         execute: (request) => execute(node, request),
         outcome: (request, outcome) => {
           if (request.type === 'write') counters.clientWrites[outcome] = (counters.clientWrites[outcome] ?? 0) + 1;
         },
       });
     } catch (error) {
-      logger.fatal({ err: error }, `could not serve the client port on ${config.clientListen}`);
       await Promise.all([admin?.close(), node.stop({ scope: 'local' })]);
+      if (error instanceof ChorusError && error.code === 'INVALID_ARGUMENT') {
+        io.stderr(`chorus ${role}: ${file}: client.${error.message.replace(/^startClientPort: /, '')}`);
+        return 2;
+      }
+      logger.fatal({ err: error }, `could not serve the client port on ${config.clientListen}`);
       return 1;
     }
   }

@@ -102,6 +102,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig(file(base), { CHORUS_MODE_MASK_DEBUG_OUTPUT: 'yes' })).toThrow(/CHORUS_MODE_MASK_DEBUG_OUTPUT must be true or false/);
   });
 
+  it('refuses CHORUS_ variables that name no key, naming them with the nearest one', () => {
+    expect(() => loadConfig(file(base), { CHORUS_TCP_CONECT_TIMEOUT_MS: '9000', CHORUS_NODEID: '1', OTHER_VAR: 'x' }))
+      .toThrow('unknown environment variables CHORUS_NODEID (did you mean CHORUS_NODE_ID?), CHORUS_TCP_CONECT_TIMEOUT_MS (did you mean CHORUS_TCP_CONNECT_TIMEOUT_MS?): every CHORUS_ variable overrides a key of the file (docs/cli.md)');
+    expect(() => loadConfig(file(base), { CHORUS_TCP_DIAL: 'x' })).toThrow(/unknown environment variable CHORUS_TCP_DIAL:/);
+    expect(loadConfig(file(base), { CHORUS_CLIENT_QUEUED_ANSWER_BYTES_MAX: '33554432' }).clientQueuedAnswerBytesMax).toBe(33554432);
+  });
+
+  it('CHORUS_TCP_SECRET overrides the file, whether it gives tcp.secret or tcp.secretFile', () => {
+    const path = file(base.replace('secret = "sixteen bytes at the very least"', 'secretFile = "secret.txt"'));
+    writeFileSync(join(path, '..', 'secret.txt'), 'from a file, long enough\n');
+    expect(loadConfig(path, { CHORUS_TCP_SECRET: 'from the environment, long' }).params.tcp.secret).toBe('from the environment, long');
+    expect(loadConfig(file(base), { CHORUS_TCP_SECRET_FILE: join(path, '..', 'secret.txt') }).params.tcp.secret).toBe('from a file, long enough');
+    expect(() => loadConfig(path, { CHORUS_TCP_SECRET: 'from the environment, long', CHORUS_TCP_SECRET_FILE: 'x' })).toThrow(/give tcp\.secret or tcp\.secretFile, not both/);
+  });
+
   it('reads the secret from tcp.secretFile without its final newline, and never echoes it in errors', () => {
     const path = file(base.replace('secret = "sixteen bytes at the very least"', 'secretFile = "secret.txt"'));
     writeFileSync(join(path, '..', 'secret.txt'), 'from a file, long enough\n');
