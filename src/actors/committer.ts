@@ -91,7 +91,9 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
     const itemOverhead = logItemOverheadBytes(origin);
 
     return {
-      receive(message) {
+      receive(message, from) {
+        // No other node talks to the committer: what comes from one is dropped, not asserted on.
+        if (from.node !== origin) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
         switch (message.type) {
           case 'commit':
             if (!quorum.hasQuorum) {

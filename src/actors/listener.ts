@@ -39,8 +39,12 @@ export const listener = defineActor<ListenerMessage, ListenerParams>({
     const watcher: Address = { node: ctx.self.node, actor: params.watcher };
     const links = new Map<string, boolean>(params.peers.map((peer) => [peer, false]));
     return {
-      receive(message) {
-        if (message.type !== 'link') return assertNever(message.type, 'listener message');
+      receive(message, from) {
+        if (message.type !== 'link') {
+          // Link events come from the transport (in the name of the peer's listener); nothing else may come from another node.
+          if (from.node !== ctx.self.node) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
+          return assertNever(message.type, 'listener message');
+        }
         const known = links.get(message.peer);
         if (known === undefined) {
           ctx.log.warn('link event for a node that is not a peer', { peer: message.peer });

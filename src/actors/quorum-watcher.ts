@@ -36,6 +36,7 @@ const sameStatus = (a: NodeStatus | undefined, b: NodeStatus | undefined): boole
   (a !== undefined && b !== undefined && a.role === b.role && a.term === b.term && a.leader === b.leader && a.commit === b.commit && a.applied === b.applied && a.lastIndex === b.lastIndex &&
     (a.membership === b.membership || (a.membership !== undefined && b.membership !== undefined && sameMembership(a.membership, b.membership))));
 import type { LinkChanged } from './listener.js';
+import { heartbeatProblem } from './peer-guards.js';
 
 export const WATCHER = 'watcher';
 
@@ -231,6 +232,9 @@ export const quorumWatcher = defineActor<WatcherMessage, WatcherParams>({
 
     return {
       receive(message, from) {
+        // From another node only a heartbeat of the right shape: the rest is dropped, not asserted on.
+        const problem = from.node === self ? undefined : heartbeatProblem(message);
+        if (problem !== undefined) return void ctx.log.warn('message from another node dropped', { from: from.node, problem });
         switch (message.type) {
           case 'watchTick':
             tick();

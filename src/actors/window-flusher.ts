@@ -104,6 +104,8 @@ export const windowFlusher = defineActor<FlusherMessage, FlusherParams>({
 
     return {
       receive(message, from) {
+        // No other node talks to the flusher: what comes from one is dropped, not asserted on.
+        if (from.node !== ctx.self.node) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
         switch (message.type) {
           case 'submit':
             if (message.bytes > params.bufferBytesMax) {

@@ -12,6 +12,7 @@ import type { ClusterNetwork } from '../transport/network.js';
 import type { SslParams, TcpNetworkConfig } from '../transport/tcp/config.js';
 import { parseEndpoint, resolveTcpConfig } from '../transport/tcp/config.js';
 import { TcpNetwork } from '../transport/tcp/network.js';
+import { peerMessageProblem } from './peer-messages.js';
 
 /** The TCP parameters of `openNode`: the seeds' network parameters (`nwparams`), see docs/transport.md. */
 export interface TcpNodeParams {
@@ -80,7 +81,8 @@ export function resolveTcp(tcp: unknown, self: string, voters: readonly { readon
   const { listening, dial: _, ...rest } = params;
   const log = params.log ?? nodeLog;
   const peers = Object.fromEntries(voters.filter((v) => v.id !== self).map((v) => [v.id, dial[v.id] ?? v.id]));
-  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers };
+  // Peers reach only the replicator and the watcher, with their own messages (peer-messages.ts).
+  const config: TcpNetworkConfig = { ...rest, ...(log !== undefined ? { log } : {}), self, listen: params.listen ?? self, peers, peerMessages: peerMessageProblem };
   try {
     resolveTcpConfig(config);
   } catch (error) {

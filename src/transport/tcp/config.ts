@@ -5,7 +5,7 @@
  * trusts the resolved config. The secret is never put into an error message.
  */
 import { isIP } from 'node:net';
-import type { LogRecord } from '../../runtime/actor.js';
+import type { LogRecord, Message } from '../../runtime/actor.js';
 import { invalidArgument } from '../../runtime/errors.js';
 import {
   tcpConnectIntervalMsDefault, tcpConnectTimeoutMsDefault, tcpFrameBytesMaxCeiling, tcpFrameBytesMaxDefault,
@@ -33,6 +33,15 @@ export interface SslParams {
   /** `verify_depth`: intermediate certificates allowed above a peer's own (default 9). */
   readonly verifyDepth?: number;
 }
+
+/** A message frame from a peer: its sending actor, the actor here it is for, and its body. */
+export interface PeerEnvelope {
+  readonly from: string;
+  readonly to: string;
+  readonly body: Message;
+}
+/** Why a peer's message must not be delivered (its connection is then closed as bad input), or undefined to deliver it. */
+export type PeerMessageGuard = (envelope: PeerEnvelope, peer: string, self: string) => string | undefined;
 
 export interface TcpNetworkConfig {
   /** This node's id: what peers list it as. */
@@ -82,6 +91,12 @@ export interface TcpNetworkConfig {
    * actors, type, bytes and peer; never its body). Costs a log record per message.
    */
   readonly debugOutput?: boolean;
+  /**
+   * Which messages peers may send, checked on every message frame before it is delivered: a refused one
+   * closes its connection as bad input, with the reason logged. A node (openNode) passes its allow-list
+   * (src/node/peer-messages.ts). Default: any actor message, for a network of your own actors.
+   */
+  readonly peerMessages?: PeerMessageGuard;
 }
 
 export interface Endpoint {
@@ -107,6 +122,7 @@ export interface ResolvedTcpConfig {
   readonly outgoingBytesMax: number;
   readonly log: ((record: LogRecord) => void) | undefined;
   readonly debugOutput: boolean;
+  readonly peerMessages: PeerMessageGuard | undefined;
 }
 
 const api = 'TcpNetwork';
@@ -210,6 +226,7 @@ export function resolveTcpConfig(config: TcpNetworkConfig): ResolvedTcpConfig {
     throw invalidArgument(api, `clusterName must be a string of 1 to ${tcpNameCharsMax} characters, got ${JSON.stringify(config.clusterName)}`);
   }
   if (config.log !== undefined && typeof config.log !== 'function') throw invalidArgument(api, 'log must be a function');
+  if (config.peerMessages !== undefined && typeof config.peerMessages !== 'function') throw invalidArgument(api, 'peerMessages must be a function');
   if (config.debugOutput !== undefined && typeof config.debugOutput !== 'boolean') throw invalidArgument(api, `debugOutput must be a boolean, got ${JSON.stringify(config.debugOutput)}`);
   return {
     self, listen, family, clusterName: config.clusterName,
@@ -224,6 +241,6 @@ export function resolveTcpConfig(config: TcpNetworkConfig): ResolvedTcpConfig {
     keepAliveProbes: optionalInteger('keepAliveProbes', config.keepAliveProbes, 1, tcpKeepAliveProbesMax),
     frameBytesMax: integer('frameBytesMax', config.frameBytesMax, tcpFrameBytesMaxDefault, tcpHandshakeFrameBytesMax, tcpFrameBytesMaxCeiling),
     outgoingBytesMax: integer('outgoingBytesMax', config.outgoingBytesMax, tcpOutgoingBytesMaxDefault, 1, tcpOutgoingBytesMaxCeiling),
-    log: config.log, debugOutput: config.debugOutput ?? false,
+    log: config.log, debugOutput: config.debugOutput ?? false, peerMessages: config.peerMessages,
   };
 }

@@ -217,6 +217,14 @@ export class TcpNetwork implements ClusterNetwork {
     return undefined;
   }
 
+  /** A peer's message: delivered if the allow-list (peerMessages) takes it; else its connection is closed as bad input. */
+  private receive(connection: Connection, envelope: Envelope): void {
+    const peer = connection.peer!;
+    const refused = this.config.peerMessages?.(envelope, peer, this.config.self);
+    if (refused === undefined) this.deliver(peer, envelope);
+    else connection.close(`refused a message: ${refused}`, 'badInput');
+  }
+
   private deliver(peer: string, envelope: Envelope): void {
     const host = this.host;
     if (host === undefined || host.state !== 'running') {
@@ -236,7 +244,7 @@ export class TcpNetwork implements ClusterNetwork {
       owner: (handlers) => this.owner(handlers),
       handlers: {
         admitted: (c, peer) => this.onInboundAdmitted(c, peer),
-        received: (c, frame) => frame.type === 'msg' && (this.deliver(c.peer!, frame), true),
+        received: (c, frame) => frame.type === 'msg' && (this.receive(c, frame), true),
         closed: (c, reason, kind, peer) => this.onInboundClosed(c, reason, kind, peer),
       },
       refusedPending: () => void this.refusedPending++,
