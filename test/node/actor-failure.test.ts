@@ -14,7 +14,7 @@ import { openNode } from '../../src/node/cluster-node.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
 import type { SchemaDef } from '../../src/store/schema.js';
 import type { ChorusError } from '../../src/runtime/errors.js';
-import type { LogRecord } from '../../src/runtime/actor.js';
+import type { LogRecord, Message } from '../../src/runtime/actor.js';
 import type { NodeHost } from '../../src/runtime/host.js';
 import { until } from './until.js';
 
@@ -64,7 +64,7 @@ describe.each(['inline', 'thread'] as const)('what another node has no business 
     let failure: Error | undefined;
     victim.on('failed', (error) => (failure = error));
     const [n1, n2] = ['n1', 'n2'];
-    const bodies: [string, Record<string, unknown>][] = [
+    const bodies: [string, Message & Record<string, unknown>][] = [
       ['replicator', { type: 'nope' }],
       ['replicator', { type: 'raft' }],
       ['replicator', { type: 'persisted', seq: 1, failed: 'x' }], // would otherwise assert (or, without `failed`, fake a journal sync)

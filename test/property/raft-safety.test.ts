@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/cluster/raft/messages.js';
 import type { Voter } from '../../src/cluster/raft/quorum.js';
+import { raftMessageProblem } from '../../src/cluster/raft/message-guard.js';
 import { RaftNet } from '../cluster/raft/net.js';
 
 type Action =
@@ -137,6 +138,8 @@ function run(voters: Voter[], seed: number, preVote: boolean, retained: number, 
   expect(everywhere()).toBe(true);
   expect([...net.asking, ...net.frozen]).toEqual([]);
   checkSafety(net);
+  // The guard a node's transport applies to a peer's Raft message (message-guard.ts) refuses none an honest node sends.
+  for (const m of net.sent) if (raftMessageProblem(m, m.from, m.to) !== undefined) expect([m, raftMessageProblem(m, m.from, m.to)]).toBeUndefined();
   const first = net.applied.get(data[0]!)!.map(key);
   for (const id of data) expect(net.applied.get(id)!.map(key)).toEqual(first);
   // An arbiter holds the same log: it committed as far as everyone.

@@ -54,7 +54,7 @@ export function membershipProblem(value: unknown): Problem {
 
 function versionedProblem(value: unknown): Problem {
   if (!isObject(value)) return 'membership must be an object';
-  return count(value, 'index') ?? membershipProblem(value['membership']);
+  return isCount(value['index']) ? membershipProblem(value['membership']) : 'membership.index must be a non-negative integer';
 }
 
 /** An append's entries: each an object that follows the one before it, in a term no later than the message's. */
