@@ -6,7 +6,10 @@
  * (a second signal exits at once).
  *
  * Exit status: 0 after a clean stop; 2 for a configuration error (the message names the file or
- * variable and the key); 1 when the node could not open or stop.
+ * variable and the key); 1 when the node could not open or stop, or failed while running (an actor
+ * failed, say its disk, or it cannot apply a committed write): it is logged (fatal), the process stops
+ * the node's ports and exits, so that a service manager sees it and restarts it, instead of a process
+ * that stays up with a node that no longer serves.
  */
 import { openNode } from '../node/cluster-node.js';
 import type { ClusterNode } from '../node/cluster-node.js';
@@ -64,11 +67,16 @@ export async function runNodeCommand(role: Role, args: readonly string[], io: No
   const logger = nodeLogger(self, config.debugOutput ? 'debug' : config.logLevel);
   const opened = await open(config, logger, role, file, io);
   if (typeof opened === 'number') return opened;
-  const { node, admin, clients, counters } = opened;
+  const { node, admin, clients, counters, failed } = opened;
   const where = (server: { readonly address: { readonly host: string; readonly port: number } } | undefined) => (server === undefined ? undefined : endpointText(server.address));
   logger.info({ role, addr: self, admin: where(admin), client: where(clients), version: packageVersion() }, `${role} ready`);
-  const signal = await io.stopRequested;
-  logger.info({ signal }, 'stopping');
+  const outcome = await Promise.race([io.stopRequested.then((signal) => ({ signal })), failed.then((error) => ({ error }))]);
+  if ('error' in outcome) {
+    logger.fatal({ err: outcome.error, code: outcome.error.code }, `${role} failed: ${outcome.error.message}; stopping, exit status 1`);
+    await stop(node, [admin, clients], logger, counters);
+    return 1;
+  }
+  logger.info({ signal: outcome.signal }, 'stopping');
   return stop(node, [admin, clients], logger, counters);
 }
 
@@ -87,6 +95,8 @@ interface Running {
   readonly admin: AdminServer | undefined;
   readonly clients: ClientPort | undefined;
   readonly counters: { leaderChanges: number; clientWrites: Record<string, number> };
+  /** Resolves if the node fails (it has begun to stop itself). */
+  readonly failed: Promise<Error & { readonly code: string }>;
 }
 
 async function open(config: NodeConfig, logger: Logger, role: Role, file: string, io: NodeCommandIo): Promise<Running | number> {
@@ -102,7 +112,7 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
     logger.fatal({ err: error }, `could not open the ${role}`);
     return 1;
   }
-  watch(node, logger, counters);
+  const failed = watch(node, logger, counters);
   let admin: AdminServer | undefined;
   if (config.adminListen !== undefined) {
     try {
@@ -141,10 +151,11 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
       return 1;
     }
   }
-  return { node, admin, clients, counters };
+  return { node, admin, clients, counters, failed };
 }
 
-function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: number }): void {
+/** Logs the node's events; resolves if it fails. */
+function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: number }): Promise<Error & { readonly code: string }> {
   node.on('leaderChanged', (leader, term) => {
     counters.leaderChanges++;
     logger.info({ leader, term }, leader === undefined ? 'no leader' : `leader is ${leader}`);
@@ -154,6 +165,7 @@ function watch(node: ClusterNode, logger: Logger, counters: { leaderChanges: num
   node.on('quorumLost', (reason) => logger.warn({ reason }, 'quorum lost: writes fail with NO_QUORUM'));
   node.on('quorumRegained', (reason) => logger.info({ reason }, 'quorum regained'));
   node.on('synced', ({ index, via }) => logger.info({ index, via }, `synced (caught up ${via === 'log' ? 'from the log' : 'by a state transfer'})`));
+  return new Promise((resolve) => node.on('failed', resolve));
 }
 
 async function stop(node: ClusterNode, servers: readonly ({ close(): Promise<void> } | undefined)[], logger: Logger, counters: { leaderChanges: number }): Promise<number> {

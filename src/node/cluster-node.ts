@@ -13,15 +13,13 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import type { Unsubscribe } from 'nanoevents';
-import type { Message } from '../runtime/actor.js';
-import { APP } from '../runtime/actor.js';
+import { APP, type Message } from '../runtime/actor.js';
 import { ActorFailedError, ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
 import { startThreadNode } from '../runtime/thread/thread-host.js';
-import { Store } from '../store/store.js';
+import { Store, type ApplyResult } from '../store/store.js';
 import { plainSchemaDef } from '../store/schema.js';
-import type { ApplyResult } from '../store/store.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
@@ -31,11 +29,9 @@ import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-fl
 import type { ApplyEntries, CommitRefused } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage } from './node-spec.js';
 import { ImageSlicer } from './image-slices.js';
-import type { NodeParams, ResolvedParams } from './params.js';
-import { resolveParams } from './params.js';
+import { resolveParams, type NodeParams, type ResolvedParams } from './params.js';
 import { DetachControl } from './detached.js';
 import { nodeInfo, type NodeEvents, type NodeInfo, type ReadOptions, type StopOptions, type WriteOptions } from './node-info.js';
-
 export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
 import { noLeaderResubmitsMax } from '../limits.js';
 import { PendingWrites, stoppedError } from './pending-writes.js';
@@ -78,6 +74,7 @@ export class ClusterNode {
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
   private closing = false;
   private stopping: Promise<void> | undefined;
+  private localStop: Promise<void> | undefined;
   private readonly stopBarrier: StopBarrier;
   /** The log index of the last change-set applied here. */
   private appliedIndex = 0;
@@ -290,9 +287,12 @@ export class ClusterNode {
     if (outcome === 'timeout') throw this.stopBarrier.timeoutError(timeoutMs);
   }
 
-  /** Stops this node alone: pending writes and reads reject with STOPPED (or `reason`); the actors drain and stop. */
-  private async stopLocal(reason?: ChorusError): Promise<void> {
-    if (this.stopped) return;
+  /** Stops this node alone: pending writes and reads reject with STOPPED (or `reason`); the actors drain and stop. Once: a later call waits for it. */
+  private stopLocal(reason?: ChorusError): Promise<void> {
+    return (this.localStop ??= this.stopOnce(reason));
+  }
+
+  private async stopOnce(reason: ChorusError | undefined): Promise<void> {
     this.stopped = true;
     this.images.cancel();
     this.stopBarrier.interrupted();

@@ -164,4 +164,24 @@ describe('chorus node and chorus arbiter as processes', () => {
     for (const p of nodes) expect(p.stderr).toBe('');
     for (const p of nodes) expect(JSON.stringify(p.lines)).not.toContain('sixteen bytes');
   }, 180_000);
+
+  it('a node that fails while running (it cannot apply a committed write) logs why and exits with status 1, for its service manager to see', async () => {
+    const cluster = await files(2);
+    // Node 1's table has another type for v: it cannot apply node 0's writes, and would diverge if it skipped them.
+    writeFileSync(cluster.files[1]!, readFileSync(cluster.files[1]!, 'utf8').replace('{ name = "v", type = "string" }', '{ name = "v", type = "int32" }'));
+    const nodes = [startProcess(['node', '--config', cluster.files[0]!]), startProcess(['node', '--config', cluster.files[1]!])];
+    const ready = await Promise.all(nodes.map((p, i) => p.line((l) => /ready$/.test(l.msg), `node ${i} ready`)));
+    await statusWhen(cluster.admins[0]!, (s) => s.leader !== undefined && s.peers.every((p) => p.connected), 'a leader, and the peer connected');
+    const client = await connect(ready[0]!['client'] as string, { clusterName: 'cli-test', secret: clusterSecret });
+    await client.write([{ op: 'upsert', table: 'kv', row: { k: 1, v: 'a string' } }]);
+    await client.close();
+    // Bounded: a process that stays up in a failed state fails the test here.
+    const exit = await Promise.race([nodes[1]!.exit(), new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
+    expect(exit).toBe(1);
+    const fatal = nodes[1]!.lines.find((l) => l.level === 60);
+    expect(fatal?.msg).toMatch(/^node failed: node 127\.0\.0\.1:\d+ stopped: it cannot apply a committed write from 127\.0\.0\.1:\d+ .*; stopping, exit status 1$/);
+    expect(fatal?.['code']).toBe('INCOMPATIBLE_SCHEMA');
+    expect(nodes[1]!.lines.at(-1)?.msg).toBe('stopped');
+    expect(nodes[0]!.running).toBe(true);
+  }, 120_000);
 });
