@@ -172,7 +172,7 @@ describe('chorus node and chorus arbiter as processes', () => {
     const nodes = [startProcess(['node', '--config', cluster.files[0]!]), startProcess(['node', '--config', cluster.files[1]!])];
     const ready = await Promise.all(nodes.map((p, i) => p.line((l) => /ready$/.test(l.msg), `node ${i} ready`)));
     await statusWhen(cluster.admins[0]!, (s) => s.leader !== undefined && s.peers.every((p) => p.connected), 'a leader, and the peer connected');
-    const client = await connect(ready[0]!['client'] as string, { clusterName: 'cli-test', secret: clusterSecret });
+    const client = await connect(ready[0]!['client'] as string, { clusterName: 'cli-test', clientKey: clientKeyFor(clusterSecret) });
     await client.write([{ op: 'upsert', table: 'kv', row: { k: 1, v: 'a string' } }]);
     await client.close();
     // Bounded: a process that stays up in a failed state fails the test here.

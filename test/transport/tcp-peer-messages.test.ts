@@ -5,8 +5,8 @@
  * keeps running and keeps committing. (Before, one such frame failed the whole node, and a `persisted`
  * from a peer could mark a journal sync done that never happened.)
  *
- * The peer here is forged: a socket that passes the handshake as node 1 (which is not running) and then
- * writes one frame. Node 0 holds qrank 2 of 3, so it leads and commits on its own.
+ * The peer here is forged: a socket that passes the handshake as node 1 (which is not running), with the
+ * cluster's secret, and then writes one frame. Node 0 holds qrank 2 of 3, so it leads and commits on its own.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openNode, type ClusterNode } from '../../src/node/cluster-node.js';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
+import { peerKey } from '../../src/transport/tcp/keys.js';
 import { PROTOCOL_VERSION, parseFrame, frameToWire, type WireFrame } from '../../src/transport/tcp/protocol.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
 import { SECRET, freePorts, waitFor } from './tcp-harness.js';
@@ -70,7 +71,7 @@ async function forge(port: number, self: string, to: string): Promise<{ socket: 
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const handshake = new DialerHandshake({ self, cluster: 'c', prover: makeProver(new TextEncoder().encode(SECRET)), nonce: new Uint8Array(randomBytes(32)), frameBytesMax }, to);
+  const handshake = new DialerHandshake({ self, cluster: 'c', prover: makeProver(peerKey(new TextEncoder().encode(SECRET))), nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, to);
   const reader = new FrameReader(frameBytesMax);
   const send = (frames: readonly WireFrame[]) => frames.forEach((f) => socket.write(encode(frameToWire(f))));
   const welcomed = new Promise<void>((resolve, reject) => socket.on('data', (chunk: Buffer) => {
