@@ -6,7 +6,9 @@
  * `transact` is what a client does: run a transaction body on one node's tables (phase 1), commit it
  * through the log, and hear the outcome exactly once: ok (applied on that node; with what the body
  * returned), fail (it certainly did not happen: refused, or rejected by certification) or info (no
- * answer within `writeTimeoutMs`: it may or may not happen), the three outcomes of a Jepsen history.
+ * answer within `writeTimeoutMs`, or its node crashed after sending it: it may or may not happen), the
+ * three outcomes of a Jepsen history. The outcome comes from the node's own write bookkeeping and quorum
+ * gate (src/node/write-core.ts, run per node on virtual time by NodeApp, simulate/node-app.ts).
  * `readLinearizable` is `read(body, { consistency: 'linearizable' })`: a ReadIndex confirmed by a leader
  * with a quorum, then the body on this node's tables once they hold everything up to that index.
  *
@@ -17,19 +19,20 @@
  * puts its tables back to how they were when it left before the replicator rejoins.
  */
 import type { Actor, ActorSpec, Message, NodeSpec } from '../src/runtime/actor.js';
-import type { CommitRefused, CommitRequest, ApplyEntries } from '../src/actors/committer.js';
+import type { CommitRefused, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
 import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
-import type { ChangeSet } from '../src/store/changeset.js';
-import { encodeChangeSet } from '../src/store/changeset.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
 import type { ReadTx } from '../src/store/read-tx.js';
 import { Simulation } from './simulation.js';
 import { Deadlines } from './deadlines.js';
+import { NodeApp, outcomeOf, simTime } from './node-app.js';
+import type { AppTime } from '../src/node/app-time.js';
+import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
 import { simElectionTicks, simSmallMessageBytes, simTickMs, simWindow, simWriteTimeoutMs } from './limits.js';
 import type { Committed } from '../src/actors/replicator.js';
@@ -73,17 +76,19 @@ export class SimCluster {
   /** The nodes that hold tables (not arbiters): where clients go and what converges. */
   readonly dataNodes: readonly string[];
   readonly arbiters: ReadonlySet<string>;
-  private readonly pending = new Map<string, Map<number, (outcome: Outcome) => void>>();
+  /** Each node's application side for its writes, this run of it (a crash starts the next). */
+  private readonly apps = new Map<string, NodeApp>();
+  private readonly appTime: AppTime;
+  private readonly appOptions: { readonly writeTimeoutMs: number; readonly gateWaitMs: number };
   /** Linearizable reads waiting for their ReadIndex to be confirmed and applied, per node. */
   private readonly reads = new Map<string, Map<number, { readonly body: (tx: ReadTx) => unknown; readonly settle: (outcome: Outcome) => void }>>();
-  /** Each transaction's timeout (they all wait writeTimeoutMs, so one event serves them all). */
+  /** Each linearizable read's and detach's timeout (they all wait writeTimeoutMs, so one event serves them all). */
   private readonly timeouts: Deadlines;
   private readonly schema: SchemaDef;
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
-  private nextId = 1;
-  /** Pending writes' change-sets as made, by id (ids are unique across nodes): applied as they are on their node, as ClusterNode does. */
-  private readonly made = new Map<number, { readonly encoded: Uint8Array; readonly changeSet: ChangeSet }>();
+  /** Linearizable reads' ids (unique across nodes and runs). */
+  private nextReadId = 1;
   /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
   private readonly keptDown = new Set<string>();
   private readonly memberships = new Map<string, { state: Membership; attachPoint: Uint8Array[] | undefined; localWrites: number; attachWanted: boolean }>();
@@ -99,6 +104,9 @@ export class SimCluster {
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false });
     this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? simWriteTimeoutMs);
+    this.appTime = simTime(this.sim);
+    // A write waits at the gate for about two election timeouts, as ClusterNode's do.
+    this.appOptions = { writeTimeoutMs: options.writeTimeoutMs ?? simWriteTimeoutMs, gateWaitMs: 2 * (options.electionTicks ?? simElectionTicks) * (options.tickMs ?? simTickMs) };
     this.schema = options.schema;
     const voters = options.nodes.map((n) => ({ id: n.addr, qrank: n.qrank ?? 1, ...(n.arbiter === true ? { arbiter: true } : {}) }));
     this.nodes = voters.map((v) => v.id);
@@ -106,7 +114,7 @@ export class SimCluster {
     this.dataNodes = this.nodes.filter((id) => !this.arbiters.has(id));
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
-      this.pending.set(id, new Map());
+      this.apps.set(id, new NodeApp(this.sim, this.appTime, id, this.appOptions));
       this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
@@ -151,7 +159,8 @@ export class SimCluster {
 
   private onCrashed(node: string): void {
     this.recovered.delete(node);
-    for (const settle of [...this.pending.get(node)!.values()]) settle({ kind: 'info' });
+    this.apps.get(node)!.crashed();
+    this.apps.set(node, new NodeApp(this.sim, this.appTime, node, this.appOptions));
     for (const read of [...this.reads.get(node)!.values()]) read.settle({ kind: 'info' });
     if (this.stores.has(node)) this.stores.set(node, Store.open(this.schema));
     this.memberships.set(node, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
@@ -176,28 +185,10 @@ export class SimCluster {
     const membership = this.memberships.get(node)!;
     if (membership.state === 'detached') return this.standalone(store, membership, body, done);
     let value: unknown;
-    let changeSet;
-    try {
-      changeSet = store.write((tx) => {
-        value = body(tx);
-      });
-    } catch (error) {
-      done({ kind: 'fail', code: (error as { code?: string }).code ?? 'ERROR' });
-      return;
-    }
-    const id = this.nextId++;
-    const waiting = this.pending.get(node)!;
-    const settle = this.once((outcome) => {
-      waiting.delete(id);
-      this.made.delete(id);
-      done(outcome);
+    const phase1 = () => store.write((tx) => {
+      value = body(tx);
     });
-    waiting.set(id, (outcome) => settle(outcome.kind === 'ok' ? { kind: 'ok', value } : outcome));
-    this.timeouts.add(() => settle({ kind: 'info' }));
-    const encoded = encodeChangeSet(changeSet);
-    this.made.set(id, { encoded, changeSet });
-    const error = this.sim.send({ node, actor: COMMITTER }, { type: 'commit', id, changeSet: encoded, bytes: encoded.byteLength } satisfies CommitRequest);
-    if (error !== undefined) settle({ kind: 'fail', code: error.code });
+    this.apps.get(node)!.writes.start(phase1, undefined, (_result, error) => done(error === undefined ? { kind: 'ok', value } : outcomeOf(error)));
   }
 
   /**
@@ -210,7 +201,7 @@ export class SimCluster {
     if (store === undefined) return done({ kind: 'fail', code: 'ARBITER' });
     if (!this.isReady(node)) return done({ kind: 'fail', code: 'STOPPED' });
     if (this.memberships.get(node)!.state === 'detached') return done({ kind: 'ok', value: store.read(body) }); // standalone: its tables are the database
-    const id = this.nextId++;
+    const id = this.nextReadId++;
     const waiting = this.reads.get(node)!;
     const settle = this.once((outcome) => {
       waiting.delete(id);
@@ -300,6 +291,10 @@ export class SimCluster {
         return;
       case 'raftState':
         this.raftStates.set(node, message as RaftStateChanged);
+        this.apps.get(node)!.raftState(message as RaftStateChanged);
+        return;
+      case 'quorum':
+        this.apps.get(node)!.quorum(message as QuorumChanged);
         return;
       case 'restore':
         restoreImage(this.stores.get(node)!, node, message as Restore);
@@ -312,22 +307,13 @@ export class SimCluster {
         this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });
         return;
       case 'apply': {
-        const waiting = this.pending.get(node)!;
-        const local = (id: number, encoded: Uint8Array) => {
-          const made = this.made.get(id);
-          return made?.encoded === encoded ? made.changeSet : undefined;
-        };
-        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, _encoded, _result, error) => {
-          waiting.get(id)?.(error === undefined ? { kind: 'ok', value: undefined } : { kind: 'fail', code: error.code });
-        }, local);
+        const writes = this.apps.get(node)!.writes;
+        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, encoded, result, error) => writes.applied(id, encoded, result, error), (id, encoded) => writes.changeSet(id, encoded));
         return;
       }
-      case 'commitRefused': {
-        const refused = message as CommitRefused;
-        const waiting = this.pending.get(node)!;
-        for (const id of refused.ids) waiting.get(id)?.({ kind: 'fail', code: refused.code });
+      case 'commitRefused':
+        this.apps.get(node)!.writes.refused(message as CommitRefused);
         return;
-      }
       case 'readReady':
       case 'readFailed': {
         const read = this.reads.get(node)!.get((message as ReadReady | ReadFailed).id);

@@ -40,6 +40,7 @@ import { StopBarrier } from './stop-barrier.js';
 import { NetworkLink } from './network-link.js';
 import { NodeEventHub } from './node-events.js';
 import { QuorumGate } from './quorum-gate.js';
+import { realTime } from './app-time.js';
 
 /** Counts the schema's bytes (binaryEvolution carries it with each write; clusterSendBuf counts it). */
 const schemaSizer = new Encoder();
@@ -67,8 +68,6 @@ export class ClusterNode {
   private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
   private windowWaiters: ((window: Window) => void)[] = [];
   private stopped = false;
-  /** Writes waiting at the quorum gate, or resuming from it: a new write waits behind them (see writeOnce). */
-  private gateWaiters = 0;
   /** The state image being taken for the replicator, a slice per turn. */
   private readonly images = new ImageSlicer();
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
@@ -84,7 +83,7 @@ export class ClusterNode {
   /** binaryEvolution: this node's schema, carried with each write (and its encoded size, for clusterSendBuf). */
   private readonly schemaDef: { readonly def: unknown; readonly bytes: number } | undefined;
   /** The side's quorum and leader as this node knows them: when writes, reads and detach may go. */
-  private readonly gate = new QuorumGate();
+  private readonly gate = new QuorumGate(realTime);
   private readonly reads: PendingReads;
   private onRecovered: (() => void) | undefined;
   private readonly link: NetworkLink;
@@ -105,11 +104,10 @@ export class ClusterNode {
     this.link = new NetworkLink(params);
     this.reads = new PendingReads(this.nodeId, params.writeTimeoutMs, (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest));
     this.writes = new PendingWrites({
-      nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs,
+      nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs, gate: this.gate, gateWaitMs: 2 * params.electionTicks * params.tickMs,
       send: (request) => this.sendLocal(COMMITTER, request),
       leader: () => this.raftState.leader, term: () => this.raftState.term,
-      leaderSoon: () => this.gate.ready(2 * params.electionTicks * params.tickMs),
-      stopped: () => this.stopped,
+      stopped: () => (this.stopped ? this.failure ?? new StoppedError(`node ${this.nodeId}`) : undefined),
     });
   }
 
@@ -314,28 +312,10 @@ export class ClusterNode {
       this.membership.localWrites++;
       return result;
     }
-    const submitted = this.writes.begin(); // a cluster stop called from now on waits for this write
-    try {
-      // Right after open, or during an election, give the cluster one election timeout to name a leader
-      // before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
-      // No await when the gate is open and no earlier write waits at it: writes still go in the order called.
-      if (!this.gate.open() || this.gateWaiters > 0) {
-        this.gateWaiters++;
-        try {
-          await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
-        } finally {
-          this.gateWaiters--;
-        }
-      }
-      if (this.stopped) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
-      // After quorumLost, refuse at once here: the committer hears it too, but on another link, maybe later.
-      if (this.gate.lost) throw this.gate.noQuorum();
-      // Phase 1: VALIDATION and UNIQUE are thrown here; with earlyDataSend unique indexes are left to apply.
-      const changeSet = this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend });
-      return this.writes.submit(changeSet, this.schemaDef);
-    } finally {
-      submitted(); // after submit() has put it among the pending writes
-    }
+    // Right after open, or during an election, the gate gives the cluster about two election timeouts to
+    // name a leader before refusing: NO_QUORUM stays prompt, and a first write does not fail for being early.
+    // Phase 1 (there): VALIDATION and UNIQUE are thrown; with earlyDataSend unique indexes are left to apply.
+    return this.writes.write(() => this.tables('write').write(body, { deferUnique: this.params.modeMask.earlyDataSend }), this.schemaDef);
   }
 
   /** The tables, or ARBITER: an arbiter holds none (and its replicator never hands it entries to apply). */

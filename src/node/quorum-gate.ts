@@ -6,9 +6,14 @@
  * Invariants: a waiter is released once a leader is known and the watcher reports a quorum (right
  * after open Raft may name its leader before the watcher has heard the peers, and the committer would
  * refuse), at once when the quorum is known lost (failing then is prompt), or at its timeout; each
- * waiter is released once.
+ * waiter is released once; waiters are released in the order they came (one that comes while earlier ones
+ * are being released goes after them), so writes waiting here go in the order they were called.
+ *
+ * Callback-based, with its timers from an injected AppTime: the simulator runs this gate on virtual time
+ * (a promise would settle outside it); `ready()` is the promise form for the node's async API.
  */
 import { ChorusError } from '../runtime/errors.js';
+import type { AppTime } from './app-time.js';
 
 export class QuorumGate {
   /** What the quorum watcher last said. */
@@ -17,7 +22,10 @@ export class QuorumGate {
   private seen = false;
   private reason = '';
   private leader: string | undefined;
+  /** In the order they came; iterated live by wake(), so that one added meanwhile is released in turn. */
   private readonly waiters = new Set<() => void>();
+
+  constructor(private readonly time: AppTime) {}
 
   /** The watcher's report; returns the event it makes for the application, if any. */
   quorumChanged(hasQuorum: boolean, reason: string): 'quorumLost' | 'quorumRegained' | undefined {
@@ -47,16 +55,26 @@ export class QuorumGate {
 
   /** Resolves once a call may go (see the invariants), or after `timeoutMs`. */
   ready(timeoutMs: number): Promise<void> {
-    if (this.open()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-    });
+    if (this.open() && this.waiters.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenReady(timeoutMs, resolve));
+  }
+
+  /** Calls `done` once a call may go (at once if it may now and nobody waits), or after `timeoutMs`. */
+  whenReady(timeoutMs: number, done: () => void): void {
+    if (this.open() && this.waiters.size === 0) return done();
+    const release = () => {
+      if (!this.waiters.delete(release)) return; // released already
+      this.time.clearTimer(timer);
+      done();
+    };
+    const timer = this.time.setTimer(timeoutMs, release);
+    this.waiters.add(release);
+    // Open with waiters: they are being released right now (wake's loop reaches this one after them).
+  }
+
+  /** Calls are waiting here. */
+  get waiting(): boolean {
+    return this.waiters.size > 0;
   }
 
   /** True when a call may go now (ready() would resolve at once). */
@@ -65,6 +83,7 @@ export class QuorumGate {
   }
 
   private wake(): void {
-    if (this.open()) for (const done of [...this.waiters]) done();
+    // The live set: a waiter added by one released here (a client's next write) is released after the rest.
+    if (this.open()) for (const release of this.waiters) release();
   }
 }

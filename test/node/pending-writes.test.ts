@@ -8,6 +8,16 @@ import { PendingWrites } from '../../src/node/pending-writes.js';
 import type { CommitRequest } from '../../src/actors/committer.js';
 import type { ApplyResult } from '../../src/store/store.js';
 import type { ChorusError } from '../../src/runtime/errors.js';
+import { QuorumGate } from '../../src/node/quorum-gate.js';
+import { realTime } from '../../src/node/app-time.js';
+
+/** A gate open for writes: a leader known, a quorum reported. */
+function openGate(): QuorumGate {
+  const gate = new QuorumGate(realTime);
+  gate.leaderChanged('n1');
+  gate.quorumChanged(true, 'all connected');
+  return gate;
+}
 
 function harness() {
   const sent: CommitRequest[] = [];
@@ -18,12 +28,12 @@ function harness() {
     send: (request) => void sent.push(request),
     leader: () => leader,
     term: () => term,
-    leaderSoon: () => Promise.resolve(),
-    stopped: () => false,
+    gate: openGate(), gateWaitMs: 200,
+    stopped: () => undefined,
   });
   const outcome: { value?: ApplyResult; error?: ChorusError } = {};
   const changeSet = { version: 1, reads: [], writes: [] } as never;
-  void writes.submit(changeSet).then((value) => (outcome.value = value), (error: ChorusError) => (outcome.error = error));
+  void writes.submitted(changeSet).then((value) => (outcome.value = value), (error: ChorusError) => (outcome.error = error));
   const newLeader = (id: string, newTerm = term + 1) => {
     leader = id;
     term = newTerm;
@@ -100,7 +110,7 @@ describe('PendingWrites timeouts', () => {
   it('each write fails with TIMEOUT once writeTimeoutMs has passed since its submit, not before; one that settled does not', async () => {
     const sent: CommitRequest[] = [];
     const writes = new PendingWrites({
-      nodeId: 'n2', writeTimeoutMs: 60, send: (request) => void sent.push(request), leader: () => 'n1', term: () => 1, leaderSoon: () => Promise.resolve(), stopped: () => false,
+      nodeId: 'n2', writeTimeoutMs: 60, send: (request) => void sent.push(request), leader: () => 'n1', term: () => 1, gate: openGate(), gateWaitMs: 200, stopped: () => undefined,
     });
     const changeSet = { version: 1, reads: [], writes: [] } as never;
     const outcomes: { at?: number; code?: string; ok?: boolean }[] = [];
@@ -109,10 +119,10 @@ describe('PendingWrites timeouts', () => {
       outcomes[i] = {};
       p.then(() => (outcomes[i] = { at: performance.now() - start, ok: true }), (e: ChorusError) => (outcomes[i] = { at: performance.now() - start, code: e.code }));
     };
-    track(0, writes.submit(changeSet));
+    track(0, writes.submitted(changeSet));
     await new Promise((r) => setTimeout(r, 25));
-    track(1, writes.submit(changeSet));
-    track(2, writes.submit(changeSet));
+    track(1, writes.submitted(changeSet));
+    track(2, writes.submitted(changeSet));
     writes.settle(sent[1]!.id, { version: 3 } as unknown as ApplyResult, undefined);
     await new Promise((r) => setTimeout(r, 45)); // ~70 ms: the first timed out, the third not yet
     expect(outcomes[0]!.code).toBe('TIMEOUT');
