@@ -2,9 +2,11 @@
  * Calls run a fixed delay after they were added, on a simulation's virtual time, with one pending event
  * for all of them instead of one each.
  *
- * Why: every transaction of a simulated cluster waits for its outcome with a timeout (writeTimeoutMs) that
- * almost never fires, and one event per transaction made these timeouts ~90% of the event queue (about
- * 185 of 200 events in a 5-node register run), deepening every push and pop. With one delay for all,
+ * Why: every linearizable read (and detach) of a simulated cluster waits for its outcome with a timeout
+ * (writeTimeoutMs) that almost never fires; when transactions waited here too, one event per transaction
+ * made these timeouts ~90% of the event queue (about 185 of 200 events in a 5-node register run),
+ * deepening every push and pop. (Writes now time out in the node's own write core, src/node/write-core.ts:
+ * one timer per node, armed for its oldest write.) With one delay for all,
  * deadlines come in the order they were added, so a FIFO holds them and only its head needs an event.
  *
  * Invariants: calls run in the order they were added, each once, at the first event at or after its

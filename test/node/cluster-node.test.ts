@@ -17,6 +17,7 @@ import { JOURNAL_FORMAT } from '../../src/actors/raft-journal.js';
 import { decodeMsgpack, encodeMsgpack } from '../../src/store/codec.js';
 import type { KeepsBytes } from '../../src/store/msgpack-encode.js';
 import { keptBytes } from '../../src/store/msgpack-encode.js';
+import { until } from './until.js';
 
 const schema: SchemaDef = {
   tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }, { name: 'v', type: 'int32' }], primaryKey: ['k'] }],
@@ -303,6 +304,9 @@ describe('openNode with a dataDir', () => {
       nodes = await Promise.all(addrs.map((_, i) => open(i)));
       for (const node of nodes) expect(Array.from({ length: 20 }, (_, i) => get(node, `k${i}`))).toEqual(Array.from({ length: 20 }, (_, i) => i));
       await nodes[0]!.write((tx) => void tx.upsert('kv', { k: 'after', v: 1 }));
+      // Acknowledged on nodes[0] once applied there; another follower learns that it committed with the
+      // leader's next message. Only then is it its own journal's to give back at once after a reopen.
+      await until("every node applied 'after'", () => nodes.every((n) => get(n, 'after') === 1));
 
       // A follower stops, misses writes, comes back and catches up. (A write forwarded to a leader that
       // stops meanwhile ends in TIMEOUT, its outcome unknown: that case is not what this test is about.)
