@@ -21,8 +21,9 @@ export type Key = number | string;
 
 export const keyUpper = '\uffff';
 
+/** Total order of numeric keys (NaN never is one). Not `a - b`: Infinity - Infinity is NaN, which broke the tree. */
 export function compareNumbers(a: number, b: number): number {
-  return a - b;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -131,8 +132,11 @@ export function indexValuePrefix(index: IndexSchema, row: Row): string {
 /**
  * Canonical key values from user input: one scalar (single-field key) or an array of up to `fields.length`
  * values (`prefix` allows fewer, for range bounds). Throws ValidationError naming table and field.
+ * NaN is refused in a primary key (it equals nothing); a secondary index holds NaN like any float64 (its
+ * encoding orders it), so its bounds may name it (`index`): a scan cut short records the last row's
+ * indexed values as its bound, and every node must take that bound back.
  */
-export function keyValues(table: string, fields: readonly FieldSchema[], input: unknown, prefix: boolean, wire = false): Scalar[] {
+export function keyValues(table: string, fields: readonly FieldSchema[], input: unknown, prefix: boolean, wire = false, index = false): Scalar[] {
   const values = Array.isArray(input) ? input : [input];
   if (values.length > fields.length || values.length === 0 || (!prefix && values.length !== fields.length)) {
     throw new ValidationError(table, undefined, input, `expected ${prefix ? 'up to ' : ''}${fields.length} key value(s)`);
@@ -142,9 +146,18 @@ export function keyValues(table: string, fields: readonly FieldSchema[], input: 
     if (value === null && field.nullable) return null as unknown as Scalar;
     const canonical = (wire ? wireScalar : canonicalScalar)(field.scalar, value);
     if (canonical instanceof Refusal) throw new ValidationError(table, field.name, value, canonical.reason);
-    if (typeof canonical === 'number' && Number.isNaN(canonical)) throw new ValidationError(table, field.name, value, 'NaN may not be a key');
+    if (!index && typeof canonical === 'number' && Number.isNaN(canonical)) throw new ValidationError(table, field.name, value, 'NaN may not be a key');
     return canonical;
   });
+}
+
+/**
+ * Whether a key from keyOf's fast path (one number or string) is one the key field can hold: 1.5 or 2^31
+ * for an int32 key, a lone surrogate for a string key, names no row. A write transaction must not record
+ * such a read: the other nodes check the reads they are sent, and would refuse the write it applied.
+ */
+export function keyInDomain(table: TableSchema, key: Key): boolean {
+  return table.keyKind === 'encoded' || !(canonicalScalar((table.primaryKey[0] as FieldSchema).scalar, key) instanceof Refusal);
 }
 
 /** Key values back from a primary key (inverse of keyFromValues for full keys). */

@@ -134,8 +134,8 @@ export function planScan(table: TableSchema, options: ScanOptions | undefined): 
     if (index === undefined) throw new NotFoundError(table.name, 'index', opts.index);
   }
   const fields = index === undefined ? table.primaryKey : index.fields;
-  const lower = opts.lower === undefined ? null : keyValues(table.name, fields, opts.lower, true);
-  const upper = opts.upper === undefined ? null : keyValues(table.name, fields, opts.upper, true);
+  const lower = opts.lower === undefined ? null : keyValues(table.name, fields, opts.lower, true, false, index !== undefined);
+  const upper = opts.upper === undefined ? null : keyValues(table.name, fields, opts.upper, true, false, index !== undefined);
   const lowerExclusive = opts.lowerExclusive === true;
   const upperExclusive = opts.upperExclusive === true;
   const range = index === undefined

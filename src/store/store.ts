@@ -266,7 +266,7 @@ export class Store {
       const index = range.index === undefined ? undefined : t.indexByName.get(range.index);
       if (range.index !== undefined && index === undefined) throw new IncompatibleSchemaError(t.name, undefined, `no index ${range.index} here`);
       const fields = index === undefined ? t.primaryKey : index.fields;
-      const bound = (values: readonly unknown[] | null): ReturnType<typeof keyValues> | null => (values === null ? null : keyValues(t.name, fields, values, true, true));
+      const bound = (values: readonly unknown[] | null): ReturnType<typeof keyValues> | null => (values === null ? null : keyValues(t.name, fields, values, true, true, index !== undefined));
       const lower = bound(range.lower);
       const upper = bound(range.upper);
       return index === undefined

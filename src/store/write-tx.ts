@@ -12,7 +12,7 @@ import type { ChangeSet, RangeRef, ReadRef, WriteRef } from './changeset.js';
 import type { CertifyRequest, Touched } from './certify.js';
 import { NotFoundError, UniqueError, ValidationError } from './errors.js';
 import type { Key, KeyRange } from './keys.js';
-import { comparatorFor, compareStrings, decodeKey, encodedKey, indexKeyOf, indexRange, indexValuePrefix, inRange, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
+import { comparatorFor, compareStrings, decodeKey, encodedKey, indexKeyOf, indexRange, indexValuePrefix, inRange, keyFromValues, keyInDomain, keyValues, primaryKeyOf, primaryRange } from './keys.js';
 import type { ReadSource, ScanPlan } from './read-tx.js';
 import { Reader, planScan } from './read-tx.js';
 import type { ReadTx } from './read-tx.js';
@@ -102,6 +102,7 @@ export class Writer extends Reader implements WriteTx {
     return this.op(() => {
       const data = this.tableData(table);
       const k = this.keyOf(data.schema, key);
+      if (!keyInDomain(data.schema, k)) return undefined; // names no row on any node: nothing to depend on
       const overlay = this.overlays[data.schema.position];
       if (overlay !== undefined && overlay.has(k)) return overlay.get(k) ?? undefined;
       this.noteRead(data.schema, k);

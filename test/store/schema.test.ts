@@ -119,6 +119,22 @@ describe('values are type-checked on write (VALIDATION naming table, field and v
     expect(() => rowFromArray(floats.schema.table('byFloat'), [NaN, null])).toThrow(/NaN may not be a key/);
   });
 
+  test('infinite float64 keys are keys like any other: one row each, ordered, deleted, imaged and restored', () => {
+    const def: SchemaDef = { tables: [{ name: 't', fields: [{ name: 'x', type: 'float64' }, { name: 'v', type: 'int32' }], primaryKey: ['x'] }] };
+    const store = Store.open(def);
+    for (const x of [-Infinity, -Infinity, 0, Infinity, -Infinity, Infinity]) store.commit((tx) => void tx.upsert('t', { x, v: 1 }));
+    const keys = (s: Store) => s.read((tx) => tx.scan('t').map((row) => row['x']));
+    expect(keys(store)).toEqual([-Infinity, 0, Infinity]);
+    expect(store.read((tx) => tx.count('t'))).toBe(3);
+    store.commit((tx) => void tx.delete('t', -Infinity));
+    expect(keys(store)).toEqual([0, Infinity]);
+    expect(store.read((tx) => tx.get('t', -Infinity))).toBeUndefined();
+    const restored = Store.open(def);
+    restored.restoreSync([...store.snapshot()], 'an image of it');
+    expect(keys(restored)).toEqual([0, Infinity]);
+    expect(restored.contentHash()).toBe(store.contentHash());
+  });
+
   test('defaults and optional fields fill in; values are canonical and rows frozen', () => {
     const bytes = new Uint8Array([1, 2, 3]);
     const cs = store.write((tx) => {
