@@ -210,8 +210,12 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       const done = raft.membershipDone(membership) && (membership === 'detach' || caughtUp);
       if (!done) {
         raft.requestMembership(membership);
+        // A leader refused the detach (it would leave no membership able to commit): the node stays in.
         const reason = membership === 'detach' ? raft.membershipRefused(membership) : undefined;
-        if (reason !== undefined) (membership = 'in'), raft.forgetMembershipRequest(), ctx.send(applyTo, { type: 'membership', state: 'refused', applied: raft.log.applied, reason } satisfies MembershipDone);
+        if (reason === undefined) return;
+        membership = 'in';
+        raft.forgetMembershipRequest();
+        ctx.send(applyTo, { type: 'membership', state: 'refused', applied: raft.log.applied, reason } satisfies MembershipDone);
         return;
       }
       const detached = membership === 'detach';

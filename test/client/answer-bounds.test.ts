@@ -18,11 +18,11 @@ import { execute } from '../../src/client/execute.js';
 import { connect, type Client } from '../../src/client/index.js';
 import type { Request } from '../../src/client/protocol.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
-import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
+import { FrameCodec } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
 import { clientKey, clientKeyFor } from '../../src/transport/tcp/keys.js';
-import { ANY_NODE, frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
-import { SECRET, freePorts, logText, waitFor } from '../transport/tcp-harness.js';
+import { ANY_NODE, frameToWire } from '../../src/transport/tcp/protocol.js';
+import { SECRET, freePorts, logText, waitFor, handshakeOver } from '../transport/tcp-harness.js';
 
 const MiB = 1024 * 1024;
 const nodeFrameBytesMax = 4 * MiB;
@@ -109,26 +109,9 @@ async function slowReader(): Promise<{ closed: () => boolean; read: (id: number)
     self: `client:${randomBytes(4).toString('hex')}`, cluster: 'bounds', prover: makeProver(clientKey(new TextEncoder().encode(SECRET))),
     nonce: new Uint8Array(randomBytes(32)), frameBytesMax: 16 * MiB, credential: 'client key',
   }, ANY_NODE);
-  const reader = new FrameReader(16 * MiB);
-  const send = (frames: readonly WireFrame[]) => frames.forEach((f) => socket.write(frame(frameToWire(f))));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      for (const result of reader.push(chunk)) {
-        const decoded = result.ok ? codec.decode(result.payload) : undefined;
-        const parsed = decoded?.ok ? parseFrame(decoded.value) : undefined;
-        if (parsed === undefined || parsed.type === 'rejected') return reject(new Error('bad frame'));
-        const step = handshake.step(parsed);
-        send(step.send);
-        if (step.outcome?.ok === true) {
-          socket.off('data', onData);
-          socket.pause(); // from now on: never read
-          resolve();
-        } else if (step.outcome !== undefined) reject(new Error(step.outcome.reason));
-      }
-    };
-    socket.on('data', onData);
-    send(handshake.start().send);
-  });
+  const outcome = await handshakeOver(socket, handshake, 16 * MiB);
+  if (outcome !== 'admitted') throw new Error(`handshake: ${outcome}`);
+  socket.pause(); // from now on: never read
   const read = (id: number) => socket.write(frame(frameToWire({ type: 'request', id, op: { type: 'read', ops: wholeTable } })));
   return { closed: () => closed, read };
 }

@@ -13,11 +13,11 @@ import { startClientPort, type ClientPort } from '../../src/client/server.js';
 import { execute } from '../../src/client/execute.js';
 import { connect } from '../../src/client/index.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
-import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
+import { FrameCodec } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver, type Prover } from '../../src/transport/tcp/handshake.js';
 import { clientKey, clientKeyFor, peerKey } from '../../src/transport/tcp/keys.js';
-import { frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
-import { SECRET, freePorts, logText, waitFor } from '../transport/tcp-harness.js';
+import { frameToWire, type WireFrame } from '../../src/transport/tcp/protocol.js';
+import { SECRET, freePorts, logText, waitFor, handshakeOver } from '../transport/tcp-harness.js';
 
 const frameBytesMax = 16 * 1024 * 1024;
 const codec = new FrameCodec(frameBytesMax);
@@ -63,23 +63,7 @@ async function dialAsNode1(key: Uint8Array): Promise<{ outcome: string; socket: 
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const prover: Prover = { prove: makeProver(key).prove, check: () => true };
   const handshake = new DialerHandshake({ self: addrs[1]!, cluster: 'keys', prover, nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, addrs[0]!);
-  const reader = new FrameReader(frameBytesMax);
-  const send = (frames: readonly WireFrame[]) => frames.forEach((f) => socket.write(frame(frameToWire(f))));
-  const outcome = new Promise<string>((resolve) => {
-    socket.once('close', () => resolve('closed'));
-    socket.on('data', (chunk: Buffer) => {
-      for (const result of reader.push(chunk)) {
-        const decoded = result.ok ? codec.decode(result.payload) : undefined;
-        const parsed = decoded?.ok ? parseFrame(decoded.value) : undefined;
-        if (parsed === undefined || parsed.type === 'rejected') return resolve('bad frame');
-        const step = handshake.step(parsed);
-        send(step.send);
-        if (step.outcome !== undefined) resolve(step.outcome.ok ? 'admitted' : step.outcome.reason);
-      }
-    });
-  });
-  send(handshake.start().send);
-  return { outcome: await outcome, socket };
+  return { outcome: await handshakeOver(socket, handshake, frameBytesMax), socket };
 }
 
 describe('client and peer credentials', () => {

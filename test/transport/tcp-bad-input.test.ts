@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SinkReport } from '../../src/actors/examples/stream.js';
-import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
+import { FrameCodec } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
 import { peerKey } from '../../src/transport/tcp/keys.js';
-import { PROTOCOL_VERSION, frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
+import { PROTOCOL_VERSION } from '../../src/transport/tcp/protocol.js';
 import { tcpPendingHandshakesMax } from '../../src/limits.js';
 import type { RemoteStream, TestMember } from './tcp-harness.js';
-import { SECRET, logText, nextMessage, startCluster, waitFor } from './tcp-harness.js';
+import { SECRET, logText, nextMessage, startCluster, waitFor, handshakeOver } from './tcp-harness.js';
 
 const frameBytesMax = 64 * 1024;
 const codec = new FrameCodec(frameBytesMax);
@@ -53,23 +53,8 @@ const frame = (value: unknown): Uint8Array => {
 async function authenticated(port: number) {
   const client = await raw(port);
   const handshake = new DialerHandshake({ self: 'x', cluster: 'test-cluster', prover: makeProver(peerKey(new TextEncoder().encode(SECRET))), nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, 'a');
-  const reader = new FrameReader(frameBytesMax);
-  const send = (frames: readonly WireFrame[]) => frames.forEach((f) => client.socket.write(frame(frameToWire(f))));
-  const welcomed = new Promise<void>((resolve, reject) => {
-    client.socket.on('data', (chunk: Buffer) => {
-      for (const result of reader.push(chunk)) {
-        const decoded = result.ok ? codec.decode(result.payload) : undefined;
-        const parsed = decoded?.ok ? parseFrame(decoded.value) : undefined;
-        if (parsed === undefined || parsed.type === 'rejected') return reject(new Error('bad frame from a'));
-        const step = handshake.step(parsed);
-        send(step.send);
-        if (step.outcome?.ok === true) resolve();
-        else if (step.outcome !== undefined) reject(new Error(step.outcome.reason));
-      }
-    });
-  });
-  send(handshake.start().send);
-  await welcomed;
+  const outcome = await handshakeOver(client.socket, handshake, frameBytesMax);
+  if (outcome !== 'admitted') throw new Error(`handshake: ${outcome}`);
   return client;
 }
 

@@ -3,7 +3,7 @@
  * inline hosts joined by TcpNetworks on loopback, and waiting helpers (deadline-bounded, never timed
  * assertions).
  */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { Address, LogRecord, Message } from '../../src/runtime/actor.js';
 import { defineActor } from '../../src/runtime/actor.js';
 import { assertNever } from '../../src/runtime/assert.js';
@@ -14,6 +14,9 @@ import type { Ack, Item } from '../../src/actors/examples/stream.js';
 import { TcpNetwork } from '../../src/transport/tcp/index.js';
 import type { TcpNetworkConfig } from '../../src/transport/tcp/index.js';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
+import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
+import type { DialerHandshake } from '../../src/transport/tcp/handshake.js';
+import { frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
 
 export const SECRET = 'correct horse battery staple 42';
 
@@ -177,4 +180,42 @@ export async function agreedLeader(nodes: readonly ClusterNode[]): Promise<Clust
     return leader !== undefined && nodes.every((n) => n.info().leader === leader!.nodeId);
   }, 'a leader every node knows', 30_000);
   return leader!;
+}
+
+/**
+ * Runs a dialer's `handshake` over a connected raw `socket`, as a hand-made peer or client would: resolves
+ * with 'admitted', the handshake's refusal, 'bad frame' or 'closed'. It stops listening once it ends, so
+ * the caller may pause the socket or read it its own way from then on.
+ */
+export function handshakeOver(socket: Socket, handshake: DialerHandshake, frameBytesMax: number): Promise<string> {
+  const codec = new FrameCodec(frameBytesMax);
+  const reader = new FrameReader(frameBytesMax);
+  const send = (frames: readonly WireFrame[]) => {
+    for (const f of frames) {
+      const encoded = codec.encode(frameToWire(f), frameBytesMax);
+      if (!encoded.ok) throw new Error(encoded.reason);
+      socket.write(encoded.payload);
+    }
+  };
+  return new Promise<string>((resolve) => {
+    const end = (outcome: string) => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve(outcome);
+    };
+    const onClose = () => end('closed');
+    const onData = (chunk: Buffer) => {
+      for (const result of reader.push(chunk)) {
+        const decoded = result.ok ? codec.decode(result.payload) : undefined;
+        const parsed = decoded?.ok === true ? parseFrame(decoded.value) : undefined;
+        if (parsed === undefined || parsed.type === 'rejected') return end('bad frame');
+        const step = handshake.step(parsed);
+        send(step.send);
+        if (step.outcome !== undefined) return end(step.outcome.ok ? 'admitted' : step.outcome.reason);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    send(handshake.start().send);
+  });
 }

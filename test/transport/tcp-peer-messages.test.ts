@@ -12,12 +12,12 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openNode, type ClusterNode } from '../../src/node/cluster-node.js';
-import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
+import { FrameCodec } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
 import { peerKey } from '../../src/transport/tcp/keys.js';
-import { PROTOCOL_VERSION, parseFrame, frameToWire, type WireFrame } from '../../src/transport/tcp/protocol.js';
+import { PROTOCOL_VERSION } from '../../src/transport/tcp/protocol.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
-import { SECRET, freePorts, waitFor } from './tcp-harness.js';
+import { SECRET, freePorts, waitFor, handshakeOver } from './tcp-harness.js';
 
 const frameBytesMax = 16 * 1024 * 1024;
 const codec = new FrameCodec(frameBytesMax);
@@ -72,21 +72,8 @@ async function forge(port: number, self: string, to: string): Promise<{ socket: 
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   const handshake = new DialerHandshake({ self, cluster: 'c', prover: makeProver(peerKey(new TextEncoder().encode(SECRET))), nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, to);
-  const reader = new FrameReader(frameBytesMax);
-  const send = (frames: readonly WireFrame[]) => frames.forEach((f) => socket.write(encode(frameToWire(f))));
-  const welcomed = new Promise<void>((resolve, reject) => socket.on('data', (chunk: Buffer) => {
-    for (const result of reader.push(chunk)) {
-      const decoded = result.ok ? codec.decode(result.payload) : undefined;
-      const parsed = decoded?.ok === true ? parseFrame(decoded.value) : undefined;
-      if (parsed === undefined || parsed.type === 'rejected') return reject(new Error('bad frame from the node'));
-      const step = handshake.step(parsed);
-      send(step.send);
-      if (step.outcome?.ok === true) resolve();
-      else if (step.outcome !== undefined) reject(new Error(step.outcome.reason));
-    }
-  }));
-  send(handshake.start().send);
-  await welcomed;
+  const outcome = await handshakeOver(socket, handshake, frameBytesMax);
+  if (outcome !== 'admitted') throw new Error(`handshake: ${outcome}`);
   return { socket, closed };
 }
 
