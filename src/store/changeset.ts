@@ -91,20 +91,28 @@ const changeSetEncoder = new MsgpackEncoder({ ignoreUndefined: true });
  * are handed those bytes by reference (inline hosts on an in-process network, the simulator) take the
  * frozen object instead of decoding it, as they shared it before change-sets travelled as bytes. A copy
  * of the bytes (a frame, structured clone) does not carry it, and is decoded.
+ *
+ * Carried weakly: the bytes live in the Raft log until it is compacted (transLogLength entries, each a
+ * window batch of up to 64 writes), and a strong reference kept every change-set with them, and through
+ * the store's cache its prepared form too: ~1 KB of heap per commit on a TCP leader (heap snapshot: one
+ * ChangeSet and one Prepared per write since the last compaction), all of it promoted by the young
+ * generation's collector and marked again by every full one, for a form only other nodes of the same
+ * process ever read. Now the object lives as long as its writer holds it (until the write settles);
+ * a node of the same process that applies it later than that decodes the bytes.
  */
 const decodedForm: unique symbol = Symbol('chorusdb.changeSet');
-type CarriesChangeSet = Uint8Array & { [decodedForm]?: ChangeSet };
+type CarriesChangeSet = Uint8Array & { [decodedForm]?: WeakRef<ChangeSet> };
 
 /** The change-set's msgpack bytes (a fresh copy), as they go into the log. */
 export function encodeChangeSet(changeSet: ChangeSet): Uint8Array {
   const bytes: CarriesChangeSet = changeSetEncoder.encode(changeSet);
-  if (Object.isFrozen(changeSet)) bytes[decodedForm] = changeSet; // frozen: nothing can change it after
+  if (Object.isFrozen(changeSet)) bytes[decodedForm] = new WeakRef(changeSet); // frozen: nothing can change it after
   return bytes;
 }
 
 /** A change-set from its bytes; CorruptError when they are not msgpack or not a change-set (`writer`: the node that wrote it). */
 export function decodeChangeSet(bytes: Uint8Array, writer: string): ChangeSet {
-  const made = (bytes as CarriesChangeSet)[decodedForm];
+  const made = (bytes as CarriesChangeSet)[decodedForm]?.deref();
   if (made !== undefined) return made;
   let data: unknown;
   try {

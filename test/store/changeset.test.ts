@@ -2,6 +2,8 @@
  * A change-set's bytes (encodeChangeSet), the form it has in the log, the journals and on the wire:
  * decoded on another node, it must certify and apply exactly as the object it was made from.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { decodeChangeSet, encodeChangeSet } from '../../src/store/changeset.js';
@@ -10,6 +12,21 @@ import { encodeMsgpack } from '../../src/store/codec.js';
 import { accounts } from './fixtures.js';
 
 describe('change-set bytes', () => {
+  it('do not keep the change-set they were made from alive (the log holds them long after the write settled)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const writer = Store.open(accounts);
+    const made = () => {
+      const changeSet = writer.write((tx) => tx.insert('accounts', { id: 7, email: 'g@x', city: 'Tromsø' }));
+      return { bytes: encodeChangeSet(changeSet), ref: new WeakRef(changeSet), copy: structuredClone(changeSet) };
+    };
+    const { bytes, ref, copy } = made();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRef targets live until the end of the job that made them
+    gc();
+    expect(ref.deref()).toBeUndefined(); // with only its bytes held, the object is collected
+    expect(decodeChangeSet(bytes, 'n1')).toEqual(copy); // and the bytes are decoded instead
+  });
+
   it('decode to a change-set that applies exactly as the original, with every kind of value and read', () => {
     const writer = Store.open(accounts);
     writer.commit((tx) => {
