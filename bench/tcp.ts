@@ -26,8 +26,11 @@ const runMs = 3_000;
 const warmMs = 1_000;
 const window: Window = { length: 64, bsize: 256 * 1024, timeoutMs: 1 };
 
-/** A run, and the CPU it cost per commit: the three node processes' together (from their /metrics), and this client process's. */
-type Run = WorkloadResult & { readonly nodeCpuUsPerCommit: number; readonly clientCpuUsPerCommit: number };
+/**
+ * A run, and the CPU it cost per commit: the three node processes' together (from their /metrics), the
+ * leader's alone, the two followers' mean, and this client process's.
+ */
+type Run = WorkloadResult & { readonly nodeCpuUsPerCommit: number; readonly leaderCpuUsPerCommit: number; readonly followerCpuUsPerCommit: number; readonly clientCpuUsPerCommit: number };
 
 interface Measured {
   readonly w1: Run;
@@ -35,7 +38,7 @@ interface Measured {
 }
 
 /** Starts a cluster, finds the leader's client port, runs `measure` against it, and stops everything. */
-async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (client: Client, admins: readonly string[]) => Promise<T>): Promise<T> {
+async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (client: Client, admins: readonly string[], leader: number) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'chorus-bench-tcp-'));
   const secret = randomBytes(24).toString('base64');
   const toml = windowOn ? `[window]\nlength = ${window.length}\nbsize = ${window.bsize}\ntimeoutMs = ${window.timeoutMs}\n` : '';
@@ -48,7 +51,7 @@ async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (cli
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.info()));
       const leader = infos.findIndex((info) => info.role === 'leader');
-      if (leader >= 0 && infos.every((info) => info.leader === infos[leader]!.nodeId)) return await measure(clients[leader]!, cluster.adminAddrs);
+      if (leader >= 0 && infos.every((info) => info.leader === infos[leader]!.nodeId)) return await measure(clients[leader]!, cluster.adminAddrs, leader);
       if (performance.now() > deadline) throw new Error('bench tcp: no leader elected within 30 s');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -60,29 +63,33 @@ async function withCluster<T>(durable: boolean, windowOn: boolean, measure: (cli
   }
 }
 
-/** The node processes' CPU seconds so far, summed (process_cpu_seconds_total on each admin port). */
-async function nodesCpuSeconds(admins: readonly string[]): Promise<number> {
+/** Each node process's CPU seconds so far (process_cpu_seconds_total on its admin port). */
+async function nodesCpuSeconds(admins: readonly string[]): Promise<number[]> {
   const texts = await Promise.all(admins.map(async (admin) => (await fetch(`http://${admin}/metrics`)).text()));
-  return texts.reduce((sum, text) => sum + Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN), 0);
+  return texts.map((text) => Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN));
 }
 
-async function drive(client: Client, admins: readonly string[], writers: number): Promise<Run> {
+async function drive(client: Client, admins: readonly string[], leader: number, writers: number): Promise<Run> {
   const target = { name: 'bench', put: (k: number, v: string) => client.write([{ op: 'upsert', table: demoTable, row: { k, v } }]) };
   await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, warmMs);
   const nodesBefore = await nodesCpuSeconds(admins);
   const clientBefore = process.cpuUsage();
   const result = await runWorkloadFor([target], { writersPerTarget: writers, keys: 1_000 }, runMs);
   const clientCpu = process.cpuUsage(clientBefore);
-  const nodesCpu = (await nodesCpuSeconds(admins)) - nodesBefore;
+  const nodesCpu = (await nodesCpuSeconds(admins)).map((seconds, i) => seconds - nodesBefore[i]!);
+  const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
   const failed = Object.values(result.failures).reduce((a, b) => a + b, 0);
   if (failed > 0) process.stderr.write(`bench tcp: ${failed} writes failed at ${writers} writers: ${JSON.stringify(result.failures)}\n`);
   const perCommit = (seconds: number) => (seconds * 1e6) / Math.max(1, result.commits);
-  return Object.assign(result, { nodeCpuUsPerCommit: perCommit(nodesCpu), clientCpuUsPerCommit: perCommit((clientCpu.user + clientCpu.system) / 1e6) });
+  return Object.assign(result, {
+    nodeCpuUsPerCommit: perCommit(sum(nodesCpu)), leaderCpuUsPerCommit: perCommit(nodesCpu[leader]!), followerCpuUsPerCommit: perCommit(sum(nodesCpu.filter((_, i) => i !== leader)) / 2),
+    clientCpuUsPerCommit: perCommit((clientCpu.user + clientCpu.system) / 1e6),
+  });
 }
 
 async function measure(durable: boolean): Promise<Measured & { readonly w64Window: Run }> {
-  const { w1, w64 } = await withCluster(durable, false, async (client, admins) => ({ w1: await drive(client, admins, 1), w64: await drive(client, admins, 64) }));
-  const w64Window = await withCluster(durable, true, (client, admins) => drive(client, admins, 64));
+  const { w1, w64 } = await withCluster(durable, false, async (client, admins, leader) => ({ w1: await drive(client, admins, leader, 1), w64: await drive(client, admins, leader, 64) }));
+  const w64Window = await withCluster(durable, true, (client, admins, leader) => drive(client, admins, leader, 64));
   return { w1, w64, w64Window };
 }
 
@@ -102,6 +109,8 @@ export async function runTcpBench(): Promise<BenchResult> {
       { name: 'journal fsync: commit p99, 64 writers', value: p(durable.w64, 0.99), unit: 'ms' },
       { name: 'journal fsync: commit p99, 64 writers, window', value: p(durable.w64Window, 0.99), unit: 'ms' },
       { name: 'journal fsync: node CPU per commit, 64 writers, window', value: Math.round(durable.w64Window.nodeCpuUsPerCommit), unit: 'µs' },
+      { name: 'journal fsync: leader CPU per commit, 64 writers, window', value: Math.round(durable.w64Window.leaderCpuUsPerCommit), unit: 'µs' },
+      { name: 'journal fsync: follower CPU per commit (mean), 64 writers, window', value: Math.round(durable.w64Window.followerCpuUsPerCommit), unit: 'µs' },
       { name: 'journal fsync: client CPU per commit, 64 writers, window', value: Math.round(durable.w64Window.clientCpuUsPerCommit), unit: 'µs' },
       { name: 'log in memory: 1 writer', value: round(memory.w1.perSec), unit: 'commits/s' },
       { name: 'log in memory: 64 writers, no window', value: round(memory.w64.perSec), unit: 'commits/s' },
@@ -117,6 +126,7 @@ export async function runTcpBench(): Promise<BenchResult> {
       memoryCommitP50MsW1: p(memory.w1, 0.5),
       // CPU per commit does not depend on how loaded the machine is, as the rates above do: the three node processes together, and the client.
       nodeCpuUsPerCommitW1: round(durable.w1.nodeCpuUsPerCommit), nodeCpuUsPerCommitW64: round(durable.w64.nodeCpuUsPerCommit), nodeCpuUsPerCommitW64Window: round(durable.w64Window.nodeCpuUsPerCommit),
+      leaderCpuUsPerCommitW64Window: round(durable.w64Window.leaderCpuUsPerCommit), followerCpuUsPerCommitW64Window: round(durable.w64Window.followerCpuUsPerCommit),
       clientCpuUsPerCommitW64Window: round(durable.w64Window.clientCpuUsPerCommit), loadAverage1m: Math.round(loadavg()[0]! * 10) / 10,
     },
   };
