@@ -3,7 +3,8 @@
  * go on, and read back into a fresh state that replaces the old one only when the image proved whole.
  *
  * Image = frames `[u32 length][u32 crc32][msgpack payload]`:
- *   header  { type: 'header', magic, format, schema, fingerprint, version, horizon }
+ *   header  { type: 'header', magic, format, schema, fingerprint, version, horizon, lost? }
+ *           (lost: [[table, field], …] whose values the state dropped, evolution.ts; only when any)
  *   rows    { type: 'rows', table, rows: [values in the image schema's field order, …] }  (key order)
  *   window  { type: 'window', entries: [[version, [[table, key values], …]], …] }   (certification)
  *   end     { type: 'end', frames, rows, digest }   digest: SHA-256 of every earlier payload
@@ -15,8 +16,8 @@ import { snapshotFrameBytesTarget, snapshotFrameRowsMaxDefault, snapshotWindowFr
 import { CertWindow } from './certify.js';
 import { encodeMsgpack, frame, frameHeaderBytes, sha256 } from './codec.js';
 import { CorruptError, UniqueError } from './errors.js';
-import type { SchemaPlan } from './evolution.js';
-import { planConversion } from './evolution.js';
+import type { LostFields, SchemaPlan } from './evolution.js';
+import { lostFromHeader, lostInto, planConversion, withLost } from './evolution.js';
 import { FrameReader } from './frames.js';
 import { frameOfPayload, rowFrames, windowFrames } from './image-frames.js';
 import type { WindowItem } from './image-frames.js';
@@ -40,6 +41,8 @@ export interface ImageSource {
   /** The certification window, as the image stores it (CertWindow.liveItems). */
   readonly window: readonly WindowItem[];
   readonly tables: readonly TableData[];
+  /** Fields whose values the state lost (evolution.ts); in the header only when there are any. */
+  readonly lost: LostFields;
 }
 
 /** A state read from an image, in the loader's schema. */
@@ -49,6 +52,8 @@ export interface LoadedState {
   readonly window: CertWindow;
   readonly tables: readonly TableData[];
   readonly rows: number;
+  /** The image's lost fields, as they hold in the loader's schema. */
+  readonly lost: LostFields;
 }
 
 /** Frame bounds of an image (Store.snapshot options, checked there). */
@@ -67,6 +72,7 @@ function* bodyFrames(source: ImageSource, bounds: ImageBounds, withSchema: boole
   yield frameOfPayload(encodeMsgpack({
     type: 'header', magic, format, schema: withSchema ? plainSchemaDef(schema.def) : null,
     fingerprint: schema.fingerprint, version: source.version, horizon: source.horizon,
+    ...(source.lost.length > 0 ? { lost: source.lost } : {}),
   }));
   const rowBounds = { itemsMax: bounds.frameRowsMax, bytesMax: bounds.frameBytesMax };
   for (const table of schema.tables) {
@@ -109,7 +115,7 @@ export class ImageLoader {
   private readonly digest = sha256();
   private frames = 0;
   private rows = 0;
-  private header: { version: number; plan: SchemaPlan; source: Schema; window: CertWindow } | undefined;
+  private header: { version: number; plan: SchemaPlan; source: Schema; window: CertWindow; lost: LostFields } | undefined;
   /** Per target table: keys and rows in key order, bulk-built into tables by finish(). */
   private loaded: { keys: Key[]; rows: Row[]; unique: Map<IndexSchema, Set<string>> }[] | undefined;
   /** The version of the window entry read last (its keys may go on in the next frame). */
@@ -142,7 +148,7 @@ export class ImageLoader {
     const loaded = this.loaded;
     const tables = this.target.tables.map((table) => TableData.fromSorted(table, (loaded[table.position] as { keys: Key[] }).keys, (loaded[table.position] as { rows: Row[] }).rows));
     this.header.window.settle();
-    return { version: this.header.version, window: this.header.window, tables, rows: this.rows };
+    return { version: this.header.version, window: this.header.window, tables, rows: this.rows, lost: this.header.lost };
   }
 
   private onFrame(payload: Uint8Array, offset: number): void {
@@ -210,8 +216,11 @@ export class ImageLoader {
     } catch (error) {
       throw new CorruptError(this.name, offset, `header schema: ${(error as Error).message}`);
     }
+    const lost = lostFromHeader(body['lost']);
+    if (lost === undefined) throw new CorruptError(this.name, offset, 'malformed header (lost fields)');
     const plan = planConversion(source, this.target, this.dropTables); // IncompatibleSchemaError goes out as is
-    this.header = { version: version as number, plan, source, window: new CertWindow(horizon as number) };
+    // A field whose values the image lost may not come back with defaults (IncompatibleSchemaError).
+    this.header = { version: version as number, plan, source, window: new CertWindow(horizon as number), lost: lostInto(lost, this.target, this.name) };
     this.loaded = this.target.tables.map((table) => ({
       keys: [], rows: [], unique: new Map(table.indexes.filter((index) => index.unique).map((index) => [index, new Set<string>()])),
     }));
@@ -228,6 +237,9 @@ export class ImageLoader {
       return count;
     }
     const table = plan.to;
+    // Rows from another node's image lose the fields this schema lacks: noted (evolution.ts, LostFields).
+    // A local schema change (dropTables) drops them on purpose.
+    if (count > 0 && !this.dropTables) header.lost = withLost(header.lost, header.plan, [tableName]);
     const into = (this.loaded as NonNullable<ImageLoader['loaded']>)[table.position] as NonNullable<ImageLoader['loaded']>[number];
     const compare = comparatorFor(table.keyKind);
     let last = into.keys[into.keys.length - 1];

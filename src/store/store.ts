@@ -13,8 +13,8 @@ import type { ChangeSet, WriteRef } from './changeset.js';
 import type { CurrentRow, RangeRead, Touched } from './certify.js';
 import { CertWindow } from './certify.js';
 import { EvolutionModeError, IncompatibleSchemaError, UniqueError, ValidationError } from './errors.js';
-import type { SchemaPlan } from './evolution.js';
-import { planConversion } from './evolution.js';
+import type { LostFields, SchemaPlan } from './evolution.js';
+import { noLostFields, planConversion, planPeerConversion, withLost } from './evolution.js';
 import type { Key } from './keys.js';
 import { decodeKey, indexRange, indexValuePrefix, keyFromValues, keyValues, primaryKeyOf, primaryRange } from './keys.js';
 import { visitLogRecord } from './log-format.js';
@@ -57,6 +57,8 @@ interface State {
   tables: TableData[];
   version: number;
   window: CertWindow;
+  /** Fields whose values peers' change-sets lost here (evolution.ts, LostFields). */
+  lost: LostFields;
 }
 
 export class Store {
@@ -69,7 +71,7 @@ export class Store {
   readonly evolution: boolean;
 
   private constructor(schema: Schema, options: StoreOptions) {
-    this.state = { schema, tables: schema.tables.map((table) => TableData.empty(table)), version: 0, window: new CertWindow() };
+    this.state = { schema, tables: schema.tables.map((table) => TableData.empty(table)), version: 0, window: new CertWindow(), lost: noLostFields };
     this.evolution = options.evolution === true;
   }
 
@@ -138,16 +140,24 @@ export class Store {
   private applyPrepared(changeSet: ChangeSet, prepared: Prepared): ApplyResult {
     this.state.window.certify(prepared, this.state.version, this.currentRow);
     this.checkUnique(prepared);
-    const writes = changeSet.schema === this.state.schema.fingerprint ? changeSet.writes : this.localWrites(prepared);
+    if (changeSet.schema === this.state.schema.fingerprint) return { version: this.mutate(prepared), writes: changeSet.writes };
+    const writes = this.localWrites(prepared);
+    // A peer's row may carry fields this schema lacks: note that their values are lost here (evolution.ts).
+    const plan = this.plans.get(changeSet.schema);
+    if (plan !== undefined) this.state.lost = withLost(this.state.lost, plan, changeSet.writes.filter((write) => write.row !== null).map((write) => write.table));
     return { version: this.mutate(prepared), writes };
   }
 
-  /** Teaches the store another node's schema, so that its change-sets can be converted (evolution mode). */
+  /**
+   * Teaches the store another node's schema, so that its change-sets can be converted (evolution mode).
+   * INCOMPATIBLE_SCHEMA, naming the table and field or index, when they cannot: fields that do not
+   * convert, or indexes that differ (evolution.ts).
+   */
   learnSchema(def: SchemaDef): void {
     const schema = new Schema(def);
     if (schema.fingerprint === this.state.schema.fingerprint || this.known.has(schema.fingerprint)) return;
     assert(this.known.size < storeKnownSchemasMax, `more than ${storeKnownSchemasMax} learned schemas (storeKnownSchemasMax)`);
-    this.plans.set(schema.fingerprint, planConversion(schema, this.state.schema, false)); // INCOMPATIBLE_SCHEMA now, not later
+    this.plans.set(schema.fingerprint, planPeerConversion(schema, this.state.schema)); // INCOMPATIBLE_SCHEMA now, not later
     this.known.set(schema.fingerprint, schema);
   }
 
@@ -197,12 +207,12 @@ export class Store {
 
   /** @internal A consistent source for an image: views of every table, a copy of the window. */
   imageSource(): ImageSource {
-    const { schema, version, window } = this.state;
-    return { schema, version, horizon: window.horizon, window: window.liveItems(), tables: this.state.tables.map((table) => table.view()) };
+    const { schema, version, window, lost } = this.state;
+    return { schema, version, horizon: window.horizon, window: window.liveItems(), tables: this.state.tables.map((table) => table.view()), lost };
   }
 
   private replaceState(schema: Schema, loaded: LoadedState): void {
-    this.state = { schema, tables: [...loaded.tables], version: loaded.version, window: loaded.window };
+    this.state = { schema, tables: [...loaded.tables], version: loaded.version, window: loaded.window, lost: loaded.lost };
   }
 
   /**

@@ -100,6 +100,17 @@ describe('modeMask', () => {
     expect(nodes[2]!.read((tx) => [tx.get('kv', 'a'), tx.get('kv', 'b')])).toEqual([{ k: 'a', v: 1, note: null }, { k: 'b', v: 2, note: 'from n3' }]);
   });
 
+  it('binaryEvolution: a node whose indexes differ stops at the first write of the other schema (INCOMPATIBLE_SCHEMA naming the index) instead of diverging', async () => {
+    const plain: SchemaDef = { tables: [{ ...withEmail.tables[0]!, indexes: [] }] };
+    const nodes = await cluster([plain, plain, withEmail], () => ({ binaryEvolution: true }));
+    const failed = new Promise<Error & { code: string }>((resolve) => nodes[2]!.on('failed', resolve));
+    for (const id of [1, 2]) await nodes[0]!.write((tx) => void tx.insert('users', { id, email: 'same@x' }));
+    const error = await failed;
+    expect(error.code).toBe('INCOMPATIBLE_SCHEMA');
+    expect(error.message).toMatch(/node n3 stopped: .*table users: index byEmail is missing from the peer's schema/);
+    expect(nodes[1]!.read((tx) => tx.count('users'))).toBe(2); // n1 and n2 hold a quorum and go on
+  });
+
   it('without binaryEvolution, a node that cannot read a committed write stops (INCOMPATIBLE_SCHEMA) instead of diverging; the others go on', async () => {
     const nodes = await cluster([schema, schema, schemaWithNote], () => ({}));
     const failed = new Promise<Error & { code: string }>((resolve) => nodes[2]!.on('failed', resolve));

@@ -3,7 +3,8 @@ import { EvolutionModeError, IncompatibleSchemaError } from '../../src/store/err
 import type { SchemaDef } from '../../src/store/schema.js';
 import { Store } from '../../src/store/store.js';
 
-const v1: SchemaDef = { tables: [{ name: 'p', fields: [{ name: 'id', type: 'int32' }, { name: 'qty', type: 'int32' }, { name: 'old', type: 'string', optional: true }], primaryKey: ['id'] }] };
+// Both have the index byQty: a peer's indexes must be the same (evolution.ts; before, v1 had none).
+const v1: SchemaDef = { tables: [{ name: 'p', fields: [{ name: 'id', type: 'int32' }, { name: 'qty', type: 'int32' }, { name: 'old', type: 'string', optional: true }], primaryKey: ['id'], indexes: [{ name: 'byQty', fields: ['qty'] }] }] };
 const v2: SchemaDef = {
   tables: [{
     name: 'p',
