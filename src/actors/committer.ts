@@ -11,6 +11,7 @@
  * request gets exactly one answer from here (refused) or from the log (applied) — or the application's
  * own timeout when the log loses it (a leader change can).
  */
+import { fromAnotherNode } from './peer-guards.js';
 import type { Address } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
@@ -92,8 +93,7 @@ export const committer = defineActor<CommitterMessage, CommitterParams>({
 
     return {
       receive(message, from) {
-        // No other node talks to the committer: what comes from one is dropped, not asserted on.
-        if (from.node !== origin) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
+        if (fromAnotherNode(ctx.log, origin, message, from)) return; // no other node talks to the committer
         switch (message.type) {
           case 'commit':
             if (!quorum.hasQuorum) {

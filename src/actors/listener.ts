@@ -11,6 +11,7 @@
  *
  * Invariant: the watcher hears every change of a link's state, in order, and nothing else.
  */
+import { fromAnotherNode } from './peer-guards.js';
 import type { Address } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import { assertNever } from '../runtime/assert.js';
@@ -42,7 +43,7 @@ export const listener = defineActor<ListenerMessage, ListenerParams>({
       receive(message, from) {
         if (message.type !== 'link') {
           // Link events come from the transport (in the name of the peer's listener); nothing else may come from another node.
-          if (from.node !== ctx.self.node) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
+          if (fromAnotherNode(ctx.log, ctx.self.node, message, from)) return;
           return assertNever(message.type, 'listener message');
         }
         const known = links.get(message.peer);

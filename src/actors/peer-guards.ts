@@ -7,6 +7,17 @@
  * They never throw, and they stay shallow (a few property checks per message).
  */
 import { membershipProblem, raftMessageProblem } from '../cluster/raft/message-guard.js';
+import type { Address, Logger, Message } from '../runtime/actor.js';
+
+/**
+ * For the actors no other node talks to (committer, flusher, listener): true, with a warning logged,
+ * when `message` came from another node than `self` — the caller drops it instead of asserting on it.
+ */
+export function fromAnotherNode(log: Logger, self: string, message: Message, from: Address): boolean {
+  if (from.node === self) return false;
+  log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
+  return true;
+}
 
 type Fields = Readonly<Record<string, unknown>>;
 const isObject = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);

@@ -11,6 +11,7 @@
  * the buffer so that a whole batch, one log entry, fits one message on its network). (Bounding what
  * is proposed but not yet committed, the seeds' `clusterSendBuf`, is the committer's job.)
  */
+import { fromAnotherNode } from './peer-guards.js';
 import type { Address } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import { assert, assertNever } from '../runtime/assert.js';
@@ -104,8 +105,7 @@ export const windowFlusher = defineActor<FlusherMessage, FlusherParams>({
 
     return {
       receive(message, from) {
-        // No other node talks to the flusher: what comes from one is dropped, not asserted on.
-        if (from.node !== ctx.self.node) return void ctx.log.warn('message from another node dropped', { from: from.node, type: String(message.type) });
+        if (fromAnotherNode(ctx.log, ctx.self.node, message, from)) return; // no other node talks to the flusher
         switch (message.type) {
           case 'submit':
             if (message.bytes > params.bufferBytesMax) {
