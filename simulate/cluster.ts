@@ -34,7 +34,8 @@ import { NodeApp, outcomeOf, simTime } from './node-app.js';
 import type { AppTime } from '../src/node/app-time.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
-import { simElectionTicks, simSmallMessageBytes, simTickMs, simWindow, simWriteTimeoutMs } from './limits.js';
+import { simElectionTicks, simSmallMessageBytes, simTickMs, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
+import { transLogSizeDefault } from '../src/limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
 /** A node's membership as the application sees it (ClusterNode's DetachControl states). */
@@ -55,8 +56,10 @@ export interface SimClusterOptions {
   readonly writeTimeoutMs?: number;
   readonly tickMs?: number;
   readonly electionTicks?: number;
-  /** Entries kept behind a state image (small values make lagging nodes catch up by state transfer). */
+  /** Transactions kept behind a state image (small values make lagging nodes catch up by state transfer). */
   readonly transLogLength?: number;
+  /** The same in bytes of log entries; default: simTransLogBytesPerTransaction × transLogLength on every third seed (2 mod 3), so that the byte bound is what compacts, else 64 MiB. */
+  readonly transLogSize?: number;
   /** The leader's bound on other nodes' uncommitted writes; default: 512 bytes on every fifth seed (refusals happen), else 128 MiB. */
   readonly clusterRecvBuf?: number;
   /** The largest message the network carries, as TCP's frameBytesMax; default: simSmallMessageBytes on every fifth seed (3 mod 5), else unbounded. */
@@ -112,6 +115,7 @@ export class SimCluster {
     this.nodes = voters.map((v) => v.id);
     this.arbiters = new Set(voters.filter((v) => v.arbiter === true).map((v) => v.id));
     this.dataNodes = this.nodes.filter((id) => !this.arbiters.has(id));
+    const transLogLength = options.transLogLength ?? 128 << options.seed % 4;
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
       this.apps.set(id, new NodeApp(this.sim, this.appTime, id, this.appOptions));
@@ -123,7 +127,7 @@ export class SimCluster {
         clusterRecvBuf: options.clusterRecvBuf ?? (options.seed % 5 === 2 ? 512 : 128 * 1024 * 1024),
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
-        transLogLength: options.transLogLength ?? 128 << options.seed % 4, syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
+        transLogLength, transLogSize: options.transLogSize ?? (options.seed % 3 === 2 ? transLogLength * simTransLogBytesPerTransaction : transLogSizeDefault), syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
         tickMs: options.tickMs ?? simTickMs, electionTicks: options.electionTicks ?? simElectionTicks, heartbeatTicks: 1,
         // Every fifth seed bounds messages as a small TCP frame would: appends to a lagging node are split by bytes.
         messageBytesMax: options.messageBytesMax ?? (options.seed % 5 === 3 ? simSmallMessageBytes : undefined),

@@ -31,6 +31,13 @@ export const simCompactionRunMs = 10_000;
 /** The transaction window of one seed in seven: small batches that fill from a few clients, or leave after 2 ms. */
 export const simWindow = { length: 4, bsize: 2048, timeoutMs: 2 } as const;
 
+/**
+ * Every third seed bounds the retained log by bytes as well (transLogSize): this many bytes per transaction
+ * of its transLogLength, below what a simulated transaction's entry takes (~100-150 bytes), so that the
+ * byte bound is the one reached.
+ */
+export const simTransLogBytesPerTransaction = 64;
+
 /** The message bound of every fifth seed: one append carries at most 7 KB of entries, so a lagging node gets several (the simulated syncMsgSize, 4 KB, fits it). */
 export const simSmallMessageBytes = 8192;
 

@@ -126,11 +126,13 @@ export const raftInflightAppendsMax = 16;
 /** Cluster: bytes the window flusher buffers before it must flush. */
 export const windowBufferBytesMax = 4 * 1024 * 1024;
 /**
- * Cluster (`transLogLength`): log entries kept behind the latest state image, and applied entries
- * between two images. The log holds at most about twice this many committed entries (an arbiter's:
- * see arbiterTransLogLengthsMax).
+ * Cluster (`transLogLength`): transactions kept in the log behind the latest state image, and applied
+ * transactions between two images (a window batch is one entry of many). With `transLogSizeDefault`,
+ * the bytes of entries for the same: whichever is reached first. The log holds at most about twice
+ * this of committed entries (an arbiter's: see arbiterTransLogLengthsMax).
  */
 export const transLogLengthDefault = 100_000;
+export const transLogSizeDefault = 64 * 1024 * 1024;
 /**
  * Cluster: an arbiter keeps the entries a data node of the membership may still need (it has no tables,
  * so no image to send one), but never more than this many `transLogLength` behind what it applied. A

@@ -107,6 +107,11 @@ export function logEntryBytes(data: EntryData): number {
   return logEntryOverheadBytes + (isLogPayload(payload) ? payloadBytes(payload) : encodeMsgpack(payload).byteLength);
 }
 
+/** How many transactions an entry holds: a window batch's count, one for any other entry (so that every entry weighs something). */
+export function logEntryTransactions(data: EntryData): number {
+  return data.kind === 'command' && Array.isArray(data.payload) ? Math.max(1, data.payload.length) : 1;
+}
+
 function isLogPayload(value: unknown): value is LogPayload {
   return typeof value === 'object' && value !== null && typeof (value as LogPayload).origin === 'string' && 'changeSet' in value;
 }

@@ -161,8 +161,8 @@ const hardKeys = ['h'];
 /**
  * The journal after compaction: the image, where the log starts again, the persisted entries after it.
  * A data node's journal starts at the image, which covers every entry up to it: its log keeps
- * `logEntriesRetained` entries behind the image in memory for lagging followers, but writing those again
- * (~29 MB with the default transLogLength of 100-byte rows) made each rewrite block the node for
+ * `logTransactionsRetained` transactions behind the image in memory for lagging followers, but writing those again
+ * (~29 MB with the default transLogLength of 100-byte rows, when it counted entries) made each rewrite block the node for
  * 100-400 ms (assembled, written and fsynced at once); after a restart, a follower that far behind gets
  * the image instead. An arbiter has no image to send: its journal keeps its whole log.
  */

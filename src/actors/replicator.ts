@@ -8,11 +8,12 @@
  * any of its messages leave, and on start the journal is replayed into the log. Without a journal the
  * log lives in memory only, and a node must not come back under the same address.
  *
- * Compaction and state transfer (§7): every `logEntriesRetained` applied entries the replicator asks
+ * Compaction and state transfer (§7): every `logTransactionsRetained` applied transactions (or
+ * `logBytesRetained` bytes of entries, whichever comes first: log-retention.ts) the replicator asks
  * the state machine (through the committer, so that the request follows every entry applied before it)
  * for an image of its tables cut into frames of at most `imageFrameRowsMax` rows and `imageFrameBytesMax`
  * bytes (the seeds' syncMsgObjects / syncMsgSize); Raft keeps the image, compacts its log to
- * `logEntriesRetained` entries behind it (an arbiter: only what every data node holds, within a bound;
+ * that retention behind it (an arbiter: only what every data node holds, within a bound;
  * raft-images.ts), and sends the image chunk by chunk to a follower that needs compacted entries. The journal is rewritten at each image, so it stays bounded too.
  *
  * A journal that syncs in the background (FileJournal: the thread and inline hosts) is written at once
@@ -32,13 +33,15 @@ import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { imageHoldMsMax, readsPendingMax } from '../limits.js';
 import { keepBytes } from '../store/msgpack-encode.js';
-import { logEntryBytes } from './log-payload.js';
+import { logEntryBytes, logEntryTransactions } from './log-payload.js';
 import { peerRaftProblem } from './peer-guards.js';
 
 export const REPLICATOR = 'replicator';
 
 /** An entry's size on the wire, for Raft's appendBytesMax (log-payload.ts). */
 const entryBytes = (entry: Entry): number => logEntryBytes(entry.data);
+/** How many transactions an entry holds, for the retention (log-payload.ts). */
+const entryTransactions = (entry: Entry): number => logEntryTransactions(entry.data);
 
 import type { PeerRaft, Tick, Persisted, ReplicatorMessage, MembershipDone, ReadReady, ReadFailed, ProposeRefused, Committed, Recovered, ImageWanted, Restore, Synced, RaftStateChanged } from './replicator-messages.js';
 export type { PeerRaft, Tick, ProposeRequest, TransferLeadership, ImageTaken, ReadIndexRequest, MembershipRequest, Persisted, ReplicatorMessage, MembershipDone, ReadReady, ReadFailed, ProposeRefused, Committed, Recovered, ImageWanted, Restore, Synced, RaftStateChanged } from './replicator-messages.js';
@@ -57,8 +60,10 @@ export interface ReplicatorParams {
   /** Bytes of entries in one append (log-payload.ts counts them); one larger entry still goes alone. Unbounded when absent. */
   readonly appendBytesMax?: number;
   readonly inflightAppendsMax: number;
-  /** `transLogLength`: entries kept behind the latest image; also how many applied entries make a new image. */
-  readonly logEntriesRetained: number;
+  /** `transLogLength`: transactions kept behind the latest image (a window batch holds many); also how many applied ones make a new image. */
+  readonly logTransactionsRetained: number;
+  /** `transLogSize`: the same in bytes of entries (log-payload.ts counts them), whichever is reached first. Unbounded when absent. */
+  readonly logBytesRetained?: number;
   /** `clusterRecvBuf`: as leader, bytes of other nodes' proposals held uncommitted; more are refused to their origin. */
   readonly forwardedBytesMax: number;
   /** `syncMsgObjects` / `syncMsgSize`: bounds of one image frame, so of one state-transfer message. */
@@ -84,7 +89,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const raft = new Raft({
       id: self.node, voters: params.voters, ...(params.quorumTable !== undefined ? { quorum: tableRule(params.voters.map((v) => v.id), params.quorumTable) } : {}), electionTicks: params.electionTicks, heartbeatTicks: params.heartbeatTicks,
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
-      appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax, entryBytes } : {}), inflightAppendsMax: params.inflightAppendsMax, logEntriesRetained: params.logEntriesRetained, readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
+      appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax } : {}), entryBytes, entryTransactions, inflightAppendsMax: params.inflightAppendsMax, logTransactionsRetained: params.logTransactionsRetained, ...(params.logBytesRetained !== undefined ? { logBytesRetained: params.logBytesRetained } : {}), readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
     journal?.append(formatRecord()); // what this run writes is of this format (replay refused a later one)
@@ -97,7 +102,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     // nodes on one thread, inline) that is one stall long enough for the quorum watchers to call peers
     // silent. A node's first image comes early by a part of an interval drawn from its name (not from
     // ctx.random: the simulator's stream of draws stays as it was), which keeps them apart.
-    let imageAskedAt = (raft.image?.index ?? 0) - Math.floor((nameFraction(self.node) * params.logEntriesRetained) / 2);
+    let imageAskedAt = raft.image?.index ?? 0;
+    const imageHeadStart = Math.floor((nameFraction(self.node) * params.logTransactionsRetained) / 2);
     /** Ticks since an image was last asked for a follower's sake (Raft.imageWanted); one request per election timeout. */
     let ticksSinceImageAsked = Number.POSITIVE_INFINITY;
     /** The applied index the oldest image asked for a follower's sake was asked at, until one comes (in-memory compaction holds at it). */
@@ -185,11 +191,12 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         }
       }
       // With a journal, a new image replaces the one a follower is being sent, and its transfer starts
-      // over: under steady writes one longer than transLogLength entries took never ended. The image
+      // over: under steady writes one longer than a transLogLength's worth of writes took never ended. The image
       // being sent stays until that transfer is done, for at most imageHoldMsMax (then as usual).
       const holdImage = journal !== undefined && raft.imageBeingSent !== undefined && ticksHeldForImage * params.tickMs <= imageHoldMsMax;
-      if (raft.log.applied - imageAskedAt >= params.logEntriesRetained && !holdImage) {
+      if (!holdImage && raft.imageIntervalReached(imageHeadStart)) {
         imageAskedAt = raft.log.applied;
+        raft.imageAsked();
         if (journal === undefined && !raft.dataless) {
           // In memory only: an image is made when a follower needs one; held for one being taken or sent.
           raft.compactWithoutImage(imageAskedAt, ticksHeldForImage * params.tickMs <= imageHoldMsMax ? imageHoldAt() : undefined);

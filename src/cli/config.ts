@@ -25,7 +25,7 @@ type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | 'map' | reado
 /** Every scalar key a file may hold, by dotted path, with its kind. */
 const scalars: Readonly<Record<string, Kind>> = {
   nodeId: 'integer', host: ['thread', 'inline'], dataDir: 'path', writeTimeoutMs: 'integer', tickMs: 'integer',
-  electionTicks: 'integer', heartbeatTicks: 'integer', transLogLength: 'integer', syncMsgObjects: 'integer', syncMsgSize: 'integer',
+  electionTicks: 'integer', heartbeatTicks: 'integer', transLogLength: 'integer', transLogSize: 'integer', syncMsgObjects: 'integer', syncMsgSize: 'integer',
   clusterSendBuf: 'integer',
   clusterRecvBuf: 'integer',
   'window.length': 'integer', 'window.bsize': 'integer', 'window.timeoutMs': 'integer',

@@ -30,8 +30,9 @@ export interface NodeShape {
   readonly window: Window;
   readonly clusterSendBuf: number;
   readonly clusterRecvBuf: number;
-  /** transLogLength, syncMsgObjects, syncMsgSize (see params.ts). */
+  /** transLogLength, transLogSize, syncMsgObjects, syncMsgSize (see params.ts). */
   readonly transLogLength: number;
+  readonly transLogSize: number;
   readonly syncMsgObjects: number;
   readonly syncMsgSize: number;
   readonly tickMs: number;
@@ -64,7 +65,7 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
       {
         name: REPLICATOR, kind: replicator,
         params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, appendBytesMax: Math.min(raftAppendBytesMax, room), inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
-          logEntriesRetained: p.transLogLength, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
+          logTransactionsRetained: p.transLogLength, logBytesRetained: p.transLogSize, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: Math.min(windowBufferBytesMax, room) } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },

@@ -12,7 +12,7 @@ import type { InProcessNetwork } from '../transport/in-process.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
 import { resolveTcp } from './tcp.js';
-import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, raftMessageOverheadBytes, transLogLengthDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, raftMessageOverheadBytes, transLogLengthDefault, transLogSizeDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -64,10 +64,16 @@ export interface NodeParams {
    */
   readonly clusterRecvBuf?: number;
   /**
-   * Log entries kept behind the latest state image (default 100,000): a node that lags by fewer catches
-   * up from the log, one that lags by more gets a state transfer. Also how often an image is taken.
+   * Transactions kept in the log behind the latest state image (default 100,000; a window batch counts
+   * as the transactions it holds): a node that lags by fewer catches up from the log, one that lags by
+   * more gets a state transfer. Also how often an image is taken.
    */
   readonly transLogLength?: number;
+  /**
+   * The same in bytes of log entries (default 64 MiB): the log keeps whichever of the two is reached
+   * first, so that large rows do not make `transLogLength` transactions a memory problem.
+   */
+  readonly transLogSize?: number;
   /** Rows in one state-transfer message (default 100, as in the seeds). */
   readonly syncMsgObjects?: number;
   /** Bytes of rows in one state-transfer message (default 1 MiB, at most 64 MiB). */
@@ -120,6 +126,7 @@ export interface ResolvedParams {
   readonly clusterRecvBuf: number;
   readonly quorumTable: Uint8Array | undefined;
   readonly transLogLength: number;
+  readonly transLogSize: number;
   readonly syncMsgObjects: number;
   readonly syncMsgSize: number;
   readonly host: 'thread' | 'inline';
@@ -187,6 +194,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     clusterSendBuf: positiveInteger('clusterSendBuf', params.clusterSendBuf, clusterSendBufDefault), quorumTable: table,
     clusterRecvBuf: positiveInteger('clusterRecvBuf', params.clusterRecvBuf, clusterRecvBufDefault),
     transLogLength: positiveInteger('transLogLength', params.transLogLength, transLogLengthDefault),
+    transLogSize: positiveInteger('transLogSize', params.transLogSize, transLogSizeDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network, messageBytesMax, dataDir: params.dataDir, log: params.log,
     writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),

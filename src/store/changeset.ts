@@ -92,8 +92,8 @@ const changeSetEncoder = new MsgpackEncoder({ ignoreUndefined: true });
  * frozen object instead of decoding it, as they shared it before change-sets travelled as bytes. A copy
  * of the bytes (a frame, structured clone) does not carry it, and is decoded.
  *
- * Carried weakly: the bytes live in the Raft log until it is compacted (transLogLength entries, each a
- * window batch of up to 64 writes), and a strong reference kept every change-set with them, and through
+ * Carried weakly: the bytes live in the Raft log until it is compacted (it held transLogLength entries then,
+ * each a window batch of up to 64 writes; now transLogLength transactions), and a strong reference kept every change-set with them, and through
  * the store's cache its prepared form too: ~1 KB of heap per commit on a TCP leader (heap snapshot: one
  * ChangeSet and one Prepared per write since the last compaction), all of it promoted by the young
  * generation's collector and marked again by every full one, for a form only other nodes of the same

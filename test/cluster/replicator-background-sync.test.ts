@@ -123,7 +123,7 @@ class Cluster {
     const voters = ids.map((v) => ({ id: v, qrank: 1 }));
     this.actors.set(id, replicator.create(ctx, {
       voters, tickMs: 10, electionTicks: 10, heartbeatTicks: 2, preVote: true, checkQuorum: true, appendEntriesMax: 8, inflightAppendsMax: 4,
-      logEntriesRetained: 1_000_000, forwardedBytesMax: 1 << 30, imageFrameRowsMax: 100, imageFrameBytesMax: 1 << 20,
+      logTransactionsRetained: 1_000_000, forwardedBytesMax: 1 << 30, imageFrameRowsMax: 100, imageFrameBytesMax: 1 << 20,
     }));
   }
 

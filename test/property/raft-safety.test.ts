@@ -68,7 +68,7 @@ function checkSafety(net: RaftNet): void {
 function run(voters: Voter[], seed: number, preVote: boolean, retained: number, actions: readonly Action[]): void {
   // Without pre-vote the vote path itself must keep stale candidates out (§5.4.1); test both. Few entries
   // retained behind an image make lagging nodes catch up by state transfer (§7) rather than from the log.
-  const net = new RaftNet({ voters, seed, preVote, logEntriesRetained: retained });
+  const net = new RaftNet({ voters, seed, preVote, logTransactionsRetained: retained });
   const ids = net.ids();
   let proposals = 0;
   for (const a of actions) {

@@ -104,6 +104,12 @@ export class RaftLog {
     return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex());
   }
 
+  /** Entry `index`; undefined when it is compacted away or beyond the end. */
+  entry(index: number): Entry | undefined {
+    if (index <= this.snapshotIndex || index > this.lastIndex()) return undefined;
+    return this.entries[index - this.snapshotIndex - 1];
+  }
+
   /** Up to `countMax` entries from `from` on (from must not be compacted away). */
   slice(from: number, countMax: number): Entry[] {
     assert(from > this.snapshotIndex, `slice: index ${from} is compacted (first index ${this.firstIndex()})`);

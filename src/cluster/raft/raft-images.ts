@@ -8,7 +8,10 @@
  * An arbiter has no tables, so no image to send a data node: it compacts only what every data node of
  * the membership holds (what its leader tells it with each append, or its own progress when it leads),
  * so that leading while the up-to-date data nodes are down it can still feed a lagging one from its log.
- * Bound: never more than `arbiterTransLogLengthsMax` × `logEntriesRetained` entries behind its image.
+ * Bound: never more than `arbiterTransLogLengthsMax` × the retention behind its image.
+ *
+ * The retention (log-retention.ts) counts transactions and bytes, not entries: a window batch is one
+ * entry of many transactions.
  */
 import { assert } from '../../runtime/assert.js';
 import type { Snapshot, SnapshotResp } from './messages.js';
@@ -17,11 +20,39 @@ import type { Progress } from './progress.js';
 import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
 import { RaftReads } from './raft-reads.js';
 import { arbiterTransLogLengthsMax } from '../../limits.js';
+import { ImageInterval, retentionPoint, type Retention, type Weigh } from './log-retention.js';
 
 export abstract class RaftImages extends RaftReads {
+  /** What an entry weighs for the retention: its transactions and bytes as the host counts them. */
+  private readonly weigh: Weigh = {
+    transactions: (entry) => this.config.entryTransactions?.(entry) ?? 1,
+    bytes: (entry) => this.config.entryBytes?.(entry) ?? 0,
+  };
+
+  /** The configured retention, `times` over. */
+  private retention(times = 1): Retention {
+    return { transactions: times * this.config.logTransactionsRetained, bytes: times * (this.config.logBytesRetained ?? Number.POSITIVE_INFINITY) };
+  }
+
+  private interval: ImageInterval | undefined;
+
+  /**
+   * Host: has a retention's worth of transactions or bytes been applied since it last asked for an image
+   * (imageAsked)? Before the first ask, `headStart` transactions count as applied already.
+   */
+  imageIntervalReached(headStart: number): boolean {
+    this.interval ??= new ImageInterval(this.log.applied, headStart, this.retention(), this.weigh);
+    return this.interval.reached(this.log);
+  }
+
+  /** Host: it asked for an image (or compacted) at the applied index; the next interval starts there. */
+  imageAsked(): void {
+    this.interval?.restart(this.log);
+  }
+
   /**
    * The state machine's image after applying every entry up to `index` (given on the host's request):
-   * keep it, and compact the log to `logEntriesRetained` entries behind it.
+   * keep it, and compact the log to the retention behind it.
    */
   takeImage(index: number, frames: readonly Uint8Array[]): void {
     assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
@@ -50,22 +81,23 @@ export abstract class RaftImages extends RaftReads {
 
   /** Where the log may be compacted to behind an image at `index` (an arbiter: see the file's header). */
   private compactionPoint(index: number): number {
-    const retained = index - this.config.logEntriesRetained;
+    const retained = retentionPoint(this.log, index, this.retention(), this.weigh);
     if (!this.dataless) return retained;
     const held = this.role === 'leader' ? this.dataMatch() : this.dataHeld;
-    return Math.max(index - arbiterTransLogLengthsMax * this.config.logEntriesRetained, Math.min(retained, held));
+    if (held >= retained) return retained;
+    return Math.max(retentionPoint(this.log, index, this.retention(arbiterTransLogLengthsMax), this.weigh), held);
   }
 
   /**
-   * For a node whose log is not on disk (no journal to rewrite): compact the log to `logEntriesRetained`
-   * entries behind `index` without an image. Any image of the applied state at or after the compaction
+   * For a node whose log is not on disk (no journal to rewrite): compact the log to the retention
+   * behind `index` without an image. Any image of the applied state at or after the compaction
    * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
    * instead of being made and kept every time, for nothing most of the time.
    */
   compactWithoutImage(index: number, holdAt?: number): void {
     assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
     // Not past `holdAt`: an image being taken or sent for a follower (the host bounds how long it holds).
-    const point = Math.min(index - this.config.logEntriesRetained, holdAt ?? Number.POSITIVE_INFINITY);
+    const point = Math.min(retentionPoint(this.log, index, this.retention(), this.weigh), holdAt ?? Number.POSITIVE_INFINITY);
     this.log.compact(Math.max(0, point));
     this.members.compacted(this.log.compactedIndex);
     if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;

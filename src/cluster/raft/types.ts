@@ -32,10 +32,16 @@ export interface RaftConfig {
   /** Unacknowledged append messages per follower while replicating. */
   readonly inflightAppendsMax: number;
   /**
-   * Entries kept in the log behind the latest state image (the seeds' `transLogLength`), so that a
-   * follower lagging by fewer is fed from the log; one lagging by more gets the image (state transfer).
+   * Transactions kept in the log behind the latest state image (the seeds' `transLogLength`), as
+   * `entryTransactions` counts them, so that a follower lagging by fewer is fed from the log; one
+   * lagging by more gets the image (state transfer). Also how many applied transactions make the
+   * host's next image (imageIntervalReached).
    */
-  readonly logEntriesRetained: number;
+  readonly logTransactionsRetained: number;
+  /** Bytes kept in the log behind the latest image, as `entryBytes` counts them (`transLogSize`): whichever of the two bounds is reached first. Unbounded when absent. */
+  readonly logBytesRetained?: number;
+  /** How many transactions an entry holds (a window batch: many); 1 an entry when absent. */
+  readonly entryTransactions?: (entry: Entry) => number;
   /** Reads a leader may hold unconfirmed; more fail at once. */
   readonly readsPendingMax: number;
   /**

@@ -34,7 +34,7 @@ export interface NetOptions {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   /** Entries kept behind an image (default: plenty, so that compaction rarely forces a transfer). */
-  readonly logEntriesRetained?: number;
+  readonly logTransactionsRetained?: number;
   /** The leader's bound on other nodes' uncommitted proposals, in the bytes each proposal names (default: plenty). */
   readonly forwardedBytesMax?: number;
   /** Bytes of entries per append, counting a command as its payload's string length (default: unbounded). */
@@ -116,7 +116,7 @@ export class RaftNet {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
       ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax, entryBytes: ({ data }: Entry) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
-      logEntriesRetained: this.options.logEntriesRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
+      logTransactionsRetained: this.options.logTransactionsRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
 

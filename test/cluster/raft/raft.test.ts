@@ -278,7 +278,7 @@ describe('clusterRecvBuf: a refusal means that nothing of the proposal is in the
 describe('§5.4.2 Figure 8: counting replicas never commits an entry of an earlier term', () => {
   it('holds back index 2 (term 1) though a quorum has it, until the leader’s own entry commits', () => {
     const entry = (index: number, term: number) => ({ index, term, data: { kind: 'command' as const, payload: `e${index}` } });
-    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logEntriesRetained: 1000, readsPendingMax: 100, forwardedBytesMax: 1 << 30, incarnation: 1 };
+    const config = { id: 's1', voters: equalVoters('s1', 's2', 's3'), electionTicks: 10, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false, appendEntriesMax: 64, inflightAppendsMax: 8, logTransactionsRetained: 1000, readsPendingMax: 100, forwardedBytesMax: 1 << 30, incarnation: 1 };
     const s1 = new Raft(config, { hardState: { term: 2, vote: undefined, commit: 1 }, log: RaftLog.restore([entry(1, 1), entry(2, 1)], 1) });
     for (let i = 0; i < 20 && s1.role !== 'candidate'; i++) s1.tick();
     expect([s1.role, s1.term]).toEqual(['candidate', 3]);
@@ -318,7 +318,7 @@ describe('appends bounded by bytes (etcd MaxSizePerMsg)', () => {
 
 describe('§7 log compaction and state transfer', () => {
   it('feeds a follower that fell behind the compacted log the leader’s image in chunks, then the log', () => {
-    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 2 });
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logTransactionsRetained: 2 });
     net.elect('a');
     net.partition(['c'], ['a', 'b']);
     for (let i = 1; i <= 10; i++) net.propose('a', `x=${i}`);
@@ -336,7 +336,7 @@ describe('§7 log compaction and state transfer', () => {
   });
 
   it('keeps the image and the compacted log across a restart', () => {
-    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 1 });
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logTransactionsRetained: 1 });
     net.elect('a');
     for (let i = 1; i <= 5; i++) net.propose('a', `x=${i}`);
     net.stabilize();
@@ -411,7 +411,7 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
   });
 
   it('§7 an arbiter compacts without an image of tables, and is caught up past a compacted log with one empty chunk', () => {
-    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    const net = new RaftNet({ voters, logTransactionsRetained: 2 });
     net.elect('a');
     net.propose('a', 'first');
     net.tickAll(1); // z learns the commit index
@@ -433,7 +433,7 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
   it('§7 an arbiter compacts only what every data node holds: leading with the up-to-date data node down, it feeds the lagging one from its log', () => {
     // The simulator's sweep (seed 41013, list-append, 3 nodes, n1 left down): the arbiter had compacted
     // past the lagging data node's log, could send it no image, and nothing committed until n1 came back.
-    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    const net = new RaftNet({ voters, logTransactionsRetained: 2 });
     net.elect('a');
     net.partition(['b'], ['a', 'z']);
     for (let i = 0; i < 10; i++) net.propose('a', `x=${i}`);
@@ -462,7 +462,7 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
   });
 
   it('§7 an arbiter keeps entries for a data node that is down only up to its bound (arbiterTransLogLengthsMax)', () => {
-    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    const net = new RaftNet({ voters, logTransactionsRetained: 2 });
     net.elect('a');
     net.crash('b');
     const z = net.node('z');
@@ -477,7 +477,7 @@ describe('arbiters: voters that keep the log but no tables (db-minder arbitrator
   });
 
   it('§7 an arbiter leading compacts by its own progress: nothing a data node it has not heard from may lack', () => {
-    const net = new RaftNet({ voters, logEntriesRetained: 2 });
+    const net = new RaftNet({ voters, logTransactionsRetained: 2 });
     net.elect('a');
     net.partition(['b'], ['a', 'z']);
     for (let i = 0; i < 10; i++) net.propose('a', `x=${i}`);
@@ -549,7 +549,7 @@ describe('§6 membership changes by joint consensus: detach and attach', () => {
   });
 
   it('an attached node rejoins and is caught up, past a compacted log by the image (§7)', () => {
-    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logEntriesRetained: 1 });
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), logTransactionsRetained: 1 });
     net.elect('a');
     net.detach('c');
     net.tickAll(5);
