@@ -118,7 +118,7 @@ export class SimCluster {
     const transLogLength = options.transLogLength ?? 128 << options.seed % 4;
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
-      this.apps.set(id, new NodeApp(this.sim, this.appTime, id, this.appOptions));
+      this.apps.set(id, this.newApp(id));
       this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
@@ -161,10 +161,15 @@ export class SimCluster {
     this.sim.crashAtNextSync(node, withinMs);
   }
 
+  /** A node's application side; a write that would read back different elsewhere is refused (Store.checkEncoded), as on a real node. */
+  private newApp(node: string): NodeApp {
+    return new NodeApp(this.sim, this.appTime, node, this.appOptions, (changeSet, encoded) => this.stores.get(node)?.checkEncoded(changeSet, encoded));
+  }
+
   private onCrashed(node: string): void {
     this.recovered.delete(node);
     this.apps.get(node)!.crashed();
-    this.apps.set(node, new NodeApp(this.sim, this.appTime, node, this.appOptions));
+    this.apps.set(node, this.newApp(node));
     for (const read of [...this.reads.get(node)!.values()]) read.settle({ kind: 'info' });
     if (this.stores.has(node)) this.stores.set(node, Store.open(this.schema));
     this.memberships.set(node, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });

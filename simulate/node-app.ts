@@ -14,6 +14,7 @@
 import type { AppTime } from '../src/node/app-time.js';
 import { QuorumGate } from '../src/node/quorum-gate.js';
 import { WriteCore } from '../src/node/write-core.js';
+import type { WriteRoutes } from '../src/node/write-core.js';
 import type { RaftStateChanged } from '../src/actors/replicator.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import type { CommitRequest } from '../src/actors/committer.js';
@@ -68,7 +69,7 @@ export class NodeApp {
   private raft: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private stopped: Error | undefined;
 
-  constructor(sim: Simulation, time: AppTime, readonly node: string, options: { readonly writeTimeoutMs: number; readonly gateWaitMs: number }) {
+  constructor(sim: Simulation, time: AppTime, readonly node: string, options: { readonly writeTimeoutMs: number; readonly gateWaitMs: number }, checkEncoded: NonNullable<WriteRoutes['checkEncoded']>) {
     this.gate = new QuorumGate(time);
     this.writes = new WriteCore({
       nodeId: node, writeTimeoutMs: options.writeTimeoutMs, gateWaitMs: options.gateWaitMs, gate: this.gate, time,
@@ -77,6 +78,7 @@ export class NodeApp {
       leader: () => this.raft.leader,
       term: () => this.raft.term,
       stopped: () => this.stopped,
+      checkEncoded,
     });
   }
 

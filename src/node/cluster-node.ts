@@ -108,6 +108,7 @@ export class ClusterNode {
       send: (request) => this.sendLocal(COMMITTER, request),
       leader: () => this.raftState.leader, term: () => this.raftState.term,
       stopped: () => (this.stopped ? this.failure ?? new StoppedError(`node ${this.nodeId}`) : undefined),
+      checkEncoded: (changeSet, encoded) => this.store?.checkEncoded(changeSet, encoded),
     });
   }
 

@@ -82,6 +82,11 @@ export interface WriteRoutes {
   term(): number;
   /** Why the node is stopped, if it is: writes not yet submitted fail with it, and refusals are final. */
   stopped(): Error | undefined;
+  /**
+   * Throws (VALIDATION) when the other nodes would read `encoded` back different from `changeSet` as
+   * this node applies it (Store.checkEncoded); the write is then refused before it leaves.
+   */
+  checkEncoded?(changeSet: ChangeSet, encoded: Uint8Array): void;
 }
 
 export class WriteCore {
@@ -145,6 +150,14 @@ export class WriteCore {
     const id = this.nextId++;
     const { writeTimeoutMs, time } = this.routes;
     const encoded = encodeChangeSet(changeSet);
+    if (this.routes.checkEncoded !== undefined) {
+      try {
+        this.routes.checkEncoded(changeSet, encoded);
+      } catch (error) {
+        outcome(undefined, error as Error);
+        return;
+      }
+    }
     const bytes = encoded.byteLength;
     const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
     this.pending.set(id, { outcome, deadline: time.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term() });

@@ -10,6 +10,9 @@
 import { frameBytesMax as readerFrameBytesMax, storeKnownSchemasMax } from '../limits.js';
 import { assert } from '../runtime/assert.js';
 import type { ChangeSet, WriteRef } from './changeset.js';
+import { toChangeSet } from './changeset.js';
+import { decodeMsgpack } from './codec.js';
+import { wireDifference } from './wire-check.js';
 import type { CurrentRow, RangeRead, Touched } from './certify.js';
 import { CertWindow } from './certify.js';
 import { EvolutionModeError, IncompatibleSchemaError, UniqueError, ValidationError } from './errors.js';
@@ -109,6 +112,25 @@ export class Store {
     const { changeSet, prepared } = this.run(body, options.deferUnique === true);
     this.prepared.set(changeSet, prepared);
     return changeSet;
+  }
+
+  /**
+   * Refuses (VALIDATION) a change-set from `write` whose bytes (`encodeChangeSet`) another node would
+   * read back different from what this one prepared (wire-check.ts): the writer applies its own
+   * prepared form, the others the bytes, and any difference would part the replicas. Called by a node
+   * before the write leaves it; a difference is a bug in the writer's checks, refused instead of kept.
+   */
+  checkEncoded(changeSet: ChangeSet, bytes: Uint8Array): void {
+    const ours = this.prepared.get(changeSet);
+    const firstTable = changeSet.writes[0]?.table ?? changeSet.reads[0]?.table ?? changeSet.ranges[0]?.table ?? '';
+    let theirs: Prepared;
+    try {
+      theirs = this.prepare(toChangeSet(decodeMsgpack(bytes), 'this write', 0));
+    } catch (error) {
+      throw new ValidationError(firstTable, undefined, undefined, `this write would be refused by the other nodes, so it is refused here: ${(error as Error).message}`);
+    }
+    const difference = ours === undefined ? undefined : wireDifference(ours, theirs);
+    if (difference !== undefined) throw new ValidationError(firstTable, undefined, undefined, `this write would read back different on the other nodes, so it is refused here: ${difference}`);
   }
 
   /** write + apply: a local commit on one node. */
