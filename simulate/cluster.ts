@@ -9,8 +9,9 @@
  * answer within `writeTimeoutMs`, or its node crashed after sending it: it may or may not happen), the
  * three outcomes of a Jepsen history. The outcome comes from the node's own write bookkeeping and quorum
  * gate (src/node/write-core.ts, run per node on virtual time by NodeApp, simulate/node-app.ts).
- * `readLinearizable` is `read(body, { consistency: 'linearizable' })`: a ReadIndex confirmed by a leader
- * with a quorum, then the body on this node's tables once they hold everything up to that index.
+ * `readLinearizable` is `read(body, { consistency: 'linearizable' })`, by the node's own read rules
+ * (src/node/read-core.ts, in NodeApp): a ReadIndex confirmed by a leader with a quorum, then the body on
+ * this node's tables once they hold everything up to that index.
  *
  * Arbiters (`arbiter: true`) run the same actors and hold no tables: both calls fail with ARBITER there.
  * `detach` / `attach` drive a node's membership as ClusterNode does (src/node/detached.ts): the
@@ -23,7 +24,7 @@ import type { CommitRefused, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
 import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
-import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
+import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
 import type { WriteTx } from '../src/store/write-tx.js';
@@ -83,15 +84,11 @@ export class SimCluster {
   private readonly apps = new Map<string, NodeApp>();
   private readonly appTime: AppTime;
   private readonly appOptions: { readonly writeTimeoutMs: number; readonly gateWaitMs: number };
-  /** Linearizable reads waiting for their ReadIndex to be confirmed and applied, per node. */
-  private readonly reads = new Map<string, Map<number, { readonly body: (tx: ReadTx) => unknown; readonly settle: (outcome: Outcome) => void }>>();
-  /** Each linearizable read's and detach's timeout (they all wait writeTimeoutMs, so one event serves them all). */
+  /** Each detach's timeout (they all wait writeTimeoutMs, so one event serves them all). */
   private readonly timeouts: Deadlines;
   private readonly schema: SchemaDef;
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
-  /** Linearizable reads' ids (unique across nodes and runs). */
-  private nextReadId = 1;
   /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
   private readonly keptDown = new Set<string>();
   private readonly memberships = new Map<string, { state: Membership; attachPoint: Uint8Array[] | undefined; localWrites: number; attachWanted: boolean }>();
@@ -119,7 +116,6 @@ export class SimCluster {
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
       this.apps.set(id, this.newApp(id));
-      this.reads.set(id, new Map());
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
         // One seed in seven runs with the transaction window on: batches of writes are one log entry each.
@@ -170,7 +166,6 @@ export class SimCluster {
     this.recovered.delete(node);
     this.apps.get(node)!.crashed();
     this.apps.set(node, this.newApp(node));
-    for (const read of [...this.reads.get(node)!.values()]) read.settle({ kind: 'info' });
     if (this.stores.has(node)) this.stores.set(node, Store.open(this.schema));
     this.memberships.set(node, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
   }
@@ -202,24 +197,16 @@ export class SimCluster {
 
   /**
    * A linearizable read: `body` runs on `node`'s tables once a leader confirmed, with a quorum, the
-   * commit index they must hold (ReadIndex) and they hold it. fail when it could not be confirmed (no
-   * leader, or it stepped down: a read that did not happen), info when no answer came in time.
+   * commit index they must hold (ReadIndex) and they hold it. fail when it could not be confirmed (NO_QUORUM
+   * after the node's retries, or its node stopped: a read that did not happen), info when no answer came in time.
    */
   readLinearizable(node: string, body: (tx: ReadTx) => unknown, done: (outcome: Outcome) => void): void {
     const store = this.stores.get(node);
     if (store === undefined) return done({ kind: 'fail', code: 'ARBITER' });
     if (!this.isReady(node)) return done({ kind: 'fail', code: 'STOPPED' });
     if (this.memberships.get(node)!.state === 'detached') return done({ kind: 'ok', value: store.read(body) }); // standalone: its tables are the database
-    const id = this.nextReadId++;
-    const waiting = this.reads.get(node)!;
-    const settle = this.once((outcome) => {
-      waiting.delete(id);
-      done(outcome);
-    });
-    waiting.set(id, { body, settle });
-    this.timeouts.add(() => settle({ kind: 'info' }));
-    const error = this.sim.send({ node, actor: REPLICATOR }, { type: 'readIndex', id } satisfies ReadIndexRequest);
-    if (error !== undefined) settle({ kind: 'fail', code: error.code });
+    // The node's own read rules (src/node/read-core.ts), as ClusterNode runs them: the gate, ReadIndex, again after an election.
+    this.apps.get(node)!.reads.start((error) => done(error === undefined ? { kind: 'ok', value: this.stores.get(node)!.read(body) } : outcomeOf(error)));
   }
 
   /** Up, and recovered: its tables may be read. */
@@ -325,9 +312,7 @@ export class SimCluster {
         return;
       case 'readReady':
       case 'readFailed': {
-        const read = this.reads.get(node)!.get((message as ReadReady | ReadFailed).id);
-        if (read === undefined) return;
-        read.settle(message.type === 'readReady' ? { kind: 'ok', value: this.stores.get(node)!.read(read.body) } : { kind: 'fail', code: 'NO_QUORUM' });
+        this.apps.get(node)!.reads.answered((message as ReadReady | ReadFailed).id, message.type === 'readReady');
         return;
       }
       case 'membership':

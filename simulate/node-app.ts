@@ -1,7 +1,8 @@
 /**
- * One run (incarnation) of a simulated node's application side, as far as its writes go: the node's own
- * write bookkeeping (src/node/write-core.ts: the quorum gate, resends after a leader or term change,
- * copies out, settling on the same bytes only, the timeout) and quorum gate (src/node/quorum-gate.ts),
+ * One run (incarnation) of a simulated node's application side, as far as its writes and linearizable
+ * reads go: the node's own write bookkeeping (src/node/write-core.ts: the quorum gate, resends after a
+ * leader or term change, copies out, settling on the same bytes only, the timeout), read rules
+ * (src/node/read-core.ts: the gate, ReadIndex, asking again after an election) and quorum gate (src/node/quorum-gate.ts),
  * on the simulation's virtual time, fed what the node's actors tell the application (raftState, quorum,
  * apply, commitRefused) as ClusterNode feeds them. So the swarm's outcomes come from the node's rules,
  * not from a copy of them.
@@ -14,12 +15,14 @@
 import type { AppTime } from '../src/node/app-time.js';
 import { QuorumGate } from '../src/node/quorum-gate.js';
 import { WriteCore } from '../src/node/write-core.js';
+import { ReadCore } from '../src/node/read-core.js';
 import type { WriteRoutes } from '../src/node/write-core.js';
 import type { RaftStateChanged } from '../src/actors/replicator.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import type { CommitRequest } from '../src/actors/committer.js';
 import { ChorusError, StoppedError } from '../src/runtime/errors.js';
-import { COMMITTER } from '../src/node/node-spec.js';
+import { COMMITTER, REPLICATOR } from '../src/node/node-spec.js';
+import type { ReadIndexRequest } from '../src/actors/replicator.js';
 import type { Simulation } from './simulation.js';
 import type { Outcome } from './cluster.js';
 
@@ -66,6 +69,7 @@ export function simTime(sim: Simulation): AppTime {
 export class NodeApp {
   readonly gate: QuorumGate;
   readonly writes: WriteCore;
+  readonly reads: ReadCore;
   private raft: RaftStateChanged = { type: 'raftState', role: 'follower', leader: undefined, term: 0 };
   private stopped: Error | undefined;
 
@@ -79,6 +83,12 @@ export class NodeApp {
       term: () => this.raft.term,
       stopped: () => this.stopped,
       checkEncoded,
+    });
+    this.reads = new ReadCore({
+      nodeId: node, timeoutMs: options.writeTimeoutMs, gateWaitMs: options.gateWaitMs, gate: this.gate, time,
+      idStart: 1 + Math.floor(sim.rng.next() * (writeIdStartMax - 1)),
+      ask: (id) => sim.send({ node, actor: REPLICATOR }, { type: 'readIndex', id } satisfies ReadIndexRequest),
+      stopped: () => this.stopped,
     });
   }
 
@@ -98,5 +108,6 @@ export class NodeApp {
   crashed(): void {
     this.stopped = new StoppedError(`node ${this.node}`, 'it crashed');
     this.writes.failAll((sent) => (sent ? new OutcomeUnknownError(this.node) : this.stopped!));
+    this.reads.failAll(() => this.stopped!);
   }
 }

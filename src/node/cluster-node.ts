@@ -33,7 +33,6 @@ import { resolveParams, type NodeParams, type ResolvedParams } from './params.js
 import { DetachControl } from './detached.js';
 import { nodeInfo, type NodeEvents, type NodeInfo, type ReadOptions, type StopOptions, type WriteOptions } from './node-info.js';
 export type { NodeEvents, NodeInfo, PeerInfo, PeerStatus, ReadOptions, StopOptions, WriteOptions } from './node-info.js';
-import { noLeaderResubmitsMax } from '../limits.js';
 import { PendingWrites, stoppedError } from './pending-writes.js';
 import { PendingReads } from './pending-reads.js';
 import { StopBarrier } from './stop-barrier.js';
@@ -102,7 +101,11 @@ export class ClusterNode {
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
     this.stopBarrier = new StopBarrier(this.nodeId, (index) => this.store === undefined || this.appliedIndex >= index);
     this.link = new NetworkLink(params);
-    this.reads = new PendingReads(this.nodeId, params.writeTimeoutMs, (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest));
+    this.reads = new PendingReads({
+      nodeId: this.nodeId, timeoutMs: params.writeTimeoutMs, gate: this.gate, gateWaitMs: 2 * params.electionTicks * params.tickMs,
+      ask: (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest),
+      stopped: () => (this.stopped ? new StoppedError(`node ${this.nodeId}`) : undefined),
+    });
     this.writes = new PendingWrites({
       nodeId: this.nodeId, writeTimeoutMs: params.writeTimeoutMs, gate: this.gate, gateWaitMs: 2 * params.electionTicks * params.tickMs,
       send: (request) => this.sendLocal(COMMITTER, request),
@@ -192,17 +195,8 @@ export class ClusterNode {
   private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
     this.tables('read');
     if (this.membership.detached) return this.tables('read').read(body); // standalone: its own tables are the database
-    for (let attempt = 0; ; attempt++) {
-      if (this.stopped) throw new StoppedError(`node ${this.nodeId}`);
-      await this.gate.ready(2 * this.params.electionTicks * this.params.tickMs);
-      if (this.gate.lost) throw this.gate.noQuorum();
-      const ready = await this.reads.confirm();
-      if (ready) return this.tables('read').read(body);
-      // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
-      if (attempt >= noLeaderResubmitsMax || this.gate.lost) {
-        throw new ChorusError('NO_QUORUM', `a linearizable read on ${this.nodeId} could not be confirmed by a leader with a quorum`);
-      }
-    }
+    await this.reads.ready(); // the read rules: read-core.ts
+    return this.tables('read').read(body);
   }
 
   /**

@@ -1,0 +1,100 @@
+/**
+ * A node's linearizable reads, as callbacks on an AppTime (app-time.ts), so that the simulator runs the
+ * very rules a node runs, on its virtual time (simulate/node-app.ts), as it does writes (write-core.ts).
+ *
+ * A read waits at the quorum gate (a leader with a quorum, or the watcher saying there is none), then
+ * asks the replicator for a ReadIndex (Raft §6.4): it confirms with a quorum that the leader still
+ * leads, waits until this node has applied what was committed then, and answers `readReady` (run the
+ * read now) or `readFailed` (not confirmed: no leader, or it stepped down). Not confirmed, it tries
+ * again after the next election, at most `noLeaderResubmitsMax` times, then NO_QUORUM.
+ *
+ * Invariants: each read's outcome is called exactly once: `undefined` (its tables now hold everything
+ * a quorum-confirmed leader had committed when the read began: run it) or an error (NO_QUORUM, TIMEOUT
+ * after `timeoutMs` per ask, OVERLOADED when the replicator did not take the ask, or why the node
+ * stopped). Ids start where the caller says (a random point per run: an answer to a read of this node's
+ * earlier run must not confirm a read of this one).
+ */
+import { ChorusError } from '../runtime/errors.js';
+import { noLeaderResubmitsMax } from '../limits.js';
+import type { AppTime } from './app-time.js';
+import type { QuorumGate } from './quorum-gate.js';
+
+export interface ReadRoutes {
+  readonly nodeId: string;
+  /** How long one ReadIndex may take to be answered (writeTimeoutMs). */
+  readonly timeoutMs: number;
+  /** How long a read waits at the gate for a leader with a quorum before it asks all the same. */
+  readonly gateWaitMs: number;
+  readonly gate: QuorumGate;
+  readonly time: AppTime;
+  readonly idStart: number;
+  /** Asks the replicator for a ReadIndex; an error when the host did not take it. */
+  ask(id: number): Error | undefined;
+  /** Why the node is stopped, if it is. */
+  stopped(): Error | undefined;
+}
+
+/** A read's outcome: undefined to run it now, or why it cannot run. */
+export type ReadOutcome = (error: Error | undefined) => void;
+
+export class ReadCore {
+  private readonly pending = new Map<number, { readonly answered: (ok: boolean | Error) => void }>();
+  private nextId: number;
+
+  constructor(private readonly routes: ReadRoutes) {
+    this.nextId = routes.idStart;
+  }
+
+  /** A linearizable read called: `outcome` says when its body may run, or why it may not. */
+  start(outcome: ReadOutcome): void {
+    this.attempt(0, outcome);
+  }
+
+  /** The replicator's answer for read `id`. */
+  answered(id: number, ok: boolean): void {
+    this.pending.get(id)?.answered(ok);
+  }
+
+  /** Every read waiting for an answer fails with `error()` (the node stopped or failed). */
+  failAll(error: () => Error): void {
+    for (const read of [...this.pending.values()]) read.answered(error());
+  }
+
+  private attempt(attempt: number, outcome: ReadOutcome): void {
+    const { gate, gateWaitMs, nodeId } = this.routes;
+    if (this.routes.stopped() !== undefined) return outcome(this.routes.stopped());
+    gate.whenReady(gateWaitMs, () => {
+      const stopped = this.routes.stopped(); // it stopped while the read waited at the gate
+      if (stopped !== undefined) return outcome(stopped);
+      if (gate.lost) return outcome(gate.noQuorum());
+      this.confirm((result) => {
+        if (result instanceof Error) return outcome(result);
+        if (result) return outcome(undefined);
+        // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
+        if (attempt >= noLeaderResubmitsMax || gate.lost) {
+          return outcome(new ChorusError('NO_QUORUM', `a linearizable read on ${nodeId} could not be confirmed by a leader with a quorum`));
+        }
+        this.attempt(attempt + 1, outcome);
+      });
+    });
+  }
+
+  /** One ReadIndex: true once the tables hold what a confirmed leader had committed, false if not confirmed. */
+  private confirm(done: (result: boolean | Error) => void): void {
+    const { time, timeoutMs, nodeId } = this.routes;
+    const id = this.nextId++;
+    const timer = time.setTimer(timeoutMs, () => {
+      this.pending.delete(id);
+      done(new ChorusError('TIMEOUT', `a linearizable read on ${nodeId} was not confirmed within ${timeoutMs} ms (writeTimeoutMs)`));
+    });
+    this.pending.set(id, {
+      answered: (result) => {
+        time.clearTimer(timer);
+        this.pending.delete(id);
+        done(result);
+      },
+    });
+    const error = this.routes.ask(id);
+    if (error !== undefined) this.pending.get(id)?.answered(new ChorusError('OVERLOADED', `read not accepted: ${error.message}`));
+  }
+}
