@@ -69,7 +69,7 @@ it("a reopened node's write is not settled by its earlier run's entry: it fails 
     // 1. f writes x=1 (its write id 1); f takes the entry, but never hears that it committed.
     network.dropAfterOwnEntry = { leader: leader!.nodeId, origin: f.nodeId };
     const old = f.write((tx) => void tx.upsert('kv', { k: 'x', v: 1 })).then(() => 'ok', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
-    for (let i = 0; i < 100 && leader!.read((tx) => tx.get('kv', 'x')) === undefined; i++) await sleep(5);
+    for (let i = 0; i < 1000 && leader!.read((tx) => tx.get('kv', 'x')) === undefined; i++) await sleep(5);
     expect(leader!.read((tx) => tx.get('kv', 'x'))?.['v']).toBe(1); // committed and applied on the leader
     expect(f.read((tx) => tx.get('kv', 'x'))).toBeUndefined();        // not on f
     await f.stop({ scope: 'local' });
@@ -78,13 +78,14 @@ it("a reopened node's write is not settled by its earlier run's entry: it fails 
     // 2. f reopens; L's Raft traffic to f stays dropped until f's watcher has a quorum, then resumes.
     const f2 = await open(fIndex);
     nodes[fIndex] = f2;
-    await sleep(300);
+    for (let i = 0; i < 500 && !f2.info().hasQuorum; i++) await sleep(10); // its watcher hears the others (their heartbeats are not dropped)
+    expect(f2.info().hasQuorum).toBe(true);
     const fresh = f2.write((tx) => void tx.upsert('kv', { k: 'x', v: 2 })); // with ids from 1: id 1 again
     await sleep(50);
     network.drop = undefined;
     const outcome = await fresh.then(() => 'ok', (e: { code?: string }) => e.code);
     // wait for everything to settle
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 1000; i++) {
       if (new Set(nodes.map((n) => n.contentHash())).size === 1) break;
       await sleep(20);
     }
