@@ -17,6 +17,7 @@ import { defineActor } from '../runtime/actor.js';
 import { assert, assertNever } from '../runtime/assert.js';
 import type { TimerId } from '../runtime/actor.js';
 import type { ProposeRequest } from './replicator.js';
+import { timerDelayMsMax } from '../limits.js';
 
 export interface Window {
   /** Items per batch; 0 disables the window. */
@@ -69,12 +70,18 @@ export interface FlusherParams {
   readonly bufferBytesMax: number;
 }
 
+/** What is wrong with `window` (naming the field), or undefined. The node checks it at its API; the flusher asserts it. */
 export function checkWindow(window: Window): string | undefined {
+  if (typeof window !== 'object' || window === null) return `window must be an object { length, bsize, timeoutMs }, got ${String(window)}`;
   for (const key of ['length', 'bsize', 'timeoutMs'] as const) {
-    const value = window[key];
-    if (!Number.isFinite(value) || value < 0 || (key !== 'timeoutMs' && !Number.isInteger(value))) return `window.${key} must be a non-negative ${key === 'timeoutMs' ? 'number' : 'integer'}, got ${value}`;
+    const value: unknown = window[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (key !== 'timeoutMs' && !Number.isInteger(value))) {
+      return `window.${key} must be a non-negative ${key === 'timeoutMs' ? 'number' : 'integer'}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
+    }
   }
   if (window.length > 0 && window.timeoutMs <= 0) return 'window.timeoutMs must be positive when the window is on';
+  // The flush timer is an actor timer: a longer delay than any timer takes would fail the node at its first write.
+  if (window.timeoutMs > timerDelayMsMax) return `window.timeoutMs must be at most ${timerDelayMsMax} (timerDelayMsMax, 24 h), got ${window.timeoutMs}`;
   return undefined;
 }
 

@@ -13,7 +13,7 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import type { Unsubscribe } from 'nanoevents';
-import { APP, type Message } from '../runtime/actor.js';
+import type { Message } from '../runtime/actor.js';
 import { ActorFailedError, ChorusError, StoppedError, invalidArgument } from '../runtime/errors.js';
 import type { NodeHost } from '../runtime/host.js';
 import { startInlineNode } from '../runtime/inline-host.js';
@@ -25,7 +25,8 @@ import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
-import type { GetWindow, SetWindow, Window, WindowIs } from '../actors/window-flusher.js';
+import type { Window, WindowIs } from '../actors/window-flusher.js';
+import { WindowControl } from './window-control.js';
 import type { ApplyEntries, CommitRefused } from '../actors/committer.js';
 import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage } from './node-spec.js';
 import { ImageSlicer } from './image-slices.js';
@@ -65,7 +66,7 @@ export class ClusterNode {
   private remoteCommits = 0;
   private remoteRollbacks = 0;
   private view: ClusterView = { type: 'clusterView', self: undefined, hasQuorum: false, peers: [] };
-  private windowWaiters: ((window: Window) => void)[] = [];
+  private readonly windows: WindowControl;
   private stopped = false;
   /** The state image being taken for the replicator, a slice per turn. */
   private readonly images = new ImageSlicer();
@@ -101,6 +102,7 @@ export class ClusterNode {
     this.membership = new DetachControl(params.self, params.modeMask.startDetached, params.writeTimeoutMs);
     this.stopBarrier = new StopBarrier(this.nodeId, (index) => this.store === undefined || this.appliedIndex >= index);
     this.link = new NetworkLink(params);
+    this.windows = new WindowControl(this.nodeId, (message) => this.sendLocal(FLUSHER, message), () => (this.stopped ? this.failure ?? new StoppedError(`node ${this.nodeId}`) : undefined));
     this.reads = new PendingReads({
       nodeId: this.nodeId, timeoutMs: params.writeTimeoutMs, gate: this.gate, gateWaitMs: 2 * params.electionTicks * params.tickMs,
       ask: (id) => this.sendLocal(REPLICATOR, { type: 'readIndex', id } satisfies ReadIndexRequest),
@@ -233,20 +235,24 @@ export class ClusterNode {
     return this.tables('contentHash').contentHash();
   }
 
+  /** The transaction window in force; rejects with STOPPED (or the node's failure) if the node stops first. */
   getWindow(): Promise<Window> {
-    return new Promise((resolve) => {
-      this.windowWaiters.push(resolve);
-      this.sendLocal(FLUSHER, { type: 'getWindow', replyTo: { node: this.nodeId, actor: APP } } satisfies GetWindow);
-    });
+    return this.windows.get();
   }
 
+  /** Changes the transaction window; INVALID_ARGUMENT naming the field (nothing changes), STOPPED when stopped. */
   setWindow(window: Window): void {
-    this.sendLocal(FLUSHER, { type: 'setWindow', window } satisfies SetWindow);
+    this.windows.set(window);
   }
 
-  /** Asks the leader (if this node is it) to hand leadership to `nodeAddr`. */
+  /** Asks the leader (if this node is it) to hand leadership to `nodeAddr`, one of `nodes`' addrs. */
   transferLeadership(nodeAddr: string): void {
-    this.sendLocal(REPLICATOR, { type: 'transferLeadership', to: nodeAddr } satisfies TransferLeadership);
+    // Checked and sent as a string only: anything else could not cross to the replicator's thread.
+    if (typeof nodeAddr !== 'string' || !this.params.voters.some((v) => v.id === nodeAddr)) {
+      throw invalidArgument('transferLeadership', `nodeAddr must be the addr of one of the nodes (${this.params.voters.map((v) => v.id).join(', ')}), got ${typeof nodeAddr === 'string' ? JSON.stringify(nodeAddr) : typeof nodeAddr}`);
+    }
+    const error = this.sendLocal(REPLICATOR, { type: 'transferLeadership', to: nodeAddr } satisfies TransferLeadership);
+    if (error !== undefined) throw this.failure ?? error;
   }
 
   /**
@@ -270,7 +276,7 @@ export class ClusterNode {
   }
 
   private async stopCluster(timeoutMs: number): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.localStop; // stopped alone already: done once that stop is
     if (this.membership.state !== 'attached' || this.host === undefined) return this.stopLocal(); // standalone: no cluster to wait for
     this.closing = true;
     // Own writes first: once they have settled, every one acknowledged here is at or below appliedIndex.
@@ -294,6 +300,7 @@ export class ClusterNode {
     this.membership.fail(error());
     this.writes.failAll(error);
     this.reads.failAll(error);
+    this.windows.failAll(error());
     await this.host?.stop();
     await this.link.close();
   }
@@ -377,12 +384,9 @@ export class ClusterNode {
         this.events.emit('synced', { index, via });
         return;
       }
-      case 'windowIs': {
-        const waiters = this.windowWaiters;
-        this.windowWaiters = [];
-        for (const resolve of waiters) resolve((message as WindowIs).window);
+      case 'windowIs':
+        this.windows.answered((message as WindowIs).window);
         return;
-      }
       default:
         return; // other actors' notes to the application are not for this API
     }

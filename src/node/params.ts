@@ -5,7 +5,8 @@
 import type { SchemaDef } from '../store/schema.js';
 import type { LogRecord } from '../runtime/actor.js';
 import type { Window } from '../actors/window-flusher.js';
-import { checkWindow, noWindow } from '../actors/window-flusher.js';
+import { noWindow } from '../actors/window-flusher.js';
+import { copyWindow } from './window-control.js';
 import { invalidArgument } from '../runtime/errors.js';
 import { quorumTable, quorumTableProblem } from '../cluster/raft/custom-quorum.js';
 import type { InProcessNetwork } from '../transport/in-process.js';
@@ -169,9 +170,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   }
   const arbiter = voters[params.nodeId]!.arbiter === true;
   if (!arbiter && (typeof params.schema !== 'object' || params.schema === null)) throw invalidArgument(api, 'schema is required on a data node (only an arbiter has none)');
-  const window = params.window ?? noWindow;
-  const windowProblem = checkWindow(window);
-  if (windowProblem !== undefined) throw invalidArgument(api, windowProblem);
+  const window = params.window === undefined ? noWindow : copyWindow(api, params.window);
   if (params.host !== undefined && params.host !== 'thread' && params.host !== 'inline') throw invalidArgument(api, `host must be 'thread' or 'inline', got ${JSON.stringify(params.host)}`);
   if (params.nwType !== undefined && params.nwType !== 'local' && params.nwType !== 'tcp') throw invalidArgument(api, `nwType must be 'local' or 'tcp', got ${JSON.stringify(params.nwType)}`);
   if (params.dataDir !== undefined && (typeof params.dataDir !== 'string' || params.dataDir.length === 0)) throw invalidArgument(api, 'dataDir must be a non-empty path');

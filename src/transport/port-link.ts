@@ -17,6 +17,11 @@
  * structured clone for actor messages, measured; one backing buffer for all its byte arrays); a batch
  * holding anything else, and the items of `postTransfer`, go by structured clone, so what the receiver
  * gets is what structured clone would give either way.
+ *
+ * Unsendable items: an item structured clone refuses (a function, a socket) makes postMessage throw, and
+ * it would throw in a microtask nobody catches (the process or the worker dies, the batch's other items
+ * with it). Instead the batch goes again item by item, every item that can go goes, and the others are
+ * reported to `onUnsendable` and taken off the counts (`sent`, credits), so a stop still drains exactly.
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -40,15 +45,19 @@ export class PortLink {
   private readonly onBatch: (value: unknown) => void;
   private readonly encoder: PortEncoder;
   private readonly decoder: PortDecoder;
+  /** Items queued with `post` (uncounted) and not yet flushed: a lost one returns no credit. */
+  private readonly uncounted = new Set<unknown>();
 
   /**
    * `onItems` handles one batch of items and returns how many of them were counted items; their
-   * credits go back to the sender. `echoes`: given on the main thread only (see port-codec.ts).
+   * credits go back to the sender. `onUnsendable`: items structured clone refused, with its error (see
+   * the header); they were not sent. `echoes`: given on the main thread only (see port-codec.ts).
    */
   constructor(
     private readonly port: MessagePort,
     readonly limit: number,
     onItems: (items: readonly unknown[]) => number,
+    private readonly onUnsendable: (error: Error, items: readonly unknown[]) => void,
     echoes?: EchoRegistry,
   ) {
     this.encoder = new PortEncoder(echoes);
@@ -89,7 +98,9 @@ export class PortLink {
 
   /** Queues an uncounted item: lifecycle control that must never be refused for want of credit. */
   post(item: unknown): void {
-    if (!this.closed) this.enqueue(item);
+    if (this.closed) return;
+    this.uncounted.add(item);
+    this.enqueue(item);
   }
 
   /** Sends an uncounted item now, after everything queued, transferring `transfer` (MessagePorts). */
@@ -110,10 +121,46 @@ export class PortLink {
       this.outbox = items === this.outbox ? [] : this.outbox.slice(portBatchMessagesMax);
       const bytes = items.length === 0 ? undefined : this.encoder.encode(items);
       const batch: Batch = bytes === undefined ? { c: this.owed, m: items } : { c: this.owed, b: bytes };
+      const owed = this.owed;
       this.owed = 0;
-      if (bytes === undefined) this.port.postMessage(batch);
-      else this.port.postMessage(batch, [bytes.buffer as ArrayBuffer]);
+      if (bytes !== undefined) this.port.postMessage(batch, [bytes.buffer as ArrayBuffer]);
+      else if (!this.tryPost(batch)) this.postEach(items, owed);
     }
+    this.uncounted.clear();
+  }
+
+  /** Posts a batch that goes by structured clone; false (nothing sent) when structured clone refuses it. */
+  private tryPost(batch: Batch): boolean {
+    try {
+      this.port.postMessage(batch);
+      return true;
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'DataCloneError') throw error;
+      return false;
+    }
+  }
+
+  /** A batch structured clone refused: each item alone, the credits with the first; the refused ones reported. */
+  private postEach(items: readonly unknown[], owed: number): void {
+    const refused: unknown[] = [];
+    let cause: Error | undefined;
+    let credits = owed;
+    for (const item of items) {
+      try {
+        this.port.postMessage({ c: credits, m: [item] } satisfies Batch);
+        credits = 0;
+      } catch (error) {
+        if (!(error instanceof Error) || error.name !== 'DataCloneError') throw error;
+        cause ??= error;
+        refused.push(item);
+        if (!this.uncounted.has(item)) {
+          this.sent--;
+          this.inFlight--;
+        }
+      }
+    }
+    if (credits > 0) this.port.postMessage({ c: credits, m: [] } satisfies Batch);
+    if (cause !== undefined) this.onUnsendable(cause, refused);
   }
 
   close(): void {

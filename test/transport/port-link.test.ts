@@ -13,23 +13,27 @@ async function until(done: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !done(); i++) await turn();
 }
 const links: PortLink[] = [];
+/** Items structured clone refused, as each sender reported them. */
+const refused: { readonly error: string; readonly items: readonly unknown[] }[] = [];
+const unsendable = (error: Error, items: readonly unknown[]) => void refused.push({ error: error.name, items });
 
 function pair(limit: number) {
   const channel = new MessageChannel();
   const batches: number[] = [];
   const got: unknown[] = [];
-  const sender = new PortLink(channel.port1, limit, () => 0);
+  const sender = new PortLink(channel.port1, limit, () => 0, unsendable);
   const receiver = new PortLink(channel.port2, limit, (items) => {
     batches.push(items.length);
     got.push(...items);
     return items.length;
-  });
+  }, unsendable);
   links.push(sender, receiver);
   return { sender, receiver, batches, got };
 }
 
 afterEach(() => {
   for (const link of links.splice(0)) link.close();
+  refused.length = 0;
 });
 
 describe('PortLink', () => {
@@ -91,5 +95,23 @@ describe('PortLink', () => {
     sender.post({ type: 'stopping' });
     await turn();
     expect(got).toEqual(['data', { type: 'stopping' }]);
+  });
+
+  it('reports what structured clone refuses instead of throwing, and sends the rest of its batch', async () => {
+    const { sender, receiver, got } = pair(4);
+    const fn = () => 1;
+    sender.trySend({ type: 'a' });
+    sender.trySend({ type: 'bad', fn });
+    sender.post({ type: 'control', fn });
+    sender.trySend({ type: 'b' });
+    await until(() => got.length >= 2);
+    expect(got).toEqual([{ type: 'a' }, { type: 'b' }]);
+    expect(refused).toEqual([{ error: 'DataCloneError', items: [{ type: 'bad', fn }, { type: 'control', fn }] }]);
+    // The refused counted item is not counted as sent, nor does it hold a place at the receiver: a stop
+    // that waits for `sent` items would otherwise wait for ever.
+    expect(sender.sent).toBe(2);
+    await until(() => receiver.received >= 2 && (sender as unknown as { inFlight: number }).inFlight === 0);
+    const accepted = Array.from({ length: 5 }, (_, i) => sender.trySend(i));
+    expect(accepted).toEqual([true, true, true, true, false]); // the whole limit is free again
   });
 });

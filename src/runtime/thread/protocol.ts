@@ -94,3 +94,13 @@ export interface LogFromWorker {
   readonly record: LogRecord;
 }
 export type FromWorker = ReadyFromWorker | OutFromWorker | FailedFromWorker | QuiescedFromWorker | StoppedFromWorker | LogFromWorker;
+
+/** Why items a PortLink could not post were refused, and which (by type): for the failure they cause. */
+export function unsendableText(error: Error, items: readonly unknown[]): string {
+  const what = items.map((item) => {
+    const outer = item as { type?: unknown; message?: { type?: unknown } } | null;
+    const inner = outer?.message?.type;
+    return typeof outer?.type === 'string' ? `${outer.type}${typeof inner === 'string' ? ` ${inner}` : ''}` : typeof item;
+  });
+  return `${items.length === 1 ? 'a message' : `${items.length} messages`} across threads (${what.join(', ')}): ${error.message.replace(/\.$/, '')}; messages must be plain data`;
+}

@@ -29,6 +29,7 @@ import { EchoRegistry } from '../../transport/port-codec.js';
 import { stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
 import { workerLoadableUrl } from './module-url.js';
 import type { ActorTask, ActorTaskResult, FromWorker, ToWorker } from './protocol.js';
+import { unsendableText } from './protocol.js';
 
 /**
  * Byte arrays this thread sent to any actor of any thread host, kept to be handed back as themselves
@@ -135,7 +136,7 @@ class ThreadHost implements NodeHost {
       const control = new MessageChannel();
       const handle: WorkerHandle = {
         name: actor.name, address: { node: this.node, actor: actor.name }, ready: false, sent: undefined, result: undefined, dead: false,
-        link: new PortLink(control.port1, this.limit, (items) => this.onWorker(handle, items as readonly FromWorker[]), echoes),
+        link: new PortLink(control.port1, this.limit, (items) => this.onWorker(handle, items as readonly FromWorker[]), (error, items) => this.onUnsendable(handle, error, items), echoes),
       };
       this.workers.set(actor.name, handle);
       const task: ActorTask = {
@@ -256,6 +257,15 @@ class ThreadHost implements NodeHost {
     if (error !== undefined) this.logHost('warn', `message from ${handle.name} to ${formatAddress(to)} not sent: ${error.message}`);
   }
 
+  /**
+   * Messages to `handle`'s actor that could not cross to its thread (structured clone refused them: a
+   * function, say). The public API sends plain data only, so this is a bug of whoever sent them; lost
+   * messages would leave the node silently out of step, so it fails, naming what was refused.
+   */
+  private onUnsendable(handle: WorkerHandle, error: Error, items: readonly unknown[]): void {
+    this.onFailure(handle, { name: 'UnsendableMessage', message: `could not send it ${unsendableText(error, items)}`, stack: error.stack });
+  }
+
   private onWorkerDied(handle: WorkerHandle, error: unknown): void {
     handle.dead = true;
     if (this.hostState !== 'stopped') this.onFailure(handle, toFailureReason(error));
@@ -311,3 +321,4 @@ class ThreadHost implements NodeHost {
     this.sink({ level, timeMs: performance.timeOrigin + performance.now(), node: this.node, actor: 'host', msg, fields });
   }
 }
+

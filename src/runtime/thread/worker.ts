@@ -10,7 +10,7 @@
  * refused at the sender), never after a failure, and never re-entrantly.
  */
 import type { Actor, ActorContext, ActorKind, Address, LogRecord, Message, SendResult, TimerId } from '../actor.js';
-import { APP } from '../actor.js';
+import { APP, formatAddress } from '../actor.js';
 import { assert } from '../assert.js';
 import { MailboxFullError, NoRouteError, StoppedError, toFailureReason } from '../errors.js';
 import { makeLogger } from '../host.js';
@@ -18,6 +18,7 @@ import { PortLink } from '../../transport/port-link.js';
 import { FileJournal } from '../file-journal.js';
 import { threadSpinTurnMsMax, timerDelayMsMax, timersPerActorMax, workerLogRecordsMax } from '../../limits.js';
 import type { ActorTask, ActorTaskResult, FromWorker, ToWorker } from './protocol.js';
+import { unsendableText } from './protocol.js';
 
 type Phase = 'running' | 'stopping' | 'failed' | 'stopped';
 
@@ -71,10 +72,10 @@ class WorkerActor {
     private readonly resolve: (result: ActorTaskResult) => void,
   ) {
     this.self = { node: task.node, actor: task.actor };
-    this.control = new PortLink(task.control, task.mailboxMessagesMax, (items) => this.onControl(items as readonly ToWorker[]));
+    this.control = new PortLink(task.control, task.mailboxMessagesMax, (items) => this.onControl(items as readonly ToWorker[]), (error, items) => this.unsendable('the application', error, items));
     for (const { actor, port } of task.peers) {
       const from: Address = { node: task.node, actor };
-      this.peers.set(actor, new PortLink(port, task.mailboxMessagesMax, (items) => this.onPeer(from, items as readonly Message[])));
+      this.peers.set(actor, new PortLink(port, task.mailboxMessagesMax, (items) => this.onPeer(from, items as readonly Message[]), (error, items) => this.unsendable(actor, error, items)));
     }
     try {
       this.actor = kind.create(this.context(), task.params as never);
@@ -195,7 +196,7 @@ class WorkerActor {
           this.retire(item.peer);
           const from: Address = { node: item.peer, actor: this.task.actor };
           const cut = item.cut;
-          const link = new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, cut, messages as readonly Message[]));
+          const link = new PortLink(item.port, this.task.mailboxMessagesMax, (messages) => this.onRemote(from, cut, messages as readonly Message[]), (error, items) => this.unsendable(formatAddress(from), error, items));
           this.cutFlags.set(item.peer, cut);
           item.port.once('close', () => {
             link.close();
@@ -313,6 +314,11 @@ class WorkerActor {
     for (const link of [...this.remotes.values(), ...this.draining]) link.close();
     this.control.close();
     this.resolve({ ...this.result });
+  }
+
+  /** What this actor sent could not cross threads (a function in a message, say): its bug, so it fails. */
+  private unsendable(to: string, error: Error, items: readonly unknown[]): void {
+    this.fail(Object.assign(new Error(`could not send ${to} ${unsendableText(error, items)}`), { name: 'UnsendableMessage', stack: error.stack }));
   }
 
   private fail(error: unknown): void {
