@@ -83,6 +83,10 @@ export class SimJournal implements Journal {
     this.recovered = this.slabOf.map((_, i) => this.record(i));
   }
 
+  releaseRecovered(): void {
+    this.recovered = [];
+  }
+
   get bytes(): number {
     return this.lengthOf.reduce((sum, length) => sum + length, 0);
   }

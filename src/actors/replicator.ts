@@ -28,7 +28,8 @@ import type { Ready } from '../cluster/raft/raft.js';
 import type { Entry, RaftMessage } from '../cluster/raft/messages.js';
 import type { NodeId, Voter } from '../cluster/raft/quorum.js';
 import type { ReadState } from '../cluster/raft/raft.js';
-import { SyncQueue, formatRecord, persist, replay, write } from './raft-journal.js';
+import { SyncQueue, formatRecord, identityRecord, persist, replay, write } from './raft-journal.js';
+import type { JournalIdentity } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
 import { imageHoldMsMax, readsPendingMax } from '../limits.js';
@@ -77,6 +78,8 @@ export interface ReplicatorParams {
   readonly applyTo?: string;
   /** Start out of touch (modeMask.startDetached): replay the journal, then stand still until `attach`. */
   readonly startDetached?: boolean;
+  /** Whose journal this is: one that holds another identity is refused at start (FOREIGN_DATA). Unchecked when absent. */
+  readonly identity?: JournalIdentity;
 }
 
 export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
@@ -91,8 +94,13 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
       appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax } : {}), entryBytes, entryTransactions, inflightAppendsMax: params.inflightAppendsMax, logTransactionsRetained: params.logTransactionsRetained, ...(params.logBytesRetained !== undefined ? { logBytesRetained: params.logBytesRetained } : {}), readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
-    }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }));
-    journal?.append(formatRecord()); // what this run writes is of this format (replay refused a later one)
+    }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }, params.identity));
+    if (journal !== undefined) {
+      if (journal.tailCut !== undefined) ctx.log.warn('journal: a torn or unsynced tail was cut off at start (nothing in it had been synced)', { journal: journal.path, ...journal.tailCut });
+      journal.releaseRecovered?.();
+      journal.append(formatRecord()); // what this run writes is of this format (replay refused a later one)
+      if (params.identity !== undefined) journal.append(identityRecord(params.identity)); // a journal from before it adopts it
+    }
     const applyTo: Address = { node: self.node, actor: params.applyTo ?? APP };
     const app: Address = { node: self.node, actor: APP };
     const recoveredIndex = raft.log.committed;
@@ -147,8 +155,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         keepBytes(ready.entries);
         // 1. persist (or write, and sync in the background); 2. send what may go now
         let syncSeq: number | undefined;
-        if (journal !== undefined && syncs === undefined) persist(journal, raft, ready);
-        else if (journal !== undefined && write(journal, raft, ready, writtenHard)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
+        if (journal !== undefined && syncs === undefined) persist(journal, raft, ready, params.identity);
+        else if (journal !== undefined && write(journal, raft, ready, writtenHard, params.identity)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
         if (ready.hardState !== undefined) writtenHard = ready.hardState;
         for (const msg of ready.messages) if (syncs === undefined || syncs.mayGo(msg)) sendRaft(msg);
         // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)

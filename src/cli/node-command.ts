@@ -13,6 +13,7 @@
  */
 import { openNode } from '../node/cluster-node.js';
 import type { ClusterNode } from '../node/cluster-node.js';
+import { checkDataDir } from '../node/data-dir.js';
 import { ChorusError } from '../runtime/errors.js';
 import type { AdminServer } from '../admin/server.js';
 import { startAdminServer } from '../admin/server.js';
@@ -103,6 +104,9 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
   const counters = { leaderChanges: 0, clientWrites: {} as Record<string, number> };
   let node: ClusterNode;
   try {
+    const { dataDir, nodes, nodeId } = config.params;
+    const self = nodes[nodeId]?.addr; // openNode names a bad nodeId
+    if (dataDir !== undefined && self !== undefined) checkDataDir(dataDir, self, nodes.map((n) => n.addr), true); // one node per dataDir
     node = await openNode({ ...config.params, log: recordSink(logger) });
   } catch (error) {
     if (error instanceof ChorusError && error.code === 'INVALID_ARGUMENT') {

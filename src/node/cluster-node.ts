@@ -41,6 +41,7 @@ import { NetworkLink } from './network-link.js';
 import { NodeEventHub } from './node-events.js';
 import { QuorumGate } from './quorum-gate.js';
 import { realTime } from './app-time.js';
+import { checkDataDir, openRefusal } from './data-dir.js';
 
 /** Counts the schema's bytes (binaryEvolution carries it with each write; clusterSendBuf counts it). */
 const schemaSizer = new Encoder();
@@ -119,15 +120,17 @@ export class ClusterNode {
 
   async start(): Promise<void> {
     const p = this.params;
-    const spec = clusterNodeSpec({ ...p, startDetached: p.modeMask.startDetached });
+    const clusterName = 'config' in p.network ? p.network.config.clusterName : undefined;
+    const spec = clusterNodeSpec({ ...p, startDetached: p.modeMask.startDetached, clusterName });
     const start = p.host === 'thread' ? startThreadNode : startInlineNode;
+    if (p.dataDir !== undefined) checkDataDir(p.dataDir, p.self, p.voters.map((v) => v.id), false);
     // Started detached, the node opens no network until attach(): until then what its actors send is dropped.
     if (!p.modeMask.startDetached) await this.link.open();
     try {
       this.host = await start(spec, { outbound: this.link.outbound, ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
     } catch (error) {
       await this.link.close(); // a node that fails to open leaves no socket listening
-      throw error;
+      throw openRefusal(error);
     }
     // The replicator replays its journal and hands on what was committed before; open returns once this
     // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.

@@ -44,6 +44,8 @@ export interface NodeShape {
   readonly startDetached?: boolean;
   /** The largest message the network carries (TCP's frameBytesMax); undefined when unbounded. */
   readonly messageBytesMax?: number | undefined;
+  /** TCP's clusterName, part of the journal's identity (raft-journal.ts, JournalIdentity). */
+  readonly clusterName?: string | undefined;
 }
 
 export function clusterNodeSpec(p: NodeShape): NodeSpec {
@@ -65,7 +67,8 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
       {
         name: REPLICATOR, kind: replicator,
         params: { voters: p.voters, tickMs: p.tickMs, electionTicks: p.electionTicks, heartbeatTicks: p.heartbeatTicks, preVote: true, checkQuorum: true, appendEntriesMax: raftAppendEntriesMax, appendBytesMax: Math.min(raftAppendBytesMax, room), inflightAppendsMax: raftInflightAppendsMax, applyTo: COMMITTER, watcher: WATCHER, quorumTable: p.quorumTable,
-          logTransactionsRetained: p.transLogLength, logBytesRetained: p.transLogSize, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true },
+          logTransactionsRetained: p.transLogLength, logBytesRetained: p.transLogSize, forwardedBytesMax: p.clusterRecvBuf, imageFrameRowsMax: p.syncMsgObjects, imageFrameBytesMax: p.syncMsgSize, startDetached: p.startDetached === true,
+          identity: { node: p.self, nodes: p.voters.map((v) => v.id), cluster: p.clusterName } },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: Math.min(windowBufferBytesMax, room) } },
       { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },

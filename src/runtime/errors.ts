@@ -13,6 +13,8 @@ export type ChorusErrorCode =
   | 'SCHEMA' | 'VALIDATION' | 'UNIQUE' | 'CONFLICT' | 'NOT_FOUND' | 'INCOMPATIBLE_SCHEMA' | 'CORRUPT' | 'EVOLUTION_MODE'
   // cluster
   | 'NO_QUORUM' | 'TIMEOUT' | 'OVERLOADED' | 'ARBITER' | 'DETACHED'
+  // a data directory written by another node or cluster (docs/cluster.md, "Durability")
+  | 'FOREIGN_DATA'
   // simulator
   | 'HISTORY_FULL';
 
@@ -73,9 +75,12 @@ export interface FailureReason {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** The error's code when it was a ChorusError (an operating error: a journal refused at open, say). */
+  readonly code?: ChorusErrorCode;
 }
 
 export function toFailureReason(error: unknown): FailureReason {
+  if (error instanceof ChorusError) return { name: error.name, message: error.message, stack: error.stack, code: error.code };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { name: 'NonError', message: String(error), stack: undefined };
 }

@@ -2,10 +2,12 @@
  * A Journal in one file, `<dir>/<name>.journal`: records framed `[u32 length][u32 crc32][payload]` (the
  * store's framing), appended with write and made durable with fsync.
  *
- * Recovery: every whole, checksummed frame from the start is a record. A torn or partial frame at the
- * very end (a crash during an append) is cut off. A bad frame with more data after it is corruption,
- * not a torn write: the journal refuses to open, naming the file and offset, rather than silently
- * dropping records that were acknowledged.
+ * Recovery (journal-recovery.ts): every whole, checksummed frame from the start is a record. Synced-up-to
+ * marks in the file tell a damaged frame in the synced part (the journal refuses to open, naming the
+ * file and offset) from a torn or unsynced tail (cut off, and reported in `tailCut` for the actor to
+ * log). A mark rides in the write of the first append after each fsync that returned, and ends each
+ * rewrite; on open, what was recovered is fsynced (it may have reached only the page cache before a
+ * crash of the process) and marked with the next append.
  *
  * Background sync (syncThen): fs.fsync on libuv's pool; a request made while one runs waits for the
  * next, which covers every record appended by then (group commit). The message goes back through the
@@ -15,28 +17,34 @@
  * Rewrite (compaction) writes the new records to `<name>.journal.tmp`, syncs it, renames it over the
  * journal and syncs the directory: a crash leaves the old journal or the new one, whole.
  */
-import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { frame, frameHeaderBytes } from '../store/codec.js';
-import { FrameReader } from '../store/frames.js';
-import { isTornTail } from '../store/log-format.js';
+import { frame } from '../store/codec.js';
 import type { Journal } from './journal.js';
 import type { Message } from './actor.js';
-import { ChorusError } from './errors.js';
+import { assert } from './assert.js';
+import { markFirstByte, markFrame, markFrameBytes, recoverJournal } from './journal-recovery.js';
 
 export class FileJournal implements Journal {
-  readonly recovered: readonly Uint8Array[];
+  recovered: readonly Uint8Array[];
+  readonly tailCut: { readonly offset: number; readonly bytes: number; readonly reason: string } | undefined;
   readonly path: string;
   private readonly dir: string;
   private fd: number;
   /** Records appended so far (a sequence number for syncThen). */
   private appended = 0;
+  /** Bytes in the file. */
+  private written: number;
+  /** The highest synced offset a mark in the file states (-1: none yet). */
+  private marked: number;
+  /** A synced offset not yet marked: its mark goes with the next append. */
+  private markDue: number | undefined;
   /** syncThen requests: the appends each waits for, in order. */
   private waiting: { readonly upTo: number; readonly message: Message }[] = [];
   /** Requests from before a rewrite, released with the next request after it. */
   private carried: Message[] = [];
   /** A background fsync under way (its descriptor, closed when it returns if the journal moved on). */
-  private syncing: { readonly fd: number; readonly upTo: number; stale: boolean } | undefined;
+  private syncing: { readonly fd: number; readonly upTo: number; readonly bytes: number; stale: boolean } | undefined;
 
   /** `deliver` hands a syncThen message back to the actor (absent: syncThen is not offered). */
   constructor(dir: string, name: string, private readonly deliver?: (message: Message) => void) {
@@ -44,19 +52,47 @@ export class FileJournal implements Journal {
     this.dir = dir;
     this.path = join(dir, `${name}.journal`);
     rmSync(`${this.path}.tmp`, { force: true }); // a rewrite that did not finish: the journal itself is whole
-    const { records, goodBytes } = existsSync(this.path) ? recover(this.path) : { records: [], goodBytes: 0 };
-    if (existsSync(this.path)) truncateSync(this.path, goodBytes);
-    this.recovered = records;
+    const found = existsSync(this.path) ? recoverJournal(this.path) : undefined;
+    if (found !== undefined) truncateSync(this.path, found.goodBytes);
+    this.recovered = found?.records ?? [];
+    this.tailCut = found?.cut;
     this.fd = openSync(this.path, 'a');
+    this.written = found?.goodBytes ?? 0;
+    this.marked = found?.syncedBytes ?? -1;
+    if (this.written > this.marked && this.written > 0) fsyncSync(this.fd); // recovered, so durable from now on
+    this.markDue = this.written > this.marked ? this.written : undefined; // a fresh journal: marked from its first append
   }
 
   append(record: Uint8Array): void {
-    writeAll(this.fd, frame(record));
+    assert(record.length > 0 && record[0] !== markFirstByte, `journal ${this.path}: a record must not be empty nor begin with byte ${markFirstByte} (a synced-up-to mark does)`);
+    const framed = frame(record);
+    if (this.markDue === undefined) {
+      writeAll(this.fd, framed);
+    } else {
+      const both = new Uint8Array(markFrameBytes + framed.length);
+      both.set(markFrame(this.markDue));
+      both.set(framed, markFrameBytes);
+      writeAll(this.fd, both);
+      this.marked = this.markDue;
+      this.markDue = undefined;
+      this.written += markFrameBytes;
+    }
+    this.written += framed.length;
     this.appended++;
   }
 
   sync(): void {
     fsyncSync(this.fd);
+    this.syncedTo(this.written);
+  }
+
+  releaseRecovered(): void {
+    this.recovered = [];
+  }
+
+  /** Every byte before `bytes` is durable: the next append marks it. */
+  private syncedTo(bytes: number): void {
+    if (bytes > this.marked && bytes > (this.markDue ?? -1)) this.markDue = bytes;
   }
 
   get syncThen(): ((message: Message) => void) | undefined {
@@ -72,13 +108,14 @@ export class FileJournal implements Journal {
   };
 
   private startSync(): void {
-    const sync = { fd: this.fd, upTo: this.appended, stale: false };
+    const sync = { fd: this.fd, upTo: this.appended, bytes: this.written, stale: false };
     this.syncing = sync;
     fsync(sync.fd, (error) => {
       this.syncing = undefined;
       if (sync.stale) {
         closeSync(sync.fd); // rewritten or closed meanwhile: its requests moved on
       } else {
+        if (error === null) this.syncedTo(sync.bytes);
         const done: Message[] = [];
         while (this.waiting.length > 0 && this.waiting[0]!.upTo <= sync.upTo) done.push(this.waiting.shift()!.message);
         for (const message of done) {
@@ -99,8 +136,15 @@ export class FileJournal implements Journal {
   rewrite(records: readonly Uint8Array[]): void {
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
+    let bytes = 0;
     try {
-      for (const record of records) writeAll(fd, frame(record));
+      for (const record of records) {
+        assert(record.length > 0 && record[0] !== markFirstByte, `journal ${this.path}: a record must not be empty nor begin with byte ${markFirstByte}`);
+        const framed = frame(record);
+        writeAll(fd, framed);
+        bytes += framed.length;
+      }
+      writeAll(fd, markFrame(bytes)); // synced below, before the rename makes it the journal
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -109,6 +153,9 @@ export class FileJournal implements Journal {
     renameSync(tmp, this.path);
     syncDir(this.dir);
     this.fd = openSync(this.path, 'a');
+    this.written = bytes + markFrameBytes;
+    this.marked = bytes;
+    this.markDue = undefined;
     // Waiting requests are released with the next one, which syncs what is appended again after this.
     for (const waiting of this.waiting) this.carried.push(waiting.message);
     this.waiting = [];
@@ -116,6 +163,17 @@ export class FileJournal implements Journal {
 
   close(): void {
     if (this.fd < 0) return;
+    if (this.markDue !== undefined) {
+      // The last sync's mark, which no append will carry now: it keeps a damaged frame among those
+      // records from reading as a torn tail. Only protection is lost if the disk refuses it.
+      try {
+        writeAll(this.fd, markFrame(this.markDue));
+        fsyncSync(this.fd);
+      } catch {
+        // The records were synced already; the journal stays readable without the mark.
+      }
+      this.markDue = undefined;
+    }
     this.release(this.fd);
     this.fd = -1;
     this.waiting = [];
@@ -138,30 +196,5 @@ function syncDir(dir: string): void {
     // Windows cannot open a directory for fsync; NTFS journals the rename itself.
   } finally {
     if (fd !== undefined) closeSync(fd);
-  }
-}
-
-function zeroFrom(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
-function recover(path: string): { records: Uint8Array[]; goodBytes: number } {
-  const bytes = readFileSync(path);
-  const reader = new FrameReader();
-  reader.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const records: Uint8Array[] = [];
-  for (;;) {
-    const result = reader.next();
-    if (result.kind === 'frame') {
-      records.push(result.payload.slice());
-      continue;
-    }
-    // A frame cut short by the end of the file, or zeros to the end (after a power loss the file's size may
-    // reach the disk before its data: XFS, ext4 data=writeback), is a torn tail: nothing there was acknowledged.
-    if (result.kind === 'bad' && !isTornTail(result.offset + frameHeaderBytes + result.length, bytes.length, zeroFrom(bytes, result.offset))) {
-      throw new ChorusError('CORRUPT', `journal ${path} is corrupt at offset ${result.offset}: ${result.reason}, with data after it. If the other nodes hold a quorum without this one, move its data directory aside and start it again: it rejoins empty and catches up from them (docs/cluster.md, "Durability")`);
-    }
-    return { records, goodBytes: reader.offset };
   }
 }

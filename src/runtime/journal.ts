@@ -10,8 +10,14 @@ import type { Message } from './actor.js';
  * survives simulated crashes (and loses what was not synced) under the simulator.
  */
 export interface Journal {
-  /** The records that were durable when the actor started, in append order. */
+  /** The records that were durable when the actor started, in append order (until releaseRecovered). */
   readonly recovered: readonly Uint8Array[];
+  /** Where it lives, for messages (a file journal: its path). */
+  readonly path?: string | undefined;
+  /** What the recovery cut off the end (a torn or unsynced tail), to be logged; undefined when nothing was. */
+  readonly tailCut?: { readonly offset: number; readonly bytes: number; readonly reason: string } | undefined;
+  /** The actor has replayed `recovered`: the journal lets go of it (it held the whole journal as it was at start). */
+  releaseRecovered?(): void;
   /** Copies `record` before it returns (the caller may reuse its buffer: raft-journal.ts does). */
   append(record: Uint8Array): void;
   /** Returns once every record appended so far is durable. */

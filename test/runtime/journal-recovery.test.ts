@@ -1,0 +1,125 @@
+/**
+ * Recovery of a file journal after a crash (src/runtime/journal-recovery.ts): what was synced is given
+ * back or the journal is refused, never cut; what was not synced may be cut, whatever the disk wrote
+ * back of it and in whatever order.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileJournal } from '../../src/runtime/file-journal.js';
+import { encodeMsgpack, decodeMsgpack, frame } from '../../src/store/codec.js';
+
+const dirs: string[] = [];
+const freshDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-recovery-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const entryRecord = (i: number) => encodeMsgpack({ e: [{ term: 7, index: i, data: { kind: 'noop' } }], h: [7, 'n2', i] });
+const indexes = (journal: FileJournal) => journal.recovered.map((r) => (decodeMsgpack(r) as { e?: { index: number }[] }).e?.[0]?.index);
+
+/** A journal of `count` records, all synced; `after`: one more record appended (unsynced) after the sync. */
+function syncedJournal(dir: string, count: number, after: 'close' | 'append'): string {
+  const journal = new FileJournal(dir, 'n1.replicator');
+  for (let i = 1; i <= count; i++) journal.append(entryRecord(i));
+  journal.sync();
+  if (after === 'append') journal.append(entryRecord(count + 1)); // carries the synced-up-to mark
+  journal.close();
+  return join(dir, 'n1.replicator.journal');
+}
+
+/** The file offset of each frame (marks included), read by lengths. */
+function frameOffsets(bytes: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < bytes.length; at += 8 + bytes.readUInt32LE(at)) out.push(at);
+  return out;
+}
+
+/** The offset of the frame holding entry `index` (found by decoding, marks skipped). */
+function offsetOfEntry(bytes: Buffer, index: number): number {
+  return frameOffsets(bytes).find((at) => {
+    const payload = bytes.subarray(at + 8, at + 8 + bytes.readUInt32LE(at));
+    return payload[0] !== 0xc1 && (decodeMsgpack(payload) as { e?: { index: number }[] }).e?.[0]?.index === index;
+  })!;
+}
+
+describe('journal recovery: a damaged length in the synced part', () => {
+  for (const after of ['close', 'append'] as const) {
+    for (const [what, flip] of [['beyond any frame', 1 << 30], ['past the end of the file', 1 << 20], ['one byte longer', 1]] as const) {
+      it(`refuses to open, naming the offset, and cuts nothing (length ${what}; the journal was ${after === 'close' ? 'closed' : 'appended to'} after its sync)`, () => {
+        const dir = freshDir();
+        const path = syncedJournal(dir, 1000, after);
+        const bytes = readFileSync(path);
+        const at = offsetOfEntry(bytes, 2);
+        bytes.writeUInt32LE(bytes.readUInt32LE(at) ^ flip, at);
+        writeFileSync(path, bytes);
+        expect(() => new FileJournal(dir, 'n1.replicator')).toThrow(new RegExp(`n1\\.replicator\\.journal is corrupt at offset ${at}: .*synced up to offset \\d+, so synced records are damaged`));
+        expect(statSync(path).size).toBe(bytes.length); // nothing cut
+      });
+    }
+  }
+});
+
+describe('journal recovery: an unsynced tail', () => {
+  it('a hole, then a whole frame after it (written back out of order): cuts both, keeps every synced record, and says what it cut', () => {
+    const dir = freshDir();
+    const path = syncedJournal(dir, 20, 'close');
+    const synced = statSync(path).size;
+    const hole = frame(encodeMsgpack({ e: [{ term: 7, index: 21, data: { kind: 'command', payload: 'x'.repeat(5000) } }] }));
+    hole.fill(0, hole.length - 512); // its last sector never reached the disk
+    appendFileSync(path, hole);
+    appendFileSync(path, frame(entryRecord(22))); // the next one did
+    const journal = new FileJournal(dir, 'n1.replicator');
+    expect(indexes(journal)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(journal.tailCut).toEqual({ offset: synced, bytes: hole.length + frame(entryRecord(22)).length, reason: 'checksum mismatch' });
+    expect(statSync(path).size).toBe(synced);
+    journal.append(entryRecord(21));
+    journal.sync();
+    journal.close();
+    expect(indexes(new FileJournal(dir, 'n1.replicator'))).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
+
+  it('a damaged length in records appended after the last sync: cut, the synced ones kept', () => {
+    const dir = freshDir();
+    const journal = new FileJournal(dir, 'n1.replicator');
+    for (let i = 1; i <= 10; i++) journal.append(entryRecord(i));
+    journal.sync();
+    for (let i = 11; i <= 20; i++) journal.append(entryRecord(i)); // never synced
+    const path = join(dir, 'n1.replicator.journal');
+    const bytes = readFileSync(path);
+    const at = offsetOfEntry(bytes, 12);
+    bytes.writeUInt32LE(bytes.readUInt32LE(at) ^ (1 << 30), at);
+    writeFileSync(path, bytes);
+    const reopened = new FileJournal(dir, 'n1.replicator');
+    expect(indexes(reopened)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(reopened.tailCut?.offset).toBe(at);
+    reopened.close();
+    journal.close();
+  });
+
+  it('a journal written before synced-up-to marks keeps the rule it had: a damaged frame with data after it is refused', () => {
+    const dir = freshDir();
+    const path = join(dir, 'n1.replicator.journal');
+    const frames = [1, 2, 3].map((i) => frame(entryRecord(i)));
+    frames[1]![20] = frames[1]![20]! ^ 0xff;
+    writeFileSync(path, Buffer.concat(frames));
+    expect(() => new FileJournal(dir, 'n1.replicator')).toThrow(/corrupt at offset \d+: checksum mismatch, with data after it/);
+    writeFileSync(path, Buffer.concat([frames[0]!, frames[2]!.subarray(0, 10)])); // a torn last frame
+    const journal = new FileJournal(dir, 'n1.replicator');
+    expect(indexes(journal)).toEqual([1]);
+    journal.append(entryRecord(2)); // from now on marked
+    journal.sync();
+    journal.append(entryRecord(3));
+    journal.close();
+    const bytes = readFileSync(path);
+    const at = offsetOfEntry(bytes, 1);
+    bytes.writeUInt32LE(bytes.readUInt32LE(at) ^ (1 << 30), at);
+    writeFileSync(path, bytes);
+    expect(() => new FileJournal(dir, 'n1.replicator')).toThrow(/corrupt at offset 0: .*synced records are damaged/);
+  });
+});
