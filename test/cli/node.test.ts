@@ -4,7 +4,7 @@
  * by signals.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts } from '../transport/tcp-harness.js';
@@ -88,6 +88,15 @@ describe('chorus node: configuration errors name the file or variable and the ke
       expect(run.status, args.join(' ')).toBe(2);
       expect(run.stderr).not.toContain('sixteen bytes'); // the secret (from secret.txt) never shows
     }
+  });
+
+  it('refuses a dataDir that holds another node\'s journal (its nodeId changed?), with exit status 1, before opening anything', async () => {
+    const { dir, files: [file], addrs } = await files(3);
+    mkdirSync(join(dir, 'data0'));
+    writeFileSync(join(dir, 'data0', `${addrs[0]}.replicator.journal`), ''); // node 0 ran here
+    const run = chorus(['node', '--config', file!], { CHORUS_NODE_ID: '1' });
+    expect(run.status).toBe(1);
+    expect(run.stdout + run.stderr).toContain(`holds the journal of node \\"${addrs[0]}\\", and this node is \\"${addrs[1]}\\": is nodeId right?`);
   });
 
   it('chorus status says when nothing answers at the admin address', async () => {
