@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
- * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread], sim [seeds], tcp.
+ * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread], sim [seeds], tcp, journal.
  */
 import type { BenchResult } from './report.js';
 import { printResult } from './report.js';
@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<BenchResult>> = {
   cluster: async () => (await import('./cluster.js')).runClusterBench(process.argv[3] === 'thread' ? 'thread' : 'inline'),
   sim: async () => (await import('./sim.js')).runSimBench(process.argv[3] === undefined ? undefined : Number(process.argv[3])),
   tcp: async () => (await import('./tcp.js')).runTcpBench(),
+  journal: async () => (await import('./journal.js')).runJournalBench(),
 };
 
 const name = process.argv[2];

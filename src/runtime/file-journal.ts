@@ -23,7 +23,7 @@ import { frame } from '../store/codec.js';
 import type { Journal } from './journal.js';
 import type { Message } from './actor.js';
 import { assert } from './assert.js';
-import { markFirstByte, markFrame, markFrameBytes, recoverJournal } from './journal-recovery.js';
+import { markFrame, markFrameBytes, markValue, recoverJournal } from './journal-recovery.js';
 
 export class FileJournal implements Journal {
   recovered: readonly Uint8Array[];
@@ -64,7 +64,7 @@ export class FileJournal implements Journal {
   }
 
   append(record: Uint8Array): void {
-    assert(record.length > 0 && record[0] !== markFirstByte, `journal ${this.path}: a record must not be empty nor begin with byte ${markFirstByte} (a synced-up-to mark does)`);
+    assert(record.length > 0 && markValue(record) === undefined, `journal ${this.path}: a record must not be empty nor a synced-up-to mark`);
     const framed = frame(record);
     if (this.markDue === undefined) {
       writeAll(this.fd, framed);
@@ -139,7 +139,7 @@ export class FileJournal implements Journal {
     let bytes = 0;
     try {
       for (const record of records) {
-        assert(record.length > 0 && record[0] !== markFirstByte, `journal ${this.path}: a record must not be empty nor begin with byte ${markFirstByte}`);
+        assert(record.length > 0 && markValue(record) === undefined, `journal ${this.path}: a record must not be empty nor a synced-up-to mark`);
         const framed = frame(record);
         writeAll(fd, framed);
         bytes += framed.length;

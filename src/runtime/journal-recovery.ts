@@ -2,10 +2,11 @@
  * What a file journal (file-journal.ts) holds after a crash, and where its synced part ends.
  *
  * Frames are `[u32 length][u32 crc32][payload]`; the checksum covers the payload, not the length. Besides
- * the records, the journal holds synced-up-to marks: a 12-byte payload, `0xC1 's' 'y' 'n'` (0xC1 is never
- * the first byte of a msgpack value, nor of a record) and a u64 offset, saying every byte before that
- * offset had been fsynced when the mark was written. A mark rides in the write of the first append
- * after each fsync that returned (no write or fsync of its own), and ends every rewrite.
+ * the records, the journal holds synced-up-to marks: the msgpack record `{ s: offset }` (offset as a
+ * float64: 12 bytes, always the same first four), saying every byte before that offset had been fsynced
+ * when the mark was written. A mark rides in the write of the first append after each fsync that
+ * returned (no write or fsync of its own), ends every rewrite, and is written at close. Marks are not
+ * given back as records; a chorusdb from before them reads one as a record it ignores.
  *
  * Recovery reads whole, checksummed frames from the start. At the first frame that is not (a bad
  * checksum, an impossible length, a frame running past the end), the synced offset is the highest any
@@ -28,29 +29,25 @@ import { FrameReader } from '../store/frames.js';
 import { isTornTail } from '../store/log-format.js';
 import { ChorusError } from './errors.js';
 
-const markMagic = Uint8Array.from([0xc1, 0x73, 0x79, 0x6e]);
+const markMagic = Uint8Array.from([0x81, 0xa1, 0x73, 0xcb]); // msgpack: a map of one, "s", a float64
 const markPayloadBytes = markMagic.length + 8;
 /** A mark's whole frame. */
 export const markFrameBytes = frameHeaderBytes + markPayloadBytes;
-/** A record must not begin with this byte (a mark does; msgpack never does). */
-export const markFirstByte = markMagic[0]!;
 
 /** The framed mark: every byte before `syncedBytes` is durable. */
 export function markFrame(syncedBytes: number): Uint8Array {
   const payload = new Uint8Array(markPayloadBytes);
   payload.set(markMagic);
-  const view = new DataView(payload.buffer);
-  view.setUint32(4, syncedBytes % 2 ** 32, true);
-  view.setUint32(8, Math.floor(syncedBytes / 2 ** 32), true);
+  new DataView(payload.buffer).setFloat64(markMagic.length, syncedBytes, false);
   return frame(payload);
 }
 
 /** The offset a mark's payload states; undefined when the payload is a record. */
-function markValue(payload: Uint8Array): number | undefined {
+export function markValue(payload: Uint8Array): number | undefined {
   if (payload.length !== markPayloadBytes) return undefined;
   for (let i = 0; i < markMagic.length; i++) if (payload[i] !== markMagic[i]) return undefined;
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  return view.getUint32(4, true) + view.getUint32(8, true) * 2 ** 32;
+  const value = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(markMagic.length, false);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** The highest offset stated by a whole mark that starts at or after `from` (-1: none). */
@@ -60,8 +57,8 @@ function marksFrom(bytes: Buffer, from: number): number {
     const start = at - frameHeaderBytes;
     if (bytes.readUInt32LE(start) !== markPayloadBytes || at + markPayloadBytes > bytes.length) continue;
     if (crc32Range(bytes, at, at + markPayloadBytes) !== bytes.readUInt32LE(start + 4)) continue;
-    const value = markValue(bytes.subarray(at, at + markPayloadBytes))!;
-    if (value <= start) highest = Math.max(highest, value); // a mark never speaks of bytes after itself
+    const value = markValue(bytes.subarray(at, at + markPayloadBytes));
+    if (value !== undefined && value <= start) highest = Math.max(highest, value); // a mark never speaks of bytes after itself
   }
   return highest;
 }

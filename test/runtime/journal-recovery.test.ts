@@ -44,7 +44,7 @@ function frameOffsets(bytes: Buffer): number[] {
 function offsetOfEntry(bytes: Buffer, index: number): number {
   return frameOffsets(bytes).find((at) => {
     const payload = bytes.subarray(at + 8, at + 8 + bytes.readUInt32LE(at));
-    return payload[0] !== 0xc1 && (decodeMsgpack(payload) as { e?: { index: number }[] }).e?.[0]?.index === index;
+    return (decodeMsgpack(payload) as { e?: { index: number }[] }).e?.[0]?.index === index;
   })!;
 }
 
@@ -63,6 +63,19 @@ describe('journal recovery: a damaged length in the synced part', () => {
       });
     }
   }
+});
+
+describe('journal recovery: synced-up-to marks', () => {
+  it('are msgpack records of their own ({ s: offset }), which a chorusdb from before them reads and ignores; they are not given back', () => {
+    const dir = freshDir();
+    const path = syncedJournal(dir, 3, 'append');
+    const bytes = readFileSync(path);
+    const payloads = frameOffsets(bytes).map((at) => decodeMsgpack(bytes.subarray(at + 8, at + 8 + bytes.readUInt32LE(at))) as { s?: number });
+    expect(payloads.filter((p) => p.s !== undefined).map((p) => p.s)).toEqual([0, frameOffsets(bytes)[4]]); // from the first append, and the sync of three
+    const journal = new FileJournal(dir, 'n1.replicator');
+    expect(indexes(journal)).toEqual([1, 2, 3, 4]);
+    journal.close();
+  });
 });
 
 describe('journal recovery: an unsynced tail', () => {
