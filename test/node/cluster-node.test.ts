@@ -277,7 +277,8 @@ describe('openNode with a custom quorum rule', () => {
     await expect(n1.detach()).rejects.toMatchObject(refused);
     expect(n1.info().membership).toBe('attached');
     await nodes[2]!.write((tx) => void tx.upsert('kv', { k: 'still', v: 1 }));
-    expect(get(n1, 'still')).toBe(1);
+    // Acknowledged once applied on nodes[2]; n1 learns it committed with the leader's next message.
+    await until("n1 applied 'still'", () => get(n1, 'still') === 1);
   });
 });
 
