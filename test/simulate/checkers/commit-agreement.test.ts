@@ -37,6 +37,18 @@ describe('CommitAgreement', () => {
     expect(byId.problems()[0]).toMatch(/^nodes committed different entries at the same log index: b committed an entry of term 3 \(command a#12\) at index 8, .*; b committed an entry of term 3 \(command a#2\) at index 9, /);
   });
 
+  it('tells window batches apart by every transaction in them', () => {
+    const batch = (index: number, term: number, ...ids: number[]): Entry => ({ index, term, data: { kind: 'command', payload: ids.map((id) => ({ origin: 'a', id, changeSet: {} })) } });
+    const same = new CommitAgreement();
+    same.observe('a', [batch(4, 2, 1, 2, 3)]);
+    same.observe('b', [batch(4, 2, 1, 2, 3)]);
+    expect(same.problems()).toEqual([]);
+    const other = new CommitAgreement();
+    other.observe('a', [batch(4, 2, 1, 2, 3)]);
+    other.observe('b', [batch(4, 2, 1, 2, 4)]);
+    expect(other.problems()).toEqual(['nodes committed different entries at the same log index: b committed an entry of term 2 (command a#1,a#2,a#4) at index 4, where a had committed an entry of term 2 with other contents']);
+  });
+
   it('describes the first disagreements and counts the rest', () => {
     const check = new CommitAgreement();
     const count = simCommitConflictsReportedMax + 5;
