@@ -35,6 +35,7 @@ import { NodeApp, outcomeOf, simTime } from './node-app.js';
 import type { AppTime } from '../src/node/app-time.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
+import { ElectionSafety } from './checkers/election-safety.js';
 import { simElectionTicks, simSmallMessageBytes, simTickMs, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
 import { transLogSizeDefault } from '../src/limits.js';
 import type { Committed } from '../src/actors/replicator.js';
@@ -98,6 +99,8 @@ export class SimCluster {
   readonly synced: { node: string; index: number; via: 'log' | 'image' }[] = [];
   /** Every entry each node committed, checked for agreement at each log index. */
   readonly commits = new CommitAgreement();
+  /** At most one leader per term, from every node's role reports. */
+  readonly elections = new ElectionSafety();
   /** Detaches and attaches confirmed, in order (node and what it became). */
   readonly membershipChanges: { node: string; state: 'detached' | 'attached'; atMs: number }[] = [];
 
@@ -287,6 +290,7 @@ export class SimCluster {
         return;
       case 'raftState':
         this.raftStates.set(node, message as RaftStateChanged);
+        this.elections.observe(node, (message as RaftStateChanged).role, (message as RaftStateChanged).term);
         this.apps.get(node)!.raftState(message as RaftStateChanged);
         return;
       case 'quorum':

@@ -140,7 +140,7 @@ export function thinkMs(cluster: SimCluster, options: WorkloadOptions): number {
 /** A run's result: what the checkers found, its history, and what the simulation did. */
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
-  problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...problems];
+  problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...cluster.elections.problems(), ...problems];
   const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
   const journalTears = cluster.sim.journalTears().made;
   const imageSyncs = cluster.synced.filter((s) => s.via === 'image').length;
