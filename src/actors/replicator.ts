@@ -235,7 +235,15 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       }
       const detached = membership === 'detach';
       membership = detached ? 'out' : 'in';
-      handleReady(); // everything committed so far is handed on before the answer
+      // Everything committed so far is handed on before the answer (the application keeps its tables
+      // then as the attach point), and nothing after it while out: so a background sync under way is
+      // finished first, since only synced entries are applied.
+      handleReady();
+      if (detached && syncs !== undefined) {
+        journal!.sync();
+        syncDone(syncs.latest);
+        handleReady();
+      }
       if (rejoining) rejoining = false;
       else ctx.send(applyTo, { type: 'membership', state: detached ? 'detached' : 'attached', applied: raft.log.applied } satisfies MembershipDone);
     };
@@ -279,7 +287,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
 
     return {
       afterBatch() {
-        if (!readyDue) return;
+        if (!readyDue || membership === 'out') return;
         readyDue = false;
         handleReady();
       },
@@ -340,6 +348,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           default:
             assertNever(message, 'replicator message');
         }
+        if (membership === 'out') return; // standing still: nothing is handed on until attach (pursueMembership)
         if (deferReady) readyDue = true;
         else handleReady();
       },
