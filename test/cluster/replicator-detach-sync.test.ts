@@ -45,8 +45,8 @@ function cluster() {
       setTimer: () => 1, cancelTimer: () => {},
       send: (to, message) => {
         if (message.type === 'raft') net.push({ from: id, to: to.node, msg: (message as unknown as { msg: RaftMessage }).msg });
-        else if (message.type === 'committed') for (const e of (message as Committed).entries) toApp.get(id)!.push(e.data.kind === 'command' ? `apply ${String(e.data.payload)}` : `apply ${e.data.kind}`);
-        else if (message.type === 'membership') toApp.get(id)!.push((message as MembershipDone).state);
+        else if (message.type === 'committed') for (const e of (message as unknown as Committed).entries) toApp.get(id)!.push(e.data.kind === 'command' ? `apply ${String(e.data.payload)}` : `apply ${e.data.kind}`);
+        else if (message.type === 'membership') toApp.get(id)!.push((message as unknown as MembershipDone).state);
         return undefined;
       },
     };
