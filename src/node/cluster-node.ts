@@ -89,6 +89,8 @@ export class ClusterNode {
   private onRecovered: (() => void) | undefined;
   private readonly link: NetworkLink;
   private readonly membership: DetachControl;
+  /** attach() is opening the network: its standalone writes are not discarded yet (writes wait for it). */
+  private attachOpening: Promise<void> | undefined;
 
   constructor(
     private readonly params: ResolvedParams,
@@ -176,8 +178,16 @@ export class ClusterNode {
     if (this.membership.state === 'attached') return;
     if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
     const done = this.membership.begin('attached', () => undefined); // before any await: no more local writes
-    await this.membership.orDetached(() => this.link.open()); // still detached (writes kept) if it cannot open
-    this.membership.discardLocalWrites(this.store);
+    // Still detached (writes kept) if it cannot open. Writes and linearizable reads called meanwhile wait
+    // until the standalone writes are discarded: run at once, their body would read tables about to be
+    // discarded, and the write would carry what it read there into the cluster (found in review).
+    const discarded = this.membership.orDetached(() => this.link.open()).then(() => this.membership.discardLocalWrites(this.store));
+    this.attachOpening = discarded.catch(() => undefined);
+    try {
+      await discarded;
+    } finally {
+      this.attachOpening = undefined;
+    }
     this.link.join(this.host!);
     this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest);
     await done;
@@ -199,6 +209,7 @@ export class ClusterNode {
 
   private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
     this.tables('read');
+    if (this.attachOpening !== undefined) await this.attachOpening;
     if (this.membership.detached) return this.tables('read').read(body); // standalone: its own tables are the database
     await this.reads.ready(); // the read rules: read-core.ts
     return this.tables('read').read(body);
@@ -311,6 +322,10 @@ export class ClusterNode {
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
     this.tables('write');
     if (this.stopped || this.closing) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
+    if (this.attachOpening !== undefined) {
+      await this.attachOpening; // then in the cluster, or standalone still if the network could not open
+      if (this.stopped || this.closing) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
+    }
     if (this.membership.detached) {
       // Standalone: the write applies here only, and goes when the node attaches again.
       const result = this.tables('write').commit(body);
