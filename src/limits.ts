@@ -141,11 +141,31 @@ export const transLogSizeDefault = 64 * 1024 * 1024;
  */
 export const arbiterTransLogLengthsMax = 8;
 /**
- * Cluster, log in memory: while a state image is being taken or sent for a follower, compaction holds at
- * it (compacted past, the image would be useless once whole, and under steady writes the follower would
- * wait for ever), for at most this long; then the log is compacted as usual (memory stays bounded).
+ * Cluster, state transfer (image-transfer.ts): a leader holds its log's compaction at an image being
+ * taken for a follower or sent to one that keeps acknowledging chunks (compacted past, the image would be
+ * useless once whole, and under steady writes a long transfer would start over for ever), however long
+ * that takes, as long as the entries held beyond the usual retention weigh at most this many
+ * `transLogSize` (each entry counted as its bytes plus `logTransactionHeapBytes` per transaction). Past
+ * that the log is compacted as usual, and that transfer starts over with a later image.
  */
-export const imageHoldMsMax = 30_000;
+export const imageHoldTransLogSizesMax = 4;
+/**
+ * Cluster: what one transaction held in the log costs in memory beyond the bytes of its change-set (its
+ * entry, the change-set's objects), for the bound above: ~0.7 KB per commit was measured retained in all
+ * (docs/cluster.md, session 8).
+ */
+export const logTransactionHeapBytes = 512;
+/**
+ * Cluster, state transfer: a follower that acknowledged no new chunk for this many election timeouts no
+ * longer holds compaction (its transfer goes on if it comes back before the log is compacted past it).
+ * The leader sends again from what the follower last said it holds after each election timeout without
+ * an acknowledgement (a lost chunk costs one timeout).
+ */
+export const imageStallElectionTimeouts = 3;
+/** Cluster, state transfer: image chunks sent and not yet acknowledged, per follower (pipelined). */
+export const imageChunksInflightMax = 64;
+/** Cluster, state transfer: bytes of those chunks (one chunk always goes, however large). */
+export const imageInflightBytesMax = 8 * 1024 * 1024;
 /**
  * Replicator with a journal that syncs in the background: Readies written and waiting for their sync.
  * At this many the replicator syncs at once (blocking) instead, which makes all of them durable.

@@ -31,6 +31,8 @@ export interface ImageTaken {
   readonly type: 'imageTaken';
   readonly index: number;
   readonly frames: readonly Uint8Array[];
+  /** The frames' digest (src/cluster/raft/image-digest.ts), made with them where they are taken. */
+  readonly digest: number;
 }
 /** From the application: confirm a linearizable read (thesis §6.4); answered by ReadReady or ReadFailed. */
 export interface ReadIndexRequest {

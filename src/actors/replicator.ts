@@ -32,7 +32,7 @@ import { SyncQueue, formatRecord, identityRecord, persist, replay, write } from 
 import type { JournalIdentity } from './raft-journal.js';
 import type { LocalStatus, NodeStatus } from './quorum-watcher.js';
 import { tableRule } from '../cluster/raft/custom-quorum.js';
-import { imageHoldMsMax, readsPendingMax } from '../limits.js';
+import { readsPendingMax } from '../limits.js';
 import { keepBytes } from '../store/msgpack-encode.js';
 import { logEntryBytes, logEntryTransactions } from './log-payload.js';
 import { peerRaftProblem } from './peer-guards.js';
@@ -114,16 +114,6 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     const imageHeadStart = Math.floor((nameFraction(self.node) * params.logTransactionsRetained) / 2);
     /** Ticks since an image was last asked for a follower's sake (Raft.imageWanted); one request per election timeout. */
     let ticksSinceImageAsked = Number.POSITIVE_INFINITY;
-    /** The applied index the oldest image asked for a follower's sake was asked at, until one comes (in-memory compaction holds at it). */
-    let followerImageAt: number | undefined;
-    /** Where in-memory compaction holds for an image, and for how many ticks it has (see imageHoldMsMax). */
-    let heldAt: number | undefined;
-    let ticksHeldForImage = 0;
-    const imageHoldAt = (): number | undefined => {
-      const sent = raft.imageBeingSent;
-      if (followerImageAt === undefined) return sent;
-      return sent === undefined ? followerImageAt : Math.min(sent, followerImageAt);
-    };
     /** Confirmed reads waiting for their index to be applied (bounded by the leader's readsPendingMax per round). */
     let waitingReads: ReadState[] = [];
     /**
@@ -194,20 +184,18 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         raft.imageWanted = false;
         if (ticksSinceImageAsked >= params.electionTicks) {
           ticksSinceImageAsked = 0; // asked again if it does not come
-          followerImageAt ??= raft.log.applied;
+          raft.imageTakingAt ??= raft.log.applied; // compaction holds there until it comes (raft-images.ts)
           ctx.send(applyTo, { type: 'imageWanted', index: raft.log.applied, frameRowsMax: params.imageFrameRowsMax, frameBytesMax: params.imageFrameBytesMax, replyTo: self } satisfies ImageWanted);
         }
       }
-      // With a journal, a new image replaces the one a follower is being sent, and its transfer starts
-      // over: under steady writes one longer than a transLogLength's worth of writes took never ended. The image
-      // being sent stays until that transfer is done, for at most imageHoldMsMax (then as usual).
-      const holdImage = journal !== undefined && raft.imageBeingSent !== undefined && ticksHeldForImage * params.tickMs <= imageHoldMsMax;
-      if (!holdImage && raft.imageIntervalReached(imageHeadStart)) {
+      // A new image does not replace one a follower is being sent (the transfer keeps its own), and neither
+      // compaction path goes past an image being taken or sent for a follower (raft-images.ts).
+      if (raft.imageIntervalReached(imageHeadStart)) {
         imageAskedAt = raft.log.applied;
         raft.imageAsked();
         if (journal === undefined && !raft.dataless) {
-          // In memory only: an image is made when a follower needs one; held for one being taken or sent.
-          raft.compactWithoutImage(imageAskedAt, ticksHeldForImage * params.tickMs <= imageHoldMsMax ? imageHoldAt() : undefined);
+          // In memory only: an image is made when a follower needs one.
+          raft.compactWithoutImage(imageAskedAt);
         } else if (raft.dataless) {
           raft.takeImage(imageAskedAt, []); // nothing to image: compact, and rewrite the journal
           handleReady();
@@ -300,12 +288,6 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
           case 'tick':
             ctx.setTimer(params.tickMs, tick);
             ticksSinceImageAsked++;
-            if (imageHoldAt() !== heldAt) {
-              heldAt = imageHoldAt();
-              ticksHeldForImage = 0;
-            } else if (heldAt !== undefined && ++ticksHeldForImage * params.tickMs > imageHoldMsMax) {
-              followerImageAt = undefined; // not come in time: the next request holds anew
-            }
             if (membership === 'out') return;
             raft.tick();
             pursueMembership();
@@ -342,8 +324,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
             break;
           case 'imageTaken':
             ticksSinceImageAsked = Number.POSITIVE_INFINITY;
-            followerImageAt = undefined;
-            if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames);
+            raft.imageTakingAt = undefined; // the next request, if one is still needed, holds anew
+            if (message.index <= raft.log.applied && message.index > (raft.image?.index ?? 0) && message.index >= raft.log.compactedIndex) raft.takeImage(message.index, message.frames, message.digest);
             break;
           default:
             assertNever(message, 'replicator message');

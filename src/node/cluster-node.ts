@@ -89,8 +89,6 @@ export class ClusterNode {
   private onRecovered: (() => void) | undefined;
   private readonly link: NetworkLink;
   private readonly membership: DetachControl;
-  /** attach() is opening the network: its standalone writes are not discarded yet (writes wait for it). */
-  private attachOpening: Promise<void> | undefined;
 
   constructor(
     private readonly params: ResolvedParams,
@@ -178,16 +176,7 @@ export class ClusterNode {
     if (this.membership.state === 'attached') return;
     if (this.membership.state !== 'detached') throw new ChorusError('DETACHED', `attach: node ${this.nodeId} is ${this.membership.state}; wait for that to finish`);
     const done = this.membership.begin('attached', () => undefined); // before any await: no more local writes
-    // Still detached (writes kept) if it cannot open. Writes and linearizable reads called meanwhile wait
-    // until the standalone writes are discarded: run at once, their body would read tables about to be
-    // discarded, and the write would carry what it read there into the cluster (found in review).
-    const discarded = this.membership.orDetached(() => this.link.open()).then(() => this.membership.discardLocalWrites(this.store));
-    this.attachOpening = discarded.catch(() => undefined);
-    try {
-      await discarded;
-    } finally {
-      this.attachOpening = undefined;
-    }
+    await this.membership.openThenDiscard(() => this.link.open(), this.store); // writes meanwhile wait for it
     this.link.join(this.host!);
     this.sendLocal(REPLICATOR, { type: 'attach' } satisfies MembershipRequest);
     await done;
@@ -209,7 +198,7 @@ export class ClusterNode {
 
   private async readLinearizable<T>(body: (tx: ReadTx) => T): Promise<T> {
     this.tables('read');
-    if (this.attachOpening !== undefined) await this.attachOpening;
+    if (this.membership.opening !== undefined) await this.membership.opening;
     if (this.membership.detached) return this.tables('read').read(body); // standalone: its own tables are the database
     await this.reads.ready(); // the read rules: read-core.ts
     return this.tables('read').read(body);
@@ -322,8 +311,8 @@ export class ClusterNode {
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {
     this.tables('write');
     if (this.stopped || this.closing) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
-    if (this.attachOpening !== undefined) {
-      await this.attachOpening; // then in the cluster, or standalone still if the network could not open
+    if (this.membership.opening !== undefined) {
+      await this.membership.opening; // then in the cluster, or standalone still if the network could not open
       if (this.stopped || this.closing) throw this.failure ?? new StoppedError(`node ${this.nodeId}`);
     }
     if (this.membership.detached) {
@@ -365,7 +354,7 @@ export class ClusterNode {
         this.onRecovered?.();
         return;
       case 'restore':
-        restoreImage(this.tables('restore'), this.nodeId, message as Restore);
+        this.restore(message as Restore);
         return;
       case 'imageWanted':
         // Detached, the tables hold local writes: an image of them is not the replicated state.
@@ -426,6 +415,18 @@ export class ClusterNode {
     this.remoteCommits += remoteApplied;
     this.remoteRollbacks += remoteRejected;
     this.stopBarrier.applied((this.appliedIndex = entries.last));
+  }
+
+  /** Loads an image (the leader's, or the journal's): applied up to its index. One that cannot be loaded (a bug, or the disk: the leader's is verified by its digest) fails the node. */
+  private restore(restore: Restore): void {
+    if (this.stopped) return;
+    try {
+      restoreImage(this.tables('restore'), this.nodeId, restore);
+    } catch (error) {
+      this.fail(error instanceof ChorusError ? error : new ChorusError('CORRUPT', `state image at log index ${restore.index} on ${this.nodeId}: ${String(error)}`));
+      return;
+    }
+    this.stopBarrier.applied((this.appliedIndex = restore.index));
   }
 
   /** The node cannot go on without diverging: it stops, tells the application, and its writes fail with `error`. */

@@ -60,8 +60,27 @@ export class DetachControl {
     });
   }
 
+  /** attach() is opening the network: its standalone writes are not discarded yet. Writes and linearizable reads wait for it. */
+  opening: Promise<void> | undefined;
+
+  /**
+   * For an attach just begun: runs `open`, then discards the standalone writes; if `open` throws, the
+   * attach is called off and the node stays detached, its writes kept. Writes and linearizable reads
+   * called meanwhile wait (`opening`): run at once, a body would read tables about to be discarded, and a
+   * write would carry what it read there into the cluster (found in review).
+   */
+  async openThenDiscard(open: () => Promise<void>, store: Store | undefined): Promise<void> {
+    const discarded = this.orDetached(open).then(() => this.discardLocalWrites(store));
+    this.opening = discarded.catch(() => undefined);
+    try {
+      await discarded;
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
   /** Runs `step` of an attach just begun; if it throws, the attach is called off and the node stays detached. */
-  async orDetached(step: () => Promise<void>): Promise<void> {
+  private async orDetached(step: () => Promise<void>): Promise<void> {
     try {
       await step();
     } catch (error) {
@@ -110,7 +129,7 @@ export class DetachControl {
   }
 
   /** Before attaching: the tables go back to the attach point if anything was written since. */
-  discardLocalWrites(store: Store | undefined): void {
+  private discardLocalWrites(store: Store | undefined): void {
     if (store !== undefined && this.attachPoint !== undefined && this.localWrites > 0) store.restoreSync(this.attachPoint, `the state of node ${this.nodeId} when it was detached`);
     this.localWrites = 0;
   }

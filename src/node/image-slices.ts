@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { ImageTaken, ImageWanted } from '../actors/replicator.js';
 import type { Store } from '../store/store.js';
 import { imageSliceMsMax } from '../limits.js';
+import { ImageDigest } from '../cluster/raft/image-digest.js';
 
 export class ImageSlicer {
   private job: { cancelled: boolean } | undefined;
@@ -25,6 +26,7 @@ export class ImageSlicer {
     const job = { cancelled: false };
     this.job = job;
     const frames: Uint8Array[] = [];
+    const digest = new ImageDigest();
     const source = store.snapshot({ frameRowsMax: wanted.frameRowsMax, frameBytesMax: wanted.frameBytesMax })[Symbol.iterator]();
     const slice = () => {
       if (job.cancelled) return;
@@ -33,10 +35,11 @@ export class ImageSlicer {
         const next = source.next();
         if (next.done === true) {
           this.job = undefined;
-          done({ type: 'imageTaken', index: wanted.index, frames });
+          done({ type: 'imageTaken', index: wanted.index, frames, digest: digest.value });
           return;
         }
         frames.push(next.value);
+        digest.add(next.value);
         if (performance.now() >= until) break;
       }
       setImmediate(slice);

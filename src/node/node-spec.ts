@@ -6,6 +6,7 @@
 import type { NodeSpec } from '../runtime/actor.js';
 import { REPLICATOR, replicator } from '../actors/replicator.js';
 import type { ImageTaken, ImageWanted, Restore } from '../actors/replicator.js';
+import { imageDigest } from '../cluster/raft/image-digest.js';
 import { windowFlusher } from '../actors/window-flusher.js';
 import type { Window } from '../actors/window-flusher.js';
 import { committer } from '../actors/committer.js';
@@ -79,7 +80,7 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
 /** The replicator asked for an image of the tables as they are now (after every entry it handed on). */
 export function takeImage(store: Store, wanted: ImageWanted): ImageTaken {
   const frames = [...store.snapshot({ frameRowsMax: wanted.frameRowsMax, frameBytesMax: wanted.frameBytesMax })];
-  return { type: 'imageTaken', index: wanted.index, frames };
+  return { type: 'imageTaken', index: wanted.index, frames, digest: imageDigest(frames) };
 }
 
 /** Replaces the tables with an image (from the leader, or this node's journal); CORRUPT leaves them as they were. */

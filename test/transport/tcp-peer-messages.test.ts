@@ -88,7 +88,7 @@ const refused: [string, string, string, (addrs: readonly [string, string]) => un
   ['a commit request to the committer', 'replicator', 'committer', () => ({ type: 'commit', id: 1, changeSet: new Uint8Array(3), bytes: 3 }), /no actor here takes messages from other nodes/],
   ['a proposal to the replicator', 'replicator', 'replicator', () => ({ type: 'propose', payloads: [], bytes: 0 }), /type "propose" is not one a peer may send/],
   ['an image chunk beyond its chunk count', 'replicator', 'replicator',
-    ([n0, n1]) => ({ type: 'raft', msg: { type: 'snapshot', term: 1, from: n1, to: n0, index: 1000, snapTerm: 1, chunk: 5, chunks: 1, data: new Uint8Array(1), membership: { index: 0, membership: { members: [n0, n1] } } } }),
+    ([n0, n1]) => ({ type: 'raft', msg: { type: 'snapshot', term: 1, from: n1, to: n0, index: 1000, snapTerm: 1, chunk: 5, chunks: 1, data: new Uint8Array(1), membership: { index: 0, membership: { members: [n0, n1] } }, commit: 1000, digest: 0 } }),
     /snapshot: chunk 5 is not below chunks 1/],
   ['a Raft message with a negative term', 'replicator', 'replicator',
     ([n0, n1]) => ({ type: 'raft', msg: { type: 'appendResp', term: -1, from: n1, to: n0, success: true, index: 1, hint: 0 } }), /appendResp: term must be a non-negative integer/],

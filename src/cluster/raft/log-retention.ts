@@ -41,6 +41,21 @@ export function retentionPoint(log: RaftLog, index: number, keep: Retention, wei
 }
 
 /**
+ * Whether the entries in (`hold`, `point`] weigh at most `bytesMax`, each counted as its bytes plus
+ * `transactionBytes` per transaction (what holding them costs in memory): a leader keeps them for a state
+ * transfer under way only then (raft-images.ts). Walks at most the entries that fit, and one more.
+ */
+export function heldWithin(log: RaftLog, hold: number, point: number, bytesMax: number, transactionBytes: number, weigh: Weigh): boolean {
+  let bytes = 0;
+  for (let i = point; i > hold && i > log.compactedIndex; i--) {
+    const entry = log.entry(i)!;
+    bytes += weigh.bytes(entry) + transactionBytes * weigh.transactions(entry);
+    if (bytes > bytesMax) return false;
+  }
+  return true;
+}
+
+/**
  * The transactions and bytes applied since the host last asked for an image: the next is due once
  * either reaches the retention. Each applied entry is weighed once, when it is first seen applied; entries
  * skipped by an installed image (compacted before they were weighed) count one transaction each.

@@ -85,7 +85,7 @@ function entriesProblem(m: Fields): Problem {
 }
 
 function snapshotProblem(m: Fields): Problem {
-  const problem = count(m, 'index') ?? count(m, 'snapTerm') ?? count(m, 'chunk') ?? count(m, 'chunks') ?? versionedProblem(m['membership']);
+  const problem = count(m, 'index') ?? count(m, 'snapTerm') ?? count(m, 'chunk') ?? count(m, 'chunks') ?? count(m, 'commit') ?? count(m, 'digest') ?? versionedProblem(m['membership']);
   if (problem !== undefined) return problem;
   if (!((m['chunk'] as number) < (m['chunks'] as number))) return `chunk ${String(m['chunk'])} is not below chunks ${String(m['chunks'])}`;
   if (!(m['data'] instanceof Uint8Array)) return 'data must be bytes';

@@ -120,8 +120,9 @@ export interface TimeoutNow extends Envelope {
 /**
  * §7 InstallSnapshot, in chunks: the leader's state image at (index, snapTerm) for a follower whose next
  * entry was compacted away. Chunk `chunk` of `chunks`; each is one image frame, bounded by the
- * `syncMsgObjects` / `syncMsgSize` the image was cut with. The follower answers every chunk with a
- * SnapshotResp, and the last one, once installed, with an AppendResp for `index`.
+ * `syncMsgObjects` / `syncMsgSize` the image was cut with. Several are in flight at once
+ * (image-transfer.ts). The follower answers every chunk with a SnapshotResp, and the last one, once
+ * installed, with an AppendResp for `index`.
  */
 export interface Snapshot extends Envelope {
   readonly type: 'snapshot';
@@ -132,8 +133,12 @@ export interface Snapshot extends Envelope {
   readonly data: Uint8Array;
   /** The membership in force at `index`, with its version (it travels with the image: the log before it is gone). */
   readonly membership: VersionedMembership;
+  /** The leader's commit index: how far a follower that installs the image is behind (its `synced` target). */
+  readonly commit: number;
+  /** The whole image's digest (image-digest.ts): chunks of another image are never gathered with these, and the image is installed only if its chunks digest to it. */
+  readonly digest: number;
 }
-/** The follower holds chunks [0, next) of the image at `index`: send chunk `next`. */
+/** The follower holds chunks [0, next) of the image at `index`: send from chunk `next` on. */
 export interface SnapshotResp extends Envelope {
   readonly type: 'snapshotResp';
   readonly index: number;

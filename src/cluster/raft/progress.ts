@@ -10,6 +10,22 @@
  * append replies, so it may undercount by a few; a lost append is recovered when the next heartbeat
  * is rejected and the follower drops back to probing.
  */
+import type { StateImage } from './types.js';
+
+/** A state image on its way to one follower, chunks pipelined (image-transfer.ts). */
+export interface ImageSending {
+  /** Kept until the transfer is done, whatever images the leader takes meanwhile. */
+  readonly image: StateImage;
+  /** The follower holds chunks [0, acked), as far as its answers tell. */
+  acked: number;
+  /** The next chunk to send (acked <= next <= chunks). */
+  next: number;
+  /** What the follower's latest answer said it holds (below `acked` after it lost chunks, or for a late answer). */
+  reported: number;
+  /** Leader ticks since the follower last acknowledged a new chunk (or since the transfer began). */
+  idleTicks: number;
+}
+
 export class Progress {
   match = 0;
   inflight = 0;
@@ -21,8 +37,8 @@ export class Progress {
    * heartbeat (it carries the same term, commit index and read round, and is answered alike).
    */
   sentSinceHeartbeat = false;
-  /** Set while the follower is being sent the image at `index` (§7); `next` is the chunk it waits for. */
-  image: { readonly index: number; next: number } | undefined;
+  /** Set while the follower is being sent a state image (§7; image-transfer.ts): that image is kept until it is done. */
+  image: ImageSending | undefined;
 
   constructor(public next: number) {}
 
@@ -36,15 +52,15 @@ export class Progress {
     if (!this.probing) this.next += entries;
   }
 
-  startImage(index: number): void {
-    this.image = { index, next: 0 };
+  startImage(image: StateImage): void {
+    this.image = { image, acked: 0, next: 0, reported: 0, idleTicks: 0 };
     this.inflight = 0;
   }
 
   /** The follower matches up to `index`; true when that is news. */
   acknowledged(index: number): boolean {
     this.inflight = Math.max(0, this.inflight - 1);
-    if (this.image !== undefined && index >= this.image.index) this.image = undefined;
+    if (this.image !== undefined && index >= this.image.image.index) this.image = undefined;
     if (index <= this.match) return false;
     this.match = index;
     this.next = Math.max(this.next, index + 1);

@@ -3,7 +3,10 @@
  * layer between linearizable reads (raft-reads.ts) and the roles (raft.ts): the host's state machine
  * hands an image of what it applied (takeImage) or, with no journal to rewrite, the log is compacted
  * alone and an image is asked for only when a follower needs compacted entries (imageWanted); a leader
- * sends the image one chunk at a time (image-transfer.ts), an arbiter only where the log starts again.
+ * sends the image in chunks, several in flight (image-transfer.ts), an arbiter only where the log starts
+ * again. While an image is being taken for a follower or sent to one that keeps acknowledging, the leader
+ * compacts its log no further than that image, however long it takes, within a bound in memory
+ * (imageHoldTransLogSizesMax): otherwise under steady writes a long transfer would never end.
  *
  * An arbiter has no tables, so no image to send a data node: it compacts only what every data node of
  * the membership holds (what its leader tells it with each append, or its own progress when it leads),
@@ -16,11 +19,13 @@
 import { assert } from '../../runtime/assert.js';
 import type { Snapshot, SnapshotResp } from './messages.js';
 import type { NodeId } from './quorum.js';
-import type { Progress } from './progress.js';
-import { imageChunkAsked, imageChunkToSend } from './image-transfer.js';
+import type { ImageSending, Progress } from './progress.js';
+import type { StateImage } from './types.js';
+import { arbiterImage, imageChunksAcked, imageChunksDue, imageResendDue } from './image-transfer.js';
+import { imageDigest } from './image-digest.js';
 import { RaftReads } from './raft-reads.js';
-import { arbiterTransLogLengthsMax } from '../../limits.js';
-import { ImageInterval, retentionPoint, type Retention, type Weigh } from './log-retention.js';
+import { arbiterTransLogLengthsMax, imageHoldTransLogSizesMax, imageStallElectionTimeouts, logTransactionHeapBytes, transLogSizeDefault } from '../../limits.js';
+import { ImageInterval, heldWithin, retentionPoint, type Retention, type Weigh } from './log-retention.js';
 
 export abstract class RaftImages extends RaftReads {
   /** What an entry weighs for the retention: its transactions and bytes as the host counts them. */
@@ -51,17 +56,18 @@ export abstract class RaftImages extends RaftReads {
   }
 
   /**
-   * The state machine's image after applying every entry up to `index` (given on the host's request):
-   * keep it, and compact the log to the retention behind it.
+   * The state machine's image after applying every entry up to `index` (given on the host's request),
+   * with its digest (image-digest.ts; computed when not given): keep it, and compact the log to the
+   * retention behind it (not past a state transfer under way: heldPoint).
    */
-  takeImage(index: number, frames: readonly Uint8Array[]): void {
+  takeImage(index: number, frames: readonly Uint8Array[], digest = imageDigest(frames)): void {
     assert(index <= this.log.applied, `takeImage: ${index} is not applied yet (applied ${this.log.applied})`);
     assert(this.dataless === (frames.length === 0), `takeImage: ${this.dataless ? "an arbiter has no tables to image" : "an image has at least one frame"}`);
     if (this.image !== undefined && index <= this.image.index) return; // an older request answered late
     const term = this.log.term(index);
     assert(term !== undefined, `takeImage: entry ${index} is compacted already`);
-    this.image = { index, term, frames, membership: this.members.at(index) };
-    this.log.compact(Math.max(0, this.compactionPoint(index)));
+    this.image = { index, term, frames, membership: this.members.at(index), digest };
+    this.log.compact(Math.max(0, this.heldPoint(this.compactionPoint(index))));
     this.members.compacted(this.log.compactedIndex);
     this.newImage = { image: this.image, install: false };
   }
@@ -94,56 +100,113 @@ export abstract class RaftImages extends RaftReads {
    * point serves a follower that needs compacted entries, so one is asked for then (`imageWanted`)
    * instead of being made and kept every time, for nothing most of the time.
    */
-  compactWithoutImage(index: number, holdAt?: number): void {
+  compactWithoutImage(index: number): void {
     assert(index <= this.log.applied, `compactWithoutImage: ${index} is not applied yet (applied ${this.log.applied})`);
-    // Not past `holdAt`: an image being taken or sent for a follower (the host bounds how long it holds).
-    const point = Math.min(retentionPoint(this.log, index, this.retention(), this.weigh), holdAt ?? Number.POSITIVE_INFINITY);
-    this.log.compact(Math.max(0, point));
+    this.log.compact(Math.max(0, this.heldPoint(retentionPoint(this.log, index, this.retention(), this.weigh))));
     this.members.compacted(this.log.compactedIndex);
     if (this.image !== undefined && this.image.index < this.log.compactedIndex) this.image = undefined;
   }
 
-  /** Leader: the index of the image some follower is being sent, if any. */
-  get imageBeingSent(): number | undefined {
-    if (this.image === undefined || this.role !== 'leader') return undefined;
-    for (const pr of this.progress.values()) if (pr.image !== undefined) return this.image.index;
-    return undefined;
+  /** Leader, log in memory: the applied index an image for a follower was asked at, until one comes (compaction holds there; the host sets and clears it). */
+  imageTakingAt: number | undefined;
+
+  /**
+   * Leader: where compaction holds for state transfers (see imageHoldTransLogSizesMax): at the image being
+   * taken for a follower, and at each image being sent to a follower that keeps acknowledging chunks.
+   */
+  private compactionHold(): number | undefined {
+    if (this.role !== 'leader') return (this.imageTakingAt = undefined);
+    let hold = this.imageTakingAt;
+    const stalledTicks = imageStallElectionTimeouts * this.config.electionTicks;
+    for (const id of this.peers) {
+      const s = this.progress.get(id)!.image;
+      if (s !== undefined && s.idleTicks <= stalledTicks) hold = Math.min(hold ?? s.image.index, s.image.index);
+    }
+    return hold;
+  }
+
+  /** The compaction point `point`, lowered to the hold if the entries held past it stay within the bound. */
+  private heldPoint(point: number): number {
+    const hold = this.compactionHold();
+    if (hold === undefined || hold >= point) return point;
+    const retained = this.config.logBytesRetained;
+    const bytesMax = imageHoldTransLogSizesMax * (retained !== undefined && Number.isFinite(retained) ? retained : transLogSizeDefault);
+    if (heldWithin(this.log, hold, point, bytesMax, logTransactionHeapBytes, this.weigh)) return hold;
+    if (this.imageTakingAt !== undefined && this.imageTakingAt < point) this.imageTakingAt = undefined; // compacted past: asked anew
+    return point; // held too much: the transfers held for start over with a later image
   }
 
   /** Leader: a follower needs compacted entries and no image covers them; the host asks for one (takeImage). */
   imageWanted = false;
 
+  /** Leader, every tick: a transfer with no acknowledgement for an election timeout sends again (image-transfer.ts). */
+  protected tickImages(): void {
+    for (const id of this.peers) {
+      const pr = this.progress.get(id)!;
+      const s = pr.image;
+      if (s === undefined) continue;
+      if (s.image.index < this.log.compactedIndex) {
+        this.sendImageChunk(id, pr, false); // compacted past it: starts over with a later image
+        continue;
+      }
+      const chunk = imageResendDue(s, this.config.electionTicks);
+      if (chunk !== undefined) this.sendChunk(id, s.image, chunk);
+    }
+  }
+
   /**
-   * The follower's next entry is compacted away: send it the image, one chunk at a time (the follower
-   * asks for the next by SnapshotResp; a heartbeat resends the chunk it waits for, so a loss only delays).
+   * The follower's next entry is compacted away: send it an image, chunks pipelined (image-transfer.ts).
+   * A heartbeat with no chunk due goes as an empty append at the image's index: it keeps the follower's
+   * election timer and echoes read rounds, and a follower that installed the image already acknowledges it.
    */
   protected sendImageChunk(to: NodeId, pr: Progress, heartbeat: boolean): void {
-    const image = this.image;
+    const s = this.imageSending(to, pr);
+    if (s === undefined) return;
+    const due = imageChunksDue(s);
+    for (const chunk of due) this.sendChunk(to, s.image, chunk);
+    if (due.length > 0) pr.sentSinceHeartbeat = true;
+    else if (heartbeat) this.send({ type: 'append', term: this.term, from: this.id, to, prevIndex: s.image.index, prevTerm: s.image.term, entries: [], commit: this.log.committed, ...this.heartbeatExtras(to) });
+  }
+
+  /** An append's optional fields (raft.ts sendAppend sets the same, without a spread, on its hot path). */
+  private heartbeatExtras(to: NodeId): { readRound?: number; dataMatch?: number } {
+    const round = this.reads.currentRound;
+    return { ...(round > 0 ? { readRound: round } : {}), ...(this.arbiters.has(to) ? { dataMatch: this.dataMatch() } : {}) };
+  }
+
+  private sendChunk(to: NodeId, image: StateImage, chunk: number): void {
+    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]!, membership: image.membership, commit: this.log.committed, digest: image.digest! });
+  }
+
+  /** The transfer to `to`: the one under way, or one of the latest image; none when no image can go (one is asked for). */
+  private imageSending(to: NodeId, pr: Progress): ImageSending | undefined {
+    if (pr.image !== undefined && pr.image.image.index >= this.log.compactedIndex) return pr.image;
+    pr.image = undefined; // compacted past it (it held too much, or the follower stalled): useless once whole
+    let image = this.image;
     if (image === undefined || image.index < this.log.compactedIndex) {
       // Compacted without an image (compactWithoutImage): the host asks the state machine for one.
       this.imageWanted = true;
-      return;
+      return undefined;
     }
-    if (this.arbiters.has(to)) {
-      // An arbiter keeps no tables: it needs only where the log starts again, one empty chunk.
-      if (imageChunkToSend(image, pr, heartbeat) !== undefined) this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk: 0, chunks: 1, data: new Uint8Array(0), membership: image.membership });
-      return;
-    }
-    if (image.frames.length === 0) return; // an arbiter leading has no tables to send: that node waits for a data node to lead
-    const chunk = imageChunkToSend(image, pr, heartbeat);
-    if (chunk === undefined) return;
-    this.send({ type: 'snapshot', term: this.term, from: this.id, to, index: image.index, snapTerm: image.term, chunk, chunks: image.frames.length, data: image.frames[chunk]!, membership: image.membership });
+    if (this.arbiters.has(to)) image = arbiterImage(image);
+    else if (image.frames.length === 0) return undefined; // an arbiter leading has no tables to send: that node waits for a data node to lead
+    else if (image.digest === undefined) image = this.image = { ...image, digest: imageDigest(image.frames) }; // read back from the journal
+    pr.startImage(image);
+    return pr.image;
   }
 
   protected handleSnapshotResp(m: SnapshotResp): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    if (imageChunkAsked(this.image, pr, m)) this.sendImageChunk(m.from, pr, true);
+    const s = pr.image;
+    if (s !== undefined && s.image.index === m.index && imageChunksAcked(s, m.next)) this.sendImageChunk(m.from, pr, false);
   }
 
   /** Follower: gathers the chunks of the leader's image; the last one installs it (§7). */
   protected handleSnapshot(m: Snapshot): void {
+    // The first word from a leader after losing touch says how far behind this node is, image or not.
+    if (!this.heardLeader && m.commit > this.log.committed) this.behind(m.commit, false);
     this.heardLeader = true;
     if (m.index <= this.log.committed) {
       // Already here (a resent chunk, or we caught up): the leader may go on from our commit index.
@@ -151,18 +214,19 @@ export abstract class RaftImages extends RaftReads {
       return;
     }
     const got = this.incoming.receive(m);
+    if (got === undefined) return;
     if ('next' in got) {
       this.send({ type: 'snapshotResp', term: this.term, from: this.id, to: m.from, index: m.index, next: got.next });
       return;
     }
-    this.image = this.dataless ? { ...got.image, frames: [] } : got.image;
+    this.image = this.dataless ? { index: m.index, term: m.snapTerm, frames: [], membership: m.membership } : got.image;
     this.log.install(m.index, m.snapTerm);
     this.members.installed(m.index, m.membership);
     this.membershipHeard = true;
     this.members.truncated((index) => this.log.term(index));
     this.refreshMembership();
     this.newImage = { image: this.image, install: true };
-    this.behind(m.index, true);
+    this.behind(Math.max(m.index, m.commit), true); // synced once it applied what the leader had committed
     this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: true, index: m.index, hint: 0 });
   }
 }

@@ -49,15 +49,16 @@ export class Raft extends RaftImages {
         return;
       }
     }
+    this.tickImages(); // state transfers: a chunk lost is sent again after a while (raft-images.ts)
     if (++this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const peer of this.peers) {
-        // A follower sent any append since the last round (entries, a commit notice, a read's round)
-        // has had this round's heartbeat (§5.2: a heartbeat is an AppendEntries without entries, and
-        // each append carries the term, commit index and read round): under load that spares a message
-        // each way per follower and tick. One that was not (idle, or its in-flight window full) gets one.
+        // A follower sent any append or image chunk since the last round (entries, a commit notice, a
+        // read's round) has had this round's heartbeat (§5.2: a heartbeat is an AppendEntries without
+        // entries, and each append carries the term, commit index and read round): under load that spares
+        // a message each way per follower and tick. One that was not (idle, or its in-flight window full) gets one.
         const pr = this.progress.get(peer)!;
-        if (!pr.sentSinceHeartbeat || pr.image !== undefined) this.sendAppend(peer, true);
+        if (!pr.sentSinceHeartbeat) this.sendAppend(peer, true);
         pr.sentSinceHeartbeat = false;
       }
     }
@@ -445,6 +446,4 @@ export class Raft extends RaftImages {
     else if (m.type === 'snapshot') this.send({ type: 'appendResp', term: this.term, from: this.id, to: m.from, success: false, index: m.index, hint: this.log.lastIndex() });
     else if (m.type === 'preVote') this.send({ type: 'preVoteResp', term: this.term, from: this.id, to: m.from, granted: false });
   }
-
-
 }

@@ -60,6 +60,8 @@ export interface StateImage {
   readonly frames: readonly Uint8Array[];
   /** The membership in force at `index`, with its version. */
   readonly membership: VersionedMembership;
+  /** The frames' digest (image-digest.ts); computed where absent (an image read back from the journal). */
+  readonly digest?: number;
 }
 
 export interface HardState {

@@ -39,6 +39,8 @@ export interface NetOptions {
   readonly forwardedBytesMax?: number;
   /** Bytes of entries per append, counting a command as its payload's string length (default: unbounded). */
   readonly appendBytesMax?: number;
+  /** Bytes of entries kept behind an image, counted the same way (default: unbounded). */
+  readonly logBytesRetained?: number;
 }
 
 const imageEntriesPerFrame = 3;
@@ -115,7 +117,9 @@ export class RaftNet {
     return {
       id, voters: this.options.voters, electionTicks: 10, heartbeatTicks: 1, random: () => this.rng.next(),
       preVote: this.options.preVote ?? true, checkQuorum: this.options.checkQuorum ?? true, appendEntriesMax: 64, inflightAppendsMax: 8,
-      ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax, entryBytes: ({ data }: Entry) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
+      ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax } : {}),
+      ...(this.options.logBytesRetained !== undefined ? { logBytesRetained: this.options.logBytesRetained } : {}),
+      ...(this.options.appendBytesMax !== undefined || this.options.logBytesRetained !== undefined ? { entryBytes: ({ data }: Entry) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
       logTransactionsRetained: this.options.logTransactionsRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
