@@ -32,8 +32,10 @@ import type { Message } from '../../runtime/actor.js';
  * which a version-3 node would read as one corrupt transaction; hello and challenge carry frameBytesMax.
  * Version 5: proofs are keyed by keys derived from the secret (the peer key between nodes, the client
  * key on client ports: keys.ts), no longer by the secret itself; a client states its frameBytesMax.
+ * Version 6: a state-transfer chunk (Raft `snapshot`) carries the leader's commit index and the image's
+ * digest, which a version-5 node's guard refuses (and a version-5 chunk lacks them); chunks are pipelined.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 /** Bytes of an HMAC-SHA-256 proof. */
 export const PROOF_BYTES = 32;
 
