@@ -36,7 +36,7 @@ import type { AppTime } from '../src/node/app-time.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
 import { ElectionSafety } from './checkers/election-safety.js';
-import { simElectionTicks, simSmallMessageBytes, simTickMs, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
+import { simElectionTicks, simSmallMessageBytes, simTickMs, simTinyImageFrameBytes, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
 import { transLogSizeDefault } from '../src/limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
@@ -116,6 +116,9 @@ export class SimCluster {
     this.arbiters = new Set(voters.filter((v) => v.arbiter === true).map((v) => v.id));
     this.dataNodes = this.nodes.filter((id) => !this.arbiters.has(id));
     const transLogLength = options.transLogLength ?? 128 << options.seed % 4;
+    // Every fourth seed (1 mod 4) cuts images into tiny frames: a state transfer takes hundreds or thousands
+    // of chunks, more than the leader keeps in flight, and lasts while the others keep writing and compacting.
+    const longTransfers = options.seed % 4 === 1;
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
       this.apps.set(id, this.newApp(id));
@@ -126,7 +129,7 @@ export class SimCluster {
         clusterRecvBuf: options.clusterRecvBuf ?? (options.seed % 5 === 2 ? 512 : 128 * 1024 * 1024),
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
-        transLogLength, transLogSize: options.transLogSize ?? (options.seed % 3 === 2 ? transLogLength * simTransLogBytesPerTransaction : transLogSizeDefault), syncMsgObjects: options.syncMsgObjects ?? 4, syncMsgSize: options.syncMsgSize ?? 4096,
+        transLogLength, transLogSize: options.transLogSize ?? (options.seed % 3 === 2 ? transLogLength * simTransLogBytesPerTransaction : transLogSizeDefault), syncMsgObjects: options.syncMsgObjects ?? (longTransfers ? 1 : 4), syncMsgSize: options.syncMsgSize ?? (longTransfers ? simTinyImageFrameBytes : 4096),
         tickMs: options.tickMs ?? simTickMs, electionTicks: options.electionTicks ?? simElectionTicks, heartbeatTicks: 1,
         // Every fifth seed bounds messages as a small TCP frame would: appends to a lagging node are split by bytes.
         messageBytesMax: options.messageBytesMax ?? (options.seed % 5 === 3 ? simSmallMessageBytes : undefined),

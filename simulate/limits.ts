@@ -38,6 +38,9 @@ export const simWindow = { length: 4, bsize: 2048, timeoutMs: 2 } as const;
  */
 export const simTransLogBytesPerTransaction = 64;
 
+/** The image frame bound (syncMsgSize) of every fourth seed, with one row per frame: state transfers of many chunks. */
+export const simTinyImageFrameBytes = 256;
+
 /** The message bound of every fifth seed: one append carries at most 7 KB of entries, so a lagging node gets several (the simulated syncMsgSize, 4 KB, fits it). */
 export const simSmallMessageBytes = 8192;
 
