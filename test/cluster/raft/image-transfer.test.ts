@@ -150,6 +150,18 @@ describe('§7 state transfer: what a follower installs', () => {
     expect(target.contentHash()).toBe(source.contentHash());
   });
 
+  it('goes on gathering when a late chunk of an earlier image from the same leader comes in between', () => {
+    const frames = [...tables().snapshot({ frameRowsMax: 2 })];
+    const f = follower();
+    f.step(chunk('n1', 2, frames, 0));
+    f.step(chunk('n1', 2, frames, 1));
+    f.step({ ...chunk('n1', 2, frames, 3), index: 40 }); // of the image n1 sent before this one, overtaken
+    expect((f.ready().messages as RaftMessage[]).filter((m) => m.type === 'snapshotResp').map((m) => m.next)).toEqual([1, 2]); // none for the late one
+    f.step(chunk('n1', 2, frames, 2));
+    expect((f.ready().messages as RaftMessage[]).find((m) => m.type === 'snapshotResp')?.next).toBe(3); // not begun again from chunk 0
+    expect(sendFrom(f, 3, (i) => chunk('n1', 2, frames, i))).toHaveLength(frames.length);
+  });
+
   it('and, when a chunk is the first word from the leader after losing touch, is synced only at the leader’s commit index', () => {
     const frames = [...tables().snapshot({ frameRowsMax: 5 })];
     const f = follower();
