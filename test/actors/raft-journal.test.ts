@@ -12,6 +12,7 @@ import { ChorusError } from '../../src/runtime/errors.js';
 import { JOURNAL_FORMAT, identityRecord, persist, replay, write } from '../../src/actors/raft-journal.js';
 import type { JournalIdentity } from '../../src/actors/raft-journal.js';
 import { encodeMsgpack } from '../../src/store/codec.js';
+import { imageDigest } from '../../src/cluster/raft/image-digest.js';
 
 /** A disk that keeps, after a power loss, what was synced (a rewrite is synced when it returns) and nothing else. */
 class PowerLossJournal implements Journal {
@@ -94,7 +95,7 @@ describe('raft journal: term and vote across a compaction', () => {
 
   it('so does a follower that installs a leader\'s image', () => {
     const { raft, journal } = votedForN2();
-    raft.step({ type: 'snapshot', term: 5, from: 'n2', to: 'n1', index: 10, snapTerm: 5, chunk: 0, chunks: 1, data: new Uint8Array([7]), membership: everyone });
+    raft.step({ type: 'snapshot', term: 5, from: 'n2', to: 'n1', index: 10, snapTerm: 5, chunk: 0, chunks: 1, data: new Uint8Array([7]), membership: everyone, commit: 10, digest: imageDigest([new Uint8Array([7])]) });
     writeWithoutSync(raft, journal);
     const after = replay(journal.afterPowerLoss(), everyone);
     expect(after.image?.index).toBe(10);
