@@ -23,6 +23,8 @@ interface Cell {
   readonly timers: Map<TimerId, ReturnType<typeof setTimeout>>;
   nextTimerId: number;
   journal: FileJournal | undefined;
+  /** It threw: it receives nothing more, and its stop hook does not run (as a failed worker's). */
+  failed: boolean;
 }
 
 /** A queued delivery; `fromSlot` -1 marks a timer firing, which holds no mailbox place. */
@@ -75,7 +77,7 @@ class InlineHost implements NodeHost {
     );
     this.ledger = new MailboxLedger(spec.actors.length, resolveMailboxMessagesMax('startInlineNode', options));
     spec.actors.forEach((actorSpec, index) => {
-      this.cells.set(actorSpec.name, { index, address: { node: spec.node, actor: actorSpec.name }, actor: undefined, timers: new Map(), nextTimerId: 1, journal: undefined });
+      this.cells.set(actorSpec.name, { index, address: { node: spec.node, actor: actorSpec.name }, actor: undefined, timers: new Map(), nextTimerId: 1, journal: undefined, failed: false });
     });
   }
 
@@ -223,18 +225,23 @@ class InlineHost implements NodeHost {
     this.guard(to, () => actor.receive(message, from));
   }
 
-  /** Runs actor code; an exception fails the node (reported, then a clean stop). */
+  /**
+   * Runs actor code; an exception fails the node (reported, then a clean stop). The stop is under way
+   * before anyone hears of the failure: a listener that stops the host (ClusterNode does) joins this
+   * stop, and does not start one that would hand the queue to the failed actor.
+   */
   private guard<T>(cell: Cell, run: () => T): T | undefined {
     try {
       return run();
     } catch (error) {
       const reason = toFailureReason(error);
-      this.emitter.emit('actorFailed', cell.address, reason);
+      cell.failed = true;
+      this.stopPromise ??= this.finish('failed');
       (this.options.log ?? defaultLogSink)({
         level: 'error', timeMs: wallNow(), node: this.node, actor: cell.address.actor,
         msg: new ActorFailedError(cell.address, reason).message, fields: { stack: reason.stack },
       });
-      this.stopPromise ??= this.finish('failed');
+      this.emitter.emit('actorFailed', cell.address, reason);
       return undefined;
     }
   }
@@ -250,14 +257,14 @@ class InlineHost implements NodeHost {
     // Messages sent before stop() began are delivered; their handlers' own sends are refused (STOPPED).
     if (drainFirst) {
       for (let delivery = this.queue.shift(); delivery !== undefined; delivery = this.queue.shift()) {
-        if (delivery.fromSlot !== TIMER_SLOT) this.dispatch(delivery);
+        if (delivery.fromSlot !== TIMER_SLOT && !delivery.to.failed) this.dispatch(delivery);
       }
     }
     this.queue.clear();
     this.ledger.clear();
     for (const cell of this.cells.values()) {
       const actor = cell.actor;
-      if (actor?.stop) this.guardStop(cell, actor);
+      if (actor?.stop && !cell.failed) this.guardStop(cell, actor);
       cell.actor = undefined;
       cell.journal?.close();
       cell.journal = undefined;

@@ -12,6 +12,9 @@ import { faulty } from '../../src/actors/examples/faulty.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
 import { sink, streamer } from '../../src/actors/examples/stream.js';
 import { ofType, startTestNode } from './harness.js';
+import type { ActorKind, LogRecord } from '../../src/runtime/actor.js';
+// @ts-expect-error a plain JavaScript fixture (worker threads load it without compiling)
+import { recorder } from './fixtures/recorder.mjs';
 
 const node = 'n1';
 const at = (actor: string) => ({ node, actor });
@@ -44,6 +47,17 @@ describe.each(realHosts)('%s host lifecycle', (_name, start) => {
     expect(host.stats().threads).toBe(0);
     expect(pendingTimeouts()).toBeLessThanOrEqual(timeoutsBefore); // the ticker's timer is gone too
     expect(host.send(at('tick'), { type: 'tick', n: 1 })?.code).toBe('STOPPED');
+  });
+
+  it('hands a failed actor nothing more, nor runs its stop hook, when a listener stops the node on the failure', async () => {
+    const records: LogRecord[] = [];
+    const host = await start({ node, actors: [{ name: 'a', kind: recorder as ActorKind }] }, { log: (record) => records.push(record) });
+    host.on('actorFailed', () => void host.stop()); // as ClusterNode does
+    const stopped = new Promise<string>((resolve) => host.on('stopped', resolve));
+    host.send(at('a'), { type: 'boom' });
+    for (let i = 0; i < 3; i++) host.send(at('a'), { type: `after${i}` });
+    expect(await stopped).toBe('failed');
+    expect(records.filter((r) => r.actor === 'a' && r.level === 'info').map((r) => r.msg)).toEqual(['got boom']);
   });
 
   it('refuses to start when an actor throws in create, leaving nothing running', async () => {

@@ -274,9 +274,10 @@ class ThreadHost implements NodeHost {
 
   private onFailure(handle: WorkerHandle, error: FailureReason): void {
     this.logHost('error', new ActorFailedError(handle.address, error).message, { stack: error.stack });
-    this.emitter.emit('actorFailed', handle.address, error);
+    // Before anyone hears of it: a listener that stops the host joins a stop reported as 'failed'.
     if (this.firstFailure === undefined) this.firstFailure = { actor: handle.address, error };
     if (this.hostState === 'running') void this.stop();
+    this.emitter.emit('actorFailed', handle.address, error);
   }
 
   private async finish(reason: StopReason): Promise<void> {
