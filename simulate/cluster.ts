@@ -62,6 +62,8 @@ export interface SimClusterOptions {
   readonly transLogLength?: number;
   /** The same in bytes of log entries; default: simTransLogBytesPerTransaction × transLogLength on every third seed (2 mod 3), so that the byte bound is what compacts, else 64 MiB. */
   readonly transLogSize?: number;
+  /** Bytes of a node's writes waiting for commit (default 64 MiB). */
+  readonly clusterSendBuf?: number;
   /** The leader's bound on other nodes' uncommitted writes; default: 512 bytes on every fifth seed (refusals happen), else 128 MiB. */
   readonly clusterRecvBuf?: number;
   /** The largest message the network carries, as TCP's frameBytesMax; default: simSmallMessageBytes on every fifth seed (3 mod 5), else unbounded. */
@@ -88,6 +90,8 @@ export class SimCluster {
   /** Each detach's timeout (they all wait writeTimeoutMs, so one event serves them all). */
   private readonly timeouts: Deadlines;
   private readonly schema: SchemaDef;
+  /** The log index each node's tables hold (the last entry applied, or the image restored), this run of it. */
+  private readonly appliedIndex = new Map<string, number>();
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
   /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
@@ -125,7 +129,7 @@ export class SimCluster {
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
         // One seed in seven runs with the transaction window on: batches of writes are one log entry each.
-        self: id, voters, window: options.window ?? (options.seed % 7 === 4 ? simWindow : noWindow), clusterSendBuf: 64 * 1024 * 1024,
+        self: id, voters, window: options.window ?? (options.seed % 7 === 4 ? simWindow : noWindow), clusterSendBuf: options.clusterSendBuf ?? 64 * 1024 * 1024, writeTimeoutMs: this.appOptions.writeTimeoutMs,
         clusterRecvBuf: options.clusterRecvBuf ?? (options.seed % 5 === 2 ? 512 : 128 * 1024 * 1024),
         // Simulated clusters compact often and cut images small, so that nodes coming back from a crash or a
         // partition are caught up by state transfer as well as from the log.
@@ -173,6 +177,7 @@ export class SimCluster {
     this.apps.get(node)!.crashed();
     this.apps.set(node, this.newApp(node));
     if (this.stores.has(node)) this.stores.set(node, Store.open(this.schema));
+    this.appliedIndex.delete(node); // its next run rebuilds the tables from its journal
     this.memberships.set(node, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
   }
 
@@ -301,6 +306,7 @@ export class SimCluster {
         return;
       case 'restore':
         restoreImage(this.stores.get(node)!, node, message as Restore);
+        this.appliedIndex.set(node, (message as Restore).index);
         return;
       case 'imageWanted':
         // Detached, the tables hold standalone writes: an image of them is not the replicated state.
@@ -311,7 +317,8 @@ export class SimCluster {
         return;
       case 'apply': {
         const writes = this.apps.get(node)!.writes;
-        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, (id, encoded, result, error) => writes.applied(id, encoded, result, error), (id, encoded) => writes.changeSet(id, encoded));
+        applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, this.appliedIndex.get(node) ?? 0, (id, encoded, result, error) => writes.applied(id, encoded, result, error), (id, encoded) => writes.changeSet(id, encoded));
+        this.appliedIndex.set(node, (message as ApplyEntries).last);
         return;
       }
       case 'commitRefused':

@@ -13,6 +13,14 @@ export const timersPerActorMax = 1024;
 /** Longest timer delay an actor may ask for: 24 hours. */
 export const timerDelayMsMax = 24 * 60 * 60 * 1000;
 
+/**
+ * The committer: messages for the application (committed entries to apply, in order) that wait while its
+ * mailbox is full (its thread busy); past this many the node fails rather than skip an entry. They are
+ * sent again every `committerRetryMs`.
+ */
+export const committerHeldMessagesMax = 65_536;
+export const committerRetryMs = 1;
+
 /** Messages actors send to the application while their node is starting, held until start returns. */
 export const appBacklogMessagesMax = 65_536;
 

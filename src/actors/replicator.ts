@@ -20,7 +20,7 @@
  * and synced off the event loop, several Readies per sync; what may leave before the sync and what must
  * wait is in raft-journal.ts, with the journal's records.
  */
-import type { Address } from '../runtime/actor.js';
+import type { Address, SendResult } from '../runtime/actor.js';
 import { APP, defineActor } from '../runtime/actor.js';
 import { assert, assertNever } from '../runtime/assert.js';
 import { Raft } from '../cluster/raft/raft.js';
@@ -129,7 +129,11 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
 
     /** Readies waiting for a background sync (journals that offer one), and the messages they hold. */
     const syncs = journal?.syncThen !== undefined ? new SyncQueue() : undefined;
-    const sendRaft = (msg: RaftMessage) => ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft);
+    const sendRaft = (msg: RaftMessage) => {
+      const error = ctx.send({ node: msg.to, actor: REPLICATOR }, { type: 'raft', msg } satisfies PeerRaft);
+      // A proposal forwarded past the leader's mailbox is in no log: its writers hear OVERLOADED, not TIMEOUT.
+      if (error?.code === 'MAILBOX_FULL' && msg.type === 'propose') ctx.send(applyTo, { type: 'proposeRefused', payloads: msg.payloads, reason: 'overloaded', detail: `forwarding to ${msg.to}: ${error.message}` } satisfies ProposeRefused);
+    };
     /** The hard state last written (a new term or vote must be synced; a commit index alone need not). */
     let writtenHard = raft.hardState();
     const syncDone = (seq: number) => {
@@ -138,6 +142,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         for (const msg of messages) sendRaft(msg);
       }
     };
+    /** What is applied must reach the tables: lost, the node would fall silently behind the others. */
+    const handOn = (error: SendResult, what: string) => assert(error === undefined || error.code === 'STOPPED', `replicator: ${what} not handed on (${error?.message}); skipped, this node would diverge`);
     const handleReady = () => {
       while (raft.hasReady()) {
         const ready: Ready = raft.ready();
@@ -150,8 +156,8 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         if (ready.hardState !== undefined) writtenHard = ready.hardState;
         for (const msg of ready.messages) if (syncs === undefined || syncs.mayGo(msg)) sendRaft(msg);
         // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)
-        if (ready.image?.install && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore);
-        if (ready.committed.length > 0 && !raft.dataless) ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed);
+        if (ready.image?.install && !raft.dataless) handOn(ctx.send(applyTo, { type: 'restore', index: ready.image.image.index, frames: ready.image.image.frames } satisfies Restore), 'an image');
+        if (ready.committed.length > 0 && !raft.dataless) handOn(ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed), 'committed entries');
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
         for (const r of ready.proposalsRefused) ctx.send(applyTo, { type: 'proposeRefused', payloads: r.payloads, reason: 'overloaded', detail: r.reason } satisfies ProposeRefused);
@@ -266,7 +272,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
     };
     ctx.setTimer(params.tickMs, tick);
     // A restarted node: its tables start from the journal's image, then take what the journal says was committed.
-    if (raft.image !== undefined && !raft.dataless) ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore);
+    if (raft.image !== undefined && !raft.dataless) handOn(ctx.send(applyTo, { type: 'restore', index: raft.image.index, frames: raft.image.frames } satisfies Restore), 'the journal\'s image');
     handleReady(); // hands on what the journal says was committed, then announces recovery
 
     /** With a host that calls afterBatch: a batch's messages make one Ready there (see Actor.afterBatch). */

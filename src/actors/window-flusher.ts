@@ -9,14 +9,16 @@
  * pending; the bytes buffered never exceed `bufferBytesMax`: an item that would pass it flushes the
  * batch first, and an item larger than the whole buffer is refused with `overloaded` (the node sets
  * the buffer so that a whole batch, one log entry, fits one message on its network). (Bounding what
- * is proposed but not yet committed, the seeds' `clusterSendBuf`, is the committer's job.)
+ * is proposed but not yet committed, the seeds' `clusterSendBuf`, is the committer's job.) A batch the
+ * replicator's mailbox does not take is handed back to the committer as refused (`overloaded`), so
+ * that its writers hear OVERLOADED instead of timing out.
  */
 import { fromAnotherNode } from './peer-guards.js';
 import type { Address } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import { assert, assertNever } from '../runtime/assert.js';
 import type { TimerId } from '../runtime/actor.js';
-import type { ProposeRequest } from './replicator.js';
+import type { ProposeRefused, ProposeRequest } from './replicator.js';
 import { timerDelayMsMax } from '../limits.js';
 
 export interface Window {
@@ -104,7 +106,10 @@ export const windowFlusher = defineActor<FlusherMessage, FlusherParams>({
       generation++;
       if (items.length === 0) return;
       // One log entry per batch: a lone item as itself, several as one array (log-payload.ts).
-      ctx.send(replicator, { type: 'propose', payloads: [items.length === 1 ? items[0] : items], bytes, replyTo } satisfies ProposeRequest);
+      const payloads = [items.length === 1 ? items[0] : items];
+      const error = ctx.send(replicator, { type: 'propose', payloads, bytes, replyTo } satisfies ProposeRequest);
+      // Not taken (the replicator's mailbox is full): the batch is in no log, and its writers hear so.
+      if (error?.code === 'MAILBOX_FULL') ctx.send(replyTo, { type: 'proposeRefused', payloads, reason: 'overloaded', detail: `not proposed: ${error.message}` } satisfies ProposeRefused);
       items = [];
       bytes = 0;
     };

@@ -23,6 +23,7 @@ import { plainSchemaDef } from '../store/schema.js';
 import type { ReadTx } from '../store/read-tx.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { ConflictError } from '../store/errors.js';
+import { AssertionError } from '../runtime/assert.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadIndexRequest, ReadReady, Restore, Synced, TransferLeadership } from '../actors/replicator.js';
 import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress } from '../actors/quorum-watcher.js';
 import type { Window, WindowIs } from '../actors/window-flusher.js';
@@ -403,10 +404,11 @@ export class ClusterNode {
     if (this.stopped) return;
     let counts: ReturnType<typeof applyCommitted>;
     try {
-      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, (id, encoded, result, error) => this.writes.applied(id, encoded, result, error), (id, encoded) => this.writes.changeSet(id, encoded));
+      counts = applyCommitted(this.tables('apply'), this.nodeId, entries, this.appliedIndex, (id, encoded, result, error) => this.writes.applied(id, encoded, result, error), (id, encoded) => this.writes.changeSet(id, encoded));
     } catch (error) {
-      if (!(error instanceof CannotFollowError)) throw error;
-      this.fail(error);
+      if (error instanceof AssertionError) this.fail(new ChorusError('ACTOR_FAILED', error.message)); // entries lost: stop rather than diverge
+      else if (error instanceof CannotFollowError) this.fail(error);
+      else throw error;
       return;
     }
     const { applied, rejected, remoteApplied, remoteRejected } = counts;

@@ -19,6 +19,7 @@ import { decodeChangeSet } from '../store/changeset.js';
 import { IncompatibleSchemaError, StoreError } from '../store/errors.js';
 import type { SchemaDef } from '../store/schema.js';
 import { ChorusError } from '../runtime/errors.js';
+import { assert } from '../runtime/assert.js';
 import { peerSilenceElectionTimeouts, raftAppendBytesMax, raftAppendEntriesMax, raftInflightAppendsMax, raftMessageOverheadBytes, windowBufferBytesMax } from '../limits.js';
 
 export const COMMITTER = 'committer';
@@ -31,6 +32,8 @@ export interface NodeShape {
   readonly window: Window;
   readonly clusterSendBuf: number;
   readonly clusterRecvBuf: number;
+  /** How long a write waits for its commit: the committer lets go of one pending longer. */
+  readonly writeTimeoutMs: number;
   /** transLogLength, transLogSize, syncMsgObjects, syncMsgSize (see params.ts). */
   readonly transLogLength: number;
   readonly transLogSize: number;
@@ -72,7 +75,7 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
           identity: { node: p.self, nodes: p.voters.map((v) => v.id), cluster: p.clusterName } },
       },
       { name: FLUSHER, kind: windowFlusher, params: { window: p.window, replicator: REPLICATOR, replyTo: COMMITTER, bufferBytesMax: Math.min(windowBufferBytesMax, room) } },
-      { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf } },
+      { name: COMMITTER, kind: committer, params: { flusher: FLUSHER, pendingBytesMax: p.clusterSendBuf, pendingMsMax: p.writeTimeoutMs } },
     ],
   };
 }
@@ -105,7 +108,9 @@ const learned = new WeakMap<Store, Set<string>>();
 
 /**
  * Certifies and applies committed change-sets in log order, exactly as every other node does, and
- * reports the outcome of this node's own ones. Apply is deterministic and atomic: a store error
+ * reports the outcome of this node's own ones. `after` is the log index the tables hold (the last
+ * applied, or the image restored): a batch must start right after it, or entries were lost on the way
+ * and applying it would leave this node's tables silently different from every other node's (assert). Apply is deterministic and atomic: a store error
  * (CONFLICT, UNIQUE, ...) rejects that change-set on every node alike and stores nothing of it — except
  * INCOMPATIBLE_SCHEMA, which depends on this node's schema: CannotFollowError then. Anything else is a
  * bug and is thrown. A payload carrying its writer's schema (binaryEvolution) teaches it to the store first.
@@ -118,9 +123,11 @@ export function applyCommitted(
   store: Store,
   self: string,
   entries: ApplyEntries,
+  after: number,
   settle: (id: number, encoded: Uint8Array, result: ApplyResult | undefined, error: StoreError | undefined) => void,
   local: (id: number, encoded: Uint8Array) => ChangeSet | undefined,
 ): { applied: number; rejected: number; remoteApplied: number; remoteRejected: number } {
+  assert(entries.from === after + 1, `node ${self} was handed committed entries from log index ${entries.from} with its tables at ${after}: ${entries.from > after + 1 ? `entries ${after + 1} to ${entries.from - 1} were lost on the way` : 'entries handed on twice'}; applying them would leave its tables different from the other nodes'`);
   let applied = 0;
   let rejected = 0;
   let remoteApplied = 0;

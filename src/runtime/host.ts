@@ -78,7 +78,8 @@ export interface NodeHost {
  * Direct links between nodes of one process (the thread host): a node's actor and the actor of the same
  * name on another node talk over their own MessagePort, worker to worker, instead of through both main
  * threads' network. The network sets them up, cuts and drops them; it behaves as a network does: a
- * message to a cut or gone peer, or past the receiver's mailbox bound, is lost without telling the sender.
+ * message to a cut or gone peer is lost without telling the sender. One past the receiver's mailbox
+ * bound is lost too, but the send returns MAILBOX_FULL, so that a sender that can act on it does.
  */
 export interface DirectLinks {
   /** Actors that take direct links. */

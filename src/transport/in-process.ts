@@ -30,15 +30,16 @@ export class InProcessNetwork {
   outbound(node: string): (from: Address, to: Address, message: Message) => SendResult {
     return (from, to, message) => {
       const host = this.hosts.get(to.node);
-      // Like a real network, a node that is gone, a cut link or a full mailbox loses the message
-      // without telling the sender; the protocols above recover (Raft resends).
+      // Like a real network, a node that is gone or a cut link loses the message without telling the
+      // sender; the protocols above recover (Raft resends). A full mailbox loses it too, but the sender
+      // hears MAILBOX_FULL: a replicator refuses a forwarded proposal to its writers then.
       // A pair joined directly takes no relayed message any more (one sent just before the link came
       // up is lost, as a network may lose it), so that the pair's messages stay in order.
       const relayed = from.actor !== to.actor || !this.direct.has(`${node}>${to.node}/${to.actor}`);
-      if (!relayed || host === undefined || host.state !== 'running' || this.cuts.has(`${node}>${to.node}`) || host.deliver(from, to, message) !== undefined) {
-        this.lost++;
-      }
-      return undefined;
+      const error = !relayed || host === undefined || host.state !== 'running' || this.cuts.has(`${node}>${to.node}`) ? null : host.deliver(from, to, message);
+      if (error === undefined) return undefined;
+      this.lost++;
+      return error?.code === 'MAILBOX_FULL' ? error : undefined;
     };
   }
 

@@ -27,8 +27,19 @@ const fakeReplicator = defineActor<ProposeRequest, undefined>({
   },
 });
 
-function setup(window: Window, bufferBytesMax = 1 << 20) {
-  const sim = new Simulation({ seed: 1, localDelayMs: [0, 0] });
+/** A second sender of submits (the application's link to the flusher has its own bound). */
+const feeder = defineActor<{ readonly type: 'feed'; readonly items: readonly string[] }, undefined>({
+  kind: 'test/feeder',
+  module: import.meta.url,
+  create: (ctx) => ({
+    receive(message) {
+      for (const item of message.items) ctx.send({ node: ctx.self.node, actor: 'flusher' }, { type: 'submit', item, bytes: 10 });
+    },
+  }),
+});
+
+function setup(window: Window, bufferBytesMax = 1 << 20, mailboxMessagesMax = 4096) {
+  const sim = new Simulation({ seed: 1, localDelayMs: [0, 0], mailboxMessagesMax });
   const seen: { type: string; items?: unknown[]; atMs?: number; item?: unknown; window?: Window }[] = [];
   sim.on('appMessage', (m) => seen.push(m as never));
   sim.addNode({
@@ -36,6 +47,7 @@ function setup(window: Window, bufferBytesMax = 1 << 20) {
     actors: [
       { name: 'flusher', kind: windowFlusher, params: { window, replicator: 'replicator', replyTo: 'app', bufferBytesMax } },
       { name: 'replicator', kind: fakeReplicator },
+      { name: 'feeder', kind: feeder },
     ],
   });
   const t0 = sim.nowMs;
@@ -92,5 +104,20 @@ describe('window flusher', () => {
     sim.runFor(10);
     expect(seen.filter((m) => m.type === 'overloaded').map((m) => m.item)).toEqual(['huge']);
     expect(batches()).toEqual([{ items: ['fits'], afterMs: 0 }, { items: ['next'], afterMs: 5 }]);
+  });
+
+  it('tells the committer when the replicator cannot take a batch (its mailbox full), so that its writers hear OVERLOADED', () => {
+    const { sim, submit, batches, seen } = setup({ length: 0, bsize: 0, timeoutMs: 1 }, 1 << 20, 2);
+    // Four items in one instant (two from a second sender), each its own proposal: the replicator's
+    // mailbox from the flusher (2) takes two before it has taken any.
+    sim.send({ node: 'n', actor: 'feeder' }, { type: 'feed', items: ['c', 'd'] });
+    submit('a');
+    submit('b');
+    sim.runFor(1);
+    expect(batches().map((b) => b.items)).toEqual([['a'], ['b']]);
+    expect(seen.filter((m) => m.type === 'proposeRefused')).toEqual([
+      { type: 'proposeRefused', payloads: ['c'], reason: 'overloaded', detail: expect.stringMatching(/^not proposed: mailbox of n\/replicator holds 2/) },
+      { type: 'proposeRefused', payloads: ['d'], reason: 'overloaded', detail: expect.stringMatching(/^not proposed: mailbox of n\/replicator holds 2/) },
+    ]);
   });
 });

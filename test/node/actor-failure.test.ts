@@ -53,6 +53,24 @@ describe.each(['inline', 'thread'] as const)('an actor that fails (%s host)', (h
   });
 });
 
+describe.each(['inline', 'thread'] as const)('committed entries lost on the way to the tables (%s host)', (host) => {
+  it('fail the node, naming the entries, instead of leaving its tables silently behind the others', async () => {
+    open = [await openNode({ nodeId: 0, nodes: [{ addr: 'n1' }], schema, network: new InProcessNetwork(), host, log: () => {} })];
+    const node = open[0]!;
+    await until('it leads', () => node.info().leader !== undefined);
+    await node.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 }));
+    const failed = new Promise<Error & { readonly code: string }>((resolve) => node.on('failed', resolve));
+    const at = (node as unknown as { readonly appliedIndex: number }).appliedIndex; // what its tables hold
+    // A batch that starts three entries on: as if the two before it had been dropped between actors.
+    (node as unknown as { readonly host: NodeHost }).host.send({ node: 'n1', actor: 'committer' }, { type: 'committed', entries: [{ index: at + 3, term: 1, data: { kind: 'noop' } }] });
+    const cause = await Promise.race([failed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000))]);
+    expect(cause?.code).toBe('ACTOR_FAILED');
+    expect(cause?.message).toMatch(new RegExp(`from log index ${at + 3} with its tables at ${at}: entries ${at + 1} to ${at + 2} were lost on the way`));
+    expect(node.info().state).toBe('failed');
+    expect((node as unknown as { readonly appliedIndex: number }).appliedIndex).toBe(at);
+  });
+});
+
 describe.each(['inline', 'thread'] as const)('what another node has no business sending (%s host)', (host) => {
   it('is dropped with a warning: the node runs on, and commits', async () => {
     const network = new InProcessNetwork();

@@ -58,4 +58,26 @@ describe('writes in the simulated cluster', () => {
     c.crash(writer);
     expect(sent).toEqual([{ kind: 'info' }]);
   });
+
+  it('writes lost on the way to the leader time out and give their clusterSendBuf back: the node writes again once healed', () => {
+    const c = new SimCluster({ seed: 1, schema, nodes, clusterSendBuf: 600, writeTimeoutMs: 300 });
+    c.sim.runFor(1_000);
+    const leader = c.leader()!;
+    const writer = c.nodes.find((n) => n !== leader)!;
+    // The writer still hears its leader (so no election, and no resend through a new one), but what it
+    // forwards is lost: each write times out (info), holding its bytes at the committer meanwhile.
+    c.sim.network.cutOneWay(writer, leader);
+    const lost: Outcome[] = [];
+    for (let i = 0; i < 20; i++) c.transact(writer, put(`lost${i}`, i), (o) => lost.push(o));
+    c.sim.runFor(1_000);
+    expect(new Set(lost.map((o) => (o.kind === 'fail' ? o.code : o.kind)))).toEqual(new Set(['info', 'OVERLOADED']));
+    c.sim.network.heal();
+    c.sim.runFor(500);
+    expect(c.leader()).toBe(leader);
+    const after: Outcome[] = [];
+    c.transact(writer, put('after', 1), (o) => after.push(o));
+    c.sim.runFor(500);
+    // Without letting go of the timed-out writes, the idle node refused this one OVERLOADED for good.
+    expect(after).toEqual([{ kind: 'ok', value: undefined }]);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startThreadNode } from '../../src/runtime/thread/thread-host.js';
+import { startInlineNode } from '../../src/runtime/inline-host.js';
 import type { NodeHost } from '../../src/runtime/host.js';
 import type { ActorKind } from '../../src/runtime/actor.js';
 import { InProcessNetwork } from '../../src/transport/in-process.js';
@@ -17,15 +18,18 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
 
-async function start(network: InProcessNetwork, node: string): Promise<{ host: NodeHost; got: { from: string; n: number }[] }> {
-  const host = await startThreadNode({ node, actors: [{ name: 'echo', kind: namesake as ActorKind, params: {} }] }, { outbound: network.outbound(node) });
+async function start(network: InProcessNetwork, node: string, options: { host?: 'thread' | 'inline'; mailboxMessagesMax?: number } = {}) {
+  const begin = options.host === 'inline' ? startInlineNode : startThreadNode;
+  const host = await begin({ node, actors: [{ name: 'echo', kind: namesake as ActorKind, params: {} }] }, { outbound: network.outbound(node), ...(options.mailboxMessagesMax === undefined ? {} : { mailboxMessagesMax: options.mailboxMessagesMax }) });
   hosts.push(host);
   const got: { from: string; n: number }[] = [];
+  const sent: Record<string, number>[] = [];
   host.on('appMessage', (message) => {
     if (message.type === 'got') got.push(message as unknown as { from: string; n: number });
+    if (message.type === 'sent') sent.push((message as unknown as { refused: Record<string, number> }).refused);
   });
   network.attach(host);
-  return { host, got };
+  return { host, got, sent };
 }
 
 const send = (host: NodeHost, to: string, first: number, count: number) => host.send({ node: host.node, actor: 'echo' }, { type: 'send', to, first, count });
@@ -69,5 +73,17 @@ describe('in-process network between thread hosts', () => {
     send(a.host, 'b', 40_000, 5);
     await until(() => b2.got.some((g) => g.n === 40_004));
     expect(b2.got.map((g) => g.n)).toEqual([40_000, 40_001, 40_002, 40_003, 40_004]);
+  });
+
+  it.each(['thread', 'inline'] as const)('tells the sender MAILBOX_FULL past the receiver\'s bound (%s hosts; direct link or relayed), and loses the message', async (kind) => {
+    const network = new InProcessNetwork();
+    const a = await start(network, 'a', { host: kind, mailboxMessagesMax: 8 });
+    const b = await start(network, 'b', { host: kind, mailboxMessagesMax: 8 });
+    await settle(); // the direct link is up (thread hosts)
+    send(a.host, 'b', 0, 20); // in one turn: the receiver takes 8 before it has processed any
+    await until(() => a.sent.length > 0 && b.got.length >= 8);
+    await settle();
+    expect(a.sent).toEqual([{ MAILBOX_FULL: 12 }]);
+    expect(b.got.map((g) => g.n)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });

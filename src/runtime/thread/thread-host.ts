@@ -254,7 +254,8 @@ class ThreadHost implements NodeHost {
       return;
     }
     const error = this.options.outbound?.(handle.address, to, message) ?? undefined;
-    if (error !== undefined) this.logHost('warn', `message from ${handle.name} to ${formatAddress(to)} not sent: ${error.message}`);
+    // A peer's full mailbox loses the message as a network would (the worker's send has returned already).
+    if (error !== undefined && error.code !== 'MAILBOX_FULL') this.logHost('warn', `message from ${handle.name} to ${formatAddress(to)} not sent: ${error.message}`);
   }
 
   /**

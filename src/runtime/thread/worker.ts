@@ -117,9 +117,11 @@ class WorkerActor {
     }
     const remote = to.actor === this.task.actor ? this.remotes.get(to.node) : undefined;
     if (remote !== undefined) {
-      // As on a network: lost, without telling the sender, when cut or past the receiver's bound.
-      if (!this.isCut(to.node)) remote.trySend(message);
-      return undefined;
+      // As on a network: lost, without telling the sender, when cut. Past the receiver's bound the sender
+      // hears MAILBOX_FULL (the message is lost all the same): a replicator refuses a forwarded proposal
+      // to its writers then, instead of leaving them to time out.
+      if (this.isCut(to.node)) return undefined;
+      return this.counted(remote.trySend(message), to);
     }
     if (to.node !== this.task.node && !this.task.hasOutbound) return new NoRouteError(to);
     return this.counted(this.control.trySend({ type: 'out', to, message } satisfies FromWorker), to);
