@@ -61,6 +61,16 @@ export const portCodecStringCharsMax = 32;
 export const threadSpinUsDefault = 50;
 /** Thread host: the longest a worker polls in one go before it yields to its event loop (timers, I/O). */
 export const threadSpinTurnMsMax = 2;
+/**
+ * Thread host: the heap (V8 old generation, MiB) each actor's worker may use, unless `actorHeapMb` says
+ * otherwise. Past it the worker is stopped and its node fails, naming the actor: without a bound one
+ * runaway actor took the whole process to ~4.3 GB (V8's own default limit, per thread) before it failed.
+ * An actor holds the retained log (`transLogLength`: ~0.2-0.5 KB of heap per entry; entry bytes are
+ * mostly off-heap) and what it hands on; 1 GiB is several times what the defaults use.
+ */
+export const actorHeapMbDefault = 1024;
+/** The smallest `actorHeapMb` taken: below it a worker cannot load its modules. */
+export const actorHeapMbMin = 16;
 /** Thread host: how long start waits for every actor's worker to load and create it. */
 export const threadStartMsMax = 30_000;
 /** Thread host: how long stop() waits for actors to drain before terminating their workers. */

@@ -24,7 +24,7 @@ type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | 'map' | reado
 
 /** Every scalar key a file may hold, by dotted path, with its kind. */
 const scalars: Readonly<Record<string, Kind>> = {
-  nodeId: 'integer', host: ['thread', 'inline'], dataDir: 'path', writeTimeoutMs: 'integer', tickMs: 'integer',
+  nodeId: 'integer', host: ['thread', 'inline'], dataDir: 'path', writeTimeoutMs: 'integer', tickMs: 'integer', actorHeapMb: 'integer',
   electionTicks: 'integer', heartbeatTicks: 'integer', transLogLength: 'integer', transLogSize: 'integer', syncMsgObjects: 'integer', syncMsgSize: 'integer',
   clusterSendBuf: 'integer',
   clusterRecvBuf: 'integer',

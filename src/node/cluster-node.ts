@@ -128,7 +128,7 @@ export class ClusterNode {
     // Started detached, the node opens no network until attach(): until then what its actors send is dropped.
     if (!p.modeMask.startDetached) await this.link.open();
     try {
-      this.host = await start(spec, { outbound: this.link.outbound, ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
+      this.host = await start(spec, { outbound: this.link.outbound, actorHeapMb: p.actorHeapMb, ...(p.dataDir !== undefined ? { journalDir: p.dataDir } : {}), ...(p.log !== undefined ? { log: p.log } : {}) });
     } catch (error) {
       await this.link.close(); // a node that fails to open leaves no socket listening
       throw openRefusal(error);

@@ -13,7 +13,7 @@ import type { InProcessNetwork } from '../transport/in-process.js';
 import type { ClusterNetwork } from '../transport/network.js';
 import type { ResolvedTcp, TcpNodeParams } from './tcp.js';
 import { resolveTcp } from './tcp.js';
-import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, raftMessageOverheadBytes, transLogLengthDefault, transLogSizeDefault, stopTimeoutMsDefault, writeTimeoutMsDefault } from '../limits.js';
+import { customQuorumVotersMax, clusterRecvBufDefault, clusterSendBufDefault, syncMsgObjectsDefault, syncMsgSizeDefault, syncMsgSizeMax, raftMessageOverheadBytes, transLogLengthDefault, transLogSizeDefault, stopTimeoutMsDefault, writeTimeoutMsDefault, timerDelayMsMax, actorHeapMbDefault, actorHeapMbMin } from '../limits.js';
 
 export interface NodeAddress {
   /** The node's address; with `nwType: 'local'` any unique name. */
@@ -96,8 +96,13 @@ export interface NodeParams {
   readonly network?: InProcessNetwork;
   /** With nwType 'tcp': where to listen, the cluster's name and secret, TLS and socket settings. */
   readonly tcp?: TcpNodeParams;
-  /** A write not committed within this long rejects with TIMEOUT (default 10 s). */
+  /** A write not committed within this long rejects with TIMEOUT (default 10 s, at most 24 h). */
   readonly writeTimeoutMs?: number;
+  /**
+   * host 'thread': the heap (MiB, V8 old generation) each actor's worker thread may use (default 1024).
+   * A worker past it is stopped and the node fails (ACTOR_FAILED, naming the actor and this bound).
+   */
+  readonly actorHeapMb?: number;
   /** How long a cluster-wide `stop()` waits for every attached node to call stop too (default 30 s). */
   readonly stopTimeoutMs?: number;
   /**
@@ -139,6 +144,7 @@ export interface ResolvedParams {
   readonly log: ((record: LogRecord) => void) | undefined;
   readonly writeTimeoutMs: number;
   readonly stopTimeoutMs: number;
+  readonly actorHeapMb: number;
   readonly modeMask: Required<ModeMask>;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -146,6 +152,16 @@ export interface ResolvedParams {
 }
 
 const api = 'openNode';
+
+function atMost(name: string, value: number, max: number, why: string): number {
+  if (value > max) throw invalidArgument(api, `${name} must be at most ${max} (${why}), got ${value}`);
+  return value;
+}
+
+function atLeast(name: string, value: number, min: number): number {
+  if (value < min) throw invalidArgument(api, `${name} must be at least ${min}, got ${value}`);
+  return value;
+}
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
@@ -196,8 +212,10 @@ export function resolveParams(params: NodeParams): ResolvedParams {
     transLogSize: positiveInteger('transLogSize', params.transLogSize, transLogSizeDefault),
     syncMsgObjects: positiveInteger('syncMsgObjects', params.syncMsgObjects, syncMsgObjectsDefault), syncMsgSize,
     host: params.host ?? 'inline', network, messageBytesMax, dataDir: params.dataDir, log: params.log,
-    writeTimeoutMs: positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault),
+    // The committer lets go of a write pending this long by an actor timer: no longer than any timer takes.
+    writeTimeoutMs: atMost('writeTimeoutMs', positiveInteger('writeTimeoutMs', params.writeTimeoutMs, writeTimeoutMsDefault), timerDelayMsMax, 'timerDelayMsMax, 24 h'),
     stopTimeoutMs: positiveInteger('stopTimeoutMs', params.stopTimeoutMs, stopTimeoutMsDefault),
+    actorHeapMb: atLeast('actorHeapMb', positiveInteger('actorHeapMb', params.actorHeapMb, actorHeapMbDefault), actorHeapMbMin),
     modeMask: resolveModeMask(params.modeMask),
     tickMs: positiveInteger('tickMs', params.tickMs, 10), electionTicks, heartbeatTicks,
   };

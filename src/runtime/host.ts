@@ -29,6 +29,11 @@ export interface HostOptions {
   readonly spinUs?: number;
   /** Directory for the actors' journals (stable storage); without it actors have none. */
   readonly journalDir?: string;
+  /**
+   * Thread host only: the heap (MiB, V8 old generation) each actor's worker may use (default
+   * actorHeapMbDefault, 1024). A worker past it is stopped and its node fails, naming the actor.
+   */
+  readonly actorHeapMb?: number;
 }
 
 export interface HostEvents {

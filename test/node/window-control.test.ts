@@ -95,6 +95,12 @@ describe('the window at open', () => {
     await expect(opened).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/openNode: window\.timeoutMs must be at most/) });
   });
 
+  it('refuses a writeTimeoutMs no timer takes (the committer lets go of writes pending that long), and a heap bound too small', async () => {
+    const base = { nodeId: 0, nodes: [{ addr: 'n1' }], schema, network: new InProcessNetwork(), log: () => {} };
+    await expect(openNode({ ...base, writeTimeoutMs: 1e9 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/writeTimeoutMs must be at most 86400000/) });
+    await expect(openNode({ ...base, actorHeapMb: 8 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/actorHeapMb must be at least 16/) });
+  });
+
   it('stop() after stop({ scope: "local" }) resolves once the node has stopped (thread host: no thread left)', async () => {
     const node = await single('thread');
     const local = node.stop({ scope: 'local' });

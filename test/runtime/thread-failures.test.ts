@@ -2,7 +2,8 @@
  * Failures only the thread host has, as a user of it sees them: a message that cannot cross threads
  * (structured clone refuses a function) fails the node loudly, naming the actor and why, where it used
  * to throw in a microtask and take the whole process down (main thread) or the worker (actor side), with
- * the other messages of its batch lost.
+ * the other messages of its batch lost. An actor that keeps allocating is stopped at its heap bound
+ * (`actorHeapMb`) and fails its node, naming the bound, where it used to take the process to ~4.3 GB.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Address, Message, NodeSpec } from '../../src/runtime/actor.js';
@@ -11,6 +12,8 @@ import type { NodeHost, StopReason } from '../../src/runtime/host.js';
 import { startThreadNode } from '../../src/runtime/thread/thread-host.js';
 // @ts-expect-error plain JavaScript test actor (worker threads load it as it is)
 import { unclonable } from './fixtures/unclonable.mjs';
+// @ts-expect-error plain JavaScript test actor
+import { hog } from './fixtures/hog.mjs';
 
 const node = 'n1';
 const at = (actor: string): Address => ({ node, actor });
@@ -54,5 +57,31 @@ describe('thread host: a message that cannot cross threads', () => {
     expect(failures.map(([actor]) => actor)).toEqual(['a']);
     expect(failures[0]![1].message).toMatch(/^could not send b a message across threads \(withFn\).*messages must be plain data$/);
     expect(host.stats().threads).toBe(0);
+  });
+});
+
+describe('thread host: an actor that keeps allocating', () => {
+  it('is stopped at its heap bound (actorHeapMb) and fails its node, naming the actor and the bound', async () => {
+    const host = await startThreadNode({ node, actors: [{ name: 'leaky', kind: hog }, { name: 'b', kind: unclonable }] }, { log: () => {}, actorHeapMb: 32 });
+    hosts.push(host);
+    const failures: [string, FailureReason][] = [];
+    host.on('actorFailed', (actor, error) => failures.push([actor.actor, error]));
+    const stopped = new Promise<StopReason>((resolve) => host.on('stopped', resolve));
+    // The process's memory while it runs (the worker's heap is part of it).
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);
+    host.send(at('leaky'), { type: 'hog' });
+    const reason = await stopped;
+    clearInterval(sampler);
+    expect(reason).toBe('failed');
+    expect(rssPeak - rssBefore).toBeLessThan(512 * 1024 * 1024); // without the bound: ~4.3 GB, V8's own limit
+    expect(failures.map(([actor, error]) => [actor, error.name])).toEqual([['leaky', 'OutOfMemory']]);
+    expect(failures[0]![1].message).toMatch(/^its thread used the whole heap it may \(actorHeapMb: 32 MiB\) and was stopped/);
+    expect(host.stats().threads).toBe(0);
+  });
+
+  it('refuses a heap bound too small to load an actor', async () => {
+    await expect(startThreadNode(spec, { actorHeapMb: 8 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/actorHeapMb must be an integer of at least 16/) });
   });
 });

@@ -26,7 +26,7 @@ import type { DirectLinks, HostEvents, HostOptions, HostState, HostStats, NodeHo
 import { AppBacklog, defaultLogSink, resolveMailboxMessagesMax, validateNodeSpec } from '../host.js';
 import { PortLink } from '../../transport/port-link.js';
 import { EchoRegistry } from '../../transport/port-codec.js';
-import { stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
+import { actorHeapMbDefault, actorHeapMbMin, stopDrainMsMax, threadSpinTurnMsMax, threadSpinUsDefault, threadStartMsMax } from '../../limits.js';
 import { workerLoadableUrl } from './module-url.js';
 import type { ActorTask, ActorTaskResult, FromWorker, ToWorker } from './protocol.js';
 import { unsendableText } from './protocol.js';
@@ -82,6 +82,8 @@ class ThreadHost implements NodeHost {
   private readonly workers = new Map<string, WorkerHandle>();
   private readonly limit: number;
   private readonly spinUs: number;
+  /** Each worker's heap bound (MiB, old generation). */
+  private readonly heapMb: number;
   private readonly sink: (record: LogRecord) => void;
   private readonly appAddress: Address;
   private readonly appBacklog = new AppBacklog(
@@ -103,6 +105,8 @@ class ThreadHost implements NodeHost {
     this.appAddress = { node: spec.node, actor: APP };
     this.limit = resolveMailboxMessagesMax('startThreadNode', options);
     this.spinUs = resolveSpinUs(options, spec.actors.length);
+    this.heapMb = options.actorHeapMb ?? actorHeapMbDefault;
+    if (!Number.isInteger(this.heapMb) || this.heapMb < actorHeapMbMin) throw invalidArgument('startThreadNode', `actorHeapMb must be an integer of at least ${actorHeapMbMin} (MiB), got ${String(this.heapMb)}`);
     this.sink = options.log ?? defaultLogSink;
     this.actorNames.push(...spec.actors.map((actor) => actor.name));
   }
@@ -123,6 +127,7 @@ class ThreadHost implements NodeHost {
     this.pool = new Piscina<ActorTask, ActorTaskResult>({
       filename: workerFile, name: 'default', minThreads: n, maxThreads: n, maxQueue: n,
       concurrentTasksPerWorker: 1, atomics: 'disabled', idleTimeout: Number.POSITIVE_INFINITY, recordTiming: false,
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     const peers = spec.actors.map(() => [] as { actor: string; port: MessagePort }[]);
     for (let i = 0; i < n; i++) {
@@ -269,7 +274,11 @@ class ThreadHost implements NodeHost {
 
   private onWorkerDied(handle: WorkerHandle, error: unknown): void {
     handle.dead = true;
-    if (this.hostState !== 'stopped') this.onFailure(handle, toFailureReason(error));
+    let reason = toFailureReason(error);
+    if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      reason = { name: 'OutOfMemory', message: `its thread used the whole heap it may (actorHeapMb: ${this.heapMb} MiB) and was stopped (${reason.message})`, stack: reason.stack };
+    }
+    if (this.hostState !== 'stopped') this.onFailure(handle, reason);
     this.waiter?.();
   }
 
