@@ -340,8 +340,25 @@ export const logCheckpointBytesDefault = 64 * 1024 * 1024;
 export const configBytesMax = 1024 * 1024;
 /** Admin port (HTTP): connections open at once. */
 export const adminConnectionsMax = 64;
-/** Admin port: the longest one request may take, headers included. */
-export const adminRequestMsMax = 10_000;
+/**
+ * Admin port: connections open at once from one address; more are closed at once. So that one host
+ * holding connections open cannot take them all (at adminConnectionsMax every new one was dropped).
+ */
+export const adminConnectionsPerAddressMax = 8;
+/** Admin port: the longest one request may take, headers included (a /status answer takes well under 1 ms). */
+export const adminRequestMsMax = 5_000;
+/**
+ * Admin port: the longest a connection may take to send a request's headers, from when it opened or
+ * its last answer (a connection that sends nothing, or drips a header a second, is closed then).
+ */
+export const adminHeadersMsMax = 2_000;
+/** Admin port: how long a connection may stay open idle between two requests. */
+export const adminKeepAliveMsMax = 2_000;
+/**
+ * Admin port: how often the server checks its connections against the two bounds above (Node's
+ * default is 30 s, so a held connection outlived them by up to 30 s: 64 of them locked the port out).
+ */
+export const adminCheckIntervalMs = 500;
 /** `chorus status`: the longest it waits for a node's admin port to answer. */
 export const statusRequestMsMax = 5_000;
 /** `chorus node`: the longest a clean stop (SIGINT, SIGTERM) may take before the process exits anyway. */

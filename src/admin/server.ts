@@ -2,14 +2,17 @@
  * The node process's admin port (HTTP, read-only): `GET /status` answers the node's `info()` and what
  * the process knows about itself as JSON; `GET /metrics` the same as Prometheus text. Nothing else.
  *
- * Bounded: at most adminConnectionsMax connections, adminRequestMsMax per request; requests carry no
- * body. Bind it to loopback or a management network: it has no authentication (it reads, never writes).
+ * Bounded: at most adminConnectionsMax connections, adminConnectionsPerAddressMax from one address,
+ * adminHeadersMsMax to send a request's headers, adminRequestMsMax per request, adminKeepAliveMsMax idle
+ * between requests, checked every adminCheckIntervalMs; requests carry no body. So connections held open
+ * (idle, or dripping headers) are closed within a few seconds, and one host cannot hold them all.
+ * Bind it to loopback or a management network: it has no authentication (it reads, never writes).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { NodeInfo } from '../node/cluster-node.js';
 import { parseEndpoint } from '../transport/tcp/config.js';
-import { adminConnectionsMax, adminRequestMsMax } from '../limits.js';
+import { adminCheckIntervalMs, adminConnectionsMax, adminConnectionsPerAddressMax, adminHeadersMsMax, adminKeepAliveMsMax, adminRequestMsMax } from '../limits.js';
 import type { ProcessCounters } from './metrics.js';
 import { metricsText } from './metrics.js';
 
@@ -48,7 +51,8 @@ function respond(source: AdminSource, request: IncomingMessage, response: Server
 /** Listens on `listen` (`host:port`, port 0 picks one). */
 export async function startAdminServer(listen: string, source: AdminSource): Promise<AdminServer> {
   const endpoint = parseEndpoint('admin.listen', listen, true);
-  const server: Server = createServer((request, response) => {
+  const options = { connectionsCheckingInterval: adminCheckIntervalMs, requestTimeout: adminRequestMsMax, headersTimeout: adminHeadersMsMax, keepAliveTimeout: adminKeepAliveMsMax };
+  const server: Server = createServer(options, (request, response) => {
     try {
       respond(source, request, response);
     } catch (error) {
@@ -56,8 +60,21 @@ export async function startAdminServer(listen: string, source: AdminSource): Pro
     }
   });
   server.maxConnections = adminConnectionsMax;
-  server.requestTimeout = adminRequestMsMax;
-  server.headersTimeout = adminRequestMsMax;
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = perAddress.get(address) ?? 0;
+    if (open >= adminConnectionsPerAddressMax) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(endpoint.port, endpoint.host, () => {
