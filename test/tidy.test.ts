@@ -7,8 +7,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// The node's write bookkeeping and quorum gate too: the simulator runs them on virtual time (simulate/node-app.ts).
-const guardedDirs = ['src/actors', 'src/store', 'src/cluster', 'src/protocol', 'src/node/write-core.ts', 'src/node/quorum-gate.ts'];
+// The node's write and read bookkeeping and quorum gate too: the simulator runs them on virtual time (simulate/node-app.ts).
+const guardedDirs = ['src/actors', 'src/store', 'src/cluster', 'src/protocol', 'src/node/write-core.ts', 'src/node/read-core.ts', 'src/node/quorum-gate.ts'];
 
 const banned: readonly { readonly pattern: RegExp; readonly use: string }[] = [
   { pattern: /\bDate\.now\s*\(/, use: 'ctx.now()' },
@@ -17,6 +17,12 @@ const banned: readonly { readonly pattern: RegExp; readonly use: string }[] = [
   { pattern: /\bprocess\.hrtime\b/, use: 'ctx.now()' },
   { pattern: /\bMath\.random\s*\(/, use: 'ctx.random()' },
   { pattern: /\b(setTimeout|setInterval|setImmediate)\s*\(/, use: 'ctx.setTimer(delayMs, message) / ctx.cancelTimer(id)' },
+  // Work deferred past the host's view: it runs outside the simulator's event order, and after a stop.
+  { pattern: /\bqueueMicrotask\s*\(/, use: 'ctx.setTimer(0, message), or do it now' },
+  { pattern: /\bprocess\.nextTick\b/, use: 'ctx.setTimer(0, message), or do it now' },
+  // globalThis.setTimeout, globalThis['Date'], ...: the same APIs by another name.
+  { pattern: /\bglobalThis\b/, use: 'the ActorContext (nothing through globalThis)' },
+  { pattern: /\bcrypto\.(random\w*|getRandomValues)\b|\b(randomInt|randomBytes|randomUUID|randomFill|randomFillSync|getRandomValues)\s*\(/, use: 'ctx.random()' },
   { pattern: /from\s+['"](node:)?(net|tls|dgram|http|https|http2)['"]/, use: 'ctx.send(to, message): the transport is the host’s job' },
   { pattern: /from\s+['"](node:)?fs(\/promises)?['"]/, use: 'the Disk interface (src/disk/disk.ts), given to the code by its host' },
   { pattern: /from\s+['"](node:)?(worker_threads|child_process|cluster)['"]/, use: 'ctx.send(to, message): threads are the host’s job' },
@@ -50,6 +56,11 @@ describe('tidy: actors, store and protocol core do no I/O of their own', () => {
       'const t = Date.now();',
       'const r = Math.random();',
       'setTimeout(() => {}, 10);',
+      'queueMicrotask(() => flush());',
+      'process.nextTick(flush);',
+      'globalThis.setTimeout(flush, 1);',
+      'const id = crypto.randomUUID();',
+      'const n = randomInt(10);',
       '// Date.now() in a comment is fine',
       '/* so is Math.random() here */ const ok = ctx.now();',
     ].join('\n');
@@ -59,6 +70,12 @@ describe('tidy: actors, store and protocol core do no I/O of their own', () => {
       [3, 'ctx.now()'],
       [4, 'ctx.random()'],
       [5, 'ctx.setTimer(delayMs, message) / ctx.cancelTimer(id)'],
+      [6, 'ctx.setTimer(0, message), or do it now'],
+      [7, 'ctx.setTimer(0, message), or do it now'],
+      [8, 'ctx.setTimer(delayMs, message) / ctx.cancelTimer(id)'],
+      [8, 'the ActorContext (nothing through globalThis)'],
+      [9, 'ctx.random()'],
+      [10, 'ctx.random()'],
     ]);
   });
 
