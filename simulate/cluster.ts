@@ -326,7 +326,7 @@ export class SimCluster {
         return;
       case 'readReady':
       case 'readFailed': {
-        this.apps.get(node)!.reads.answered((message as ReadReady | ReadFailed).id, message.type === 'readReady');
+        this.apps.get(node)!.reads.answered((message as ReadReady | ReadFailed).id, message.type === 'readReady', (message as ReadFailed).overloaded === true);
         return;
       }
       case 'membership':

@@ -69,10 +69,11 @@ export interface ReadReady {
   readonly type: 'readReady';
   readonly id: number;
 }
-/** To the apply target: the read could not be confirmed (no leader, or it stepped down). */
+/** To the apply target: the read could not be confirmed (no leader, or it stepped down; `overloaded`: the leader held readsPendingMax reads). */
 export interface ReadFailed {
   readonly type: 'readFailed';
   readonly id: number;
+  readonly overloaded?: boolean;
 }
 
 /**

@@ -160,6 +160,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         if (ready.committed.length > 0 && !raft.dataless) handOn(ctx.send(applyTo, { type: 'committed', entries: ready.committed } satisfies Committed), 'committed entries');
         if (ready.softState) ctx.send(app, { type: 'raftState', ...ready.softState } satisfies RaftStateChanged);
         for (const id of ready.readsFailed) ctx.send(applyTo, { type: 'readFailed', id } satisfies ReadFailed);
+        for (const id of ready.readsRefused) ctx.send(applyTo, { type: 'readFailed', id, overloaded: true } satisfies ReadFailed);
         for (const r of ready.proposalsRefused) ctx.send(applyTo, { type: 'proposeRefused', payloads: r.payloads, reason: 'overloaded', detail: r.reason } satisfies ProposeRefused);
         if (ready.reads.length > 0) waitingReads = waitingReads.concat(ready.reads);
         raft.advance(ready, syncs === undefined);

@@ -375,7 +375,7 @@ export class ClusterNode {
       case 'readReady':
       case 'readFailed': {
         const id = (message as ReadReady | ReadFailed).id;
-        this.reads.answered(id, message.type === 'readReady');
+        this.reads.answered(id, message.type === 'readReady', (message as ReadFailed).overloaded === true);
         return;
       }
       case 'clusterView':

@@ -10,12 +10,13 @@
  *
  * Invariants: each read's outcome is called exactly once: `undefined` (its tables now hold everything
  * a quorum-confirmed leader had committed when the read began: run it) or an error (NO_QUORUM, TIMEOUT
- * after `timeoutMs` per ask, OVERLOADED when the replicator did not take the ask, or why the node
+ * after `timeoutMs` per ask, OVERLOADED when the replicator did not take the ask or the leader held
+ * readsPendingMax reads already (not asked again: more asks are what overloaded it), or why the node
  * stopped). Ids start where the caller says (a random point per run: an answer to a read of this node's
  * earlier run must not confirm a read of this one).
  */
 import { ChorusError } from '../runtime/errors.js';
-import { noLeaderResubmitsMax } from '../limits.js';
+import { noLeaderResubmitsMax, readsPendingMax } from '../limits.js';
 import type { AppTime } from './app-time.js';
 import type { QuorumGate } from './quorum-gate.js';
 
@@ -50,9 +51,10 @@ export class ReadCore {
     this.attempt(0, outcome);
   }
 
-  /** The replicator's answer for read `id`. */
-  answered(id: number, ok: boolean): void {
-    this.pending.get(id)?.answered(ok);
+  /** The replicator's answer for read `id`; `overloaded`: the leader refused it (it held readsPendingMax reads). */
+  answered(id: number, ok: boolean, overloaded = false): void {
+    const refusal = overloaded ? new ChorusError('OVERLOADED', `a linearizable read on ${this.routes.nodeId} was refused: the leader holds ${readsPendingMax} reads waiting for confirmation (readsPendingMax)`) : undefined;
+    this.pending.get(id)?.answered(refusal ?? ok);
   }
 
   /** Every read waiting for an answer fails with `error()` (the node stopped or failed). */

@@ -127,7 +127,7 @@ function bodyProblem(m: Fields): Problem {
     case 'readIndex':
       return count(m, 'id');
     case 'readIndexResp':
-      return count(m, 'id') ?? flag(m, 'ok') ?? count(m, 'index');
+      return count(m, 'id') ?? flag(m, 'ok') ?? count(m, 'index') ?? (m['overloaded'] === undefined ? undefined : flag(m, 'overloaded'));
     case 'membersChange':
       return op(m, 'op') ?? text(m, 'node') ?? count(m, 'seen');
     case 'membersChangeResp':

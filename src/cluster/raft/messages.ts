@@ -156,6 +156,8 @@ export interface ReadIndexResp extends Envelope {
   readonly id: number;
   readonly ok: boolean;
   readonly index: number;
+  /** Not confirmed because the leader holds readsPendingMax reads already (absent from older nodes: false). */
+  readonly overloaded?: boolean;
 }
 
 /**

@@ -26,21 +26,23 @@ export abstract class RaftReads extends RaftMembership {
       return;
     }
     if (this.reads.size >= this.config.readsPendingMax) {
-      this.answerRead(id, from, false, 0);
+      this.answerRead(id, from, false, 0, true); // the reader hears OVERLOADED, not that no leader could confirm it
       return;
     }
     this.reads.add(id, from, index);
     for (const peer of this.peers) this.sendAppend(peer, true); // the round that confirms it
   }
 
-  protected answerRead(id: number, from: NodeId, ok: boolean, index: number): void {
-    if (from !== this.id) this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: from, id, ok, index });
+  protected answerRead(id: number, from: NodeId, ok: boolean, index: number, overloaded = false): void {
+    if (from !== this.id) this.send({ type: 'readIndexResp', term: this.term, from: this.id, to: from, id, ok, index, ...(overloaded ? { overloaded } : {}) });
     else if (ok) this.readStates.push({ id, index });
+    else if (overloaded) this.readsRefused.push(id);
     else this.readsFailed.push(id);
   }
 
   protected onReadIndexResp(m: ReadIndexResp): void {
     if (m.ok) this.readStates.push({ id: m.id, index: m.index });
+    else if (m.overloaded === true) this.readsRefused.push(m.id);
     else this.readsFailed.push(m.id);
   }
 

@@ -83,6 +83,7 @@ export class RaftState {
   protected termStartIndex = 0;
   protected readStates: ReadState[] = [];
   protected readsFailed: number[] = [];
+  protected readsRefused: number[] = [];
   /** Leader: other nodes' proposals it holds uncommitted (`clusterRecvBuf`). */
   protected forwarded: ForwardedBytes;
   /** This node's forwarded proposals that the leader refused, for the next ready(). */
@@ -169,7 +170,7 @@ export class RaftState {
   // ---- outputs ------------------------------------------------------------------------------------
 
   hasReady(): boolean {
-    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.proposalsRefused.length > 0 || this.log.hasUnstable() || this.log.hasToApply() || this.hardChanged() || this.softChanged();
+    return this.outbox.length > 0 || this.newImage !== undefined || this.readStates.length > 0 || this.readsFailed.length > 0 || this.readsRefused.length > 0 || this.proposalsRefused.length > 0 || this.log.hasUnstable() || this.log.hasToApply() || this.hardChanged() || this.softChanged();
   }
 
   ready(): Ready {
@@ -180,12 +181,13 @@ export class RaftState {
     const ready: Ready = {
       hardState: hard, softState: soft, entries: this.log.hasUnstable() ? this.log.unstable() : none, messages: this.outbox.length > 0 ? this.outbox : none,
       committed: this.log.hasToApply() ? this.log.toApply(applyBatchEntriesMax) : none, image: this.newImage, reads: this.readStates.length > 0 ? this.readStates : none,
-      readsFailed: this.readsFailed.length > 0 ? this.readsFailed : none, proposalsRefused: this.proposalsRefused.length > 0 ? this.proposalsRefused : none,
+      readsFailed: this.readsFailed.length > 0 ? this.readsFailed : none, readsRefused: this.readsRefused.length > 0 ? this.readsRefused : none, proposalsRefused: this.proposalsRefused.length > 0 ? this.proposalsRefused : none,
     };
     if (this.outbox.length > 0) this.outbox = [];
     this.newImage = undefined;
     if (this.readStates.length > 0) this.readStates = [];
     if (this.readsFailed.length > 0) this.readsFailed = [];
+    if (this.readsRefused.length > 0) this.readsRefused = [];
     if (this.proposalsRefused.length > 0) this.proposalsRefused = [];
     if (hard) this.lastHard = hard;
     if (soft) this.lastSoft = soft;

@@ -93,6 +93,8 @@ export interface Ready {
   readonly reads: readonly ReadState[];
   /** Reads asked on this node that cannot be confirmed now (no leader, or it stepped down). */
   readonly readsFailed: readonly number[];
+  /** Reads asked on this node that the leader refused: it held `readsPendingMax` reads already. */
+  readonly readsRefused: readonly number[];
   /** Proposals of this node's that the leader refused (its `clusterRecvBuf` was full): none is in the log. */
   readonly proposalsRefused: readonly ProposalRefused[];
 }

@@ -41,6 +41,8 @@ export interface NetOptions {
   readonly appendBytesMax?: number;
   /** Bytes of entries kept behind an image, counted the same way (default: unbounded). */
   readonly logBytesRetained?: number;
+  /** Reads a leader holds waiting for confirmation (default 100). */
+  readonly readsPendingMax?: number;
 }
 
 const imageEntriesPerFrame = 3;
@@ -61,6 +63,8 @@ export class RaftNet {
   /** Linearizable reads each node had confirmed (id and index to wait for), and those that failed. */
   readonly reads = new Map<NodeId, { id: number; index: number }[]>();
   readonly readsFailed = new Map<NodeId, number[]>();
+  /** Reads each node asked that the leader refused (it held readsPendingMax already). */
+  readonly readsRefused = new Map<NodeId, number[]>();
   /** Payloads of each node's proposals its leader refused (clusterRecvBuf). */
   readonly refused = new Map<NodeId, unknown[]>();
   /** What each node's state machine applied, in order. */
@@ -120,7 +124,7 @@ export class RaftNet {
       ...(this.options.appendBytesMax !== undefined ? { appendBytesMax: this.options.appendBytesMax } : {}),
       ...(this.options.logBytesRetained !== undefined ? { logBytesRetained: this.options.logBytesRetained } : {}),
       ...(this.options.appendBytesMax !== undefined || this.options.logBytesRetained !== undefined ? { entryBytes: ({ data }: Entry) => (data.kind === 'command' ? String(data.payload).length : 0) } : {}),
-      logTransactionsRetained: this.options.logTransactionsRetained ?? 1000, readsPendingMax: 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
+      logTransactionsRetained: this.options.logTransactionsRetained ?? 1000, readsPendingMax: this.options.readsPendingMax ?? 100, forwardedBytesMax: this.options.forwardedBytesMax ?? 1 << 30, incarnation: ++this.boots,
     };
   }
 
@@ -179,6 +183,7 @@ export class RaftNet {
         if (ready.softState?.role === 'leader') this.noteLeader(ready.softState.term, id);
         this.reads.set(id, [...(this.reads.get(id) ?? []), ...ready.reads]);
         this.readsFailed.set(id, [...(this.readsFailed.get(id) ?? []), ...ready.readsFailed]);
+        this.readsRefused.set(id, [...(this.readsRefused.get(id) ?? []), ...ready.readsRefused]);
         this.refused.set(id, [...(this.refused.get(id) ?? []), ...ready.proposalsRefused.flatMap((r) => r.payloads)]);
         raft.advance(ready);
       }

@@ -377,6 +377,20 @@ describe('thesis §6.4 ReadIndex: linearizable reads without log entries', () =>
     net.stabilize();
     expect(net.reads.get(leader)!.at(-1)).toEqual({ id: 4, index: net.node(leader).log.committed });
   });
+
+  it('a leader holding readsPendingMax reads refuses more as overloaded, not as unconfirmed (the reader must not take it for no quorum)', () => {
+    const net = new RaftNet({ voters: equalVoters('a', 'b', 'c'), readsPendingMax: 1 });
+    net.elect('a');
+    net.stabilize();
+    net.node('a').readIndex(1); // held until a quorum's heartbeat answers come
+    net.node('a').readIndex(2); // asked on the leader: refused at once
+    net.node('c').readIndex(3); // forwarded: refused in the answer
+    net.stabilize();
+    expect(net.reads.get('a')).toEqual([{ id: 1, index: net.node('a').log.committed }]);
+    expect(net.readsRefused.get('a')).toEqual([2]);
+    expect(net.readsRefused.get('c')).toEqual([3]);
+    expect([...net.readsFailed.values()].flat()).toEqual([]);
+  });
 });
 
 describe('arbiters: voters that keep the log but no tables (db-minder arbitrator, Galera garbd)', () => {
