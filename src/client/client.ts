@@ -24,7 +24,7 @@ import { tuneSocket } from '../transport/tcp/link.js';
 import { ANY_NODE, CLIENT_PREFIX, frameToWire } from '../transport/tcp/protocol.js';
 import type { ClientResponse } from '../transport/tcp/protocol.js';
 import { parseClientKey } from '../transport/tcp/keys.js';
-import { checkPeer, clientOptions, loadTls } from '../transport/tcp/tls.js';
+import { clientOptions, loadTls, secured } from '../transport/tcp/tls.js';
 import { ChorusError } from '../runtime/errors.js';
 import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
 import type { ErrorValue, HashResult, InfoResult, ReadOp, ReadResult, Request, WriteOp, WriteResult } from './protocol.js';
@@ -125,10 +125,11 @@ export async function connect(addr: string, options: ClientOptions): Promise<Cli
       tuneSocket(raw, config);
     });
     socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
-      const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
-      if (refusal !== undefined) return connection.close(refusal, 'handshake');
+      const secure = tls === undefined ? undefined : secured(socket as TLSSocket, tls);
+      if (secure?.ok === false) return connection.close(secure.reason, 'handshake');
       connection.startDialer(new DialerHandshake({
         self: name, cluster: config.clusterName, prover: makeProver(key), nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax, credential: 'client key',
+        ...(secure === undefined ? {} : { tlsBinding: secure.binding }),
       }, ANY_NODE));
     });
     raw.connect({ host: endpoint.host, port: endpoint.port, family: config.family });

@@ -22,7 +22,7 @@ import { FrameCodec } from '../../src/transport/tcp/framing.js';
 import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
 import { clientKey, clientKeyFor } from '../../src/transport/tcp/keys.js';
 import { ANY_NODE, frameToWire } from '../../src/transport/tcp/protocol.js';
-import { SECRET, freePorts, logText, waitFor, handshakeOver } from '../transport/tcp-harness.js';
+import { SECRET, freePorts, logText, sealed, waitFor, handshakeOver } from '../transport/tcp-harness.js';
 
 const MiB = 1024 * 1024;
 const nodeFrameBytesMax = 4 * MiB;
@@ -112,7 +112,7 @@ async function slowReader(): Promise<{ closed: () => boolean; read: (id: number)
   const outcome = await handshakeOver(socket, handshake, 16 * MiB);
   if (outcome !== 'admitted') throw new Error(`handshake: ${outcome}`);
   socket.pause(); // from now on: never read
-  const read = (id: number) => socket.write(frame(frameToWire({ type: 'request', id, op: { type: 'read', ops: wholeTable } })));
+  const read = (id: number) => socket.write(sealed(socket, frame(frameToWire({ type: 'request', id, op: { type: 'read', ops: wholeTable } }))));
   return { closed: () => closed, read };
 }
 

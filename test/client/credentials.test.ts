@@ -61,7 +61,7 @@ async function dialAsNode1(key: Uint8Array): Promise<{ outcome: string; socket: 
   sockets.push(socket);
   socket.on('error', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  const prover: Prover = { prove: makeProver(key).prove, check: () => true };
+  const prover: Prover = { ...makeProver(key), check: () => true };
   const handshake = new DialerHandshake({ self: addrs[1]!, cluster: 'keys', prover, nonce: new Uint8Array(randomBytes(32)), frameBytesMax, credential: 'cluster secret' }, addrs[0]!);
   return { outcome: await handshakeOver(socket, handshake, frameBytesMax), socket };
 }

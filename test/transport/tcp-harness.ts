@@ -16,6 +16,7 @@ import type { TcpNetworkConfig } from '../../src/transport/tcp/index.js';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import type { DialerHandshake } from '../../src/transport/tcp/handshake.js';
+import type { FrameSession } from '../../src/transport/tcp/frame-mac.js';
 import { frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
 
 export const SECRET = 'correct horse battery staple 42';
@@ -182,10 +183,24 @@ export async function agreedLeader(nodes: readonly ClusterNode[]): Promise<Clust
   return leader!;
 }
 
+/** The frame keys of each socket `handshakeOver` got admitted (plain TCP): what `sealed` tags with. */
+const sessions = new WeakMap<Socket, FrameSession>();
+
+/**
+ * `frame` (length prefix included) as an admitted dialer sends it on `socket`: followed by its tag, the
+ * next in that socket's sequence. A frame without its tag is read as a tag-less stream (the node closes it).
+ */
+export function sealed(socket: Socket, frame: Uint8Array): Uint8Array {
+  const session = sessions.get(socket);
+  if (session === undefined) throw new Error('sealed: this socket was not admitted by handshakeOver');
+  return Buffer.concat([frame, session.send.seal(frame)]);
+}
+
 /**
  * Runs a dialer's `handshake` over a connected raw `socket`, as a hand-made peer or client would: resolves
  * with 'admitted', the handshake's refusal, 'bad frame' or 'closed'. It stops listening once it ends, so
- * the caller may pause the socket or read it its own way from then on.
+ * the caller may pause the socket or read it its own way from then on; frames it sends from then on go
+ * through `sealed` (the node checks every frame's tag).
  */
 export function handshakeOver(socket: Socket, handshake: DialerHandshake, frameBytesMax: number): Promise<string> {
   const codec = new FrameCodec(frameBytesMax);
@@ -211,6 +226,7 @@ export function handshakeOver(socket: Socket, handshake: DialerHandshake, frameB
         if (parsed === undefined || parsed.type === 'rejected') return end('bad frame');
         const step = handshake.step(parsed);
         send(step.send);
+        if (step.outcome?.ok === true && step.outcome.session !== undefined) sessions.set(socket, step.outcome.session);
         if (step.outcome !== undefined) return end(step.outcome.ok ? 'admitted' : step.outcome.reason);
       }
     };

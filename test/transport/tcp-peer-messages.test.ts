@@ -17,7 +17,7 @@ import { DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.j
 import { peerKey } from '../../src/transport/tcp/keys.js';
 import { PROTOCOL_VERSION } from '../../src/transport/tcp/protocol.js';
 import type { LogRecord } from '../../src/runtime/actor.js';
-import { SECRET, freePorts, waitFor, handshakeOver } from './tcp-harness.js';
+import { SECRET, freePorts, sealed, waitFor, handshakeOver } from './tcp-harness.js';
 
 const frameBytesMax = 16 * 1024 * 1024;
 const codec = new FrameCodec(frameBytesMax);
@@ -103,7 +103,7 @@ describe('a node over TCP refuses what a peer has no business sending', () => {
   it.each(refused)('%s: that connection is closed with the reason logged; the node runs on and commits', async (_what, fromActor, toActor, body, reason) => {
     const s = await start();
     const peer = await forge(s.port, s.addrs[1], s.addrs[0]);
-    peer.socket.write(encode([PROTOCOL_VERSION, 'msg', fromActor, toActor, body(s.addrs)]));
+    peer.socket.write(sealed(peer.socket, encode([PROTOCOL_VERSION, 'msg', fromActor, toActor, body(s.addrs)])));
     // Bounded wait for whichever comes first; the bound fails the test, it measures nothing.
     const outcome = await Promise.race([peer.closed.then(() => 'closed' as const), s.failed, new Promise<'neither'>((resolve) => setTimeout(() => resolve('neither'), 5_000))]);
     expect(s.failures.map((e) => e.message)).toEqual([]);
@@ -126,8 +126,8 @@ describe('a node over TCP refuses what a peer has no business sending', () => {
     void peer.closed.then(() => (closed = true));
     const term = s.node.info().term;
     const status = { role: 'follower', term, leader: n0, commit: 0, applied: 0, lastIndex: 0, membership: { members: [n0, n1] } };
-    peer.socket.write(encode([PROTOCOL_VERSION, 'msg', 'watcher', 'watcher', { type: 'heartbeat', status }]));
-    peer.socket.write(encode([PROTOCOL_VERSION, 'msg', 'replicator', 'replicator', { type: 'raft', msg: { type: 'appendResp', term, from: n1, to: n0, success: false, index: 0, hint: 0 } }]));
+    peer.socket.write(sealed(peer.socket, encode([PROTOCOL_VERSION, 'msg', 'watcher', 'watcher', { type: 'heartbeat', status }])));
+    peer.socket.write(sealed(peer.socket, encode([PROTOCOL_VERSION, 'msg', 'replicator', 'replicator', { type: 'raft', msg: { type: 'appendResp', term, from: n1, to: n0, success: false, index: 0, hint: 0 } }])));
     await waitFor(() => s.node.info().peers.some((p) => p.nodeId === n1 && p.role === 'follower'), "node 0's view shows node 1's heartbeat");
     expect(closed).toBe(false);
     expect(warnings(s.logs)).not.toMatch(/refused a message/);

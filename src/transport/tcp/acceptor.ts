@@ -22,7 +22,7 @@ import { AcceptorHandshake } from './handshake.js';
 import { tuneSocket } from './link.js';
 import { CLIENT_PREFIX } from './protocol.js';
 import type { TlsMaterial } from './tls.js';
-import { checkPeer, serverOptions } from './tls.js';
+import { secured, serverOptions } from './tls.js';
 import { tcpNonceBytes, tcpPendingHandshakesMax } from '../../limits.js';
 
 export type PortKind = 'peers' | 'clients';
@@ -141,11 +141,11 @@ export class Acceptor {
       },
     }), remoteOf(socket), true, config.connectTimeoutMs - (performance.now() - startedMs));
     this.accepted.add(connection);
-    const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
-    if (refusal !== undefined) return connection.close(refusal, 'handshake');
+    const secure = tls === undefined ? undefined : secured(socket as TLSSocket, tls);
+    if (secure?.ok === false) return connection.close(secure.reason, 'handshake');
     connection.startAcceptor(new AcceptorHandshake(
       { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax,
-        credential: this.kind === 'clients' ? 'client key' : 'cluster secret' },
+        credential: this.kind === 'clients' ? 'client key' : 'cluster secret', ...(secure === undefined ? {} : { tlsBinding: secure.binding }) },
       (name) => this.host.knows(name),
       this.kind === 'clients',
     ));

@@ -12,6 +12,8 @@
  *   make this node buffer a large frame.
  * - Any bad input (bad length, truncation, undecodable bytes, a frame of the wrong shape or in the wrong
  *   place) closes this connection only, once, with a reason; nothing here throws into the event loop.
+ * - Without TLS, every frame after the handshake is tagged when written and its tag checked before it
+ *   is decoded (frame-mac.ts); a frame whose tag fails is bad input. Handshake frames are never tagged.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -19,6 +21,8 @@ import type { Step } from './handshake.js';
 import type { AcceptorHandshake, DialerHandshake } from './handshake.js';
 import type { FrameCodec } from './framing.js';
 import { FrameReader } from './framing.js';
+import type { FrameSession } from './frame-mac.js';
+import { frameTagBytes } from './frame-mac.js';
 import type { AdmittedFrame, WireFrame } from './protocol.js';
 import { frameToWire, parseFrame } from './protocol.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
@@ -58,6 +62,8 @@ export interface ConnectionOwner {
 export class Connection {
   private readonly reader = new FrameReader(tcpHandshakeFrameBytesMax);
   private handshake: DialerHandshake | AcceptorHandshake | undefined;
+  /** The frame keys once admitted without TLS (under TLS, TLS protects the frames). */
+  private session: FrameSession | undefined;
   private peerId: string | undefined;
   /** The largest frame the admitted peer said it accepts (0 before admission). */
   private peerFrameBytes = 0;
@@ -172,10 +178,15 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     this.owner.counters.bytesReceived += chunk.byteLength;
-    for (const result of this.reader.push(chunk)) {
-      if (this.closed) return;
+    this.reader.add(chunk);
+    // One frame at a time: the handshake's last frame changes how the next one is read (bound, tag).
+    for (let result = this.reader.next(); result !== undefined && !this.closed; result = this.reader.next()) {
       if (!result.ok) return this.close(result.reason, this.badInputKind());
       this.owner.counters.framesReceived++;
+      const receive = this.session?.receive;
+      if (receive !== undefined && !receive.check(result.payload, result.trailer!)) {
+        return this.close(`frame ${receive.frames - 1} after the handshake failed its authentication (its tag does not match: altered, forged, replayed, out of order, or sent on after a lost frame)`, 'badInput');
+      }
       const decoded = this.owner.codec.decode(result.payload);
       if (!decoded.ok) return this.close(decoded.reason, this.badInputKind());
       const frame = parseFrame(decoded.value);
@@ -207,8 +218,10 @@ export class Connection {
     for (const frame of step.send) this.writeFrame(frame);
     if (outcome === undefined) return;
     this.peerId = outcome.peer;
+    this.session = outcome.session;
     clearTimeout(this.timer);
     this.reader.frameBytesMax = this.owner.frameBytesMax;
+    this.reader.trailerBytes = outcome.session === undefined ? 0 : frameTagBytes;
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -238,9 +251,13 @@ export class Connection {
         this.socket.uncork();
       });
     }
-    if (written === undefined) this.socket.write(frame);
-    else this.socket.write(frame, written);
-    this.owner.counters.bytesSent += frame.byteLength;
+    // The tag goes as its own chunk of the same corked write: the frame is not copied to append it.
+    const tag = this.session?.send.seal(frame);
+    if (tag !== undefined) this.socket.write(frame);
+    const last = tag ?? frame;
+    if (written === undefined) this.socket.write(last);
+    else this.socket.write(last, written);
+    this.owner.counters.bytesSent += frame.byteLength + (tag?.byteLength ?? 0);
     this.owner.counters.framesSent++;
   }
 }

@@ -8,6 +8,9 @@
  * whose value is `undefined` are left out, so they read back as absent (msgpack has no undefined;
  * inside arrays an `undefined` reads back as null).
  *
+ * After the handshake of a connection without TLS each frame is followed by its tag (`trailerBytes`,
+ * frame-mac.ts), outside the length: `[u32 length][payload][tag]`.
+ *
  * Invariants:
  * - FrameReader never holds more than one frame's worth of bytes plus one read chunk: a length above
  *   its bound is reported at once, before the payload is buffered.
@@ -23,12 +26,19 @@ export const FRAME_HEADER_BYTES = 4;
 /** Up to this many bytes a copy out of a chunk is a loop, not a subarray and a set. */
 const frameCopyLoopBytesMax = 256;
 
-/** `tooLarge`: encodable, but past the bound it was encoded for (the rest are other failures). */
-export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string; readonly tooLarge?: true };
+/**
+ * `tooLarge`: encodable, but past the bound it was encoded for (the rest are other failures). `trailer`:
+ * the bytes after the payload, when the reader expects them (a fresh copy, like the payload).
+ */
+export type FrameResult =
+  | { readonly ok: true; readonly payload: Uint8Array; readonly trailer?: Uint8Array }
+  | { readonly ok: false; readonly reason: string; readonly tooLarge?: true };
 
 /**
- * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound can be lowered or
- * raised between chunks (a connection accepts only small frames until its peer has authenticated).
+ * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound and the trailer can
+ * change between frames (a connection accepts only small frames until its peer has authenticated, and
+ * untagged ones until then): `add` a chunk, then take its frames one by one with `next`, so that a
+ * change made after one frame applies to the very next, even within one chunk.
  */
 export class FrameReader {
   private chunks: Uint8Array[] = [];
@@ -36,6 +46,8 @@ export class FrameReader {
   private held = 0;
   private offset = 0;
   private failed = false;
+  /** Bytes that follow each payload, outside its length (a frame's tag), from now on. */
+  trailerBytes = 0;
 
   constructor(public frameBytesMax: number) {}
 
@@ -49,33 +61,43 @@ export class FrameReader {
    * stream is unusable (frame boundaries are lost) and every later call returns nothing.
    */
   push(chunk: Uint8Array): FrameResult[] {
-    if (this.failed) return [];
-    if (chunk.byteLength > 0) {
-      this.chunks.push(chunk);
-      this.held += chunk.byteLength;
-    }
+    this.add(chunk);
     const out: FrameResult[] = [];
-    for (;;) {
-      if (this.held < FRAME_HEADER_BYTES) return out;
-      const length = this.peekLength();
-      if (length === 0 || length > this.frameBytesMax) {
-        this.failed = true;
-        this.chunks = [];
-        this.held = 0;
-        out.push({ ok: false, reason: length === 0 ? 'empty frame (length 0)' : `frame of ${length} bytes exceeds the bound of ${this.frameBytesMax} bytes` });
-        return out;
-      }
-      if (this.held < FRAME_HEADER_BYTES + length) return out;
-      this.skip(FRAME_HEADER_BYTES);
-      out.push({ ok: true, payload: this.take(length) });
+    for (let result = this.next(); result !== undefined; result = this.next()) out.push(result);
+    return out;
+  }
+
+  /** Holds a chunk for `next`. */
+  add(chunk: Uint8Array): void {
+    if (this.failed || chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.held += chunk.byteLength;
+  }
+
+  /** The next complete frame, or undefined until more bytes come (or for ever, after a failure). */
+  next(): FrameResult | undefined {
+    if (this.failed || this.held < FRAME_HEADER_BYTES) return undefined;
+    const length = this.peekLength();
+    if (length === 0 || length > this.frameBytesMax) {
+      this.failed = true;
+      this.chunks = [];
+      this.held = 0;
+      return { ok: false, reason: length === 0 ? 'empty frame (length 0)' : `frame of ${length} bytes exceeds the bound of ${this.frameBytesMax} bytes` };
     }
+    if (this.held < FRAME_HEADER_BYTES + length + this.trailerBytes) return undefined;
+    this.skip(FRAME_HEADER_BYTES);
+    const payload = this.take(length);
+    return this.trailerBytes === 0 ? { ok: true, payload } : { ok: true, payload, trailer: this.take(this.trailerBytes) };
   }
 
   /** What is wrong with the stream if it ends now: undefined at a frame boundary. */
   endReason(): string | undefined {
     if (this.failed || this.held === 0) return undefined;
     if (this.held < FRAME_HEADER_BYTES) return `truncated frame: the connection ended inside a length prefix (${this.held} of ${FRAME_HEADER_BYTES} bytes)`;
-    return `truncated frame: the connection ended ${this.held - FRAME_HEADER_BYTES} bytes into a frame of ${this.peekLength()} bytes`;
+    const length = this.peekLength();
+    const into = this.held - FRAME_HEADER_BYTES;
+    if (into < length || this.trailerBytes === 0) return `truncated frame: the connection ended ${into} bytes into a frame of ${length} bytes`;
+    return `truncated frame: the connection ended ${into - length} bytes into the ${this.trailerBytes}-byte tag of a frame of ${length} bytes`;
   }
 
   /** The next frame's length prefix (big-endian u32), read where it lies, across chunks if it must. */

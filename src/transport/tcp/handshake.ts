@@ -5,36 +5,70 @@
  * to send and an outcome; the connection (connection.ts) moves the bytes and runs the timeout.
  *
  * Each side proves it knows the key without sending it: proof = HMAC-SHA-256(key, msgpack of
- * [role label, cluster, prover id, verifier id, verifier's nonce, prover's nonce]). The label differs
- * per role, so a proof cannot be reflected back at its maker; both fresh nonces are in every proof, so
- * a recorded handshake cannot be replayed. Proofs are compared with timingSafeEqual.
+ * [role label, cluster, prover id, verifier id, verifier's nonce, prover's nonce, binding]). The label
+ * differs per role, so a proof cannot be reflected back at its maker; both fresh nonces are in every
+ * proof, so a recorded handshake cannot be replayed. Proofs are compared with timingSafeEqual.
  *
- * Invariants: the key lives only inside the closure `makeProver` returns; no frame, log line or
- * reason produced here contains it. A side that has refused or failed never accepts afterwards.
+ * What binds the frames after it to this handshake (so that someone on the path cannot let the
+ * handshake through and then speak for either end):
+ * - Under TLS, `binding` is the TLS session's exported keying material (RFC 5705, tls.ts): both ends of
+ *   one TLS session have the same, and a man in the middle who terminates TLS towards each end has two
+ *   sessions with two different ones, so the proofs it relays fail. TLS then protects every frame.
+ * - Without TLS, `binding` is empty and the admitted outcome carries a FrameSession: per-direction keys
+ *   HMAC-SHA-256(key, msgpack of ["chorusdb/frames", direction, cluster, dialer, acceptor, dialer's
+ *   nonce, acceptor's nonce]) with which every later frame is tagged (frame-mac.ts).
+ *
+ * Invariants: the key lives only inside the closure `makeProver` returns (and the derived frame keys
+ * only inside their FrameMac); no frame, log line or reason produced here contains any of them. A side
+ * that has refused or failed never accepts afterwards.
  */
 import { encode } from '@msgpack/msgpack';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Challenge, HandshakeFrame, Hello, WireFrame } from './protocol.js';
 import { ANY_NODE } from './protocol.js';
+import type { Direction, FrameSession } from './frame-mac.js';
+import { FrameMac } from './frame-mac.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
 
 export type Role = 'dialer' | 'acceptor';
 
-/** Computes and checks proofs; the only holder of the key after configuration. */
+/** Everything both ends of one handshake know once the challenge is out: what proofs and frame keys are made of. */
+export interface Transcript {
+  readonly cluster: string;
+  readonly dialer: string;
+  readonly acceptor: string;
+  readonly dialerNonce: Uint8Array;
+  readonly acceptorNonce: Uint8Array;
+  /** The TLS session's exported keying material; empty over plain TCP. */
+  readonly binding: Uint8Array;
+}
+
+/** Computes and checks proofs and makes frame keys; the only holder of the key after configuration. */
 export interface Prover {
-  prove(role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): Uint8Array;
-  check(proof: Uint8Array, role: Role, cluster: string, prover: string, verifier: string, verifierNonce: Uint8Array, proverNonce: Uint8Array): boolean;
+  prove(role: Role, transcript: Transcript): Uint8Array;
+  check(proof: Uint8Array, role: Role, transcript: Transcript): boolean;
+  /** The frame keys of a connection without TLS, as `role` uses them (it sends with one, checks with the other). */
+  session(role: Role, transcript: Transcript): FrameSession;
 }
 
 export function makeProver(secretKey: Uint8Array): Prover {
   const key = Uint8Array.from(secretKey); // our own copy: a caller mutating theirs changes nothing
-  const prove: Prover['prove'] = (role, cluster, prover, verifier, verifierNonce, proverNonce) =>
-    new Uint8Array(createHmac('sha256', key).update(encode([`chorusdb/${role}`, cluster, prover, verifier, verifierNonce, proverNonce])).digest());
+  const hmac = (value: unknown[]) => new Uint8Array(createHmac('sha256', key).update(encode(value)).digest());
+  const prove: Prover['prove'] = (role, t) => role === 'dialer'
+    ? hmac(['chorusdb/dialer', t.cluster, t.dialer, t.acceptor, t.acceptorNonce, t.dialerNonce, t.binding])
+    : hmac(['chorusdb/acceptor', t.cluster, t.acceptor, t.dialer, t.dialerNonce, t.acceptorNonce, t.binding]);
+  const frameMac = (direction: Direction, t: Transcript) =>
+    new FrameMac(hmac(['chorusdb/frames', direction, t.cluster, t.dialer, t.acceptor, t.dialerNonce, t.acceptorNonce]), direction);
   return {
     prove,
-    check(proof, ...args) {
-      const expected = prove(...args);
+    check(proof, role, transcript) {
+      const expected = prove(role, transcript);
       return proof.byteLength === expected.byteLength && timingSafeEqual(proof, expected);
+    },
+    session(role, transcript) {
+      const outbound = frameMac('dialer-to-acceptor', transcript);
+      const inbound = frameMac('acceptor-to-dialer', transcript);
+      return role === 'dialer' ? { send: outbound, receive: inbound } : { send: inbound, receive: outbound };
     },
   };
 }
@@ -47,11 +81,15 @@ export interface Step {
   readonly outcome?: Admitted | { readonly ok: false; readonly reason: string };
 }
 
-/** An admitted peer: its id and the frameBytesMax it stated (the largest frame it accepts). */
+/**
+ * An admitted peer: its id, the frameBytesMax it stated (the largest frame it accepts) and, without
+ * TLS, the keys that tag every frame from now on.
+ */
 export interface Admitted {
   readonly ok: true;
   readonly peer: string;
   readonly frameBytesMax: number;
+  readonly session: FrameSession | undefined;
 }
 
 export interface HandshakeParams {
@@ -69,6 +107,19 @@ export interface HandshakeParams {
   readonly frameBytesMax: number;
   /** What the prover's key is, for reasons: 'cluster secret' (between nodes) or 'client key'. */
   readonly credential: 'cluster secret' | 'client key';
+  /**
+   * Under TLS, the session's exported keying material (tls.ts, `tlsBinding`): the proofs cover it and
+   * frames are not tagged (TLS protects them). Absent over plain TCP: frames are tagged (frame-mac.ts).
+   */
+  readonly tlsBinding?: Uint8Array;
+}
+
+const noBinding = new Uint8Array(0);
+
+/** The admitted outcome: frame keys when there is no TLS to protect the frames. */
+function admitted(params: HandshakeParams, role: Role, transcript: Transcript, peer: string, frameBytesMax: number): Admitted {
+  const session = params.tlsBinding === undefined ? params.prover.session(role, transcript) : undefined;
+  return { ok: true, peer, frameBytesMax, session };
 }
 
 /** A peer node with another frameBytesMax is refused, naming both (undefined when they agree). */
@@ -93,6 +144,7 @@ export class DialerHandshake {
   private state: 'start' | 'challenged' | 'proved' | 'done' = 'start';
   private peer: string;
   private peerFrameBytesMax = 0;
+  private transcript: Transcript | undefined;
 
   constructor(
     private readonly params: HandshakeParams,
@@ -116,22 +168,27 @@ export class DialerHandshake {
       this.state = step.outcome === undefined ? 'proved' : 'done';
       return step;
     }
-    if (this.state === 'proved' && frame.type === 'welcome') return this.done({ send: [], outcome: { ok: true, peer: this.peer, frameBytesMax: this.peerFrameBytesMax } });
+    if (this.state === 'proved' && frame.type === 'welcome') {
+      return this.done({ send: [], outcome: admitted(this.params, 'dialer', this.transcript!, this.peer, this.peerFrameBytesMax) });
+    }
     return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
   }
 
   private onChallenge(frame: Challenge): Step {
-    const { cluster, self, prover, nonce, credential } = this.params;
+    const { cluster, self, prover, nonce, credential, tlsBinding } = this.params;
     const client = this.peer === ANY_NODE;
     if (client && frame.from !== ANY_NODE) this.peer = frame.from;
     if (frame.from !== this.peer) return fail(`the peer says it is node ${JSON.stringify(frame.from)}, expected ${JSON.stringify(this.peer)}`, 'wrong node');
     const mismatch = client ? undefined : frameBoundMismatch(`node ${JSON.stringify(frame.from)}`, frame.frameBytesMax, this.params.frameBytesMax);
     if (mismatch !== undefined) return mismatch;
-    if (!prover.check(frame.proof, 'acceptor', cluster, this.peer, self, nonce, frame.nonce)) {
-      return fail(`the peer does not know the ${credential} (bad proof)`, 'authentication failed');
+    const transcript: Transcript = { cluster, dialer: self, acceptor: this.peer, dialerNonce: nonce, acceptorNonce: frame.nonce, binding: tlsBinding ?? noBinding };
+    if (!prover.check(frame.proof, 'acceptor', transcript)) {
+      // Under TLS a man in the middle that terminates it on both sides fails here too (another binding).
+      return fail(`the peer does not know the ${credential} (bad proof${tlsBinding === undefined ? '' : ', or not over the same TLS session'})`, 'authentication failed');
     }
     this.peerFrameBytesMax = frame.frameBytesMax;
-    return { send: [{ type: 'proof', proof: prover.prove('dialer', cluster, self, this.peer, frame.nonce, nonce) }] };
+    this.transcript = transcript;
+    return { send: [{ type: 'proof', proof: prover.prove('dialer', transcript) }] };
   }
 
   private done(step: Step): Step {
@@ -144,8 +201,8 @@ export class DialerHandshake {
 export class AcceptorHandshake {
   private state: 'hello' | 'proof' | 'done' = 'hello';
   private peer = '';
-  private peerNonce: Uint8Array = new Uint8Array(0);
   private peerFrameBytesMax = 0;
+  private transcript: Transcript | undefined;
 
   constructor(
     private readonly params: HandshakeParams,
@@ -160,17 +217,18 @@ export class AcceptorHandshake {
     if (frame.type === 'refuse') return this.done(fail(`refused by the peer: ${frame.reason}`));
     if (this.state === 'hello' && frame.type === 'hello') return this.onHello(frame);
     if (this.state === 'proof' && frame.type === 'proof') {
-      const { cluster, self, prover, nonce, credential } = this.params;
-      if (!prover.check(frame.proof, 'dialer', cluster, this.peer, self, nonce, this.peerNonce)) {
-        return this.done(fail(`${this.anyNode ? 'client' : 'node'} ${JSON.stringify(this.peer)} does not know the ${credential} (bad proof)`, 'authentication failed'));
+      const { prover, credential, tlsBinding } = this.params;
+      if (!prover.check(frame.proof, 'dialer', this.transcript!)) {
+        const how = tlsBinding === undefined ? 'bad proof' : 'bad proof, or not over the same TLS session';
+        return this.done(fail(`${this.anyNode ? 'client' : 'node'} ${JSON.stringify(this.peer)} does not know the ${credential} (${how})`, 'authentication failed'));
       }
-      return this.done({ send: [{ type: 'welcome' }], outcome: { ok: true, peer: this.peer, frameBytesMax: this.peerFrameBytesMax } });
+      return this.done({ send: [{ type: 'welcome' }], outcome: admitted(this.params, 'acceptor', this.transcript!, this.peer, this.peerFrameBytesMax) });
     }
     return this.done(fail(`unexpected ${frame.type} frame during the handshake`, 'protocol error'));
   }
 
   private onHello(frame: Hello): Step {
-    const { cluster, self, prover, nonce } = this.params;
+    const { cluster, self, prover, nonce, tlsBinding } = this.params;
     const who = `${this.anyNode ? 'client' : 'node'} ${JSON.stringify(frame.from)}`;
     // The reason told to the peer never echoes this node's configuration (its cluster name) back to a
     // stranger; the log line on this side says everything.
@@ -181,9 +239,9 @@ export class AcceptorHandshake {
     if (mismatch !== undefined) return this.done(mismatch);
     this.peer = frame.from;
     this.peerFrameBytesMax = frame.frameBytesMax;
-    this.peerNonce = frame.nonce;
+    this.transcript = { cluster, dialer: frame.from, acceptor: self, dialerNonce: frame.nonce, acceptorNonce: nonce, binding: tlsBinding ?? noBinding };
     this.state = 'proof';
-    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', cluster, self, frame.from, frame.nonce, nonce), frameBytesMax: this.params.frameBytesMax }] };
+    return { send: [{ type: 'challenge', from: self, nonce, proof: prover.prove('acceptor', this.transcript), frameBytesMax: this.params.frameBytesMax }] };
   }
 
   private done(step: Step): Step {

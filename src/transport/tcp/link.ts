@@ -21,7 +21,7 @@ import { Connection as TcpConnection } from './connection.js';
 import type { Prover } from './handshake.js';
 import { DialerHandshake } from './handshake.js';
 import type { TlsMaterial } from './tls.js';
-import { checkPeer, clientOptions } from './tls.js';
+import { clientOptions, secured } from './tls.js';
 import { tcpNonceBytes } from '../../limits.js';
 
 /** idle: not started; connecting: dial, TLS or handshake under way; backoff: waiting to redial. */
@@ -119,12 +119,12 @@ export class OutboundLink {
       tuneSocket(raw, config);
     });
     const begin = () => {
-      const refusal = tls === undefined ? undefined : checkPeer(socket as TLSSocket, tls);
-      if (refusal !== undefined) return connection.close(refusal, 'handshake');
-      connection.startDialer(new DialerHandshake(
-        { self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax, credential: 'cluster secret' },
-        this.peer,
-      ));
+      const secure = tls === undefined ? undefined : secured(socket as TLSSocket, tls);
+      if (secure?.ok === false) return connection.close(secure.reason, 'handshake');
+      connection.startDialer(new DialerHandshake({
+        self: config.self, cluster: config.clusterName, prover: this.host.prover, nonce: new Uint8Array(randomBytes(tcpNonceBytes)), frameBytesMax: config.frameBytesMax,
+        credential: 'cluster secret', ...(secure === undefined ? {} : { tlsBinding: secure.binding }),
+      }, this.peer));
     };
     socket.once(tls === undefined ? 'connect' : 'secureConnect', begin);
     raw.connect({ host: this.endpoint.host, port: this.endpoint.port, family: config.family });

@@ -10,6 +10,11 @@
  *
  * OpenSSL's verify depth has no Node option; it is checked here on the chain the peer presented.
  * `max_cert_list` has no Node equivalent and is not offered.
+ *
+ * Channel binding: the HMAC handshake's proofs cover keying material exported from the TLS session
+ * (RFC 5705, `tlsBinding`), which both ends of one session share and nobody else can compute, so a man
+ * in the middle that terminates TLS towards each end (possible with verifyMode 'none') cannot relay
+ * the handshake: its two sessions have two different bindings (handshake.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -78,8 +83,27 @@ export function clientOptions(m: TlsMaterial, to: Endpoint): ConnectionOptions {
   };
 }
 
+/** Exporter label (RFC 5705 asks for labels starting "EXPORTER"). */
+export const tlsExporterLabel = 'EXPORTER-chorusdb-handshake';
+/** Bytes exported for the binding. */
+export const tlsBindingBytes = 32;
+
+/**
+ * A secure TLS socket (after 'secureConnect', or in the server's secure callback), checked: its binding
+ * for the handshake, or why it is refused (the peer's certificate, or no keying material to export).
+ */
+export function secured(socket: TLSSocket, m: TlsMaterial): { readonly ok: true; readonly binding: Uint8Array } | { readonly ok: false; readonly reason: string } {
+  const refusal = checkPeer(socket, m);
+  if (refusal !== undefined) return { ok: false, reason: refusal };
+  try {
+    return { ok: true, binding: new Uint8Array(socket.exportKeyingMaterial(tlsBindingBytes, tlsExporterLabel, Buffer.alloc(0))) };
+  } catch (error) {
+    return { ok: false, reason: `TLS: no keying material to bind the handshake to (${(error as Error).message})` };
+  }
+}
+
 /** Why the peer's certificate is not acceptable, or undefined when it is (or verifyMode is 'none'). */
-export function checkPeer(socket: TLSSocket, m: TlsMaterial): string | undefined {
+function checkPeer(socket: TLSSocket, m: TlsMaterial): string | undefined {
   if (!m.verify) return undefined;
   if (!socket.authorized) return `TLS: the peer's certificate was not accepted (${String(socket.authorizationError ?? 'no certificate')})`;
   const intermediates = Math.max(0, chainLength(socket.getPeerCertificate(true)) - 2);
