@@ -89,6 +89,8 @@ describe('TcpNetwork under bad input from a stranger (before the handshake)', ()
     ['undecodable bytes', [header(3), new Uint8Array([0xc1, 0xc1, 0xc1])], /undecodable msgpack/],
     ['a frame that is not a protocol frame', [frame({ hello: 'world' })], /bad frame: frame is not an array/],
     ['another protocol version', [frame([2, 'hello', 'test-cluster', 'x', 'a', new Uint8Array(32)])], new RegExp(`unsupported protocol version 2 \\(this node speaks ${PROTOCOL_VERSION}\\)`)],
+    // Version 5 (before frames were tagged): its hello is refused as such, not read as a tagged stream.
+    ['the previous protocol version', [frame([5, 'hello', 'test-cluster', 'x', 'a', new Uint8Array(32), frameBytesMax])], /unsupported protocol version 5 \(this node speaks 6\)/],
     ['an actor message before the handshake', [frame([PROTOCOL_VERSION, 'msg', 'x', 'echo', { type: 'echo', value: 1 }])], /unexpected msg frame during the handshake/],
   ])('%s: closes that connection, logs why, serves the others', async (_what, bytes, reason) => {
     const [a, b] = await start();
