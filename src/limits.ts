@@ -231,6 +231,14 @@ export const tcpNameCharsMax = 256;
 export const tcpReasonCharsMax = 200;
 /** TCP transport: bytes of the random nonce each side contributes to the HMAC challenge. */
 export const tcpNonceBytes = 32;
+/**
+ * TCP transport, without TLS: the most frame bytes (length prefixes included) one tag covers. A sender
+ * closes a run of frames with its tag before it would pass this (a single larger frame is a run of its
+ * own); a receiver holds at most this much, or that one frame, until the tag has checked.
+ */
+export const tcpTagRunBytesMax = 64 * 1024;
+/** TCP transport, without TLS: the most frames one tag covers (a leader's answers to a batch of commits take one). */
+export const tcpTagRunFramesMax = 1024;
 /** TCP transport: the cluster secret must hold at least this many bytes. */
 export const tcpSecretBytesMin = 16;
 /** TCP transport: default time to connect, finish TLS and authenticate before giving up (`connectTimeout`). */

@@ -1,7 +1,8 @@
 /**
  * What binds the frames after the handshake to it, without sockets: the frame keys both ends derive
- * pair up (what one seals the other checks, in order, one direction each), and any frame altered,
- * replayed, reordered, sent on after a lost one, or sealed under another handshake fails; under TLS
+ * pair up (what one seals the other checks, in order, one direction each), and any frame altered or
+ * injected, any run replayed, reordered or dropped before another, or sealed under another handshake
+ * fails, with nothing of the failed run handed on; under TLS
  * the proofs cover the session's binding, so two TLS sessions (a man in the middle) cannot be joined.
  * The same over sockets, with a relay on the path: tcp-relay.test.ts.
  */
@@ -9,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import type { Admitted, Step } from '../../src/transport/tcp/handshake.js';
 import { AcceptorHandshake, DialerHandshake, makeProver } from '../../src/transport/tcp/handshake.js';
-import { frameTagBytes } from '../../src/transport/tcp/frame-mac.js';
+import { RunChecker, RunSealer, frameTagBytes } from '../../src/transport/tcp/frame-mac.js';
+import { tcpTagRunBytesMax, tcpTagRunFramesMax } from '../../src/limits.js';
 import type { FrameSession } from '../../src/transport/tcp/frame-mac.js';
 import type { WireFrame } from '../../src/transport/tcp/protocol.js';
 
@@ -20,7 +22,6 @@ const frameOf = (value: unknown): Uint8Array => {
   if (!encoded.ok) throw new Error(encoded.reason);
   return encoded.payload;
 };
-const payloadOf = (frame: Uint8Array) => frame.subarray(4);
 
 /** Runs a handshake between a dialer and an acceptor; each may have its own TLS binding (a man in the middle gives them two). */
 function handshake(options: { dialerNonce?: number; dialerBinding?: Uint8Array; acceptorBinding?: Uint8Array } = {}) {
@@ -51,73 +52,123 @@ function sessions(dialerNonce = 1): { d: FrameSession; a: FrameSession } {
   return { d: (dialer as Admitted).session!, a: (acceptor as Admitted).session! };
 }
 
-describe('frame tags after a plain-TCP handshake', () => {
+describe('tagged runs after a plain-TCP handshake', () => {
   const frames = [frameOf(['m', 1]), frameOf(['m', 'x'.repeat(5000)]), frameOf(['m', 3])];
 
-  it('what one end seals, the other checks, in order, each way', () => {
-    const { d, a } = sessions();
-    for (const frame of frames) expect(a.receive.check(payloadOf(frame), d.send.seal(frame))).toBe(true);
-    for (const frame of frames) expect(d.receive.check(payloadOf(frame), a.send.seal(frame))).toBe(true);
-    expect(d.send.seal(frames[0]!).byteLength).toBe(frameTagBytes);
-  });
-
-  it('a frame altered in any byte, its length included, fails', () => {
-    const frame = frames[1]!;
-    for (const at of [0, 3, 4, 100, frame.byteLength - 1]) {
-      const { d, a } = sessions();
-      const tag = d.send.seal(frame);
-      const altered = Uint8Array.from(frame);
-      altered[at]! ^= 0x01;
-      // The receiver hashes the length it read: an altered prefix is a frame of another length.
-      const payload = at < 4 ? new Uint8Array(new DataView(altered.buffer).getUint32(0) % 9000) : payloadOf(altered);
-      expect(a.receive.check(payload, tag)).toBe(false);
+  /** `runs` sealed by one end, then read by the other: what it hands on, or why it refused (and what it handed on before). */
+  function deliver(from: FrameSession, to: FrameSession, runs: readonly (readonly Uint8Array[])[], tamper?: (records: Uint8Array[][]) => Uint8Array[][]) {
+    const sealer = new RunSealer(from.send);
+    let sent = runs.map((run) => {
+      const out = run.flatMap((f) => [sealer.add(f), f].filter((b): b is Uint8Array => b !== undefined));
+      return [...out, sealer.end()!];
+    });
+    sent = tamper?.(sent) ?? sent;
+    const reader = new FrameReader(1 << 20);
+    reader.tagBytes = frameTagBytes;
+    reader.add(Buffer.concat(sent.flat()));
+    const checker = new RunChecker(to.receive);
+    const handed: unknown[] = [];
+    for (let r = reader.next(); r !== undefined; r = reader.next()) {
+      if (!r.ok) return { handed, refused: r.reason };
+      if ('tag' in r) {
+        const run = checker.end(r.tag);
+        if (!run.ok) return { handed, refused: run.reason };
+        handed.push(...run.payloads.map((p) => (codec.decode(p) as { value: unknown }).value));
+      } else {
+        const refused = checker.add(r.frame, r.payload);
+        if (refused !== undefined) return { handed, refused };
+      }
     }
+    return { handed, refused: undefined };
+  }
+  const values = [['m', 1], ['m', 'x'.repeat(5000)], ['m', 3]];
+  const failed = /^run \d+ \(\d+ frames\) after the handshake failed its authentication/;
+
+  it('what one end seals, the other checks and hands on, in order, each way, in runs of one frame or several', () => {
+    const { d, a } = sessions();
+    expect(deliver(d, a, [[frames[0]!], [frames[1]!, frames[2]!]])).toEqual({ handed: values, refused: undefined });
+    expect(deliver(a, d, [[frames[0]!, frames[1]!, frames[2]!]])).toEqual({ handed: values, refused: undefined });
   });
 
-  it('a replayed, reordered or skipped frame fails, as does a tag from the other direction or another handshake', () => {
-    const cases: [string, (s: { d: FrameSession; a: FrameSession }) => boolean][] = [
-      ['replayed', ({ d, a }) => {
-        const tag = d.send.seal(frames[0]!);
-        a.receive.check(payloadOf(frames[0]!), tag);
-        return a.receive.check(payloadOf(frames[0]!), tag);
-      }],
-      ['reordered', ({ d, a }) => {
-        d.send.seal(frames[0]!);
-        return a.receive.check(payloadOf(frames[1]!), d.send.seal(frames[1]!));
-      }],
-      ['reflected (the other direction)', ({ a }) => a.receive.check(payloadOf(frames[0]!), a.send.seal(frames[0]!))],
-      ['from another handshake (another nonce)', ({ a }) => a.receive.check(payloadOf(frames[0]!), sessions(9).d.send.seal(frames[0]!))],
+  it('a run past tcpTagRunBytesMax or tcpTagRunFramesMax is split by its sender, and refused from one that did not', () => {
+    const { d, a } = sessions();
+    const many = Array.from({ length: tcpTagRunFramesMax + 5 }, (_, i) => frameOf(['m', i]));
+    const big = Array.from({ length: 20 }, () => frames[1]!); // 20 x 5 KiB > 64 KiB
+    expect(deliver(d, a, [many, big]).handed).toHaveLength(many.length + big.length);
+    // An end that puts them all under one tag is refused before it has held more than the bound.
+    const reader = new FrameReader(1 << 20);
+    reader.tagBytes = frameTagBytes;
+    reader.add(Buffer.concat(big));
+    const checker = new RunChecker(sessions().a.receive);
+    const refusals = [];
+    for (let r = reader.next(); r !== undefined; r = reader.next()) if (r.ok && !('tag' in r)) refusals.push(checker.add(r.frame, r.payload));
+    expect(refusals.findIndex((x) => x !== undefined)).toBe(Math.floor(tcpTagRunBytesMax / big[0]!.byteLength));
+    expect(refusals.find((x) => x !== undefined)).toBe(`more than ${tcpTagRunFramesMax} frames or ${tcpTagRunBytesMax} bytes without a tag (tcpTagRunFramesMax, tcpTagRunBytesMax)`);
+  });
+
+  it('a frame altered in any byte, its length included, or a tag altered, fails its run, and nothing of that run is handed on', () => {
+    for (const at of [3, 4, 100, frames[1]!.byteLength - 1]) {
+      const { d, a } = sessions();
+      const result = deliver(d, a, [[frames[0]!], [frames[1]!, frames[2]!]], (runs) => {
+        const copy = Uint8Array.from(runs[1]![0]!);
+        copy[at]! ^= 0x01;
+        return [runs[0]!, [copy, ...runs[1]!.slice(1)]];
+      });
+      expect(result.handed).toEqual([values[0]]);
+      // A length altered moves every boundary after it: the run never reaches a tag that checks.
+      if (at >= 4) expect(result.refused).toMatch(failed);
+    }
+    const { d, a } = sessions();
+    const tagAltered = deliver(d, a, [[frames[0]!]], (runs) => {
+      const record = Uint8Array.from(runs[0]![1]!);
+      record[19]! ^= 0x80;
+      return [[runs[0]![0]!, record]];
+    });
+    expect(tagAltered).toMatchObject({ handed: [], refused: expect.stringMatching(failed) });
+  });
+
+  it('a frame injected, or a run replayed, reordered or dropped before another, fails; so does a tag of the other direction or another handshake', () => {
+    const cases: [string, (runs: Uint8Array[][]) => Uint8Array[][], unknown[]][] = [
+      ['injected into a run', (runs) => [[frames[2]!, ...runs[0]!], ...runs.slice(1)], []],
+      ['a run replayed', (runs) => [runs[0]!, runs[0]!, runs[1]!], [values[0]]],
+      ['runs reordered', (runs) => [runs[1]!, runs[0]!], []],
+      ['a run dropped', (runs) => [runs[1]!], []],
     ];
-    for (const [what, run] of cases) expect(run(sessions()), what).toBe(false);
+    for (const [what, tamper, handed] of cases) {
+      const { d, a } = sessions();
+      expect(deliver(d, a, [[frames[0]!], [frames[2]!]], tamper), what).toEqual({ handed, refused: expect.stringMatching(failed) });
+    }
+    const { a } = sessions();
+    expect(deliver(a, a, [[frames[0]!]]).refused, 'reflected (the other direction)').toMatch(failed);
+    expect(deliver(sessions(9).d, a, [[frames[0]!]]).refused, 'another handshake (another nonce)').toMatch(failed);
   });
 
-  it('FrameReader takes each tag after its payload, from the frame on which it is switched on, however the stream is cut', () => {
+  it('FrameReader reads tag records only once told to, from the very next frame, however the stream is cut', () => {
     const { d } = sessions();
     const hello = frameOf(['hello']);
-    const tagged = frames.map((f) => Buffer.concat([f, d.send.seal(f)]));
-    const stream = Buffer.concat([hello, ...tagged]);
+    const sealer = new RunSealer(d.send);
+    for (const f of frames) sealer.add(f);
+    const record = sealer.end()!;
+    const stream = Buffer.concat([hello, ...frames, record]);
     for (const size of [1, 5, 17, 4096, stream.byteLength]) {
       const reader = new FrameReader(1 << 20);
-      const got: { payload: Uint8Array; trailer: Uint8Array | undefined }[] = [];
-      reader.add(stream.subarray(0, size));
-      for (let at = size; ; at += size) {
+      const got: unknown[] = [];
+      for (let at = 0; at < stream.byteLength; at += size) {
+        reader.add(stream.subarray(at, at + size));
         for (let r = reader.next(); r !== undefined; r = reader.next()) {
           if (!r.ok) throw new Error(r.reason);
-          got.push({ payload: r.payload, trailer: r.trailer });
-          reader.trailerBytes = frameTagBytes; // as a connection does once its handshake ends
+          got.push('tag' in r ? r.tag : r.payload);
+          reader.tagBytes = frameTagBytes; // as a connection does once its handshake ends
         }
-        if (at >= stream.byteLength) break;
-        reader.add(stream.subarray(at, at + size));
       }
-      expect(got.map((g) => g.payload)).toEqual([hello, ...frames].map((f) => Uint8Array.from(payloadOf(f))));
-      expect(got[0]!.trailer).toBeUndefined();
-      expect(got.slice(1).map((g) => g.trailer)).toEqual(tagged.map((t) => Uint8Array.from(t.subarray(t.byteLength - frameTagBytes))));
+      expect(got).toEqual([...[hello, ...frames].map((f) => Uint8Array.from(f.subarray(4))), Uint8Array.from(record.subarray(4))]);
     }
+    expect(new FrameReader(1 << 20).push(record.subarray(0, 4))).toEqual([{ ok: false, reason: 'empty frame (length 0)' }]);
     const cut = new FrameReader(1 << 20);
-    cut.trailerBytes = frameTagBytes;
-    cut.add(tagged[0]!.subarray(0, tagged[0]!.byteLength - 3));
+    cut.tagBytes = frameTagBytes;
+    cut.add(record.subarray(0, 10));
     expect(cut.next()).toBeUndefined();
-    expect(cut.endReason()).toBe(`truncated frame: the connection ended 13 bytes into the 16-byte tag of a frame of ${frames[0]!.byteLength - 4} bytes`);
+    expect(cut.endReason()).toBe('truncated tag record: the connection ended 6 bytes into its 16-byte tag');
   });
 });
 

@@ -16,7 +16,7 @@ import type { TcpNetworkConfig } from '../../src/transport/tcp/index.js';
 import type { ClusterNode } from '../../src/node/cluster-node.js';
 import { FrameCodec, FrameReader } from '../../src/transport/tcp/framing.js';
 import type { DialerHandshake } from '../../src/transport/tcp/handshake.js';
-import type { FrameSession } from '../../src/transport/tcp/frame-mac.js';
+import { RunSealer } from '../../src/transport/tcp/frame-mac.js';
 import { frameToWire, parseFrame, type WireFrame } from '../../src/transport/tcp/protocol.js';
 
 export const SECRET = 'correct horse battery staple 42';
@@ -183,17 +183,19 @@ export async function agreedLeader(nodes: readonly ClusterNode[]): Promise<Clust
   return leader!;
 }
 
-/** The frame keys of each socket `handshakeOver` got admitted (plain TCP): what `sealed` tags with. */
-const sessions = new WeakMap<Socket, FrameSession>();
+/** What tags the frames a socket sends once `handshakeOver` got it admitted (plain TCP). */
+const sealers = new WeakMap<Socket, RunSealer>();
 
 /**
- * `frame` (length prefix included) as an admitted dialer sends it on `socket`: followed by its tag, the
- * next in that socket's sequence. A frame without its tag is read as a tag-less stream (the node closes it).
+ * `frames` (length prefixes included) as an admitted dialer sends them on `socket`: one run (more if
+ * they pass its bounds), closed by its tag record, the next in that socket's sequence. Frames without
+ * one are never read by the node.
  */
-export function sealed(socket: Socket, frame: Uint8Array): Uint8Array {
-  const session = sessions.get(socket);
-  if (session === undefined) throw new Error('sealed: this socket was not admitted by handshakeOver');
-  return Buffer.concat([frame, session.send.seal(frame)]);
+export function sealed(socket: Socket, ...frames: Uint8Array[]): Uint8Array {
+  const sealer = sealers.get(socket);
+  if (sealer === undefined) throw new Error('sealed: this socket was not admitted by handshakeOver');
+  const out = frames.flatMap((frame) => [sealer.add(frame), frame].filter((bytes) => bytes !== undefined));
+  return Buffer.concat([...out, sealer.end()!]);
 }
 
 /**
@@ -226,7 +228,7 @@ export function handshakeOver(socket: Socket, handshake: DialerHandshake, frameB
         if (parsed === undefined || parsed.type === 'rejected') return end('bad frame');
         const step = handshake.step(parsed);
         send(step.send);
-        if (step.outcome?.ok === true && step.outcome.session !== undefined) sessions.set(socket, step.outcome.session);
+        if (step.outcome?.ok === true && step.outcome.session !== undefined) sealers.set(socket, new RunSealer(step.outcome.session.send));
         if (step.outcome !== undefined) return end(step.outcome.ok ? 'admitted' : step.outcome.reason);
       }
     };

@@ -19,21 +19,19 @@ import { frameTagBytes } from '../../src/transport/tcp/frame-mac.js';
 import type { TestMember } from './tcp-harness.js';
 import { SECRET, freePorts, logText, nextMessage, startMember, waitFor } from './tcp-harness.js';
 import type { Tamper } from './tamper-relay.js';
-import { TamperRelay, once } from './tamper-relay.js';
+import { TamperRelay, once, rewrite } from './tamper-relay.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** `frame` with `marker` (at `at`) overwritten by `text` of the same length. */
-const rewrite = (frame: Buffer, at: number, text: string): Buffer => {
-  const copy = Buffer.from(frame);
-  copy.write(text, at);
-  return copy;
-};
+/** A run of one forged frame: `frame` with `marker` made `text`, and a tag record the forger had to make up. */
+const forgedRun = (run: readonly Buffer[], frame: number, at: number, text: string): Buffer[] => [rewrite(run, frame, at, text)[frame]!, Buffer.alloc(4 + frameTagBytes)];
+/** Lets a macrotask pass: what is sent after it goes in another run. */
+const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 20));
 
-const authFailure = /failed its authentication \(its tag does not match/;
+const authFailure = /after the handshake failed its authentication \(its tag does not match/;
 
 describe('between nodes: a relay on the path of node a to node b', () => {
   /** Node b, and node a dialing it through a relay; both links up. */
@@ -57,7 +55,7 @@ describe('between nodes: a relay on the path of node a to node b', () => {
     // Whichever comes first: b's closure, or an echo of what the relay did (which must never come).
     await waitFor(() => authFailure.test(logText(b.logs)) || echoed(a).length > 0, 'b logs the failed tag');
     expect(echoed(a)).toEqual([]);
-    expect(logText(b.logs)).toMatch(/warn b\/transport: closed the connection from node "a": frame \d+ after the handshake failed its authentication/);
+    expect(logText(b.logs)).toMatch(/warn b\/transport: closed the connection from node "a": run \d+ \(\d+ frames\) after the handshake failed its authentication/);
     expect(b.network.stats().badInputClosures).toBe(1);
     expect(b.host.state).toBe('running');
     await waitFor(() => a.network.stats().peers['b']?.outbound === 'connected' && b.network.stats().peers['a']?.inbound === 'connected', 'a reconnected');
@@ -67,29 +65,29 @@ describe('between nodes: a relay on the path of node a to node b', () => {
 
   it('alters a byte of a frame: b closes the connection instead of delivering the altered message', async () => {
     const { a, b, relay } = await pair();
-    relay.tamper = once('toAcceptor', 'ORIGINAL', (frame, at) => [rewrite(frame, at, 'ALTERED!')]);
+    relay.tamper = once('toAcceptor', 'ORIGINAL', (run, frame, at) => rewrite(run, frame, at, 'ALTERED!'));
     echo(a, 'ORIGINAL');
     await closedAndServing(a, b);
   });
 
   it('injects a well-formed frame: b closes the connection at it, delivering neither it nor what follows on that connection', async () => {
     const { a, b, relay } = await pair();
-    // A forged frame of the right shape, before the genuine one: what an attacker would write to forge a Raft append.
-    relay.tamper = once('toAcceptor', 'ORIGINAL', (frame, at) => [rewrite(frame, at, 'INJECTED'), frame]);
+    // A forged frame of the right shape, before the genuine run: what an attacker would write to forge a Raft append.
+    relay.tamper = once('toAcceptor', 'ORIGINAL', (run, frame, at) => [...forgedRun(run, frame, at, 'INJECTED'), ...run]);
     echo(a, 'ORIGINAL');
     await closedAndServing(a, b);
   });
 
   it('replays an earlier frame: b closes the connection instead of delivering it twice', async () => {
     const { a, b, relay } = await pair();
-    let recorded: Buffer | undefined;
-    relay.tamper = (way, frame) => {
+    let recorded: readonly Buffer[] | undefined;
+    relay.tamper = (way, run) => {
       if (way !== 'toAcceptor') return undefined;
-      if (frame.includes('ORIGINAL')) recorded = frame;
-      if (!frame.includes('SECOND') || recorded === undefined) return undefined;
+      if (run.some((f) => f.includes('ORIGINAL'))) recorded = run;
+      if (!run.some((f) => f.includes('SECOND')) || recorded === undefined) return undefined;
       const replay = recorded;
       recorded = undefined;
-      return [frame, replay];
+      return [...replay, ...run]; // the earlier run, tag record and all, where the next was due
     };
     echo(a, 'ORIGINAL');
     await nextMessage(a, 'echoed');
@@ -97,10 +95,11 @@ describe('between nodes: a relay on the path of node a to node b', () => {
     await closedAndServing(a, b); // the first echo was taken off the inbox above: a second one is the replay's
   });
 
-  it('drops one frame and passes the next: b closes the connection at the next one', async () => {
+  it('drops one run and passes the next: b closes the connection at the next one', async () => {
     const { a, b, relay } = await pair();
     relay.tamper = once('toAcceptor', 'FIRST', () => []);
     echo(a, 'FIRST');
+    await nextTurn();
     echo(a, 'SECOND');
     await closedAndServing(a, b); // had b taken SECOND, a would have its echo
   });
@@ -128,11 +127,11 @@ describe("between a client and a node's client port, through a relay", () => {
   }
 
   const has = (node: ClusterNode, k: string) => node.read((tx) => tx.get('kv', k) !== undefined);
-  const closedByNode = /warn 127\.0\.0\.1:\d+\/client-port: client client:[0-9a-f]+ disconnected: frame \d+ after the handshake failed its authentication/;
+  const closedByNode = /warn 127\.0\.0\.1:\d+\/client-port: client client:[0-9a-f]+ disconnected: run \d+ \(\d+ frames\) after the handshake failed its authentication/;
 
   it("alters a byte of the node's answer: the client fails the write with CONNECTION instead of taking a false answer", async () => {
     const { node, client, relay } = await served();
-    relay.tamper = once('toDialer', 'ORIGINAL', (frame, at) => [rewrite(frame, at, 'ALTERED!')]);
+    relay.tamper = once('toDialer', 'ORIGINAL', (run, frame, at) => rewrite(run, frame, at, 'ALTERED!'));
     const write = client.write([{ op: 'insert', table: 'kv', row: { k: 'ORIGINAL', v: '' } }]);
     await expect(write).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(authFailure) });
     expect(client.closed).toBe(true);
@@ -141,31 +140,25 @@ describe("between a client and a node's client port, through a relay", () => {
 
   it('injects a forged answer to a write: the client fails it with CONNECTION instead of believing it', async () => {
     const { client, relay } = await served();
-    let forged = false;
-    relay.tamper = (way, frame) => {
-      if (way !== 'toDialer' || forged) return undefined;
-      forged = true;
-      // The node's answer to the first request, with another value: a well-formed response of the right id.
-      return [rewrite(frame, frame.indexOf('ORIGINAL'), 'FORGED!!'), frame];
-    };
+    // The node's answer to the request, with another value (a well-formed response of the right id), before the genuine one.
+    relay.tamper = once('toDialer', 'ORIGINAL', (run, frame, at) => [...forgedRun(run, frame, at, 'FORGED!!'), ...run]);
     const write = client.write([{ op: 'insert', table: 'kv', row: { k: 'ORIGINAL', v: '' } }]);
     await expect(write).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(authFailure) });
   });
 
   it("replays a client's write after a later one: the node closes the connection instead of running it again", async () => {
     const { node, client, relay, logs } = await served();
-    let recorded: Buffer | undefined;
-    relay.tamper = (way, frame) => {
+    let recorded: readonly Buffer[] | undefined;
+    relay.tamper = (way, run) => {
       if (way !== 'toAcceptor') return undefined;
-      if (frame.includes('insert')) recorded = frame;
-      if (!frame.includes('delete') || recorded === undefined) return undefined;
-      return [frame, recorded];
+      if (run.some((f) => f.includes('insert'))) recorded ??= run;
+      if (!run.some((f) => f.includes('delete')) || recorded === undefined) return undefined;
+      return [...run, ...recorded]; // the insert's run, tag record and all, after the delete's
     };
     await client.write([{ op: 'insert', table: 'kv', row: { k: 'x', v: '' } }]);
-    const removed = client.write([{ op: 'delete', table: 'kv', key: 'x' }]).catch((error: unknown) => error);
-    // A write sent after the replay: a node that closed the connection at the replay never runs it.
+    await client.write([{ op: 'delete', table: 'kv', key: 'x' }]).catch((error: unknown) => error);
+    // A write after the replay: a node that closed the connection at the replay never answers it.
     const later = await client.write([{ op: 'insert', table: 'kv', row: { k: 'y', v: '' } }]).catch((error: unknown) => error);
-    await removed;
     expect(later).toMatchObject({ code: 'CONNECTION' });
     expect(logText(logs)).toMatch(closedByNode);
     await waitFor(() => !has(node, 'x'), 'the delete applied'); // and the replayed insert never ran after it
@@ -177,6 +170,7 @@ describe("between a client and a node's client port, through a relay", () => {
     const { node, client, relay, logs } = await served();
     relay.tamper = once('toAcceptor', 'FIRST', () => []);
     const first = client.write([{ op: 'insert', table: 'kv', row: { k: 'FIRST', v: '' } }]);
+    await nextTurn();
     const second = client.write([{ op: 'insert', table: 'kv', row: { k: 'SECOND', v: '' } }]);
     await expect(second).rejects.toMatchObject({ code: 'CONNECTION' });
     await expect(first).rejects.toMatchObject({ code: 'CONNECTION' });

@@ -12,8 +12,9 @@
  *   make this node buffer a large frame.
  * - Any bad input (bad length, truncation, undecodable bytes, a frame of the wrong shape or in the wrong
  *   place) closes this connection only, once, with a reason; nothing here throws into the event loop.
- * - Without TLS, every frame after the handshake is tagged when written and its tag checked before it
- *   is decoded (frame-mac.ts); a frame whose tag fails is bad input. Handshake frames are never tagged.
+ * - Without TLS, every frame after the handshake is covered by the tag of its run (the frames written in
+ *   one event-loop turn), and no frame of a run is decoded before its tag has checked (frame-mac.ts); a
+ *   tag that fails is bad input. Handshake frames are never tagged.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -21,8 +22,7 @@ import type { Step } from './handshake.js';
 import type { AcceptorHandshake, DialerHandshake } from './handshake.js';
 import type { FrameCodec } from './framing.js';
 import { FrameReader } from './framing.js';
-import type { FrameSession } from './frame-mac.js';
-import { frameTagBytes } from './frame-mac.js';
+import { RunChecker, RunSealer, frameTagBytes } from './frame-mac.js';
 import type { AdmittedFrame, WireFrame } from './protocol.js';
 import { frameToWire, parseFrame } from './protocol.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
@@ -62,8 +62,9 @@ export interface ConnectionOwner {
 export class Connection {
   private readonly reader = new FrameReader(tcpHandshakeFrameBytesMax);
   private handshake: DialerHandshake | AcceptorHandshake | undefined;
-  /** The frame keys once admitted without TLS (under TLS, TLS protects the frames). */
-  private session: FrameSession | undefined;
+  /** Once admitted without TLS: tags what this end writes and checks what it reads (under TLS, TLS protects the frames). */
+  private sealer: RunSealer | undefined;
+  private checker: RunChecker | undefined;
   private peerId: string | undefined;
   /** The largest frame the admitted peer said it accepts (0 before admission). */
   private peerFrameBytes = 0;
@@ -167,6 +168,7 @@ export class Connection {
     this.heldBytes = 0;
     if (tell !== undefined && !this.socket.destroyed) {
       this.writeFrame(tell);
+      this.endRun();
       this.socket.end();
       // A peer that never closes its side does not keep the socket: it is cut after the grace.
       setTimeout(() => this.socket.destroy(), this.owner.connectTimeoutMs).unref();
@@ -182,17 +184,29 @@ export class Connection {
     // One frame at a time: the handshake's last frame changes how the next one is read (bound, tag).
     for (let result = this.reader.next(); result !== undefined && !this.closed; result = this.reader.next()) {
       if (!result.ok) return this.close(result.reason, this.badInputKind());
-      this.owner.counters.framesReceived++;
-      const receive = this.session?.receive;
-      if (receive !== undefined && !receive.check(result.payload, result.trailer!)) {
-        return this.close(`frame ${receive.frames - 1} after the handshake failed its authentication (its tag does not match: altered, forged, replayed, out of order, or sent on after a lost frame)`, 'badInput');
+      if ('tag' in result) {
+        // The reader takes a zero length for a tag record only once a checker is set (apply).
+        const run = this.checker!.end(result.tag);
+        if (!run.ok) return this.close(run.reason, 'badInput');
+        for (const payload of run.payloads) {
+          if (this.closed) return;
+          this.onPayload(payload);
+        }
+        continue;
       }
-      const decoded = this.owner.codec.decode(result.payload);
-      if (!decoded.ok) return this.close(decoded.reason, this.badInputKind());
-      const frame = parseFrame(decoded.value);
-      if (frame.type === 'rejected') return this.close(`bad frame: ${frame.reason}`, this.badInputKind());
-      this.onFrame(frame);
+      this.owner.counters.framesReceived++;
+      const refused = this.checker?.add(result.frame, result.payload);
+      if (refused !== undefined) return this.close(refused, 'badInput');
+      if (this.checker === undefined) this.onPayload(result.payload);
     }
+  }
+
+  private onPayload(payload: Uint8Array): void {
+    const decoded = this.owner.codec.decode(payload);
+    if (!decoded.ok) return this.close(decoded.reason, this.badInputKind());
+    const frame = parseFrame(decoded.value);
+    if (frame.type === 'rejected') return this.close(`bad frame: ${frame.reason}`, this.badInputKind());
+    this.onFrame(frame);
   }
 
   private onFrame(frame: WireFrame): void {
@@ -218,10 +232,13 @@ export class Connection {
     for (const frame of step.send) this.writeFrame(frame);
     if (outcome === undefined) return;
     this.peerId = outcome.peer;
-    this.session = outcome.session;
+    if (outcome.session !== undefined) {
+      this.sealer = new RunSealer(outcome.session.send);
+      this.checker = new RunChecker(outcome.session.receive);
+      this.reader.tagBytes = frameTagBytes;
+    }
     clearTimeout(this.timer);
     this.reader.frameBytesMax = this.owner.frameBytesMax;
-    this.reader.trailerBytes = outcome.session === undefined ? 0 : frameTagBytes;
     const held = this.held;
     this.held = [];
     this.heldBytes = 0;
@@ -241,23 +258,36 @@ export class Connection {
     if (encoded.ok) this.write(encoded.payload);
   }
 
-  /** Writes through a cork held until the end of this tick, so that a burst leaves in one syscall. */
+  /**
+   * Writes through a cork held until the end of this tick, so that a burst leaves in one syscall; without
+   * TLS the burst is one run, its tag record written last (frames are not copied to be tagged).
+   */
   private write(frame: Uint8Array, written?: (error?: Error | null) => void): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(() => {
         this.corked = false;
+        this.endRun();
         this.socket.uncork();
       });
     }
-    // The tag goes as its own chunk of the same corked write: the frame is not copied to append it.
-    const tag = this.session?.send.seal(frame);
-    if (tag !== undefined) this.socket.write(frame);
-    const last = tag ?? frame;
-    if (written === undefined) this.socket.write(last);
-    else this.socket.write(last, written);
-    this.owner.counters.bytesSent += frame.byteLength + (tag?.byteLength ?? 0);
+    const before = this.sealer?.add(frame); // the open run's tag record, when the frame would take it past its bounds
+    if (before !== undefined) this.writeBytes(before);
+    if (written === undefined) this.socket.write(frame);
+    else this.socket.write(frame, written);
+    this.owner.counters.bytesSent += frame.byteLength;
     this.owner.counters.framesSent++;
+  }
+
+  /** Writes the open run's tag record, if a run is open and the socket still takes bytes. */
+  private endRun(): void {
+    const record = this.sealer?.end();
+    if (record !== undefined && this.socket.writable) this.writeBytes(record);
+  }
+
+  private writeBytes(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+    this.owner.counters.bytesSent += bytes.byteLength;
   }
 }

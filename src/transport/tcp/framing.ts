@@ -8,8 +8,8 @@
  * whose value is `undefined` are left out, so they read back as absent (msgpack has no undefined;
  * inside arrays an `undefined` reads back as null).
  *
- * After the handshake of a connection without TLS each frame is followed by its tag (`trailerBytes`,
- * frame-mac.ts), outside the length: `[u32 length][payload][tag]`.
+ * After the handshake of a connection without TLS, frames come in runs, each closed by a tag record:
+ * a zero length, then the tag (`tagBytes`, frame-mac.ts).
  *
  * Invariants:
  * - FrameReader never holds more than one frame's worth of bytes plus one read chunk: a length above
@@ -19,6 +19,7 @@
  * - Nothing here throws on bad input: decoding returns `{ ok: false, reason }`.
  */
 import { decodeStoreMsgpack } from '../../store/msgpack-decode.js';
+import { assert } from '../../runtime/assert.js';
 import { MsgpackEncoder } from '../../store/msgpack-encode.js';
 
 /** Bytes of the length prefix. */
@@ -26,19 +27,30 @@ export const FRAME_HEADER_BYTES = 4;
 /** Up to this many bytes a copy out of a chunk is a loop, not a subarray and a set. */
 const frameCopyLoopBytesMax = 256;
 
-/**
- * `tooLarge`: encodable, but past the bound it was encoded for (the rest are other failures). `trailer`:
- * the bytes after the payload, when the reader expects them (a fresh copy, like the payload).
- */
-export type FrameResult =
-  | { readonly ok: true; readonly payload: Uint8Array; readonly trailer?: Uint8Array }
-  | { readonly ok: false; readonly reason: string; readonly tooLarge?: true };
+/** `tooLarge`: encodable, but past the bound it was encoded for (the rest are other failures). */
+export type FrameResult = { readonly ok: true; readonly payload: Uint8Array } | { readonly ok: false; readonly reason: string; readonly tooLarge?: true };
+
+/** A frame read: `frame` is a fresh copy of it, length prefix included, and `payload` the rest of that copy. */
+export interface FrameRead {
+  readonly ok: true;
+  readonly frame: Uint8Array;
+  readonly payload: Uint8Array;
+}
+/** A tag record read (a zero length, then the tag: frame-mac.ts); only when the reader expects them. */
+export interface TagRead {
+  readonly ok: true;
+  readonly tag: Uint8Array;
+}
+export interface ReadFailure {
+  readonly ok: false;
+  readonly reason: string;
+}
 
 /**
- * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound and the trailer can
- * change between frames (a connection accepts only small frames until its peer has authenticated, and
- * untagged ones until then): `add` a chunk, then take its frames one by one with `next`, so that a
- * change made after one frame applies to the very next, even within one chunk.
+ * Reassembles frames from a byte stream that arrives in arbitrary chunks. The bound, and whether a
+ * zero length is a tag record, can change between frames (a connection accepts only small, untagged
+ * frames until its peer has authenticated): `add` a chunk, then take its frames one by one with `next`,
+ * so that a change made after one frame applies to the very next, even within one chunk.
  */
 export class FrameReader {
   private chunks: Uint8Array[] = [];
@@ -46,8 +58,8 @@ export class FrameReader {
   private held = 0;
   private offset = 0;
   private failed = false;
-  /** Bytes that follow each payload, outside its length (a frame's tag), from now on. */
-  trailerBytes = 0;
+  /** From now on a zero length introduces a tag of this many bytes (0: a zero length is bad input). */
+  tagBytes = 0;
 
   constructor(public frameBytesMax: number) {}
 
@@ -57,13 +69,15 @@ export class FrameReader {
   }
 
   /**
-   * Adds a chunk and returns the frames it completes, in order. After a result with `ok: false` the
-   * stream is unusable (frame boundaries are lost) and every later call returns nothing.
+   * Adds a chunk and returns the frames it completes, in order, for a stream without tag records. After a
+   * result with `ok: false` the stream is unusable (frame boundaries are lost) and every later call
+   * returns nothing.
    */
-  push(chunk: Uint8Array): FrameResult[] {
+  push(chunk: Uint8Array): (FrameRead | ReadFailure)[] {
+    assert(this.tagBytes === 0, 'FrameReader.push: a stream with tag records is read with next');
     this.add(chunk);
-    const out: FrameResult[] = [];
-    for (let result = this.next(); result !== undefined; result = this.next()) out.push(result);
+    const out: (FrameRead | ReadFailure)[] = [];
+    for (let result = this.next(); result !== undefined; result = this.next()) out.push(result as FrameRead | ReadFailure);
     return out;
   }
 
@@ -74,20 +88,24 @@ export class FrameReader {
     this.held += chunk.byteLength;
   }
 
-  /** The next complete frame, or undefined until more bytes come (or for ever, after a failure). */
-  next(): FrameResult | undefined {
+  /** The next complete frame or tag record, or undefined until more bytes come (or for ever, after a failure). */
+  next(): FrameRead | TagRead | ReadFailure | undefined {
     if (this.failed || this.held < FRAME_HEADER_BYTES) return undefined;
     const length = this.peekLength();
-    if (length === 0 || length > this.frameBytesMax) {
+    if ((length === 0 && this.tagBytes === 0) || length > this.frameBytesMax) {
       this.failed = true;
       this.chunks = [];
       this.held = 0;
       return { ok: false, reason: length === 0 ? 'empty frame (length 0)' : `frame of ${length} bytes exceeds the bound of ${this.frameBytesMax} bytes` };
     }
-    if (this.held < FRAME_HEADER_BYTES + length + this.trailerBytes) return undefined;
-    this.skip(FRAME_HEADER_BYTES);
-    const payload = this.take(length);
-    return this.trailerBytes === 0 ? { ok: true, payload } : { ok: true, payload, trailer: this.take(this.trailerBytes) };
+    if (length === 0) {
+      if (this.held < FRAME_HEADER_BYTES + this.tagBytes) return undefined;
+      this.skip(FRAME_HEADER_BYTES);
+      return { ok: true, tag: this.take(this.tagBytes) };
+    }
+    if (this.held < FRAME_HEADER_BYTES + length) return undefined;
+    const frame = this.take(FRAME_HEADER_BYTES + length);
+    return { ok: true, frame, payload: frame.subarray(FRAME_HEADER_BYTES) };
   }
 
   /** What is wrong with the stream if it ends now: undefined at a frame boundary. */
@@ -95,9 +113,8 @@ export class FrameReader {
     if (this.failed || this.held === 0) return undefined;
     if (this.held < FRAME_HEADER_BYTES) return `truncated frame: the connection ended inside a length prefix (${this.held} of ${FRAME_HEADER_BYTES} bytes)`;
     const length = this.peekLength();
-    const into = this.held - FRAME_HEADER_BYTES;
-    if (into < length || this.trailerBytes === 0) return `truncated frame: the connection ended ${into} bytes into a frame of ${length} bytes`;
-    return `truncated frame: the connection ended ${into - length} bytes into the ${this.trailerBytes}-byte tag of a frame of ${length} bytes`;
+    if (length === 0) return `truncated tag record: the connection ended ${this.held - FRAME_HEADER_BYTES} bytes into its ${this.tagBytes}-byte tag`;
+    return `truncated frame: the connection ended ${this.held - FRAME_HEADER_BYTES} bytes into a frame of ${length} bytes`;
   }
 
   /** The next frame's length prefix (big-endian u32), read where it lies, across chunks if it must. */
