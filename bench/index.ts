@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- SUITE`: runs one benchmark suite (see bench/<suite>.ts) and prints its table and,
- * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread], sim [seeds], tcp, journal.
+ * as the last line, its JSON summary. Suites: runtime, store, cluster [inline|thread], sim [seeds], tcp, journal,
+ * frame-mac.
  */
 import type { BenchResult } from './report.js';
 import { printResult } from './report.js';
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<BenchResult>> = {
   sim: async () => (await import('./sim.js')).runSimBench(process.argv[3] === undefined ? undefined : Number(process.argv[3])),
   tcp: async () => (await import('./tcp.js')).runTcpBench(),
   journal: async () => (await import('./journal.js')).runJournalBench(),
+  'frame-mac': async () => (await import('./frame-mac.js')).runFrameMacBench(),
 };
 
 const name = process.argv[2];

@@ -82,7 +82,7 @@ describe('tagged runs after a plain-TCP handshake', () => {
     return { handed, refused: undefined };
   }
   const values = [['m', 1], ['m', 'x'.repeat(5000)], ['m', 3]];
-  const failed = /^run \d+ \(\d+ frames\) after the handshake failed its authentication/;
+  const failed = /^run \d+ \(\d+ frames?\) after the handshake failed its authentication/;
 
   it('what one end seals, the other checks and hands on, in order, each way, in runs of one frame or several', () => {
     const { d, a } = sessions();

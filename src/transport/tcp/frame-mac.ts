@@ -142,7 +142,7 @@ export class RunChecker {
     if (tag.byteLength === frameTagBytes && timingSafeEqual(expected, tag)) return { ok: true, payloads };
     return {
       ok: false,
-      reason: `run ${number} (${payloads.length} frames) after the handshake failed its authentication (its tag does not match: altered, forged, replayed, out of order, or sent on after a lost run)`,
+      reason: `run ${number} (${payloads.length} frame${payloads.length === 1 ? '' : 's'}) after the handshake failed its authentication (its tag does not match: altered, forged, replayed, out of order, or sent on after a lost run)`,
     };
   }
 }

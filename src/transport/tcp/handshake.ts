@@ -16,7 +16,7 @@
  *   sessions with two different ones, so the proofs it relays fail. TLS then protects every frame.
  * - Without TLS, `binding` is empty and the admitted outcome carries a FrameSession: per-direction keys
  *   HMAC-SHA-256(key, msgpack of ["chorusdb/frames", direction, cluster, dialer, acceptor, dialer's
- *   nonce, acceptor's nonce]) with which every later frame is tagged (frame-mac.ts).
+ *   nonce, acceptor's nonce]) with which every later run of frames is tagged (frame-mac.ts).
  *
  * Invariants: the key lives only inside the closure `makeProver` returns (and the derived frame keys
  * only inside their FrameMac); no frame, log line or reason produced here contains any of them. A side
@@ -83,7 +83,7 @@ export interface Step {
 
 /**
  * An admitted peer: its id, the frameBytesMax it stated (the largest frame it accepts) and, without
- * TLS, the keys that tag every frame from now on.
+ * TLS, the keys that tag every run of frames from now on.
  */
 export interface Admitted {
   readonly ok: true;

@@ -12,7 +12,8 @@
  *   D -> A  proof      D's proof over A's nonce
  *   A -> D  welcome    (or `refuse` with a reason, then close; either side may refuse at any step)
  * Then D -> A  msg     from actor, to actor, body   (one direction per connection; see network.ts)
- * Without TLS each frame after `welcome` (either way) is followed by its 16-byte tag (frame-mac.ts).
+ * Without TLS the frames after `welcome` (either way) come in runs, each closed by a tag record: a zero
+ * length, then a 16-byte tag over the run (frame-mac.ts).
  *
  * On a node's client port (src/client) the dialer is a client, named `client:<id>`, that does not know
  * the node's id beforehand: its hello says `to: "*"` (ANY_NODE) and it takes the id the challenge
@@ -35,9 +36,9 @@ import type { Message } from '../../runtime/actor.js';
  * key on client ports: keys.ts), no longer by the secret itself; a client states its frameBytesMax.
  * Version 6: a state-transfer chunk (Raft `snapshot`) carries the leader's commit index and the image's
  * digest, which a version-5 node's guard refuses (and a version-5 chunk lacks them); chunks are pipelined.
- * And the handshake binds what follows it: without TLS every frame after it carries a tag under keys
- * derived from the handshake (frame-mac.ts); under TLS the proofs cover the TLS session's exported
- * keying material (tls.ts).
+ * And the handshake binds what follows it: without TLS every frame after it is covered by a tag under
+ * keys derived from the handshake (tag records between runs of frames: frame-mac.ts); under TLS the
+ * proofs cover the TLS session's exported keying material (tls.ts).
  */
 export const PROTOCOL_VERSION = 6;
 /** Bytes of an HMAC-SHA-256 proof. */
