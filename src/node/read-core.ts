@@ -17,22 +17,14 @@
  */
 import { ChorusError } from '../runtime/errors.js';
 import { noLeaderResubmitsMax, readsPendingMax } from '../limits.js';
-import type { AppTime } from './app-time.js';
-import type { QuorumGate } from './quorum-gate.js';
+import type { WriteRoutes } from './write-core.js';
 
-export interface ReadRoutes {
-  readonly nodeId: string;
+/** What writes have too (the node, its gate and how long to wait there, time, the run's first id, whether it stopped), and: */
+export interface ReadRoutes extends Pick<WriteRoutes, 'nodeId' | 'gateWaitMs' | 'gate' | 'time' | 'idStart' | 'stopped'> {
   /** How long one ReadIndex may take to be answered (writeTimeoutMs). */
   readonly timeoutMs: number;
-  /** How long a read waits at the gate for a leader with a quorum before it asks all the same. */
-  readonly gateWaitMs: number;
-  readonly gate: QuorumGate;
-  readonly time: AppTime;
-  readonly idStart: number;
   /** Asks the replicator for a ReadIndex; an error when the host did not take it. */
   ask(id: number): Error | undefined;
-  /** Why the node is stopped, if it is. */
-  stopped(): Error | undefined;
 }
 
 /** A read's outcome: undefined to run it now, or why it cannot run. */
