@@ -13,27 +13,12 @@ import { JOURNAL_FORMAT, identityRecord, persist, replay, write } from '../../sr
 import type { JournalIdentity } from '../../src/actors/raft-journal.js';
 import { encodeMsgpack } from '../../src/store/codec.js';
 import { imageDigest } from '../../src/cluster/raft/image-digest.js';
+import { PowerLossJournal as SyncedOnlyJournal } from './power-loss-journal.js';
 
 /** A disk that keeps, after a power loss, what was synced (a rewrite is synced when it returns) and nothing else. */
-class PowerLossJournal implements Journal {
-  records: Uint8Array[] = [];
-  durable = 0;
-  readonly recovered: readonly Uint8Array[] = [];
-  append(record: Uint8Array): void {
-    this.records.push(record.slice());
-  }
-  sync(): void {
-    this.durable = this.records.length;
-  }
-  rewrite(records: readonly Uint8Array[]): void {
-    this.records = records.map((r) => r.slice());
-    this.durable = this.records.length;
-  }
+class PowerLossJournal extends SyncedOnlyJournal {
   /** A background sync asked for, still under way when the power goes. */
   readonly syncThen = (): void => {};
-  afterPowerLoss(): Journal {
-    return { recovered: this.records.slice(0, this.durable), append() {}, sync() {}, rewrite() {} };
-  }
 }
 
 const voters = ['n1', 'n2', 'n3'].map((id) => ({ id, qrank: 1 }));

@@ -12,35 +12,21 @@ import { describe, expect, it } from 'vitest';
 import { replicator } from '../../src/actors/replicator.js';
 import type { Persisted, ReplicatorMessage } from '../../src/actors/replicator.js';
 import type { ActorContext, Address, Message } from '../../src/runtime/actor.js';
-import type { Journal } from '../../src/runtime/journal.js';
 import type { Entry, RaftMessage } from '../../src/cluster/raft/messages.js';
 import { replay } from '../../src/actors/raft-journal.js';
 import { Rng } from '../../simulate/rng.js';
+import { PowerLossJournal } from '../actors/power-loss-journal.js';
 
 const ids = ['n1', 'n2', 'n3'];
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A journal on a disk that keeps only what was synced when its node crashes. */
-class FlakyJournal implements Journal {
-  records: Uint8Array[];
-  durable: number;
+/** A journal on a disk that keeps only what was synced when its node crashes, with syncs finished late. */
+class FlakyJournal extends PowerLossJournal {
   /** syncThen requests, oldest first: the record count each waits for (undefined: carried by a rewrite). */
   requests: { upTo: number | undefined; message: Message }[] = [];
 
-  constructor(readonly recovered: readonly Uint8Array[]) {
-    this.records = [...recovered];
-    this.durable = recovered.length;
-  }
-
-  append(record: Uint8Array): void {
-    this.records.push(record.slice());
-  }
-  sync(): void {
-    this.durable = this.records.length;
-  }
-  rewrite(records: readonly Uint8Array[]): void {
-    this.records = records.map((r) => r.slice());
-    this.durable = this.records.length;
+  override rewrite(records: readonly Uint8Array[]): void {
+    super.rewrite(records);
     for (const r of this.requests) r.upTo = undefined;
   }
   readonly syncThen = (message: Message): void => {
@@ -59,8 +45,7 @@ class FlakyJournal implements Journal {
 
 /** What a restart from the synced records alone would hold. */
 function durableState(journal: FlakyJournal) {
-  const recovered = journal.records.slice(0, journal.durable);
-  return replay({ recovered, append() {}, sync() {}, rewrite() {} }, { membership: { members: ids }, index: 0 });
+  return replay(journal.afterPowerLoss(), { membership: { members: ids }, index: 0 });
 }
 const durableLast = (journal: FlakyJournal) => durableState(journal).log.lastIndex();
 const durableVote = (journal: FlakyJournal) => durableState(journal).hardState.vote;

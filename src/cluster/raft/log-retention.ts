@@ -87,7 +87,7 @@ export class ImageInterval {
 
   /** An image was asked for at the applied index: the next interval starts there. */
   restart(log: RaftLog): void {
-    this.weighedTo = Math.max(log.applied, this.weighedTo);
+    this.weighedTo = log.applied; // never behind what was weighed: weighing stops at applied
     this.transactions = 0;
     this.bytes = 0;
   }
