@@ -22,8 +22,13 @@
  * Not told apart: a damaged frame among the records of the last fsync before a crash (their mark
  * would have come with the next append, or at close) reads as a torn tail, as before marks; and a file
  * cut short at a frame's boundary (no mark speaks of bytes after itself).
+ *
+ * The file is read in chunks of `chunkBytes` (diskReadBytesMax by default), never whole: a journal holds
+ * the database's image, and a file read whole cannot pass 2 GiB (Node's limit on one read). What is kept
+ * is the records, copied out of the chunks.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { diskReadBytesMax } from '../limits.js';
 import { crc32Range, frame, frameHeaderBytes } from '../store/codec.js';
 import { FrameReader } from '../store/frames.js';
 import { isTornTail } from '../store/log-format.js';
@@ -50,17 +55,41 @@ export function markValue(payload: Uint8Array): number | undefined {
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-/** The highest offset stated by a whole mark that starts at or after `from` (-1: none). */
-function marksFrom(bytes: Buffer, from: number): number {
+/**
+ * What the file holds from `from` to its end, read in chunks: the highest offset a whole mark there
+ * states (-1: none; a mark never speaks of bytes after itself), and whether those bytes are all zeros.
+ * Chunks overlap by a mark's frame less one byte, so a mark cut by a chunk's end is found in the next.
+ */
+function scanTail(fd: number, from: number, size: number, chunkBytes: number): { readonly highestMark: number; readonly allZero: boolean } {
   let highest = -1;
-  for (let at = bytes.indexOf(markMagic, from + frameHeaderBytes); at >= 0; at = bytes.indexOf(markMagic, at + 1)) {
-    const start = at - frameHeaderBytes;
-    if (bytes.readUInt32LE(start) !== markPayloadBytes || at + markPayloadBytes > bytes.length) continue;
-    if (crc32Range(bytes, at, at + markPayloadBytes) !== bytes.readUInt32LE(start + 4)) continue;
-    const value = markValue(bytes.subarray(at, at + markPayloadBytes));
-    if (value !== undefined && value <= start) highest = Math.max(highest, value); // a mark never speaks of bytes after itself
+  let allZero = true;
+  const overlap = markFrameBytes - 1;
+  const buffer = Buffer.allocUnsafe(Math.max(chunkBytes, markFrameBytes) + overlap);
+  for (let at = from; at < size; ) {
+    const bytes = buffer.subarray(0, readAt(fd, buffer, at, Math.min(buffer.length, size - at)));
+    if (allZero && bytes.some((b, i) => b !== 0 && (at === from || i >= overlap))) allZero = false;
+    for (let found = bytes.indexOf(markMagic, frameHeaderBytes); found >= 0; found = bytes.indexOf(markMagic, found + 1)) {
+      const start = found - frameHeaderBytes;
+      if (bytes.readUInt32LE(start) !== markPayloadBytes || found + markPayloadBytes > bytes.length) continue;
+      if (crc32Range(bytes, found, found + markPayloadBytes) !== bytes.readUInt32LE(start + 4)) continue;
+      const value = markValue(bytes.subarray(found, found + markPayloadBytes));
+      if (value !== undefined && value <= at + start) highest = Math.max(highest, value);
+    }
+    if (at + bytes.length >= size) break;
+    at += bytes.length - overlap;
   }
-  return highest;
+  return { highestMark: highest, allZero };
+}
+
+/** Reads `length` bytes at file offset `position` into `buffer` (all of them: short reads are read on). */
+function readAt(fd: number, buffer: Uint8Array, position: number, length: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buffer, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }
 
 export interface RecoveredJournal {
@@ -73,12 +102,20 @@ export interface RecoveredJournal {
   readonly cut: { readonly offset: number; readonly bytes: number; readonly reason: string } | undefined;
 }
 
-export function recoverJournal(path: string): RecoveredJournal {
-  const bytes = readFileSync(path);
+export function recoverJournal(path: string, chunkBytes: number = diskReadBytesMax): RecoveredJournal {
+  const fd = openSync(path, 'r');
+  try {
+    return recoverFrom(fd, path, fstatSync(fd).size, chunkBytes);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function recoverFrom(fd: number, path: string, size: number, chunkBytes: number): RecoveredJournal {
   const reader = new FrameReader();
-  reader.push(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const records: Uint8Array[] = [];
   let synced = -1;
+  let pushed = 0;
   for (;;) {
     const result = reader.next();
     if (result.kind === 'frame') {
@@ -87,27 +124,34 @@ export function recoverJournal(path: string): RecoveredJournal {
       else synced = Math.max(synced, mark);
       continue;
     }
+    if (result.kind === 'more' && pushed < size) {
+      // A chunk of its own each time: the reader may keep the last one it was given.
+      // A Uint8Array, not a Buffer: a Buffer's slice() is a view, and a record must be a copy of its own.
+      const chunk = new Uint8Array(Math.min(chunkBytes, size - pushed));
+      const got = readAt(fd, chunk, pushed, chunk.length);
+      if (got === 0) throw corrupt(path, pushed, `the file ended at ${pushed} bytes while being read (it was ${size})`);
+      reader.push(chunk.subarray(0, got));
+      pushed += got;
+      continue;
+    }
     const offset = reader.offset;
-    const syncedBytes = Math.max(synced, marksFrom(bytes, offset));
-    if (offset === bytes.length) return { records, goodBytes: offset, syncedBytes, cut: undefined };
-    const length = bytes.length - offset >= 4 ? bytes.readUInt32LE(offset) : undefined;
+    if (offset === size) return { records, goodBytes: offset, syncedBytes: synced, cut: undefined };
+    const tailScan = scanTail(fd, offset, size, chunkBytes);
+    const syncedBytes = Math.max(synced, tailScan.highestMark);
+    const head = Buffer.alloc(4);
+    const length = size - offset >= 4 && readAt(fd, head, offset, 4) === 4 ? head.readUInt32LE(0) : undefined;
     const reason = result.kind === 'bad' ? result.reason : `a frame of ${length ?? 'unknown'} bytes runs past the end of the file`;
     const tail = syncedBytes >= 0
       ? offset >= syncedBytes
-      : result.kind === 'more' || isTornTail(offset + frameHeaderBytes + result.length, bytes.length, zeroFrom(bytes, offset));
+      : result.kind === 'more' || isTornTail(offset + frameHeaderBytes + result.length, size, tailScan.allZero);
     if (!tail) {
       const detail = syncedBytes >= 0 ? `; the journal was synced up to offset ${syncedBytes}, so synced records are damaged` : ', with data after it';
       throw corrupt(path, offset, `${reason}${detail}`);
     }
-    return { records, goodBytes: offset, syncedBytes, cut: { offset, bytes: bytes.length - offset, reason } };
+    return { records, goodBytes: offset, syncedBytes, cut: { offset, bytes: size - offset, reason } };
   }
 }
 
 function corrupt(path: string, offset: number, what: string): ChorusError {
   return new ChorusError('CORRUPT', `journal ${path} is corrupt at offset ${offset}: ${what}. If the other nodes hold a quorum without this one, move its data directory aside and start it again: it rejoins empty and catches up from them (docs/cluster.md, "Durability")`);
-}
-
-function zeroFrom(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
 }

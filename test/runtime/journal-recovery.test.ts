@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileJournal } from '../../src/runtime/file-journal.js';
+import { recoverJournal } from '../../src/runtime/journal-recovery.js';
 import { encodeMsgpack, decodeMsgpack, frame } from '../../src/store/codec.js';
 
 const dirs: string[] = [];
@@ -134,5 +135,64 @@ describe('journal recovery: an unsynced tail', () => {
     bytes.writeUInt32LE(bytes.readUInt32LE(at) ^ (1 << 30), at);
     writeFileSync(path, bytes);
     expect(() => new FileJournal(dir, 'n1.replicator')).toThrow(/corrupt at offset 0: .*synced records are damaged/);
+  });
+});
+
+describe('journal recovery: read in chunks, never whole (a journal past 2 GiB cannot be read in one go)', () => {
+  /** The journal files the cases above build, each as its bytes. */
+  function damagedJournals(): { readonly what: string; readonly bytes: Buffer }[] {
+    const out: { what: string; bytes: Buffer }[] = [];
+    const whole = readFileSync(syncedJournal(freshDir(), 300, 'append'));
+    out.push({ what: 'whole, marked', bytes: whole });
+    const hole = frame(encodeMsgpack({ e: [{ term: 7, index: 302, data: { kind: 'command', payload: 'x'.repeat(5000) } }] }));
+    hole.fill(0, hole.length - 512);
+    out.push({ what: 'an unsynced hole, then a whole frame', bytes: Buffer.concat([whole, hole, frame(entryRecord(303))]) });
+    out.push({ what: 'a torn last frame', bytes: whole.subarray(0, whole.length - 5) });
+    out.push({ what: 'zeros at the end', bytes: Buffer.concat([whole, Buffer.alloc(3000)]) });
+    // From before marks: a bad frame header, then zeros (data after it, so refused) and a header of zeros (torn).
+    const header = Buffer.alloc(8);
+    header.writeUInt32LE(100, 0);
+    header.writeUInt32LE(0xdeadbeef, 4);
+    const unmarked = Buffer.concat([1, 2, 3].map((i) => frame(entryRecord(i))));
+    out.push({ what: 'refused: before marks, a bad frame with zeros after it', bytes: Buffer.concat([unmarked, header, Buffer.alloc(3000)]) });
+    out.push({ what: 'before marks, zeros at the end', bytes: Buffer.concat([unmarked, Buffer.alloc(3000)]) });
+    for (const index of [2, 150]) {
+      const damaged = Buffer.from(whole);
+      const at = offsetOfEntry(damaged, index);
+      damaged.writeUInt32LE(damaged.readUInt32LE(at) ^ (1 << 30), at);
+      out.push({ what: `a damaged length in synced record ${index}`, bytes: damaged });
+      const flipped = Buffer.from(whole);
+      flipped[at + 30] = flipped[at + 30]! ^ 0xff;
+      out.push({ what: `a flipped bit in synced record ${index}`, bytes: flipped });
+    }
+    return out;
+  }
+  const outcome = (path: string, chunkBytes?: number) => {
+    try {
+      const found = recoverJournal(path, chunkBytes);
+      return { records: found.records.map((r) => Buffer.from(r).toString('base64')), goodBytes: found.goodBytes, syncedBytes: found.syncedBytes, cut: found.cut };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+
+  it('gives back the same records, synced offset and cut (or the same refusal) whatever the chunk size', () => {
+    for (const { what, bytes } of damagedJournals()) {
+      const path = join(freshDir(), 'n1.replicator.journal');
+      writeFileSync(path, bytes);
+      const expected = outcome(path);
+      const refused = what.startsWith('a damaged') || what.startsWith('a flipped') || what.startsWith('refused');
+      expect(expected, what).toMatchObject(refused ? { error: expect.stringMatching(/corrupt/) } : { goodBytes: expect.any(Number) });
+      for (const chunkBytes of [1, 7, 19, 20, 21, 333, 4096]) expect(outcome(path, chunkBytes), `${what}, chunks of ${chunkBytes} bytes`).toEqual(expected);
+    }
+  });
+
+  it('reads a journal larger than its chunk without holding the file: what recovery keeps is the records', () => {
+    const path = syncedJournal(freshDir(), 2000, 'close');
+    const found = recoverJournal(path, 4096);
+    expect(found.records).toHaveLength(2000 + 0);
+    expect(found.goodBytes).toBe(statSync(path).size);
+    // Each record is a copy of its own, not a view into a chunk (a view would keep every chunk alive).
+    expect(new Set(found.records.map((r) => r.buffer)).size).toBe(found.records.length);
   });
 });
