@@ -14,6 +14,14 @@ export const simSlowLinkMsMax = 100;
 export const simJournalSlabBytes = 64 * 1024;
 /** The chance that a crash tears the first unsynced journal record (written in part) instead of losing it whole. */
 export const simJournalTornChance = 0.5;
+/** The chance that a seed's journals offer syncThen (FileJournal's background group-commit sync); drawn on a stream of its own. */
+export const simBackgroundSyncChance = 0.5;
+/** How long a background sync takes, in virtual milliseconds: most are drawn from the first range, a few (this chance) from the slow one. */
+export const simBackgroundSyncMs = [0.05, 2] as const;
+export const simBackgroundSlowSyncMs = [5, 40] as const;
+export const simBackgroundSlowSyncChance = 0.02;
+/** A crash armed for a journal write that finds a rewrite (compaction) leaves the old journal this often, else the new one. */
+export const simRewriteCrashKeepsOldChance = 0.5;
 /** A crash mid-write waits this long (virtual milliseconds) for the node's next journal sync, then crashes it anyway. */
 export const simCrashMidWriteWithinMs = 50;
 

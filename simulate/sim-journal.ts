@@ -6,8 +6,15 @@
  * FileJournal does — the same FrameReader over the framed bytes (`[u32 length][u32 crc32][payload]`):
  * whole checksummed frames are records, a torn frame at the end is cut off.
  *
- * The replicator syncs at the end of every Ready, so unsynced records exist only inside a receive: the
- * simulator makes them matter by crashing a node inside a sync (`crashArmed`, SimulatedCrash).
+ * With `sync` alone, the replicator syncs at the end of every Ready, so unsynced records exist only inside
+ * a receive: the simulator makes them matter by crashing a node inside a sync (`crashArmed`, SimulatedCrash).
+ *
+ * Background sync (syncThen, offered when the host gives `deliver`): FileJournal's contract on virtual time.
+ * A sync takes a delay drawn from the run's rng; a request made while one runs waits for the next, which
+ * covers every record appended by then (group commit); `synced` advances only when a sync completes, so a
+ * crash before then may lose or tear what it covers; a rewrite carries the waiting requests over to the
+ * next request after it. An armed crash that meets a request strikes at a random moment before the sync
+ * under way completes; one that meets a rewrite leaves the old records or the new ones, whole (atomic).
  *
  * Records are copied on append, as a file keeps what was written whatever the caller does with its
  * buffer afterwards. The copies go into slabs (one allocation per slab, not one ArrayBuffer per record,
@@ -18,9 +25,10 @@
  * a tenth of what a 5-node run promoted (sampled), for records hardly ever read.
  */
 import type { Journal } from '../src/runtime/journal.js';
+import type { Message } from '../src/runtime/actor.js';
 import type { Rng } from './rng.js';
 
-import { simJournalSlabBytes, simJournalTornChance } from './limits.js';
+import { simBackgroundSlowSyncChance, simBackgroundSlowSyncMs, simBackgroundSyncMs, simJournalSlabBytes, simJournalTornChance, simRewriteCrashKeepsOldChance } from './limits.js';
 import { frame } from '../src/store/codec.js';
 import { FrameReader } from '../src/store/frames.js';
 
@@ -28,6 +36,29 @@ export { simJournalSlabBytes };
 
 /** Thrown by `sync` when the node is to crash mid-write; the simulator crashes the node (not an actor failure). */
 export const simulatedCrash: Error = Object.freeze(Object.assign(Object.create(Error.prototype) as Error, { name: 'SimulatedCrash', message: 'the node crashed during a journal sync' }));
+
+/** What a SimJournal needs of the simulator beyond its records (absent in unit tests of the records alone). */
+export interface SimJournalHost {
+  /** The run's rng: how long each background sync takes, where an armed crash strikes. */
+  readonly rng: Rng;
+  /** Virtual milliseconds now. */
+  nowMs(): number;
+  /** Runs `call` `delayMs` virtual milliseconds from now (a background sync completing). */
+  after(delayMs: number, call: () => void): void;
+  /** The node crashes `delayMs` from now, if it is still up and armed (a crash inside a background sync). */
+  crashIn(delayMs: number): void;
+  /** Present when the journal offers syncThen: hands a message to the journal's actor, as a host's `deliver` does. */
+  readonly deliver?: ((message: Message) => void) | undefined;
+}
+
+/** A background sync under way: the appends and records it covers, and when it completes. */
+interface BackgroundSync {
+  readonly upTo: number;
+  readonly records: number;
+  readonly doneAtMs: number;
+  /** The journal was rewritten meanwhile: it completes having made nothing durable that counts. */
+  stale: boolean;
+}
 
 export class SimJournal implements Journal {
   /** Record i is slabOf[i].subarray(offsetOf[i], offsetOf[i] + lengthOf[i]). */
@@ -42,12 +73,31 @@ export class SimJournal implements Journal {
   recovered: readonly Uint8Array[] = [];
   /** Crashes that tore a record, and torn frames the recovery cut off (for tests and reports). */
   readonly torn = { made: 0, cut: 0 };
+  /** Armed crashes that struck inside a background sync, and inside a rewrite (for tests and reports). */
+  readonly crashes = { inBackgroundSync: 0, inRewrite: 0 };
+  /** Records appended since the journal was made (syncThen's sequence numbers; a crash does not rewind it). */
+  private appended = 0;
+  /** syncThen requests: the appends each waits for, in order. */
+  private waiting: { readonly upTo: number; readonly message: Message }[] = [];
+  /** Requests from before a rewrite, released with the next request after it. */
+  private carried: Message[] = [];
+  private syncing: BackgroundSync | undefined;
+  /** An armed crash is on its way (crashIn): counted once. */
+  private crashComing = false;
 
-  /** `crashArmed()` true makes the next sync throw `simulatedCrash` before anything it covers is durable. */
-  constructor(private readonly crashArmed: () => boolean = () => false) {}
+  /**
+   * `crashArmed()` true makes the next sync throw `simulatedCrash` before anything it covers is durable,
+   * the next rewrite throw it before or after its records replace the old ones, and the next syncThen
+   * request crash the node (through `host`) before the sync it waits on completes.
+   */
+  constructor(
+    private readonly crashArmed: () => boolean = () => false,
+    private readonly host?: SimJournalHost,
+  ) {}
 
   append(record: Uint8Array): void {
     this.copy(record);
+    this.appended++;
   }
 
   sync(): void {
@@ -55,10 +105,53 @@ export class SimJournal implements Journal {
     this.synced = this.slabOf.length;
   }
 
+  get syncThen(): ((message: Message) => void) | undefined {
+    return this.host?.deliver === undefined ? undefined : this.requestSync;
+  }
+
+  private readonly requestSync = (message: Message): void => {
+    for (const carried of this.carried) this.waiting.push({ upTo: this.appended, message: carried });
+    this.carried = [];
+    this.waiting.push({ upTo: this.appended, message });
+    const sync = this.syncing ?? this.startSync();
+    if (!this.crashArmed() || this.crashComing) return;
+    // Power fails while the disk is at it: before the sync under way (and so the one this waits on) completes.
+    this.crashComing = true;
+    this.crashes.inBackgroundSync++;
+    this.host!.crashIn(this.host!.rng.next() * (sync.doneAtMs - this.host!.nowMs()));
+  };
+
+  private startSync(): BackgroundSync {
+    const host = this.host!;
+    const durationMs = backgroundSyncMs(host.rng);
+    const sync: BackgroundSync = { upTo: this.appended, records: this.slabOf.length, doneAtMs: host.nowMs() + durationMs, stale: false };
+    this.syncing = sync;
+    host.after(durationMs, () => this.syncDone(sync));
+    return sync;
+  }
+
+  private syncDone(sync: BackgroundSync): void {
+    if (this.syncing !== sync) return; // the node crashed meanwhile: this sync never completed
+    this.syncing = undefined;
+    if (!sync.stale) {
+      this.synced = Math.max(this.synced, sync.records);
+      while (this.waiting.length > 0 && this.waiting[0]!.upTo <= sync.upTo) this.host!.deliver!(this.waiting.shift()!.message);
+    }
+    if (this.waiting.length > 0) this.startSync();
+  }
+
   rewrite(records: readonly Uint8Array[]): void {
+    const crashing = this.crashArmed();
+    if (crashing) this.crashes.inRewrite++;
+    // A crash before the rename: the old journal, as any crash leaves it.
+    if (crashing && this.host?.rng.chance(simRewriteCrashKeepsOldChance) === true) throw simulatedCrash;
     this.truncate(0);
     for (const record of records) this.copy(record);
     this.synced = this.slabOf.length;
+    if (this.syncing !== undefined) this.syncing.stale = true;
+    for (const waiting of this.waiting) this.carried.push(waiting.message);
+    this.waiting = [];
+    if (crashing) throw simulatedCrash; // after the rename: the new records, whole
   }
 
   /** The node crashed: unsynced records may be lost, and the first one lost may be torn instead. */
@@ -71,6 +164,11 @@ export class SimJournal implements Journal {
     if (this.tail !== undefined) this.torn.made++;
     this.truncate(kept);
     this.synced = kept;
+    // The process is gone: its requests with it, and a sync under way never completes.
+    this.syncing = undefined;
+    this.waiting = [];
+    this.carried = [];
+    this.crashComing = false;
   }
 
   /** The node restarts: what survived is what the actor recovers (a torn tail read, and cut off, as FileJournal does). */
@@ -114,6 +212,12 @@ export class SimJournal implements Journal {
     this.lengthOf.push(record.length);
     this.slabUsed += record.length;
   }
+}
+
+/** A background sync's duration: mostly short, now and then slow (a busy disk). */
+function backgroundSyncMs(rng: Rng): number {
+  const [min, max] = rng.chance(simBackgroundSlowSyncChance) ? simBackgroundSlowSyncMs : simBackgroundSyncMs;
+  return rng.between(min, max);
 }
 
 /**

@@ -24,7 +24,8 @@ import { KeyedHeap } from './event-queue.js';
 import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
-import { SimJournal, simulatedCrash } from './sim-journal.js';
+import { simulatedCrash } from './sim-journal.js';
+import { armCrash, drawBackgroundSync, journalCounts, newSimJournal } from './sim-journals.js';
 import { Kind, PendingTimers, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
@@ -41,6 +42,8 @@ export interface SimOptions {
   readonly eventsMax?: number;
   /** Receives every log record as it is made (the last `simLogRecordsMax` are also kept). */
   readonly log?: (record: LogRecord) => void;
+  /** Journals offer syncThen, a background sync (default: drawn from the seed, on about half the seeds). */
+  readonly backgroundSync?: boolean;
 }
 
 export interface SimEvents {
@@ -67,6 +70,8 @@ export class Simulation {
   readonly rng: Rng;
   /** The network between nodes: partitions, cuts, clogs, loss, duplication, reordering, delay. */
   readonly network: SimNetwork;
+  /** Whether this run's journals sync in the background (syncThen) as well as with `sync`. */
+  readonly backgroundSync: boolean;
   private clockMs = 0;
   private seq = 0;
   private readonly queue = new KeyedHeap<SimEvent>();
@@ -91,6 +96,7 @@ export class Simulation {
     this.network = new SimNetwork(this.rng);
     this.network.setFaults({ delayMs: checkRange('networkDelayMs', options.networkDelayMs ?? [0.1, 2]) });
     this.eventsMax = options.eventsMax ?? simEventsMaxDefault;
+    this.backgroundSync = options.backgroundSync ?? drawBackgroundSync(options.seed);
   }
 
   /** Virtual milliseconds since the start of the run. */
@@ -107,11 +113,9 @@ export class Simulation {
     return { ...this.counters };
   }
 
-  /** Journal records torn by crashes mid-write, and torn frames cut off on reopening, over every node. */
-  journalTears(): { made: number; cut: number } {
-    const tears = { made: 0, cut: 0 };
-    for (const node of this.nodes.values()) for (const journal of node.journals.values()) (tears.made += journal.torn.made), (tears.cut += journal.torn.cut);
-    return tears;
+  /** Journal records torn by crashes mid-write, torn frames cut off on reopening, and armed crashes inside a background sync or a rewrite, over every node. */
+  journalTears(): ReturnType<typeof journalCounts> {
+    return journalCounts(this.nodes.values());
   }
 
   /** The most recent log records (at most simLogRecordsMax). */
@@ -154,17 +158,11 @@ export class Simulation {
   }
 
   /**
-   * Kills the node inside its next journal sync, as a power cut mid-write would: the records that sync
-   * covered may be lost or the first of them torn. If no sync comes within `withinMs`, it crashes then.
+   * Kills the node inside its next journal sync (or background sync, or rewrite: sim-journal.ts), as a power
+   * cut mid-write would: what it covered may be lost or torn. If no sync comes within `withinMs`, it crashes then.
    */
   crashAtNextSync(name: string, withinMs: number): void {
-    const node = this.nodeNamed('crashAtNextSync', name);
-    if (!node.up) return;
-    node.crashAtSync = true;
-    const incarnation = node.incarnation;
-    this.at(withinMs, () => {
-      if (node.incarnation === incarnation && node.crashAtSync) this.crash(name);
-    });
+    armCrash(this, this.nodeNamed('crashAtNextSync', name), withinMs);
   }
 
   /** Kills a node: its actors vanish mid-flight, its timers and the messages in flight to it are lost. */
@@ -351,10 +349,11 @@ export class Simulation {
     const now = () => simEpochMs + this.clockMs * node.clockRate + node.clockOffsetMs;
     const journals = node.journals;
     const name = cell.address.actor;
+    const newJournal = () => newSimJournal(this, node, this.backgroundSync ? (message) => this.fromJournal(node, node.cells.get(name), message) : undefined);
     return {
       get journal() {
         let journal = journals.get(name);
-        if (journal === undefined) journals.set(name, (journal = new SimJournal(() => node.crashAtSync)));
+        if (journal === undefined) journals.set(name, (journal = newJournal()));
         return journal;
       },
       self: cell.address,
@@ -370,6 +369,11 @@ export class Simulation {
       random: () => this.rng.next(),
       log: makeLogger(cell.address, now, (record) => this.keepLog(record)),
     };
+  }
+
+  /** A background sync's message reaches its actor (this run of it) as a timer's does: from itself, no mailbox place; timer id 0 is none. */
+  private fromJournal(node: SimNode, cell: SimCell | undefined, message: Message): void {
+    if (node.up && cell !== undefined) this.queue.push(this.clockMs, this.seq++, new SimEvent(Kind.Timer, cell, node.incarnation, 0, undefined, message, undefined));
   }
 
   private setTimer(cell: SimCell, delayMs: number, message: Message): TimerId {
@@ -441,8 +445,6 @@ export class Simulation {
 
 function checkRange(name: string, range: readonly [number, number]): readonly [number, number] {
   const [min, max] = range;
-  if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) {
-    throw invalidArgument('Simulation', `${name} must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
-  }
+  if (!(Number.isFinite(min) && Number.isFinite(max) && min >= 0 && max >= min)) throw invalidArgument('Simulation', `${name} must be [min, max] with 0 <= min <= max, got [${min}, ${max}]`);
   return range;
 }

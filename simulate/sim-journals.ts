@@ -1,0 +1,64 @@
+/**
+ * The simulator's side of its actors' journals: one SimJournal per actor, made on first use and kept
+ * across its node's crashes; whether a run's journals offer syncThen (a background sync, as FileJournal
+ * does on the thread and inline hosts) or only `sync`; and the counts over every journal of a run.
+ *
+ * Invariants: the choice is a pure function of the seed, on a stream of its own (so it changes no other
+ * draw of the run); a background sync completes through the simulator's event queue, and its message
+ * reaches the actor as a timer's does (held while the node is paused, dropped if it crashed meanwhile);
+ * an armed crash that lands inside a background sync strikes only the incarnation that was armed.
+ */
+import type { Message } from '../src/runtime/actor.js';
+import { simBackgroundSyncChance } from './limits.js';
+import { Rng } from './rng.js';
+import { SimJournal } from './sim-journal.js';
+import type { SimNode } from './sim-state.js';
+import type { Simulation } from './simulation.js';
+
+/** Whether the seed's journals offer syncThen (about half the seeds: simBackgroundSyncChance). */
+export function drawBackgroundSync(seed: number): boolean {
+  return new Rng(seed ^ 0x5f5c7e4).chance(simBackgroundSyncChance);
+}
+
+/**
+ * A journal for `actor` of `node`. `deliver` (a background-sync run) hands a completed sync's message to
+ * the actor; absent, the journal offers only `sync`.
+ */
+export function newSimJournal(sim: Simulation, node: SimNode, deliver: ((message: Message) => void) | undefined): SimJournal {
+  return new SimJournal(() => node.crashAtSync, {
+    rng: sim.rng,
+    nowMs: () => sim.nowMs,
+    after: (delayMs, call) => sim.at(delayMs, call),
+    crashIn: (delayMs) => {
+      const armed = node.incarnation;
+      sim.at(delayMs, () => {
+        if (node.incarnation === armed && node.crashAtSync) sim.crash(node.name);
+      });
+    },
+    deliver,
+  });
+}
+
+/** Arms `node` to crash inside its next journal write (sync, syncThen or rewrite), or `withinMs` from now if none comes. */
+export function armCrash(sim: Simulation, node: SimNode, withinMs: number): void {
+  if (!node.up) return;
+  node.crashAtSync = true;
+  const incarnation = node.incarnation;
+  sim.at(withinMs, () => {
+    if (node.incarnation === incarnation && node.crashAtSync) sim.crash(node.name);
+  });
+}
+
+/** Journal records torn by crashes mid-write, torn frames cut off on reopening, and where armed crashes struck, over every node. */
+export function journalCounts(nodes: Iterable<SimNode>): { made: number; cut: number; inBackgroundSync: number; inRewrite: number } {
+  const counts = { made: 0, cut: 0, inBackgroundSync: 0, inRewrite: 0 };
+  for (const node of nodes) {
+    for (const journal of node.journals.values()) {
+      counts.made += journal.torn.made;
+      counts.cut += journal.torn.cut;
+      counts.inBackgroundSync += journal.crashes.inBackgroundSync;
+      counts.inRewrite += journal.crashes.inRewrite;
+    }
+  }
+  return counts;
+}
