@@ -20,6 +20,8 @@ export const simBackgroundSyncChance = 0.5;
 export const simBackgroundSyncMs = [0.05, 2] as const;
 export const simBackgroundSlowSyncMs = [5, 40] as const;
 export const simBackgroundSlowSyncChance = 0.02;
+/** The chance that a crash mid-write waits for the node's next journal rewrite (compaction) instead of its next sync. */
+export const simArmedCrashAtRewriteChance = 0.25;
 /** A crash armed for a journal write that finds a rewrite (compaction) leaves the old journal this often, else the new one. */
 export const simRewriteCrashKeepsOldChance = 0.5;
 /** A crash mid-write waits this long (virtual milliseconds) for the node's next journal sync, then crashes it anyway. */

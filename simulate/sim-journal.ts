@@ -86,12 +86,12 @@ export class SimJournal implements Journal {
   private crashComing = false;
 
   /**
-   * `crashArmed()` true makes the next sync throw `simulatedCrash` before anything it covers is durable,
-   * the next rewrite throw it before or after its records replace the old ones, and the next syncThen
-   * request crash the node (through `host`) before the sync it waits on completes.
+   * `crashArmed(write)` true makes this sync throw `simulatedCrash` before anything it covers is durable,
+   * this rewrite throw it before or after its records replace the old ones, and this syncThen request
+   * crash the node (through `host`) before the sync it waits on completes.
    */
   constructor(
-    private readonly crashArmed: () => boolean = () => false,
+    private readonly crashArmed: (write: 'sync' | 'rewrite') => boolean = () => false,
     private readonly host?: SimJournalHost,
   ) {}
 
@@ -101,7 +101,7 @@ export class SimJournal implements Journal {
   }
 
   sync(): void {
-    if (this.crashArmed()) throw simulatedCrash;
+    if (this.crashArmed('sync')) throw simulatedCrash;
     this.synced = this.slabOf.length;
   }
 
@@ -114,7 +114,7 @@ export class SimJournal implements Journal {
     this.carried = [];
     this.waiting.push({ upTo: this.appended, message });
     const sync = this.syncing ?? this.startSync();
-    if (!this.crashArmed() || this.crashComing) return;
+    if (!this.crashArmed('sync') || this.crashComing) return;
     // Power fails while the disk is at it: before the sync under way (and so the one this waits on) completes.
     this.crashComing = true;
     this.crashes.inBackgroundSync++;
@@ -141,7 +141,7 @@ export class SimJournal implements Journal {
   }
 
   rewrite(records: readonly Uint8Array[]): void {
-    const crashing = this.crashArmed();
+    const crashing = this.crashArmed('rewrite');
     if (crashing) this.crashes.inRewrite++;
     // A crash before the rename: the old journal, as any crash leaves it.
     if (crashing && this.host?.rng.chance(simRewriteCrashKeepsOldChance) === true) throw simulatedCrash;

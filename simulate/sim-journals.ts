@@ -9,7 +9,7 @@
  * an armed crash that lands inside a background sync strikes only the incarnation that was armed.
  */
 import type { Message } from '../src/runtime/actor.js';
-import { simBackgroundSyncChance } from './limits.js';
+import { simArmedCrashAtRewriteChance, simBackgroundSyncChance } from './limits.js';
 import { Rng } from './rng.js';
 import { SimJournal } from './sim-journal.js';
 import type { SimNode } from './sim-state.js';
@@ -25,7 +25,7 @@ export function drawBackgroundSync(seed: number): boolean {
  * the actor; absent, the journal offers only `sync`.
  */
 export function newSimJournal(sim: Simulation, node: SimNode, deliver: ((message: Message) => void) | undefined): SimJournal {
-  return new SimJournal(() => node.crashAtSync, {
+  return new SimJournal((write) => node.crashAtSync && (write === 'rewrite' || !rewriteOnly.has(node)), {
     rng: sim.rng,
     nowMs: () => sim.nowMs,
     after: (delayMs, call) => sim.at(delayMs, call),
@@ -39,10 +39,19 @@ export function newSimJournal(sim: Simulation, node: SimNode, deliver: ((message
   });
 }
 
-/** Arms `node` to crash inside its next journal write (sync, syncThen or rewrite), or `withinMs` from now if none comes. */
+/** Nodes whose armed crash waits for a rewrite (compaction), not the next sync. */
+const rewriteOnly = new WeakSet<SimNode>();
+
+/**
+ * Arms `node` to crash inside its next journal write (sync, syncThen or rewrite), or `withinMs` from now
+ * if none comes. Some arms (simArmedCrashAtRewriteChance) wait for a rewrite alone: syncs come every few
+ * milliseconds and rewrites every few hundred, so without them compaction would hardly ever be crashed.
+ */
 export function armCrash(sim: Simulation, node: SimNode, withinMs: number): void {
   if (!node.up) return;
   node.crashAtSync = true;
+  if (sim.rng.chance(simArmedCrashAtRewriteChance)) rewriteOnly.add(node);
+  else rewriteOnly.delete(node);
   const incarnation = node.incarnation;
   sim.at(withinMs, () => {
     if (node.incarnation === incarnation && node.crashAtSync) sim.crash(node.name);
