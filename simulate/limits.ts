@@ -22,6 +22,13 @@ export const simBackgroundSlowSyncMs = [5, 40] as const;
 export const simBackgroundSlowSyncChance = 0.02;
 /** The chance that a crash mid-write waits for the node's next journal rewrite (compaction) instead of its next sync. */
 export const simArmedCrashAtRewriteChance = 0.25;
+/**
+ * On background-sync seeds, the chance that a crash mid-write is a power loss: a quorum of nodes (or all)
+ * down within the spread, each back after an outage drawn from the range (virtual milliseconds).
+ */
+export const simPowerLossChance = 0.5;
+export const simPowerLossSpreadMs = 2;
+export const simPowerLossOutageMs = [20, 500] as const;
 /** A crash armed for a journal write that finds a rewrite (compaction) leaves the old journal this often, else the new one. */
 export const simRewriteCrashKeepsOldChance = 0.5;
 /** A crash mid-write waits this long (virtual milliseconds) for the node's next journal sync, then crashes it anyway. */

@@ -9,7 +9,7 @@
  * an armed crash that lands inside a background sync strikes only the incarnation that was armed.
  */
 import type { Message } from '../src/runtime/actor.js';
-import { simArmedCrashAtRewriteChance, simBackgroundSyncChance } from './limits.js';
+import { simArmedCrashAtRewriteChance, simBackgroundSyncChance, simPowerLossChance, simPowerLossOutageMs, simPowerLossSpreadMs } from './limits.js';
 import { Rng } from './rng.js';
 import { SimJournal } from './sim-journal.js';
 import type { SimNode } from './sim-state.js';
@@ -47,7 +47,7 @@ const rewriteOnly = new WeakSet<SimNode>();
  * if none comes. Some arms (simArmedCrashAtRewriteChance) wait for a rewrite alone: syncs come every few
  * milliseconds and rewrites every few hundred, so without them compaction would hardly ever be crashed.
  */
-export function armCrash(sim: Simulation, node: SimNode, withinMs: number): void {
+export function armCrash(sim: Simulation, node: SimNode, withinMs: number, nodes: Iterable<SimNode>): void {
   if (!node.up) return;
   node.crashAtSync = true;
   if (sim.rng.chance(simArmedCrashAtRewriteChance)) rewriteOnly.add(node);
@@ -56,6 +56,40 @@ export function armCrash(sim: Simulation, node: SimNode, withinMs: number): void
   sim.at(withinMs, () => {
     if (node.incarnation === incarnation && node.crashAtSync) sim.crash(node.name);
   });
+  if (sim.backgroundSync && sim.rng.chance(simPowerLossChance)) powerLoss(sim, node, [...nodes]);
+}
+
+/** Nodes a power loss took down, at the incarnation it left them: each comes back after its outage unless crashed again meanwhile. */
+const poweredOff = new WeakMap<SimNode, number>();
+
+/**
+ * A power loss (background-sync seeds): with the armed node, enough others to make a quorum of the nodes
+ * (or all of them, half the time) go down within simPowerLossSpreadMs, losing what their background
+ * syncs had not made durable, and come back after an outage of their own. One node crashing at a time
+ * never shows an acknowledgement sent before its sync completed (the others keep the data); a quorum
+ * crashing together does. Node counts, not qranks: a near-quorum is as telling.
+ */
+function powerLoss(sim: Simulation, armed: SimNode, nodes: readonly SimNode[]): void {
+  const others = nodes.filter((n) => n !== armed && n.up);
+  const count = sim.rng.chance(0.5) ? others.length : Math.floor(nodes.length / 2);
+  for (let i = 0; i < count && others.length > 0; i++) {
+    const node = others.splice(sim.rng.int(others.length), 1)[0]!;
+    const incarnation = node.incarnation;
+    const downMs = sim.rng.between(0, simPowerLossSpreadMs);
+    sim.at(downMs, () => {
+      if (node.incarnation !== incarnation || !node.up) return;
+      sim.crash(node.name);
+      poweredOff.set(node, node.incarnation);
+    });
+    sim.at(downMs + sim.rng.between(simPowerLossOutageMs[0], simPowerLossOutageMs[1]), () => {
+      if (poweredOff.get(node) === node.incarnation && !node.up) sim.restart(node.name);
+    });
+  }
+}
+
+/** A crash is asked for `node` (Simulation.crash): whoever asks owns its restart, not a power loss before. */
+export function crashAsked(node: SimNode): void {
+  poweredOff.delete(node);
 }
 
 /** Journal records torn by crashes mid-write, torn frames cut off on reopening, and where armed crashes struck, over every node. */

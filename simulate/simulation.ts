@@ -25,7 +25,7 @@ import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
 import { simulatedCrash } from './sim-journal.js';
-import { armCrash, drawBackgroundSync, journalCounts, newSimJournal } from './sim-journals.js';
+import { armCrash, crashAsked, drawBackgroundSync, journalCounts, newSimJournal } from './sim-journals.js';
 import { Kind, PendingTimers, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
@@ -157,17 +157,15 @@ export class Simulation {
     this.queue.push(this.clockMs + delayMs, this.seq++, new SimEvent(Kind.Call, undefined, 0, -1, undefined, undefined, call));
   }
 
-  /**
-   * Kills the node inside its next journal sync (or background sync, or rewrite: sim-journal.ts), as a power
-   * cut mid-write would: what it covered may be lost or torn. If no sync comes within `withinMs`, it crashes then.
-   */
+  /** Kills the node inside its next journal write, as a power cut mid-write would (sometimes with others), or within `withinMs` (armCrash). */
   crashAtNextSync(name: string, withinMs: number): void {
-    armCrash(this, this.nodeNamed('crashAtNextSync', name), withinMs);
+    armCrash(this, this.nodeNamed('crashAtNextSync', name), withinMs, this.nodes.values());
   }
 
   /** Kills a node: its actors vanish mid-flight, its timers and the messages in flight to it are lost. */
   crash(name: string): void {
     const node = this.nodeNamed('crash', name);
+    crashAsked(node);
     if (!node.up) return;
     node.up = false;
     node.crashAtSync = false;

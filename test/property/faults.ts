@@ -5,7 +5,7 @@
  * the one command that replays it.
  *
  * The budget: at least 200 seeds across 3- and 5-node clusters (here 100 register + 50 bank + 50
- * list-append), each 3 s of faults then the liveness and drain phases. More: `npm run sim:soak`, or
+ * list-append, and 12 power losses), each 3 s of faults then the liveness and drain phases. More: `npm run sim:soak`, or
  * `npx chorus sim --seeds K`.
  */
 import fc from 'fast-check';
@@ -21,6 +21,8 @@ export const seedBudget = {
   register: { generated: 30, swarm3: 35, swarm5: 35 },
   bank: { generated: 14, swarm3: 18, swarm5: 18 },
   listAppend: { generated: 14, swarm3: 18, swarm5: 18 },
+  /** Power losses (a quorum crashing at once mid-sync) on background-sync seeds: cluster-power-loss.test.ts. */
+  powerLoss: { generated: 12 },
 } as const;
 
 /** A generous per-test bound for a batch of seeds on a loaded two-core machine (vitest's default is 60 s). */

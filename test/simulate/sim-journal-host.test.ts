@@ -8,7 +8,7 @@ import type { Address, Message } from '../../src/runtime/actor.js';
 import { APP, defineActor } from '../../src/runtime/actor.js';
 import { Simulation } from '../../simulate/simulation.js';
 import { drawBackgroundSync } from '../../simulate/sim-journals.js';
-import { simBackgroundSlowSyncMs } from '../../simulate/limits.js';
+import { simBackgroundSlowSyncMs, simPowerLossOutageMs, simPowerLossSpreadMs } from '../../simulate/limits.js';
 
 type WriterMessage = { type: 'write'; n: number } | { type: 'written'; n: number };
 interface Durable {
@@ -105,5 +105,39 @@ describe('Simulation journals', () => {
       if (!recovered.includes(2)) lostSome = true;
     }
     expect(lostSome).toBe(true);
+  });
+
+  it('sometimes make a crash mid-write a power loss: a quorum down at once, each back on its own unless crashed again', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const sizes: number[] = [];
+    let leftToOwner = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const sim = new Simulation({ seed, backgroundSync: true });
+      for (const node of names) sim.addNode({ node, actors: [{ name: 'w', kind: writer }] });
+      const down: string[] = [];
+      sim.on('crashed', (node) => down.push(node));
+      const writes = (n: number) => {
+        for (const node of names) if (sim.isUp(node)) sim.send({ node, actor: 'w' }, { type: 'write', n });
+        if (n < 400) sim.at(0.5, () => writes(n + 1));
+      };
+      writes(1);
+      sim.runFor(10);
+      sim.crashAtNextSync('a', 50);
+      expect(sim.runUntil(() => !sim.isUp('a'), 50)).toBe(true); // inside its next background sync
+      sim.runFor(simPowerLossSpreadMs);
+      sizes.push(down.length);
+      if (down.length > 1) expect(down.length).toBeGreaterThanOrEqual(3); // the armed node and enough others for a quorum
+      const other = down.find((node) => node !== 'a');
+      if (other !== undefined && seed % 2 === 0) {
+        sim.crash(other); // crashed again while down: its restart is the caller's now
+        leftToOwner++;
+      }
+      sim.runFor(simPowerLossOutageMs[1] + 1);
+      for (const node of down.filter((n) => n !== 'a')) expect(sim.isUp(node)).toBe(node !== other || seed % 2 !== 0);
+      expect(sim.isUp('a')).toBe(false); // the armed node's restart is its fault's
+    }
+    expect(sizes.filter((n) => n === 1).length).toBeGreaterThan(5); // a crash mid-write alone
+    expect(sizes.filter((n) => n >= 3).length).toBeGreaterThan(5); // a power loss
+    expect(leftToOwner).toBeGreaterThan(0);
   });
 });
