@@ -63,7 +63,7 @@ export function armCrash(sim: Simulation, node: SimNode, withinMs: number, nodes
 const poweredOff = new WeakMap<SimNode, number>();
 
 /**
- * A power loss (background-sync seeds): with the armed node, enough others to make a quorum of the nodes
+ * A power loss (background-sync seeds, simPowerLossChance): with the armed node, enough others to make a quorum of the nodes
  * (or all of them, half the time) go down within simPowerLossSpreadMs, losing what their background
  * syncs had not made durable, and come back after an outage of their own. One node crashing at a time
  * never shows an acknowledgement sent before its sync completed (the others keep the data); a quorum
