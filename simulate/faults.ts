@@ -5,14 +5,18 @@
  *
  * Invariants: a schedule is a pure function of (seed, nodes, safetyMs, kinds); narrowing the kinds
  * never changes how many faults a seed draws or when, only which; every fault a schedule plays is
- * also told to the run's timeline, when there is one.
+ * also told to the run's timeline, when there is one; a fault drawn on two nodes or more changes
+ * something (a partition cuts a link, a one-way fault has two ends), and a power loss crashes its last
+ * node before the safety phase ends.
  */
-import { simClockDriftMax, simClockSkewMsMax, simSwarmFaultsMax } from '../src/limits.js';
+import { simClockDriftMax, simClockSkewMsMax } from '../src/limits.js';
 import { invalidArgument } from '../src/runtime/errors.js';
 import { Rng } from './rng.js';
 import { calmNetwork } from './network.js';
 
-import { simCrashMidWriteWithinMs, simDetachMsMax, simPathCapacityMin, simSlowLinkMsMax, simStallMsMax } from './limits.js';
+import {
+  simCrashMidWriteWithinMs, simDetachMsMax, simPathCapacityMin, simPowerLossStaggerMsMax, simSlowLinkMsMax, simStallMsMax, simSwarmFaultsMin, simSwarmFaultsPerRunMax, simSwarmFaultsPerSecondMax,
+} from './limits.js';
 
 export { simPathCapacityMin, simSlowLinkMsMax };
 import type { Simulation } from './simulation.js';
@@ -40,6 +44,11 @@ export type Fault =
    * simCrashMidWriteWithinMs), so that records it was writing may be lost or torn.
    */
   | { readonly kind: 'crash'; readonly node: number; readonly forMs: number; readonly midWrite?: boolean }
+  /**
+   * The nodes in `mask` lose power together (a rack): one after another in node order, `staggerMs` apart
+   * (0: at once), each crashed as `crash` does (mid-write with `midWrite`) and restarted `forMs` after it.
+   */
+  | { readonly kind: 'powerLoss'; readonly mask: number; readonly staggerMs: number; readonly forMs: number; readonly midWrite?: boolean }
   /** Sets a node's clock: `offsetMs` ahead (or behind), running at `rate` (its timers fire at that rate too). */
   | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number }
   /**
@@ -55,7 +64,7 @@ export interface TimedFault {
 }
 
 /** The names `chorus sim --faults` takes; each seed draws its faults from the kinds it is given. */
-export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'latency', 'clog', 'stall', 'pause', 'crash', 'skew', 'drift', 'detach'] as const;
+export const faultKinds = ['partition', 'one-way', 'loss', 'duplicate', 'reorder', 'latency', 'clog', 'stall', 'pause', 'crash', 'power-loss', 'skew', 'drift', 'detach'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 /** Parses a comma-separated list of fault kinds; an unknown name is refused naming the valid ones. */
@@ -68,7 +77,7 @@ export function parseFaultKinds(api: string, text: string): FaultKind[] {
   return [...new Set(names as FaultKind[])];
 }
 
-type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'slowLink' | 'clog' | 'stall' | 'pause' | 'crash' | 'clock' | 'detach';
+type Family = 'partition' | 'cutOneWay' | 'heal' | 'rates' | 'slowLink' | 'clog' | 'stall' | 'pause' | 'crash' | 'powerLoss' | 'clock' | 'detach';
 
 function familiesOf(kinds: readonly FaultKind[]): Family[] {
   const has = (k: FaultKind) => kinds.includes(k);
@@ -82,9 +91,19 @@ function familiesOf(kinds: readonly FaultKind[]): Family[] {
   if (has('stall')) families.push('stall');
   if (has('pause')) families.push('pause');
   if (has('crash')) families.push('crash');
+  if (has('power-loss')) families.push('powerLoss');
   if (has('skew') || has('drift')) families.push('clock');
   if (has('detach')) families.push('detach');
   return families;
+}
+
+/**
+ * The most faults a seed's schedule holds for a safety phase of `safetyMs`: simSwarmFaultsPerSecondMax per
+ * second (at least simSwarmFaultsMin, at most simSwarmFaultsPerRunMax), so that a long run is as dense in
+ * faults as a short one; the harshest seeds draw this many.
+ */
+export function swarmFaultsMax(safetyMs: number): number {
+  return Math.min(simSwarmFaultsPerRunMax, Math.max(simSwarmFaultsMin, Math.floor((safetyMs / 1000) * simSwarmFaultsPerSecondMax)));
 }
 
 /** Draws a fault schedule from the seed: how many faults, which kinds (among `kinds`), how harsh. */
@@ -94,24 +113,31 @@ export function swarmFaults(seed: number, nodes: number, safetyMs: number, kinds
   const rng = new Rng(seed ^ 0xfa17);
   const harshness = timing.next(); // some seeds quiet, some brutal
   const families = familiesOf(kinds);
-  const count = families.length === 0 ? 0 : Math.floor(harshness * simSwarmFaultsMax);
+  const count = families.length === 0 ? 0 : Math.floor(harshness * swarmFaultsMax(safetyMs));
   const has = (k: FaultKind) => kinds.includes(k);
   const faults = Array.from({ length: count }, (): TimedFault => {
     const atMs = Math.floor(timing.next() * safetyMs);
     const family = families[rng.int(families.length)]!;
     const node = () => rng.int(nodes);
+    // The other end of a path: another node (on a single node, itself: nothing to cut).
+    const other = (from: number) => (nodes < 2 ? from : (from + 1 + rng.int(nodes - 1)) % nodes);
+    const path = () => {
+      const from = node();
+      return { from, to: other(from) };
+    };
     const signed = () => 2 * rng.next() - 1;
     const fault: Fault =
       family === 'partition' ? partitionShape(rng, nodes)
-      : family === 'cutOneWay' ? { kind: 'cutOneWay', from: node(), to: node() }
+      : family === 'cutOneWay' ? { kind: 'cutOneWay', ...path() }
       : family === 'heal' ? { kind: 'heal' }
       : family === 'rates' ? rates(rng, harshness, has)
-      : family === 'slowLink' ? { kind: 'slowLink', from: node(), to: node(), ...slowRange(rng, harshness) }
-      : family === 'clog' ? { kind: 'clog', from: node(), to: node(), forMs: 10 + rng.int(500) }
+      : family === 'slowLink' ? { kind: 'slowLink', ...path(), ...slowRange(rng, harshness) }
+      : family === 'clog' ? { kind: 'clog', ...path(), forMs: 10 + rng.int(500) }
       : family === 'stall' ? { kind: 'stall', node: node(), forMs: 10 + rng.int(simStallMsMax) }
       : family === 'detach' ? { kind: 'detach', node: node(), forMs: Math.round(simDetachMsMax / 10) + rng.int(simDetachMsMax) }
       : family === 'pause' ? { kind: 'pause', node: node(), forMs: 50 + rng.int(600) }
       : family === 'crash' ? { kind: 'crash', node: node(), forMs: 50 + rng.int(800), ...(rng.chance(0.5) ? { midWrite: true } : {}) }
+      : family === 'powerLoss' ? powerLoss(rng, nodes, safetyMs - atMs)
       : { kind: 'clock', node: node(), offsetMs: has('skew') ? Math.round(signed() * harshness * simClockSkewMsMax) : 0, rate: has('drift') ? 1 + signed() * harshness * simClockDriftMax : 1 };
     return { atMs, fault };
   });
@@ -134,17 +160,45 @@ function slowRange(rng: Rng, harshness: number): { minMs: number; maxMs: number 
   return { minMs: Math.max(0.1, minMs), maxMs: Math.max(0.1, maxMs) };
 }
 
-/** A partition of a shape drawn from the seed: halves (half the time), a majorities ring, or a bridge. */
+/**
+ * A majority of the nodes or all of them lose power, at once or one after another; the last goes down
+ * within `leftMs` (what is left of the safety phase), so that the liveness phase finds them all crashed
+ * or back.
+ */
+function powerLoss(rng: Rng, nodes: number, leftMs: number): Fault {
+  const majority = Math.floor(nodes / 2) + 1;
+  const down = shuffled(rng, nodes).slice(0, majority + rng.int(nodes - majority + 1));
+  const mask = down.reduce((m, i) => m | (1 << i), 0);
+  const staggerMs = rng.chance(0.5) ? 0 : Math.min(rng.int(simPowerLossStaggerMsMax), Math.floor(leftMs / down.length));
+  return { kind: 'powerLoss', mask, staggerMs, forMs: 50 + rng.int(800), ...(rng.chance(0.5) ? { midWrite: true } : {}) };
+}
+
+/**
+ * A partition of a shape drawn from the seed: halves (half the time), a majorities ring, or a bridge;
+ * each cuts at least one link. Three nodes have no majorities ring that cuts anything (each node sees
+ * both others): they draw a bridge instead, which is the one shape there where every node sees a majority.
+ */
 function partitionShape(rng: Rng, nodes: number): Fault {
   const shape = rng.int(4);
-  if (shape <= 1) return { kind: 'partition', mask: rng.int(1 << nodes) };
-  if (shape === 3) return { kind: 'bridge', mask: rng.int(1 << nodes), bridge: rng.int(nodes) };
+  if (nodes < 2) return { kind: 'partition', mask: 0 };
+  if (shape <= 1 || nodes < 3) return { kind: 'partition', mask: 1 + rng.int((1 << nodes) - 2) }; // both sides non-empty
+  if (shape === 3 || nodes < 4) {
+    const bridge = rng.int(nodes);
+    const others = Array.from({ length: nodes - 1 }, (_, i) => (i < bridge ? i : i + 1));
+    const split = 1 + rng.int((1 << others.length) - 2); // both sides non-empty
+    return { kind: 'bridge', mask: others.reduce((m, n, b) => ((split & (1 << b)) !== 0 ? m | (1 << n) : m), 0), bridge };
+  }
+  return { kind: 'ring', order: shuffled(rng, nodes) };
+}
+
+/** The node numbers 0 to nodes - 1 in an order drawn from `rng`. */
+function shuffled(rng: Rng, nodes: number): number[] {
   const order = Array.from({ length: nodes }, (_, i) => i);
   for (let i = nodes - 1; i > 0; i--) {
     const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  return { kind: 'ring', order };
+  return order;
 }
 
 /** The node names a ring's order stands for: numbers wrap around, repeats are dropped, missing nodes join at the end. */
@@ -175,12 +229,25 @@ export interface NodeLifecycle {
   attach?(node: string): void;
 }
 
+/** Simulations whose safety phase is over (endFaults): a fault due later does not strike. */
+const faultsEnded = new WeakSet<Simulation>();
+
+/**
+ * Ends the faults of a simulation's schedule: none scheduled strikes from now on (a power loss's later
+ * crashes included), so that the liveness phase runs fault-free. What undoes a fault (a restart, a resume,
+ * an attach) still comes.
+ */
+export function endFaults(sim: Simulation): void {
+  faultsEnded.add(sim);
+}
+
 /** Schedules each fault at its virtual time; node numbers wrap around the node list. */
 export function scheduleFaults(sim: Simulation, names: readonly string[], faults: readonly TimedFault[], nodes?: NodeLifecycle, timeline?: RunTimeline): void {
   // Crashes may overlap: crashing a crashed node and restarting a running one do nothing.
   const lifecycle: NodeLifecycle = nodes ?? { crash: (n) => sim.crash(n), restart: (n) => void (sim.isUp(n) || sim.restart(n)) };
   for (const { atMs, fault } of faults) {
     sim.at(atMs, () => {
+      if (faultsEnded.has(sim)) return;
       timeline?.fault(sim.nowMs, fault, names);
       play(sim, names, fault, lifecycle, timeline);
     });
@@ -238,13 +305,17 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       });
       return;
     case 'crash':
-      if (f.midWrite !== true) lifecycle.crash(at(f.node));
-      else if (lifecycle.crashMidWrite !== undefined) lifecycle.crashMidWrite(at(f.node), simCrashMidWriteWithinMs);
-      else sim.crashAtNextSync(at(f.node), simCrashMidWriteWithinMs);
-      // Mid-write, the crash comes at the node's next sync, within simCrashMidWriteWithinMs: the restart after it.
-      sim.at(f.forMs + (f.midWrite === true ? simCrashMidWriteWithinMs : 0), () => {
-        lifecycle.restart(at(f.node));
-        timeline?.restarted(sim.nowMs, at(f.node));
+      crashFor(sim, at(f.node), f, lifecycle, timeline);
+      return;
+    case 'powerLoss':
+      // Each node's crash is told to the timeline as a crash of its own (its down time shows per node).
+      names.filter((_, i) => (f.mask & (1 << i)) !== 0).forEach((node, k) => {
+        sim.at(k * f.staggerMs, () => {
+          if (faultsEnded.has(sim)) return;
+          const crash: Fault = { kind: 'crash', node: names.indexOf(node), forMs: f.forMs, ...(f.midWrite === true ? { midWrite: true } : {}) };
+          timeline?.fault(sim.nowMs, crash, names);
+          crashFor(sim, node, crash, lifecycle, timeline);
+        });
       });
       return;
     case 'clock':
@@ -252,4 +323,16 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
       sim.setClockRate(at(f.node), f.rate);
       return;
   }
+}
+
+/** Crashes `node` now (or inside its next journal sync, mid-write) and restarts it `forMs` later. */
+function crashFor(sim: Simulation, node: string, f: { readonly forMs: number; readonly midWrite?: boolean }, lifecycle: NodeLifecycle, timeline: RunTimeline | undefined): void {
+  if (f.midWrite !== true) lifecycle.crash(node);
+  else if (lifecycle.crashMidWrite !== undefined) lifecycle.crashMidWrite(node, simCrashMidWriteWithinMs);
+  else sim.crashAtNextSync(node, simCrashMidWriteWithinMs);
+  // Mid-write, the crash comes at the node's next sync, within simCrashMidWriteWithinMs: the restart after it.
+  sim.at(f.forMs + (f.midWrite === true ? simCrashMidWriteWithinMs : 0), () => {
+    lifecycle.restart(node);
+    timeline?.restarted(sim.nowMs, node);
+  });
 }

@@ -10,6 +10,13 @@ export const simEventsPendingMax = 1 << 24;
 export const simPathCapacityMin = 8;
 /** The slowest a slow link's delay gets on the harshest seeds, in milliseconds (min and max of its range each up to half). */
 export const simSlowLinkMsMax = 100;
+/** A packet drawn to be reordered is held back on its path up to this long past its delay (virtual milliseconds), so that later ones pass it. */
+export const simReorderHoldMsMax = 20;
+/**
+ * The share of seeds whose messages between nodes cross the TCP transport's msgpack codec and guards
+ * (simulate/wire.ts) instead of being handed over as objects: it costs those seeds CPU (docs/simulator.md).
+ */
+export const simWireChance = 1 / 3;
 /** Bytes per slab that journal records are copied into (a larger record gets a slab of its own). */
 export const simJournalSlabBytes = 64 * 1024;
 /** The chance that a crash tears the first unsynced journal record (written in part) instead of losing it whole. */
@@ -38,6 +45,12 @@ export const simCrashMidWriteWithinMs = 50;
 /** Virtual milliseconds of the liveness phase (faults off, a quorum back) and of the drain after it. */
 export const simLivenessMs = 1_500;
 export const simDrainMs = 1_500;
+/**
+ * After the liveness phase, a write through each live data node must commit within this many virtual
+ * milliseconds (simulate/liveness.ts): twice the write timeout, so a write lost to the last election gets a
+ * second try.
+ */
+export const simLivenessProbeMsMax = 1_000;
 /** Virtual milliseconds a client's operation waits for its outcome before it is `info` (and a detach before it is called off). */
 export const simWriteTimeoutMs = 500;
 /** A client's pause between two operations, drawn uniformly from [0, this] virtual milliseconds. */
@@ -72,5 +85,16 @@ export const simArbiterChance = 0.3;
 export const simLivenessMinorityDownChance = 0.5;
 /** A detach lasts this long before its attach, at most (virtual milliseconds; at least a tenth of it). */
 export const simDetachMsMax = 1_500;
+/**
+ * Swarm schedules: the harshest seeds draw this many faults per second of the safety phase (the rest
+ * fewer, in proportion to their harshness), at least simSwarmFaultsMin and at most simSwarmFaultsPerRunMax
+ * in a run. A flat cap of 16 left a 60 s run one fault every 4 s at most, and a majority of nodes almost
+ * never down at once.
+ */
+export const simSwarmFaultsPerSecondMax = 5;
+export const simSwarmFaultsMin = 16;
+export const simSwarmFaultsPerRunMax = 100_000;
+/** A power loss crashes its nodes at once, or one after another this far apart at most (virtual milliseconds). */
+export const simPowerLossStaggerMsMax = 200;
 /** A node stall (every path to and from it clogged) lasts up to this long (virtual milliseconds). */
 export const simStallMsMax = 600;

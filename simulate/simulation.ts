@@ -401,7 +401,7 @@ export class Simulation {
         this.counters.dropped++;
         continue;
       }
-      const event = new SimEvent(Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, message, undefined);
+      const event = new SimEvent(Kind.Deliver, cell, target.incarnation, target.ledger.remoteSlot, from, this.network.carry(from, to, message), undefined);
       event.sourceNode = source.netNumber;
       this.queue.push(this.network.arrivalsMs[i]!, this.seq++, event);
     }

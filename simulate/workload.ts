@@ -13,13 +13,16 @@ import type { History, JsonValue, OpHandle } from './history.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkLostWrites } from './checkers/lost-writes.js';
 import type { LostWritesResult } from './checkers/lost-writes.js';
-import { scheduleFaults } from './faults.js';
+import { endFaults, scheduleFaults } from './faults.js';
 import { calmNetwork } from './network.js';
 import { simActorFailuresReportedMax } from '../src/limits.js';
 import type { TimedFault } from './faults.js';
 import type { RunTimeline } from './timeline.js';
 import { nodesLeftDown } from './shape.js';
-import { simClientThinkMsMax, simCompactionRunMs, simDrainMs, simLivenessMs, simWriteTimeoutMs } from './limits.js';
+import { probeLiveness, withLivenessTable } from './liveness.js';
+import { Rng } from './rng.js';
+import { SimWire } from './wire.js';
+import { simClientThinkMsMax, simCompactionRunMs, simDrainMs, simLivenessMs, simWireChance, simWriteTimeoutMs } from './limits.js';
 
 export type { Fault, FaultKind, NodeLifecycle, TimedFault } from './faults.js';
 export { faultKinds, parseFaultKinds, scheduleFaults, swarmFaults } from './faults.js';
@@ -43,6 +46,11 @@ export interface WorkloadOptions {
   readonly livenessDown?: readonly number[];
   /** A client's pause between operations is drawn from [0, this] ms (default simClientThinkMsMax): the workload's intensity. */
   readonly thinkMsMax?: number;
+  /**
+   * Messages between nodes cross the TCP transport's codec and guards (simulate/wire.ts) when true, share
+   * objects when false; absent: simWireChance of seeds draw it.
+   */
+  readonly wire?: boolean;
   /** Raft timing and compaction of the simulated nodes, when not the simulator's defaults (SimClusterOptions). */
   readonly tuning?: Pick<SimClusterOptions, 'tickMs' | 'electionTicks' | 'transLogLength'>;
 }
@@ -75,8 +83,9 @@ const casMismatch = Object.freeze({ code: 'CAS_MISMATCH', message: 'compare fail
 export function clusterFor(options: WorkloadOptions, schema: SchemaDef): SimCluster {
   const arbiters = options.arbiters ?? [];
   const nodes = options.ranks.map((qrank, i) => ({ addr: `n${i}`, qrank, ...(arbiters.includes(i) ? { arbiter: true } : {}) }));
-  const cluster = new SimCluster({ seed: options.seed, nodes, schema, writeTimeoutMs: simWriteTimeoutMs, trace: options.trace ?? false, transLogLength: transLogLengthFor(options), ...options.tuning });
+  const cluster = new SimCluster({ seed: options.seed, nodes, schema: withLivenessTable(schema), writeTimeoutMs: simWriteTimeoutMs, trace: options.trace ?? false, transLogLength: transLogLengthFor(options), ...options.tuning });
   options.timeline?.attach(cluster.sim);
+  if (options.wire ?? new Rng(options.seed ^ 0x3173).chance(simWireChance)) cluster.sim.network.wire = new SimWire();
   // An actor that throws is a programmer error: the simulator crashes its node, and the run must fail.
   const failures: string[] = [];
   actorFailures.set(cluster, failures);
@@ -103,18 +112,23 @@ function transLogLengthFor(options: WorkloadOptions): number {
 
 /** Actor failures each cluster saw (filled by clusterFor, read by resultOf). */
 const actorFailures = new WeakMap<SimCluster, string[]>();
+/** What each cluster's liveness probe found (filled by runPhases, read by resultOf). */
+const livenessProblems = new WeakMap<SimCluster, readonly string[]>();
 
 
 /**
  * The phases every workload runs after its clients start: safety (faults on); liveness (faults off, the
  * network healed, clocks reset, and a quorum of nodes resumed, restarted and attached, while the nodes
- * `nodesLeftDown` picks stay down); then the clients stop and every open operation completes or times out.
+ * `nodesLeftDown` picks stay down); the liveness probe (a write through each live data node must commit
+ * within simLivenessProbeMsMax: simulate/liveness.ts); then the clients stop and every open operation
+ * completes or times out.
  */
 export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopClients: () => void): void {
   const { sim } = cluster;
   sim.runFor(options.safetyMs);
   const leftDown = nodesLeftDown(options.ranks, options.arbiters ?? [], options.livenessDown ?? [], options.faults).map((i) => cluster.nodes[i]!);
   options.timeline?.liveness(sim.nowMs, leftDown);
+  endFaults(sim);
   sim.network.heal();
   sim.network.setFaults({ lossRate: 0, duplicateRate: 0, reorderRate: 0, pathPacketsMax: calmNetwork.pathPacketsMax });
   for (const node of cluster.nodes) {
@@ -130,6 +144,7 @@ export function runPhases(cluster: SimCluster, options: WorkloadOptions, stopCli
     cluster.attach(node);
   }
   sim.runFor(simLivenessMs);
+  livenessProblems.set(cluster, probeLiveness(cluster).problems);
   stopClients();
   sim.runFor(simDrainMs);
   options.timeline?.finish(sim.nowMs);
@@ -143,7 +158,7 @@ export function thinkMs(cluster: SimCluster, options: WorkloadOptions): number {
 /** A run's result: what the checkers found, its history, and what the simulation did. */
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
-  problems = [...(actorFailures.get(cluster) ?? []), ...cluster.commits.problems(), ...cluster.elections.problems(), ...problems];
+  problems = [...(actorFailures.get(cluster) ?? []), ...(livenessProblems.get(cluster) ?? []), ...cluster.commits.problems(), ...cluster.elections.problems(), ...problems];
   const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
   const journalTears = cluster.sim.journalTears().made;
   const imageSyncs = cluster.synced.filter((s) => s.via === 'image').length;

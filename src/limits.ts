@@ -90,8 +90,6 @@ export const simNodesMax = 64;
 export const simClockSkewMsMax = 2_000;
 /** Simulator swarm: the largest clock rate error a seed gives a node, either way (0.1: 10% fast or slow). */
 export const simClockDriftMax = 0.1;
-/** Simulator swarm: faults one seed's schedule holds at most (the harshest seeds). */
-export const simSwarmFaultsMax = 16;
 /** Simulator report: timeline entries (faults, role changes, node gaps) one run keeps; later ones are counted, not kept. */
 export const simTimelineEntriesMax = 100_000;
 /** chorus sim: sweeps of at most this many seeds print a line per seed; larger ones print failures only. */

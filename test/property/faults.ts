@@ -44,6 +44,7 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant('pause' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }) }),
   fc.record({ kind: fc.constant('stall' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 600 }) }),
   fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'node', 'forMs'] }),
+  fc.record({ kind: fc.constant('powerLoss' as const), mask: fc.nat(31), staggerMs: fc.integer({ min: 0, max: 200 }), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'mask', 'staggerMs', 'forMs'] }),
   fc.record({ kind: fc.constant('clock' as const), node: fc.nat(4), offsetMs: fc.integer({ min: -2_000, max: 2_000 }), rate: fc.double({ min: 0.9, max: 1.1, noNaN: true }) }),
   fc.record({ kind: fc.constant('detach' as const), node: fc.nat(4), forMs: fc.integer({ min: 100, max: 2_000 }) }),
 );

@@ -1,15 +1,16 @@
 /**
  * Fault schedules as `chorus sim` draws them (simulate/faults.ts): narrowing the kinds, the clock faults
- * of the swarm, and a node whose clock runs fast firing its timers sooner.
+ * of the swarm, correlated crashes (power losses), fault counts that grow with the run, partitions that
+ * cut something on small clusters, and a node whose clock runs fast firing its timers sooner.
  */
 import { describe, expect, it } from 'vitest';
-import { faultKinds, parseFaultKinds, scheduleFaults, simPathCapacityMin, simSlowLinkMsMax, swarmFaults } from '../../simulate/faults.js';
+import { endFaults, faultKinds, parseFaultKinds, scheduleFaults, simPathCapacityMin, simSlowLinkMsMax, swarmFaults, swarmFaultsMax } from '../../simulate/faults.js';
 import type { Fault } from '../../simulate/faults.js';
 import { Simulation } from '../../simulate/simulation.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
 import type { Message } from '../../src/runtime/actor.js';
 import { simClockDriftMax, simClockSkewMsMax } from '../../src/limits.js';
-import { simDetachMsMax, simStallMsMax } from '../../simulate/limits.js';
+import { simDetachMsMax, simPowerLossStaggerMsMax, simStallMsMax, simSwarmFaultsPerSecondMax } from '../../simulate/limits.js';
 
 describe('swarm fault schedules', () => {
   it('draw only the kinds they are given, at the same times as the full mix', () => {
@@ -38,8 +39,69 @@ describe('swarm fault schedules', () => {
   it('draw partitions of every shape: halves, single nodes cut off, majority rings and bridges', () => {
     const partitions = Array.from({ length: 300 }, (_, i) => swarmFaults(i + 1, 5, 10_000, ['partition'])).flat().map((f) => f.fault);
     const shapes = new Set(partitions.map((f) => (f.kind === 'partition' ? `halves, ${smallerSide(f.mask)} against the rest` : f.kind)));
-    expect(shapes).toEqual(new Set(['halves, 0 against the rest', 'halves, 1 against the rest', 'halves, 2 against the rest', 'ring', 'bridge', 'heal']));
+    expect(shapes).toEqual(new Set(['halves, 1 against the rest', 'halves, 2 against the rest', 'ring', 'bridge', 'heal']));
     for (const f of partitions) if (f.kind === 'ring') expect([...f.order].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('draw partitions and faults on a path that change something, on 2 to 5 nodes', () => {
+    for (const nodes of [2, 3, 4, 5]) {
+      const names = Array.from({ length: nodes }, (_, i) => `n${i}`);
+      const drawn = Array.from({ length: 150 }, (_, i) => swarmFaults(i + 1, nodes, 3_000, ['partition', 'one-way', 'latency', 'clog'])).flat().map((f) => f.fault);
+      const partitions = drawn.filter((f) => f.kind === 'partition' || f.kind === 'ring' || f.kind === 'bridge');
+      expect(partitions.length).toBeGreaterThan(50);
+      for (const fault of partitions) {
+        const sim = new Simulation({ seed: 1 });
+        scheduleFaults(sim, names, [{ atMs: 0, fault }]);
+        sim.runFor(1);
+        const cut = names.flatMap((a) => names.filter((b) => a !== b && sim.network.isCut(a, b)));
+        expect(cut.length, JSON.stringify(fault)).toBeGreaterThan(0);
+      }
+      for (const f of drawn) if (f.kind === 'cutOneWay' || f.kind === 'slowLink' || f.kind === 'clog') expect(f.from, JSON.stringify(f)).not.toBe(f.to);
+    }
+  });
+
+  it('crash a majority of the nodes, or all of them, at once or in quick succession on many seeds', () => {
+    for (const nodes of [3, 5]) {
+      const majority = Math.floor(nodes / 2) + 1;
+      const schedules = Array.from({ length: 200 }, (_, i) => swarmFaults(i + 1, nodes, 3_000));
+      const losses = schedules.map((s) => s.flatMap(({ atMs, fault }) => (fault.kind === 'powerLoss' ? [{ atMs, fault }] : [])));
+      expect(losses.filter((l) => l.length > 0).length).toBeGreaterThan(200 / 4); // a quarter of the seeds at least
+      const all = losses.flat();
+      for (const { atMs, fault } of all) {
+        const down = Array.from({ length: nodes }, (_, i) => i).filter((i) => (fault.mask & (1 << i)) !== 0).length;
+        expect(down).toBeGreaterThanOrEqual(majority);
+        expect(atMs + (down - 1) * fault.staggerMs).toBeLessThan(3_000); // the last one goes down in the safety phase
+        expect(fault.staggerMs).toBeLessThan(simPowerLossStaggerMsMax);
+      }
+      expect(all.some(({ fault }) => fault.mask === (1 << nodes) - 1)).toBe(true);
+      expect(all.some(({ fault }) => fault.staggerMs === 0) && all.some(({ fault }) => fault.staggerMs > 0)).toBe(true);
+    }
+  });
+
+  it('draw as many faults per second of a long safety phase as of a short one', () => {
+    expect(swarmFaultsMax(3_000)).toBe(16);
+    expect(swarmFaultsMax(60_000)).toBe(60 * simSwarmFaultsPerSecondMax);
+    const counts = (ms: number) => Array.from({ length: 100 }, (_, i) => swarmFaults(i + 1, 3, ms));
+    const mean = (schedules: unknown[][]) => schedules.reduce((sum, s) => sum + s.length, 0) / schedules.length;
+    expect(mean(counts(60_000))).toBeGreaterThan(15 * mean(counts(3_000)));
+    const late = counts(60_000).flat().filter((f) => f.atMs >= 50_000);
+    expect(late.length).toBeGreaterThan(1_000); // the last sixth of the run has its share
+  });
+
+  it('play a power loss: every node in it down, one after another, each back after its time', () => {
+    const sim = new Simulation({ seed: 3 });
+    const names = ['n0', 'n1', 'n2', 'n3', 'n4'];
+    for (const node of names) sim.addNode({ node, actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 1_000 } }] });
+    scheduleFaults(sim, names, [{ atMs: 10, fault: { kind: 'powerLoss', mask: 0b10110, staggerMs: 5, forMs: 100 } }]);
+    const up = () => names.filter((n) => sim.isUp(n)).join(' ');
+    sim.runFor(9);
+    expect(up()).toBe('n0 n1 n2 n3 n4');
+    sim.runFor(2);
+    expect(up()).toBe('n0 n2 n3 n4'); // n1 first, at 10 ms
+    sim.runFor(10);
+    expect(up()).toBe('n0 n3'); // n2 at 15 ms, n4 at 20 ms
+    sim.runFor(100); // 121 ms: n1 back at 110 ms, n2 at 115 ms, n4 at 120 ms
+    expect(up()).toBe('n0 n1 n2 n3 n4');
   });
 
   it('draw node stalls, crashes inside a journal sync, and detaches with their attach, within their bounds', () => {
@@ -62,6 +124,21 @@ describe('swarm fault schedules', () => {
     expect(arrivals('n0', 'n1')[0]).toBeGreaterThanOrEqual(100);
     expect(arrivals('n1', 'n2')[0]).toBeGreaterThanOrEqual(100);
     expect(arrivals('n0', 'n2')[0]).toBeLessThan(10);
+  });
+
+  it('strike no more once the faults end: a power loss under way crashes no further node', () => {
+    const sim = new Simulation({ seed: 3 });
+    const names = ['n0', 'n1', 'n2'];
+    for (const node of names) sim.addNode({ node, actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 1_000 } }] });
+    scheduleFaults(sim, names, [
+      { atMs: 10, fault: { kind: 'powerLoss', mask: 0b111, staggerMs: 50, forMs: 100 } },
+      { atMs: 150, fault: { kind: 'crash', node: 0, forMs: 100 } },
+    ]);
+    sim.runFor(70); // n0 down at 10 ms, n1 at 60 ms
+    expect(names.map((n) => sim.isUp(n))).toEqual([false, false, true]);
+    endFaults(sim);
+    sim.runFor(200); // n2 would have gone at 110 ms, n0 again at 150 ms
+    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]); // and the restarts still came
   });
 
   it('play a ring and a bridge on the network, healing what an earlier partition cut', () => {
@@ -114,7 +191,7 @@ describe('swarm fault schedules', () => {
   });
 });
 
-/** Nodes on the smaller side of a halves partition of five: 0 (nothing cut), 1 (one node cut off) or 2. */
+/** Nodes on the smaller side of a halves partition of five: 1 (one node cut off) or 2 (0 would cut nothing). */
 function smallerSide(mask: number): number {
   let n = 0;
   for (let i = 0; i < 5; i++) if (mask & (1 << i)) n++;
