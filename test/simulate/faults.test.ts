@@ -131,14 +131,16 @@ describe('swarm fault schedules', () => {
     const names = ['n0', 'n1', 'n2'];
     for (const node of names) sim.addNode({ node, actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 1_000 } }] });
     scheduleFaults(sim, names, [
-      { atMs: 10, fault: { kind: 'powerLoss', mask: 0b111, staggerMs: 50, forMs: 100 } },
-      { atMs: 150, fault: { kind: 'crash', node: 0, forMs: 100 } },
+      { atMs: 10, fault: { kind: 'powerLoss', mask: 0b111, staggerMs: 50, forMs: 300 } },
+      { atMs: 150, fault: { kind: 'crash', node: 2, forMs: 100 } },
     ]);
     sim.runFor(70); // n0 down at 10 ms, n1 at 60 ms
     expect(names.map((n) => sim.isUp(n))).toEqual([false, false, true]);
     endFaults(sim);
-    sim.runFor(200); // n2 would have gone at 110 ms, n0 again at 150 ms
-    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]); // and the restarts still came
+    sim.runFor(100); // n2 would have gone at 110 ms, and again at 150 ms
+    expect(names.map((n) => sim.isUp(n))).toEqual([false, false, true]);
+    sim.runFor(300); // the restarts still came: n0 at 310 ms, n1 at 360 ms
+    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]);
   });
 
   it('play a ring and a bridge on the network, healing what an earlier partition cut', () => {

@@ -16,10 +16,12 @@ describe('the liveness probe', () => {
     const options: WorkloadOptions = { seed: 8, ranks: [1, 1, 1], faults: [], safetyMs: 300, arbiters: [2] };
     const cluster = clusterFor(options, schema);
     cluster.sim.runFor(300);
+    const startMs = cluster.sim.nowMs;
     const verdict = probeLiveness(cluster);
     expect(verdict.problems).toEqual([]);
     expect([...verdict.commitMs.keys()].sort()).toEqual(['n0', 'n1']); // the arbiter has no tables to write
     for (const ms of verdict.commitMs.values()) expect(ms).toBeLessThan(50);
+    expect(cluster.sim.nowMs - startMs).toBe(Math.max(...verdict.commitMs.values())); // it returns once they committed
     cluster.sim.runFor(50);
     for (const node of ['n0', 'n1']) {
       const rows = cluster.stores.get(node)!.read((tx) => [...tx.scan(livenessTable.name)].map((row) => row['node']));
@@ -38,6 +40,18 @@ describe('the liveness probe', () => {
     expect(cluster.sim.nowMs - startMs).toBeLessThanOrEqual(simLivenessProbeMsMax);
     expect(verdict.problems).toHaveLength(1);
     expect(verdict.problems[0]).toMatch(new RegExp(`^liveness: a write through n0 did not commit within ${simLivenessProbeMsMax} ms after the liveness phase \\(\\d+ attempts; last outcome: (fail NO_QUORUM|info .*)\\)$`));
+  });
+
+  it('tries again until the deadline: a write refused while the quorum is down commits once it is back', () => {
+    const options: WorkloadOptions = { seed: 10, ranks: [1, 1, 1], faults: [], safetyMs: 300 };
+    const cluster = clusterFor(options, schema);
+    cluster.sim.runFor(300);
+    cluster.crash('n1');
+    cluster.crash('n2');
+    cluster.sim.at(400, () => ['n1', 'n2'].forEach((node) => cluster.restart(node)));
+    const verdict = probeLiveness(cluster);
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.commitMs.get('n0')).toBeGreaterThan(400);
   });
 
   it('fails a run whose healed cluster never commits', () => {
