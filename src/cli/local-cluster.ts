@@ -46,8 +46,9 @@ export class NodeProcess {
   private readonly matchers = new Set<(line: LogLine) => void>();
   stderr = '';
 
-  constructor(args: readonly string[], env: Readonly<Record<string, string>>) {
-    this.child = spawn(process.execPath, [defaultBin(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `execArgv`: node's own flags, before the bin (`--import` a preload, for the chaos test's power cuts). */
+  constructor(args: readonly string[], env: Readonly<Record<string, string>>, execArgv: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...execArgv, defaultBin(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let partial = '';
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');
@@ -116,6 +117,9 @@ export interface LocalClusterOptions {
   readonly durable?: boolean;
   /** Where node `from` dials node `to`, when not at its address (a relay); undefined: its address. */
   readonly dial?: (from: number, to: number, addrs: readonly string[]) => string | undefined;
+  /** Node's own flags for node `i`'s process (before the bin), and extra environment for it. */
+  readonly nodeExecArgv?: (i: number) => readonly string[];
+  readonly nodeEnv?: (i: number) => Readonly<Record<string, string>>;
 }
 
 /** Ports, files and processes of a loopback cluster. */
@@ -128,6 +132,7 @@ export class LocalCluster {
     readonly clientAddrs: readonly string[],
     readonly adminAddrs: readonly string[],
     readonly files: readonly string[],
+    private readonly options: LocalClusterOptions,
   ) {
     this.processes = addrs.map(() => undefined);
     process.once('exit', () => this.killAllNow());
@@ -146,12 +151,12 @@ export class LocalCluster {
       writeFileSync(file, nodeToml(i, addrs, clientAddrs[i]!, adminAddrs[i]!, options));
       return file;
     });
-    return new LocalCluster(addrs, clientAddrs, adminAddrs, files);
+    return new LocalCluster(addrs, clientAddrs, adminAddrs, files, options);
   }
 
   /** Starts (or restarts) node `i` and resolves once it logged that it is ready. */
   async start(i: number, readyTimeoutMs: number): Promise<NodeProcess> {
-    const p = new NodeProcess(['node', '--config', this.files[i]!], {});
+    const p = new NodeProcess(['node', '--config', this.files[i]!], this.options.nodeEnv?.(i) ?? {}, this.options.nodeExecArgv?.(i) ?? []);
     this.processes[i] = p;
     this.started.push(p);
     await p.line((l) => l.msg === 'node ready', `node ${i + 1} ready`, readyTimeoutMs);
@@ -166,6 +171,11 @@ export class LocalCluster {
     const code = await p.exited;
     this.processes[i] = undefined;
     return code;
+  }
+
+  /** Node `i`'s data directory (when durable). */
+  dataDir(i: number): string {
+    return join(this.options.dir, `data${i + 1}`);
   }
 
   /** SIGKILLs every process this cluster started that still runs, and waits until each is gone. */

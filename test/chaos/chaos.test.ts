@@ -1,15 +1,19 @@
 /**
  * Chaos on real processes: three `chorus node` processes on loopback, every node-to-node direction
  * through a fault-injecting relay (relay.ts), clients running a register workload through the nodes'
- * client ports (register.ts), and a schedule drawn from one seed that partitions nodes (resets and
- * silent blackholes), cuts single directions, delays links, and kills one node or two (a majority)
- * with SIGKILL and restarts them. Then everything heals and the checks run:
+ * client ports (register.ts), and a schedule drawn from one seed (faults.ts) that partitions nodes
+ * (resets and silent blackholes), cuts single directions, delays links, pauses a node (SIGSTOP), kills
+ * one node, two (a majority) or all three with SIGKILL and restarts them, and on some kills cuts the
+ * power: the killed nodes' files lose what no fsync had made durable (power-cut.ts; the node processes
+ * run with the preload power-cut-ledger.mjs, which records what was synced). Then everything heals and
+ * the checks run:
  *   - the register history is linearizable (the simulator's checker, simulate/checkers);
  *   - no acknowledged write is lost (the final values, read after healing, against the history);
  *   - every node reports the same content hash;
  *   - the cluster commits again after healing (liveness).
  * A failure prints the seed and the command that runs the same schedule again (timing on real
  * processes still varies), and keeps the history as JSON lines beside the nodes' files.
+ * CHAOS_POWER_CUTS=off runs the same schedule with kills that keep the page cache (plain SIGKILL).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,11 +29,13 @@ import type { Client, ClientOptions } from '../../src/client/index.js';
 import { connect } from '../../src/client/index.js';
 import { clientKeyFor } from '../../src/transport/tcp/keys.js';
 import { Relay } from './relay.js';
-import type { RelayMode } from './relay.js';
 import { RegisterWorkload } from './register.js';
+import { runFaults } from './faults.js';
+import { powerCutEnv, powerCutExecArgv } from './power-cut.js';
 
 const seed = Number(process.env['CHAOS_SEED'] ?? (process.env['CI'] !== undefined ? 20261121 : Math.floor(Math.random() * 2 ** 31)));
 const faultsMs = Number(process.env['CHAOS_FAULTS_MS'] ?? 30_000);
+const powerCuts = process.env['CHAOS_POWER_CUTS'] !== 'off';
 const size = 3;
 const keys = 4;
 const settleMsMax = 60_000;
@@ -59,15 +65,18 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
   }
 }
 
-it(`keeps a register linearizable, loses no acknowledged write and converges, under partitions, cuts, delays and SIGKILL (seed ${seed})`, async () => {
+it(`keeps a register linearizable, loses no acknowledged write and converges, under partitions, cuts, delays, pauses, SIGKILL and power cuts (seed ${seed})`, async () => {
   const rng = new Rng(seed);
   const secret = randomBytes(24).toString('base64');
   const clientOptions: ClientOptions = { clusterName: 'chaos', clientKey: clientKeyFor(secret), requestTimeoutMs: 6_000 };
   const relayPorts = await freePorts(size * size);
+  const ledger = (i: number) => join(dir, `ledger${i + 1}.jsonl`);
   const relayAddr = (from: number, to: number) => `127.0.0.1:${relayPorts[from * size + to]}`;
   cluster = await LocalCluster.create({
     size, dir, clusterName: 'chaos', secret, toml: 'tickMs = 20\nwriteTimeoutMs = 3000\n',
     dial: (from, to) => relayAddr(from, to),
+    nodeExecArgv: () => powerCutExecArgv(),
+    nodeEnv: (i) => powerCutEnv(ledger(i), join(dir, `data${i + 1}`)),
   });
   const c = cluster;
   for (let from = 0; from < size; from++) {
@@ -92,7 +101,9 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
   const startedMs = performance.now();
   const workload = new RegisterWorkload({ processes: 6, keys, clientAddr: (p) => c.clientAddrs[p % size]!, client: clientOptions, thinkMs: 10 }, history, new Rng(seed + 1), startedMs);
   workload.start();
-  const timeline = await runFaults(c, rng, startedMs);
+  const timeline = await runFaults({
+    cluster: c, relays, rng, cutRng: new Rng(seed + 2), workload, powerCuts, ledger, client: clientOptions, startedMs, faultsMs, readyMsMax: settleMsMax,
+  });
   const healedAt = performance.now() - startedMs;
   timeline.push(`${Math.round(healedAt)} ms: healed everything`);
   await sleep(5_000); // the workload goes on against the healed cluster
@@ -112,52 +123,6 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
   process.stdout.write(`chaos ${summary}\nlinearizable (${linear.ok === true ? linear.statesExplored : 0} states explored), no acknowledged write lost, equal content hashes ${finals.hashes[0]!.slice(0, 12)}\n`);
   failed = false;
 }, 300_000);
-
-/** The fault schedule: one fault at a time for faultsMs, each healed before the next. */
-async function runFaults(c: LocalCluster, rng: Rng, startedMs: number): Promise<string[]> {
-  const timeline: string[] = [];
-  const note = (what: string) => timeline.push(`${Math.round(performance.now() - startedMs)} ms: ${what}`);
-  const set = (pairs: readonly (readonly [number, number])[], mode: RelayMode) => {
-    for (const [from, to] of pairs) relays[from]![to]!.setMode(mode);
-  };
-  const around = (x: number) => [0, 1, 2].filter((j) => j !== x).flatMap((j) => [[x, j], [j, x]] as const);
-  const end = performance.now() + faultsMs;
-  while (performance.now() < end) {
-    const x = rng.int(size);
-    const holdMs = rng.between(1_500, 4_000);
-    const kind = rng.int(6);
-    if (kind === 0 || kind === 1) {
-      const mode: RelayMode = kind === 0 ? { kind: 'reset' } : { kind: 'blackhole' };
-      note(`partition: n${x + 1} cut off from the others (${mode.kind}) for ${Math.round(holdMs)} ms`);
-      set(around(x), mode);
-      await sleep(holdMs);
-      set(around(x), { kind: 'pass' });
-    } else if (kind === 2) {
-      const y = (x + 1 + rng.int(size - 1)) % size;
-      const mode: RelayMode = rng.chance(0.5) ? { kind: 'reset' } : { kind: 'blackhole' };
-      note(`one-way cut: n${x + 1} -> n${y + 1} (${mode.kind}) for ${Math.round(holdMs)} ms`);
-      set([[x, y]], mode);
-      await sleep(holdMs);
-      set([[x, y]], { kind: 'pass' });
-    } else if (kind === 3) {
-      const ms = Math.round(rng.between(20, 120));
-      note(`delay: every link of n${x + 1} +${ms} ms for ${Math.round(holdMs)} ms`);
-      set(around(x), { kind: 'delay', ms });
-      await sleep(holdMs);
-      set(around(x), { kind: 'pass' });
-    } else {
-      // One node, or two (a majority: then only their journals bring the acknowledged writes back).
-      const down = kind === 4 ? [x] : [x, (x + 1 + rng.int(size - 1)) % size];
-      note(`SIGKILL ${down.map((i) => `n${i + 1}`).join(' and ')}, restarted after ${Math.round(holdMs)} ms`);
-      await Promise.all(down.map((i) => c.stop(i, 'SIGKILL')));
-      await sleep(holdMs);
-      await Promise.all(down.map((i) => c.start(i, settleMsMax)));
-      note(`${down.map((i) => `n${i + 1}`).join(' and ')} restarted`);
-    }
-    await sleep(rng.between(500, 1_500));
-  }
-  return timeline;
-}
 
 /** After healing: waits until every node holds the same data, then reads each key's final value. */
 async function converged(c: LocalCluster, options: ClientOptions): Promise<{ hashes: string[]; values: Map<string, FinalValue> }> {

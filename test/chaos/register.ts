@@ -33,6 +33,8 @@ export class RegisterWorkload {
   private readonly running: Promise<void>[] = [];
   /** Operations by outcome, for the test's log. */
   readonly outcomes: Record<string, number> = {};
+  /** Waiting for the next acknowledged write (nextWriteAck). */
+  private ackWaiters: (() => void)[] = [];
 
   constructor(
     private readonly options: RegisterOptions,
@@ -48,6 +50,11 @@ export class RegisterWorkload {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.running);
+  }
+
+  /** Resolves as soon as a node acknowledges a write or a cas (the chaos schedule cuts power right then). */
+  nextWriteAck(): Promise<void> {
+    return new Promise((resolve) => this.ackWaiters.push(resolve));
   }
 
   private now(): number {
@@ -96,6 +103,7 @@ export class RegisterWorkload {
       const result = await op();
       this.history.ok(handle, this.now(), f === 'read' ? result : undefined);
       this.count(`${f} ok`);
+      if (f !== 'read') this.wakeAckWaiters();
       return result;
     } catch (error) {
       const code = (error as ClientError).code ?? 'ERROR';
@@ -104,6 +112,12 @@ export class RegisterWorkload {
       this.count(`${f} ${code}`);
       return undefined;
     }
+  }
+
+  private wakeAckWaiters(): void {
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private count(what: string): void {
