@@ -39,6 +39,9 @@ const powerCuts = process.env['CHAOS_POWER_CUTS'] !== 'off';
 const size = 3;
 const keys = 4;
 const settleMsMax = 60_000;
+/** Each node's disk is this slow (power-cut-ledger.mjs): the window in which an early acknowledgement shows. */
+const fsyncDelayMsMin = 2;
+const fsyncDelayMsMax = 12;
 
 const dir = mkdtempSync(join(tmpdir(), 'chorus-chaos-'));
 let cluster: LocalCluster | undefined;
@@ -71,12 +74,15 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
   const clientOptions: ClientOptions = { clusterName: 'chaos', clientKey: clientKeyFor(secret), requestTimeoutMs: 6_000 };
   const relayPorts = await freePorts(size * size);
   const ledger = (i: number) => join(dir, `ledger${i + 1}.jsonl`);
+  // Slow disks: each background fsync starts later (from its own stream, so the schedule stays as it was).
+  const diskRng = new Rng(seed + 3);
+  const fsyncDelaysMs = Array.from({ length: size }, () => Math.round(diskRng.between(fsyncDelayMsMin, fsyncDelayMsMax)));
   const relayAddr = (from: number, to: number) => `127.0.0.1:${relayPorts[from * size + to]}`;
   cluster = await LocalCluster.create({
     size, dir, clusterName: 'chaos', secret, toml: 'tickMs = 20\nwriteTimeoutMs = 3000\n',
     dial: (from, to) => relayAddr(from, to),
     nodeExecArgv: () => powerCutExecArgv(),
-    nodeEnv: (i) => powerCutEnv(ledger(i), join(dir, `data${i + 1}`)),
+    nodeEnv: (i) => powerCutEnv(ledger(i), join(dir, `data${i + 1}`), fsyncDelaysMs[i]),
   });
   const c = cluster;
   for (let from = 0; from < size; from++) {
@@ -113,7 +119,7 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
 
   const finals = await converged(c, clientOptions);
   const okAfterHeal = history.events.filter((e) => e.type === 'ok' && e.f !== 'read' && e.time > healedAt).length;
-  const summary = `seed ${seed}: ${history.events.length} events, outcomes ${JSON.stringify(workload.outcomes)}\n${timeline.join('\n')}`;
+  const summary = `seed ${seed}: fsync delays ${fsyncDelaysMs.join('/')} ms, ${history.events.length} events, outcomes ${JSON.stringify(workload.outcomes)}\n${timeline.join('\n')}`;
   expect(okAfterHeal, `no write committed after healing\n${summary}`).toBeGreaterThan(0);
   const linear = checkLinearizable(history.events);
   expect(linear.ok, `not linearizable: ${'message' in linear ? linear.message : 'reason' in linear ? `undecided (${linear.reason})` : ''}\n${summary}`).toBe(true);

@@ -34,6 +34,7 @@ const rootEnv = process.env['POWER_CUT_ROOT'];
 if (ledgerPath !== undefined && rootEnv !== undefined) install(ledgerPath, resolve(rootEnv));
 
 function install(ledgerFile, root) {
+  const slowMs = Number(process.env['POWER_CUT_FSYNC_DELAY_MS'] ?? 0);
   const original = {
     openSync: fs.openSync, closeSync: fs.closeSync, fsync: fs.fsync, fsyncSync: fs.fsyncSync,
     fdatasync: fs.fdatasync, fdatasyncSync: fs.fdatasyncSync, truncateSync: fs.truncateSync, ftruncateSync: fs.ftruncateSync,
@@ -78,10 +79,12 @@ function install(ledgerFile, root) {
   for (const name of ['fsync', 'fdatasync']) {
     fs[name] = function (fd, callback) {
       const line = before(fd);
-      return original[name].call(fs, fd, (error) => {
+      const run = () => original[name].call(fs, fd, (error) => {
         if (error === null && line !== undefined) record(line);
         callback(error);
       });
+      if (line !== undefined && slowMs > 0) setTimeout(run, slowMs); // a slow disk: the fd stays open until the callback
+      else run();
     };
   }
   fs.truncateSync = function truncateSync(path, len) {

@@ -29,8 +29,9 @@ export function powerCutExecArgv(): string[] {
   return ['--import', fileURLToPath(new URL('./power-cut-ledger.mjs', import.meta.url))];
 }
 
-export function powerCutEnv(ledger: string, dataDir: string): Record<string, string> {
-  return { POWER_CUT_LEDGER: ledger, POWER_CUT_ROOT: dataDir };
+/** `fsyncDelayMs`: a slow disk, each background fsync starts that much later (power-cut-ledger.mjs). */
+export function powerCutEnv(ledger: string, dataDir: string, fsyncDelayMs = 0): Record<string, string> {
+  return { POWER_CUT_LEDGER: ledger, POWER_CUT_ROOT: dataDir, POWER_CUT_FSYNC_DELAY_MS: String(fsyncDelayMs) };
 }
 
 export interface Ledger {
@@ -83,9 +84,9 @@ export interface FileCut {
 
 /**
  * Cuts the power of the node whose data directory is `dataDir` (its process already gone): every
- * regular file keeps its synced bytes and, as `rng` draws, some of its unsynced tail.
+ * regular file keeps its synced bytes and, as `rng` draws (or `kept` says), some of its unsynced tail.
  */
-export function cutPower(dataDir: string, ledgerFile: string, rng: Rng): FileCut[] {
+export function cutPower(dataDir: string, ledgerFile: string, rng: Rng, kept?: TailKept): FileCut[] {
   const ledger = readLedger(ledgerFile);
   if (ledger.unfollowed.length > 0) throw new Error(`power cut of ${dataDir}: files written in ways the ledger does not follow: ${ledger.unfollowed.join(', ')}`);
   if (!existsSync(dataDir)) return [];
@@ -96,11 +97,11 @@ export function cutPower(dataDir: string, ledgerFile: string, rng: Rng): FileCut
     if (!stat.isFile()) continue;
     const syncedBytes = Math.min(ledger.synced.get(stat.ino) ?? 0, stat.size);
     if (syncedBytes === stat.size) continue;
-    const kept: TailKept = rng.chance(0.5) ? 'none' : rng.chance(0.5) ? 'prefix' : 'pages';
+    const tailKept: TailKept = kept ?? (rng.chance(0.5) ? 'none' : rng.chance(0.5) ? 'prefix' : 'pages');
     const tail = stat.size - syncedBytes;
-    const bytesAfter = kept === 'none' ? syncedBytes : syncedBytes + rng.int(tail + 1);
-    const zeroedBytes = cutFile(file, syncedBytes, bytesAfter, kept === 'pages' ? rng : undefined);
-    cuts.push({ file: name, bytesBefore: stat.size, syncedBytes, bytesAfter, kept, zeroedBytes });
+    const bytesAfter = tailKept === 'none' ? syncedBytes : syncedBytes + rng.int(tail + 1);
+    const zeroedBytes = cutFile(file, syncedBytes, bytesAfter, tailKept === 'pages' ? rng : undefined);
+    cuts.push({ file: name, bytesBefore: stat.size, syncedBytes, bytesAfter, kept: tailKept, zeroedBytes });
   }
   return cuts;
 }
