@@ -15,7 +15,9 @@
  * open until it returns, and its requests move to the next request (see Journal.syncThen).
  *
  * Rewrite (compaction) writes the new records to `<name>.journal.tmp`, syncs it, renames it over the
- * journal and syncs the directory: a crash leaves the old journal or the new one, whole.
+ * journal and syncs the directory: a crash leaves the old journal or the new one, whole. A journal
+ * created at open has its directory synced too: else a power cut may take the file's name, and with
+ * it every record fsynced into the file (test/chaos/power-cut.test.ts).
  */
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,6 +59,7 @@ export class FileJournal implements Journal {
     this.recovered = found?.records ?? [];
     this.tailCut = found?.cut;
     this.fd = openSync(this.path, 'a');
+    if (found === undefined) syncDir(dir); // a new file's name is durable only once its directory is synced
     this.written = found?.goodBytes ?? 0;
     this.marked = found?.syncedBytes ?? -1;
     if (this.written > this.marked && this.written > 0) fsyncSync(this.fd); // recovered, so durable from now on

@@ -40,8 +40,8 @@ const size = 3;
 const keys = 4;
 const settleMsMax = 60_000;
 /** Each node's disk is this slow (power-cut-ledger.mjs): the window in which an early acknowledgement shows. */
-const fsyncDelayMsMin = 2;
-const fsyncDelayMsMax = 12;
+const fsyncDelayMsMin = 10;
+const fsyncDelayMsMax = 40;
 
 const dir = mkdtempSync(join(tmpdir(), 'chorus-chaos-'));
 let cluster: LocalCluster | undefined;

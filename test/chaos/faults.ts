@@ -5,7 +5,7 @@
  *   - SIGKILL of one node (the leader half the time) or of two (a majority), right after a node
  *     acknowledged a write, restarted later; half of those are power cuts (power-cut.ts): the killed
  *     nodes' files lose every byte no fsync had made durable;
- *   - a power cut of the whole cluster right after an acknowledged write (at least one per run: the
+ *   - a power cut of the whole cluster right after an acknowledged write (blackoutsMin per run at least: the
  *     only copies left are the ones on disk, so a journal that acknowledged before its fsync returned
  *     loses that write here, where a SIGKILL, which keeps the page cache, never shows it);
  *   - SIGSTOP of one node (the leader half the time), SIGCONT later: a paused leader must be replaced,
@@ -23,6 +23,11 @@ import { cutPower, describeCuts } from './power-cut.js';
 
 /** A kill after an acknowledged write waits this long for one, then kills anyway (a cluster that acknowledges nothing). */
 const ackWaitMsMax = 3_000;
+/** Whole-cluster power cuts per run, at least (more if the schedule draws them): each catches an early acknowledgement with odds of about 0.6. */
+const blackoutsMin = 2;
+/** How long the power stays off in a whole-cluster power cut. */
+const blackoutMsMin = 300;
+const blackoutMsMax = 1_000;
 /** A leader lookup asks each node this long at most (a paused node does not answer). */
 const leaderLookupMsMax = 1_000;
 
@@ -101,11 +106,14 @@ export async function runFaults(f: FaultContext): Promise<string[]> {
       note(`SIGCONT n${target + 1}`);
     } else {
       blackouts++;
-      await kill(f, note, nodes, holdMs, f.powerCuts);
+      await kill(f, note, nodes, rng.between(blackoutMsMin, blackoutMsMax), f.powerCuts);
     }
     await sleep(rng.between(500, 1_500));
   }
-  if (blackouts === 0) await kill(f, note, nodes, rng.between(1_500, 4_000), f.powerCuts);
+  for (; blackouts < blackoutsMin; blackouts++) {
+    await kill(f, note, nodes, rng.between(blackoutMsMin, blackoutMsMax), f.powerCuts);
+    await sleep(rng.between(500, 1_500));
+  }
   return timeline;
 }
 

@@ -10,7 +10,10 @@
  *   { "ino": n, "synced": bytes, "path": p }   an fsync/fdatasync of the file returned; `synced` is the
  *                                              file's size when it was CALLED (a write racing the fsync
  *                                              may not be covered by it)
- *   { "ino": n, "cut": bytes, "path": p }      the file was truncated to `bytes`, or created (0)
+ *   { "ino": n, "cut": bytes, "path": p }      the file was truncated to `bytes`, or created (0: then
+ *                                              with "createdIn": its directory)
+ *   { "dirSynced": d }                         an fsync of directory d returned: the names of the files
+ *                                              created in it before are durable
  *
  * Invariant: the line for an fsync is written (synchronously, writeSync to the ledger) after the fsync
  * returned and BEFORE its caller learns that it returned: the caller cannot acknowledge anything whose
@@ -21,12 +24,12 @@
  * (`import { fsync } from 'node:fs'`) see the patched functions. Worker threads inherit execArgv: the
  * preload runs in each of them too, and they append to the same ledger (O_APPEND, one write per line).
  *
- * Not modelled: a rename or a file's creation lost because its directory was not fsynced (a rename
- * counts as durable once it returned; file-journal.ts fsyncs the directory right after its rename).
+ * Not modelled: a rename lost because its directory was not fsynced (a rename counts as durable once it
+ * returned; file-journal.ts fsyncs the directory right after its rename), nor the root's own name.
  */
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 
 const ledgerPath = process.env['POWER_CUT_LEDGER'];
 const rootEnv = process.env['POWER_CUT_ROOT'];
@@ -42,27 +45,37 @@ function install(ledgerFile, root) {
   const ledgerFd = original.openSync(ledgerFile, 'a');
   /** Descriptors open for writing on a followed file: their path. */
   const followed = new Map();
+  /** Descriptors open on the root or a directory under it (for an fsync of the directory): their path. */
+  const dirs = new Map();
 
   const under = (path) => typeof path === 'string' && resolve(path).startsWith(root + sep);
+  const within = (path) => typeof path === 'string' && (resolve(path) === root || under(path));
   const writes = (flags) => typeof flags === 'string' ? /[wa+]/.test(flags) : typeof flags === 'number' && (flags & (fs.constants.O_WRONLY | fs.constants.O_RDWR)) !== 0;
   const record = (line) => fs.writeSync(ledgerFd, `${JSON.stringify(line)}\n`);
 
   fs.openSync = function openSync(path, flags, mode) {
+    const followable = under(path) && writes(flags ?? 'r');
+    const created = followable && !fs.existsSync(path);
     const fd = original.openSync.apply(fs, arguments);
-    if (under(path) && writes(flags ?? 'r')) {
+    if (followable) {
       followed.set(fd, resolve(path));
       const stat = fs.fstatSync(fd);
-      if (stat.size === 0) record({ ino: stat.ino, cut: 0, path: resolve(path) }); // created (or empty): an inode used before may come back
+      // Created (or empty): an inode used before may come back. A new file's name is durable once its directory is fsynced.
+      if (stat.size === 0) record({ ino: stat.ino, cut: 0, path: resolve(path), ...(created ? { createdIn: dirname(resolve(path)) } : {}) });
+    } else if (within(path) && fs.fstatSync(fd).isDirectory()) {
+      dirs.set(fd, resolve(path));
     }
     return fd;
   };
   fs.closeSync = function closeSync(fd) {
     followed.delete(fd);
+    dirs.delete(fd);
     return original.closeSync.apply(fs, arguments);
   };
 
-  /** What an fsync of `fd` called now will make durable (undefined: not a followed file). */
+  /** What an fsync of `fd` called now will make durable (undefined: not a followed file or directory). */
   const before = (fd) => {
+    if (dirs.has(fd)) return { dirSynced: dirs.get(fd) };
     const path = followed.get(fd);
     if (path === undefined) return undefined;
     const stat = fs.fstatSync(fd);

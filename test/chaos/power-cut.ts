@@ -10,11 +10,12 @@
  * - pages of it in any order (writeback order is the disk's): the file keeps some length past the synced
  *   part, and each 4 KiB page of that tail was either written back or reads as zeros (a hole, with
  *   whole frames after it).
- * Never anything below the synced length: that part must come back exactly.
+ * Never anything below the synced length: that part must come back exactly. A file created since its
+ * directory was last fsynced is gone altogether (its name never reached the disk).
  *
  * Invariant: a file is cut only when its process is gone (the caller awaits its exit first).
  */
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Rng } from '../../simulate/rng.js';
@@ -41,6 +42,8 @@ export interface Ledger {
   readonly unfollowed: readonly string[];
   /** fsync lines (for a test that the ledger saw the journal at all). */
   readonly fsyncs: number;
+  /** Inodes of files created in a directory not fsynced since. */
+  readonly nameless: ReadonlySet<number>;
 }
 
 interface LedgerLine {
@@ -49,18 +52,23 @@ interface LedgerLine {
   readonly cut?: number;
   readonly unfollowed?: string;
   readonly path?: string;
+  readonly createdIn?: string;
+  readonly dirSynced?: string;
 }
 
 export function readLedger(file: string): Ledger {
   const synced = new Map<number, number>();
   const unfollowed: string[] = [];
   let fsyncs = 0;
+  const createdIn = new Map<number, string>();
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   for (const raw of text.split('\n')) {
     if (raw === '') continue;
     const line = JSON.parse(raw) as LedgerLine;
     if (line.unfollowed !== undefined) unfollowed.push(`${line.unfollowed} ${line.path ?? ''}`);
+    if (line.dirSynced !== undefined) for (const [ino, dir] of createdIn) if (dir === line.dirSynced) createdIn.delete(ino);
     if (line.ino === undefined) continue;
+    if (line.createdIn !== undefined) createdIn.set(line.ino, line.createdIn);
     if (line.synced !== undefined) {
       // Two fsyncs may overlap and return out of order: the larger covers the smaller.
       synced.set(line.ino, Math.max(synced.get(line.ino) ?? 0, line.synced));
@@ -68,7 +76,7 @@ export function readLedger(file: string): Ledger {
     }
     if (line.cut !== undefined) synced.set(line.ino, Math.min(synced.get(line.ino) ?? 0, line.cut));
   }
-  return { synced, unfollowed, fsyncs };
+  return { synced, unfollowed, fsyncs, nameless: new Set(createdIn.keys()) };
 }
 
 /** What a power cut did to one file. */
@@ -77,7 +85,7 @@ export interface FileCut {
   readonly bytesBefore: number;
   readonly syncedBytes: number;
   readonly bytesAfter: number;
-  readonly kept: TailKept;
+  readonly kept: TailKept | 'gone';
   /** Bytes of the kept tail that read as zeros. */
   readonly zeroedBytes: number;
 }
@@ -95,6 +103,11 @@ export function cutPower(dataDir: string, ledgerFile: string, rng: Rng, kept?: T
     const file = join(dataDir, name);
     const stat = statSync(file);
     if (!stat.isFile()) continue;
+    if (ledger.nameless.has(stat.ino)) {
+      rmSync(file);
+      cuts.push({ file: name, bytesBefore: stat.size, syncedBytes: 0, bytesAfter: 0, kept: 'gone', zeroedBytes: 0 });
+      continue;
+    }
     const syncedBytes = Math.min(ledger.synced.get(stat.ino) ?? 0, stat.size);
     if (syncedBytes === stat.size) continue;
     const tailKept: TailKept = kept ?? (rng.chance(0.5) ? 'none' : rng.chance(0.5) ? 'prefix' : 'pages');
@@ -128,5 +141,5 @@ function cutFile(file: string, syncedBytes: number, bytesAfter: number, holes: R
 
 export function describeCuts(cuts: readonly FileCut[]): string {
   if (cuts.length === 0) return 'nothing unsynced';
-  return cuts.map((c) => `${c.file} ${c.bytesBefore} -> ${c.bytesAfter} bytes (synced ${c.syncedBytes}, tail kept: ${c.kept}${c.zeroedBytes > 0 ? `, ${c.zeroedBytes} zeroed` : ''})`).join('; ');
+  return cuts.map((c) => c.kept === 'gone' ? `${c.file} gone (created since its directory was last fsynced)` : `${c.file} ${c.bytesBefore} -> ${c.bytesAfter} bytes (synced ${c.syncedBytes}, tail kept: ${c.kept}${c.zeroedBytes > 0 ? `, ${c.zeroedBytes} zeroed` : ''})`).join('; ');
 }
