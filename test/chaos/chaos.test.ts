@@ -5,8 +5,8 @@
  * (resets and silent blackholes), cuts single directions, delays links, pauses a node (SIGSTOP), kills
  * one node, two (a majority) or all three with SIGKILL and restarts them, and on some kills cuts the
  * power: the killed nodes' files lose what no fsync had made durable (power-cut.ts; the node processes
- * run with the preload power-cut-ledger.mjs, which records what was synced). Then everything heals and
- * the checks run:
+ * run with the preload power-cut-ledger.mjs, which records what was synced, and makes their disks slow:
+ * each background fsync starts 10-40 ms late). Then everything heals and the checks run:
  *   - the register history is linearizable (the simulator's checker, simulate/checkers);
  *   - no acknowledged write is lost (the final values, read after healing, against the history);
  *   - every node reports the same content hash;
