@@ -8,8 +8,9 @@
  *   - a power cut of the whole cluster right after an acknowledged write (blackoutsMin per run at least: the
  *     only copies left are the ones on disk, so a journal that acknowledged before its fsync returned
  *     loses that write here, where a SIGKILL, which keeps the page cache, never shows it);
- *   - SIGSTOP of one node (the leader half the time), SIGCONT later: a paused leader must be replaced,
- *     and step down and catch up when it runs again, without losing an acknowledged write.
+ *   - SIGSTOP of one node (the leader half the time), SIGCONT later: a paused leader must be replaced
+ *     while it is paused (the run reports it in `unreplaced` otherwise), and step down and catch up
+ *     when it runs again, without losing an acknowledged write.
  * The schedule draws from `rng`, what survives of unsynced tails from `cutRng`, so that turning power
  * cuts off (CHAOS_POWER_CUTS=off: kills keep the page cache) leaves the schedule as it was.
  */
@@ -30,6 +31,8 @@ const blackoutMsMin = 300;
 const blackoutMsMax = 1_000;
 /** A leader lookup asks each node this long at most (a paused node does not answer). */
 const leaderLookupMsMax = 1_000;
+/** While a leader is paused, the others are asked for a new one this often. */
+const successorPollMs = 100;
 
 export interface FaultContext {
   readonly cluster: LocalCluster;
@@ -51,10 +54,17 @@ export interface FaultContext {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runFaults(f: FaultContext): Promise<string[]> {
+/** What the schedule did, and the paused leaders the others did not replace while they were paused. */
+export interface FaultsRun {
+  readonly timeline: string[];
+  readonly unreplaced: string[];
+}
+
+export async function runFaults(f: FaultContext): Promise<FaultsRun> {
   const { cluster: c, rng } = f;
   const size = c.addrs.length;
   const timeline: string[] = [];
+  const unreplaced: string[] = [];
   const note = (what: string) => timeline.push(`${Math.round(performance.now() - f.startedMs)} ms: ${what}`);
   const set = (pairs: readonly (readonly [number, number])[], mode: RelayMode) => {
     for (const [from, to] of pairs) f.relays[from]![to]!.setMode(mode);
@@ -101,7 +111,13 @@ export async function runFaults(f: FaultContext): Promise<string[]> {
       const target = leader ?? x;
       note(`SIGSTOP n${target + 1}${leader === undefined ? '' : ' (the leader)'} for ${Math.round(holdMs)} ms`);
       c.processes[target]?.signal('SIGSTOP');
-      await sleep(holdMs);
+      const resumeAt = performance.now() + holdMs;
+      if (leader !== undefined) {
+        const successor = await successorOf(c, f.client, leader, resumeAt);
+        if (successor === undefined) unreplaced.push(`n${leader + 1} paused at ${Math.round(resumeAt - holdMs - f.startedMs)} ms`);
+        note(successor === undefined ? `  no other leader while n${leader + 1} was paused` : `  n${successor + 1} took over`);
+      }
+      await sleep(resumeAt - performance.now());
       c.processes[target]?.signal('SIGCONT');
       note(`SIGCONT n${target + 1}`);
     } else {
@@ -114,7 +130,7 @@ export async function runFaults(f: FaultContext): Promise<string[]> {
     await kill(f, note, nodes, rng.between(blackoutMsMin, blackoutMsMax), f.powerCuts);
     await sleep(rng.between(500, 1_500));
   }
-  return timeline;
+  return { timeline, unreplaced };
 }
 
 /** Kills `down` right after the next acknowledged write, cuts their power if asked, and restarts them after `holdMs`. */
@@ -130,9 +146,20 @@ async function kill(f: FaultContext, note: (what: string) => void, down: readonl
   note(`${names} restarted`);
 }
 
-/** The node the first node that answers names as leader (undefined: none answered, or none knows one). */
-async function leaderOf(c: LocalCluster, options: ClientOptions): Promise<number | undefined> {
-  for (let i = 0; i < c.addrs.length; i++) {
+/** The leader the nodes other than the paused `leader` elect before `deadline` (polled; undefined: none did). */
+async function successorOf(c: LocalCluster, options: ClientOptions, leader: number, deadline: number): Promise<number | undefined> {
+  const others = c.addrs.map((_, i) => i).filter((i) => i !== leader);
+  while (performance.now() < deadline) {
+    const named = await leaderOf(c, options, others);
+    if (named !== undefined && named !== leader) return named;
+    await sleep(Math.min(successorPollMs, deadline - performance.now()));
+  }
+  return undefined;
+}
+
+/** The node the first of `ask` that answers names as leader (undefined: none answered, or none knows one). */
+async function leaderOf(c: LocalCluster, options: ClientOptions, ask: readonly number[] = c.addrs.map((_, i) => i)): Promise<number | undefined> {
+  for (const i of ask) {
     if (c.processes[i] === undefined) continue;
     const client = await connect(c.clientAddrs[i]!, { ...options, connectTimeoutMs: leaderLookupMsMax, requestTimeoutMs: leaderLookupMsMax }).catch(() => undefined);
     if (client === undefined) continue;
