@@ -32,8 +32,8 @@ function tempDir(): string {
 }
 
 /** Runs an ES module script in a node process with the preload; returns its stdout. */
-function withPreload(script: string, ledger: string, root: string): string {
-  return execFileSync(process.execPath, [...powerCutExecArgv(), '--input-type=module', '-e', script], { env: { ...process.env, ...powerCutEnv(ledger, root) }, encoding: 'utf8', timeout: 20_000 });
+function withPreload(script: string, ledger: string, root: string, fsyncDelayMs = 0): string {
+  return execFileSync(process.execPath, [...powerCutExecArgv(), '--input-type=module', '-e', script], { env: { ...process.env, ...powerCutEnv(ledger, root, fsyncDelayMs) }, encoding: 'utf8', timeout: 20_000 });
 }
 
 describe('the ledger (power-cut-ledger.mjs)', () => {
@@ -54,12 +54,13 @@ describe('the ledger (power-cut-ledger.mjs)', () => {
       fsync(fd, (error) => {
         const afterAsync = lines();
         writeSync(fd, Buffer.alloc(25, 3)); // never synced
-        process.stdout.write(JSON.stringify({ afterSync, afterAsync }));
+        process.stdout.write(JSON.stringify({ afterSync, duringAsync, afterAsync }));
       });
+      const duringAsync = lines();
       writeSync(fd, Buffer.alloc(10, 4)); // written while the fsync runs: it may not cover these
-    `, ledger, root);
-    // A line at creation (cut to 0), one per fsync, each there when the caller went on.
-    expect(JSON.parse(out)).toEqual({ afterSync: 2, afterAsync: 3 });
+    `, ledger, root, 20);
+    // A line at creation (cut to 0), one per fsync, each there when the caller went on and not before.
+    expect(JSON.parse(out)).toEqual({ afterSync: 2, duringAsync: 2, afterAsync: 3 });
     const read = readLedger(ledger);
     expect(read.synced.get(statSync(file).ino)).toBe(150);
     expect(statSync(file).size).toBe(185);
