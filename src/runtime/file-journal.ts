@@ -17,10 +17,11 @@
  * Rewrite (compaction) writes the new records to `<name>.journal.tmp`, syncs it, renames it over the
  * journal and syncs the directory: a crash leaves the old journal or the new one, whole. A journal
  * created at open has its directory synced too: else a power cut may take the file's name, and with
- * it every record fsynced into the file (test/chaos/power-cut.test.ts).
+ * it every record fsynced into the file (test/chaos/power-cut.test.ts); so has the parent of every
+ * directory made for it (a new dataDir's own name).
  */
 import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { frame } from '../store/codec.js';
 import type { Journal } from './journal.js';
 import type { Message } from './actor.js';
@@ -50,7 +51,12 @@ export class FileJournal implements Journal {
 
   /** `deliver` hands a syncThen message back to the actor (absent: syncThen is not offered). */
   constructor(dir: string, name: string, private readonly deliver?: (message: Message) => void) {
-    mkdirSync(dir, { recursive: true });
+    // Directories made here are durable before the journal in them is: each one's name lives in its parent.
+    const made = mkdirSync(dir, { recursive: true });
+    if (made !== undefined) for (let d = resolve(dir); ; d = dirname(d)) {
+      syncDir(dirname(d));
+      if (d === resolve(made) || dirname(d) === d) break;
+    }
     this.dir = dir;
     this.path = join(dir, `${name}.journal`);
     rmSync(`${this.path}.tmp`, { force: true }); // a rewrite that did not finish: the journal itself is whole
