@@ -36,6 +36,8 @@ import type { AppTime } from '../src/node/app-time.js';
 import type { QuorumChanged } from '../src/actors/quorum-watcher.js';
 import { CommitAgreement } from './checkers/commit-agreement.js';
 import { ElectionSafety } from './checkers/election-safety.js';
+import { StateDigests, digestCheckpoint } from './checkers/state-digests.js';
+import type { DigestPoint } from './checkers/state-digests.js';
 import { simElectionTicks, simSmallMessageBytes, simTickMs, simTinyImageFrameBytes, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
 import { transLogSizeDefault } from '../src/limits.js';
 import type { Committed } from '../src/actors/replicator.js';
@@ -105,11 +107,14 @@ export class SimCluster {
   readonly commits = new CommitAgreement();
   /** At most one leader per term, from every node's role reports. */
   readonly elections = new ElectionSafety();
+  /** Digests of every data node's tables at log indexes, checked for agreement at each index. */
+  readonly digests: StateDigests;
   /** Detaches and attaches confirmed, in order (node and what it became). */
   readonly membershipChanges: { node: string; state: 'detached' | 'attached'; atMs: number }[] = [];
 
   constructor(options: SimClusterOptions) {
     this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false });
+    this.digests = new StateDigests(options.seed);
     this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? simWriteTimeoutMs);
     this.appTime = simTime(this.sim);
     // A write waits at the gate for about two election timeouts, as ClusterNode's do.
@@ -307,10 +312,13 @@ export class SimCluster {
       case 'restore':
         restoreImage(this.stores.get(node)!, node, message as Restore);
         this.appliedIndex.set(node, (message as Restore).index);
+        this.recordDigest(node, (message as Restore).index, 'image installed');
         return;
       case 'imageWanted':
         // Detached, the tables hold standalone writes: an image of them is not the replicated state.
-        if (this.memberships.get(node)!.state !== 'detached') this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
+        if (this.memberships.get(node)!.state === 'detached') return;
+        this.recordDigest(node, (message as ImageWanted).index, 'image taken');
+        this.sim.send({ node, actor: REPLICATOR }, takeImage(this.stores.get(node)!, message as ImageWanted));
         return;
       case 'synced':
         this.synced.push({ node, index: (message as Synced).index, via: (message as Synced).via });
@@ -319,6 +327,7 @@ export class SimCluster {
         const writes = this.apps.get(node)!.writes;
         applyCommitted(this.stores.get(node)!, node, message as ApplyEntries, this.appliedIndex.get(node) ?? 0, (id, encoded, result, error) => writes.applied(id, encoded, result, error), (id, encoded) => writes.changeSet(id, encoded));
         this.appliedIndex.set(node, (message as ApplyEntries).last);
+        if (digestCheckpoint((message as ApplyEntries).last)) this.recordDigest(node, (message as ApplyEntries).last, 'applied');
         return;
       }
       case 'commitRefused':
@@ -335,6 +344,11 @@ export class SimCluster {
       default:
         return;
     }
+  }
+
+  /** The node's tables hold the log up to `index`: their digest must match every other node's there (not while standalone). */
+  private recordDigest(node: string, index: number, point: DigestPoint): void {
+    if (this.memberships.get(node)!.state !== 'detached') this.digests.record(node, index, this.stores.get(node)!, point, this.sim.nowMs);
   }
 
   private onMembership(node: string, state: 'detached' | 'attached' | 'refused'): void {

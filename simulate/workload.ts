@@ -158,7 +158,7 @@ export function thinkMs(cluster: SimCluster, options: WorkloadOptions): number {
 /** A run's result: what the checkers found, its history, and what the simulation did. */
 export function resultOf(options: WorkloadOptions, cluster: SimCluster, history: HistoryRecorder, problems: readonly string[], okOps: number): WorkloadResult {
   const stats = cluster.sim.stats();
-  problems = [...(actorFailures.get(cluster) ?? []), ...(livenessProblems.get(cluster) ?? []), ...cluster.commits.problems(), ...cluster.elections.problems(), ...problems];
+  problems = [...(actorFailures.get(cluster) ?? []), ...(livenessProblems.get(cluster) ?? []), ...cluster.commits.problems(), ...cluster.elections.problems(), ...cluster.digests.problems(), ...problems];
   const trace = options.trace === true ? { traceHash: cluster.sim.traceHash } : {};
   const journalTears = cluster.sim.journalTears().made;
   const imageSyncs = cluster.synced.filter((s) => s.via === 'image').length;

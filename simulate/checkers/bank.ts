@@ -8,6 +8,11 @@
  * its balance (integers: money in the smallest unit, so sums are exact). Keys are null by convention
  * and ignored. Only `ok` reads are checked; transfers are validated but a transfer's outcome does not
  * matter to the invariant, which must hold whichever transfers happened.
+ *
+ * A total cannot show an acknowledged transfer that vanished whole (both balances back as they were):
+ * when each transfer also writes a row of its own (`id` in its value, the row in the same transaction),
+ * checkTransferRows holds a node's final rows against the history: every ok transfer's row is there, no
+ * failed transfer's row is (it certainly did not happen), every row is a transfer some client made.
  */
 import type { History, JsonValue, Operation } from '../history.js';
 import { operationsOf } from '../history.js';
@@ -29,6 +34,21 @@ export type BankAnomaly =
   | { readonly kind: 'missing-accounts'; readonly read: Operation; readonly accounts: readonly string[] }
   | { readonly kind: 'unexpected-accounts'; readonly read: Operation; readonly accounts: readonly string[] }
   | { readonly kind: 'negative-balance'; readonly read: Operation; readonly account: string; readonly balance: number };
+
+/** A transfer's own row, as the workload writes it (keyed by the transfer's id). */
+export interface TransferRow {
+  readonly amount: number;
+}
+
+export type TransferRowAnomaly =
+  | { readonly kind: 'lost-transfer'; readonly id: number; readonly transfer: Operation }
+  | { readonly kind: 'failed-transfer-applied'; readonly id: number; readonly transfer: Operation }
+  | { readonly kind: 'unknown-transfer'; readonly id: number; readonly row: TransferRow }
+  | { readonly kind: 'wrong-transfer'; readonly id: number; readonly row: TransferRow; readonly transfer: Operation };
+
+export type TransferRowsResult =
+  | { readonly ok: true; readonly rows: number }
+  | { readonly ok: false; readonly rows: number; readonly anomalies: readonly TransferRowAnomaly[]; readonly anomaliesTotal: number; readonly message: string };
 
 export type BankResult =
   | { readonly ok: true; readonly reads: number }
@@ -86,6 +106,49 @@ function checkRead(
       const balance = balances[account] ?? 0;
       if (balance < 0) anomalies.add({ kind: 'negative-balance', read, account, balance });
     }
+  }
+}
+
+/**
+ * Holds a node's final transfer rows (by id) against the history: every ok transfer's row is there with
+ * its amount; no failed transfer's row is; every row's id is a transfer's (info transfers may
+ * or may not have happened). `operations`: operationsOf(history), when the caller has it already.
+ */
+export function checkTransferRows(history: History, rows: ReadonlyMap<number, TransferRow>, operations?: readonly Operation[]): TransferRowsResult {
+  const byId = new Map<number, Operation>();
+  for (const op of operations ?? operationsOf(history, 'checkTransferRows')) {
+    if (op.f !== 'transfer') continue;
+    const id = (op.invokeValue as Readonly<Record<string, JsonValue>> | null)?.['id'];
+    if (typeof id !== 'number' || !isTransfer(op.invokeValue)) throw invalidArgument('checkTransferRows', `operation at event ${op.invokeIndex}: a transfer's value must be { from, to, amount, id }`);
+    if (byId.has(id)) throw invalidArgument('checkTransferRows', `operation at event ${op.invokeIndex}: transfer id ${id} is used twice`);
+    byId.set(id, op);
+  }
+  const anomalies = new AnomalyList<TransferRowAnomaly>();
+  for (const [id, transfer] of byId) {
+    const row = rows.get(id);
+    if (transfer.type === 'ok' && row === undefined) anomalies.add({ kind: 'lost-transfer', id, transfer });
+    if (transfer.type === 'fail' && row !== undefined) anomalies.add({ kind: 'failed-transfer-applied', id, transfer });
+    const made = transfer.invokeValue as unknown as TransferRow;
+    if (row !== undefined && row.amount !== made.amount) anomalies.add({ kind: 'wrong-transfer', id, row, transfer });
+  }
+  for (const [id, row] of rows) if (!byId.has(id)) anomalies.add({ kind: 'unknown-transfer', id, row });
+  if (anomalies.total === 0) return { ok: true, rows: rows.size };
+  const message = [`${anomalies.total} transfer row(s) wrong over ${rows.size} rows and ${byId.size} transfers:`, ...anomalies.reported.slice(0, 10).map(describeTransferRowAnomaly)].join('\n');
+  return { ok: false, rows: rows.size, anomalies: anomalies.reported, anomaliesTotal: anomalies.total, message };
+}
+
+export function describeTransferRowAnomaly(a: TransferRowAnomaly): string {
+  switch (a.kind) {
+    case 'lost-transfer':
+      return `  transfer ${a.id} was acknowledged but its row is missing: ${describeOp(a.transfer)}`;
+    case 'failed-transfer-applied':
+      return `  transfer ${a.id} failed but its row is there: ${describeOp(a.transfer)}`;
+    case 'unknown-transfer':
+      return `  transfer row ${a.id} (${JSON.stringify(a.row)}) is no transfer any client made`;
+    case 'wrong-transfer':
+      return `  transfer row ${a.id} holds ${JSON.stringify(a.row)}, not what was made: ${describeOp(a.transfer)}`;
+    default:
+      return assertNever(a, 'transfer row anomaly');
   }
 }
 

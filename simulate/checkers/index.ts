@@ -5,8 +5,10 @@
  */
 export type { LinearizableFailure, LinearizableOk, LinearizableOptions, LinearizableResult, LinearizableUnknown } from './linearizable.js';
 export { checkLinearizable, linearizableCacheBytesMax, linearizableExplainOpsMax, linearizableStatesPerKeyMax } from './linearizable.js';
-export type { BankAnomaly, BankOptions, BankResult } from './bank.js';
-export { checkBank } from './bank.js';
+export type { BankAnomaly, BankOptions, BankResult, TransferRow, TransferRowAnomaly, TransferRowsResult } from './bank.js';
+export { checkBank, checkTransferRows } from './bank.js';
+export type { DigestPoint } from './state-digests.js';
+export { StateDigests, digestCheckpoint, simStateDigestConflictsReportedMax, simStateDigestDenseIndexes, storeDigest } from './state-digests.js';
 export type { ListAppendAnomaly, ListAppendResult } from './list-append.js';
 export { checkListAppend } from './list-append.js';
 export type { FinalValue, LostWrite, LostWritesOptions, LostWritesResult } from './lost-writes.js';

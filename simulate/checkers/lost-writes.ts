@@ -6,9 +6,10 @@
  * Registers (keys written by `write` / `cas`; a cas writes its new value):
  * - `unknown-final-value`: the final value was not written by any ok or info write or cas of that key,
  *   and is not the initial value of a key with no acknowledged write;
- * - `last-write-lost`: an ok write W is certainly the last one (every other ok write or cas of the key
- *   completed before W was invoked, and the key has no info write or cas, which could land at any
- *   time), yet the final value is not W's.
+ * - `last-write-lost`: the final value is not the value of an ok write W, and no write of the final
+ *   value could have landed after W: each one is ok and completed before W was invoked (an info write
+ *   or cas of it could land at any time, so one of them explains any final value it wrote; an info
+ *   write of another value explains nothing).
  * Lists (keys with `append`):
  * - `lost-append`: an ok-appended element is missing from the final list.
  *
@@ -108,11 +109,21 @@ function checkRegister(
     anomalies.add({ kind: 'unknown-final-value', key, finalValue });
     return;
   }
-  if (writes.some((op) => op.type === 'info')) return;
-  const last = acked.reduce<Operation | undefined>((best, op) => (best === undefined || (op.completeIndex ?? 0) > (best.completeIndex ?? 0) ? op : best), undefined);
-  if (last === undefined) return;
-  const certainlyLast = acked.every((op) => op === last || (op.completeIndex ?? Number.POSITIVE_INFINITY) < last.invokeIndex);
-  if (certainlyLast && written(last) !== finalValue) anomalies.add({ kind: 'last-write-lost', key, finalValue, write: last });
+  // The writes of the final value that could have come last: an info one at any time, an ok one up to its completion.
+  let finalWrittenUntil = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < writes.length; i++) {
+    if (values[i] !== finalValue) continue;
+    const op = writes[i]!;
+    finalWrittenUntil = Math.max(finalWrittenUntil, op.type === 'info' ? Number.POSITIVE_INFINITY : (op.completeIndex ?? Number.POSITIVE_INFINITY));
+  }
+  // The ok write that the final value must have overwritten last: the one invoked latest, if nothing of the final value came after it.
+  let lost: Operation | undefined;
+  for (let i = 0; i < writes.length; i++) {
+    const op = writes[i]!;
+    if (op.type !== 'ok' || values[i] === finalValue || finalWrittenUntil > op.invokeIndex) continue;
+    if (lost === undefined || op.invokeIndex > lost.invokeIndex) lost = op;
+  }
+  if (lost !== undefined) anomalies.add({ kind: 'last-write-lost', key, finalValue, write: lost });
 }
 
 export function describeLostWrite(a: LostWrite): string {
@@ -121,7 +132,7 @@ export function describeLostWrite(a: LostWrite): string {
     case 'unknown-final-value':
       return `  ${k}: final value ${JSON.stringify(a.finalValue)} was never written`;
     case 'last-write-lost':
-      return `  ${k}: final value ${JSON.stringify(a.finalValue)}, but the last acknowledged write was: ${describeOp(a.write)}`;
+      return `  ${k}: final value ${JSON.stringify(a.finalValue)}, but this acknowledged write came after every write of it: ${describeOp(a.write)}`;
     case 'lost-append':
       return `  ${k}: ${JSON.stringify(a.element)} is not in the final list, but its append was acknowledged: ${describeOp(a.append)}`;
     default:

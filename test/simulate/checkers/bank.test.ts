@@ -3,7 +3,8 @@
  * shows a negative balance is reported with the read; everything else passes.
  */
 import { describe, expect, it } from 'vitest';
-import { checkBank } from '../../../simulate/checkers/index.js';
+import { checkBank, checkTransferRows } from '../../../simulate/checkers/index.js';
+import type { TransferRow } from '../../../simulate/checkers/index.js';
 import { transcript } from './generators.js';
 
 const accounts = ['a', 'b', 'c'];
@@ -55,5 +56,42 @@ describe('checkBank', () => {
     expect(() => checkBank(transcript('0 invoke write x 1\n0 ok write x 1'), { total: 1 })).toThrow(/f "write" is not a bank operation/);
     expect(() => checkBank(transcript('0 invoke read -\n0 ok read - {"a":1.5}'), { total: 1 })).toThrow(/a read must return \{ account: integer balance \}/);
     expect(() => checkBank(transcript('0 invoke transfer - {"from":"a"}\n0 ok transfer - {"from":"a"}'), { total: 1 })).toThrow(/a transfer's value must be/);
+  });
+});
+
+describe('checkTransferRows', () => {
+  // p0's transfer 1 was acknowledged, p1's 2 failed, p2's 3 has an unknown outcome.
+  const history = transcript(`
+    0 invoke transfer - {"from":"a","to":"b","amount":5,"id":1}
+    1 invoke transfer - {"from":"b","to":"c","amount":7,"id":2}
+    2 invoke transfer - {"from":"c","to":"a","amount":9,"id":3}
+    0 ok transfer - {"from":"a","to":"b","amount":5,"id":1}
+    1 fail transfer - {"from":"b","to":"c","amount":7,"id":2}
+    2 info transfer - {"from":"c","to":"a","amount":9,"id":3}
+    3 invoke read -
+    3 ok read - {"a":10,"b":10,"c":10}`);
+  const rows = (entries: [number, number][]): ReadonlyMap<number, TransferRow> => new Map(entries.map(([id, amount]) => [id, { amount }]));
+
+  it('accepts the rows of every acknowledged transfer, with or without those of unknown outcome', () => {
+    expect(checkTransferRows(history, rows([[1, 5]]))).toEqual({ ok: true, rows: 1 });
+    expect(checkTransferRows(history, rows([[1, 5], [3, 9]]))).toEqual({ ok: true, rows: 2 });
+  });
+
+  it('reports an acknowledged transfer whose row is gone, though no total could show it', () => {
+    const result = checkTransferRows(history, rows([[3, 9]]));
+    expect(result).toMatchObject({ ok: false, anomaliesTotal: 1, anomalies: [{ kind: 'lost-transfer', id: 1, transfer: { process: 0 } }] });
+    if (!result.ok) expect(result.message).toContain('transfer 1 was acknowledged but its row is missing: p0 transfer');
+  });
+
+  it('reports the row of a failed transfer, a row no client made, and a row holding another amount', () => {
+    expect(checkTransferRows(history, rows([[1, 5], [2, 7]]))).toMatchObject({ ok: false, anomalies: [{ kind: 'failed-transfer-applied', id: 2 }] });
+    expect(checkTransferRows(history, rows([[1, 5], [4, 1]]))).toMatchObject({ ok: false, anomalies: [{ kind: 'unknown-transfer', id: 4 }] });
+    expect(checkTransferRows(history, rows([[1, 6]]))).toMatchObject({ ok: false, anomalies: [{ kind: 'wrong-transfer', id: 1, row: { amount: 6 } }] });
+  });
+
+  it('refuses a history whose transfers have no id, or the same id twice', () => {
+    expect(() => checkTransferRows(transcript('0 invoke transfer - {"from":"a","to":"b","amount":5}'), rows([]))).toThrow(/checkTransferRows.*\{ from, to, amount, id \}/);
+    const twice = transcript('0 invoke transfer - {"from":"a","to":"b","amount":5,"id":1}\n1 invoke transfer - {"from":"a","to":"b","amount":5,"id":1}');
+    expect(() => checkTransferRows(twice, rows([]))).toThrow(/id 1 is used twice/);
   });
 });
