@@ -2,12 +2,15 @@
  * Properties of the list-append and lost-writes checkers on histories of clients appending to and
  * reading lists of a sequential reference with random concurrency: those pass both checkers (against
  * the reference's final lists); a read with an element duplicated or invented, a late read missing an
- * acknowledged element, or a final list missing one, is reported as exactly that anomaly.
+ * acknowledged element, or a final list missing one, is reported as exactly that anomaly. Registers:
+ * the reference's final values pass the lost-writes checker; a final value rolled back to one that an
+ * acknowledged write certainly overwrote is reported, whatever info writes the key had.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkListAppend, checkLostWrites } from '../../simulate/checkers/index.js';
 import type { History, HistoryEvent } from '../../simulate/history.js';
+import { operationsOf } from '../../simulate/history.js';
 import { listReference, registerReference, runConcurrently } from '../simulate/checkers/generators.js';
 
 const keys = ['x', 'y'];
@@ -97,6 +100,26 @@ describe('checkLostWrites on registers (property)', () => {
         const forged = new Map(reference.values);
         forged.set('x', -1);
         expect(checkLostWrites(history, forged)).toMatchObject({ ok: false, anomalies: [{ kind: 'unknown-final-value', key: 'x', finalValue: -1 }] });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reports a final value rolled back to one an acknowledged write certainly overwrote, info writes or not', () => {
+    fc.assert(
+      fc.property(shape, fc.nat(), (s, pick) => {
+        const history = runConcurrently(s.seed, registerReference(keys), { ...s, infoRate: Math.max(s.infoRate, 0.1) });
+        const ops = operationsOf(history, 'test');
+        // Every value is written once (fresh), so W1's value is written by W1 alone; W2 began after W1 ended.
+        const writes = ops.filter((op) => (op.f === 'write' || op.f === 'cas') && op.type === 'ok');
+        const pairs = writes.flatMap((w1) => writes.filter((w2) => w2.key === w1.key && w2.invokeIndex > w1.completeIndex!).map((w2) => [w1, w2] as const));
+        fc.pre(pairs.length > 0);
+        const [w1] = pairs[pick % pairs.length]!;
+        const value = w1.f === 'cas' ? (w1.invokeValue as [unknown, number])[1] : (w1.invokeValue as number);
+        const finals = new Map(keys.map((k) => [k, k === w1.key ? value : null] as const));
+        const result = checkLostWrites(history, finals);
+        expect(result.ok).toBe(false);
+        if (!result.ok) expect(result.anomalies.filter((a) => a.key === w1.key)).toEqual([expect.objectContaining({ kind: 'last-write-lost', finalValue: value })]);
       }),
       { numRuns: 200 },
     );
