@@ -31,11 +31,12 @@ export const simBackgroundSlowSyncChance = 0.02;
 export const simArmedCrashAtRewriteChance = 0.25;
 /**
  * On background-sync seeds, the chance that a crash mid-write is a power loss: a quorum of nodes (or all)
- * down within the spread, each back after an outage drawn from the range (virtual milliseconds). All of
- * them: at half, 60-seed sweeps caught a journal that never synced on 2 seeds of 60 (sim-journals.ts).
+ * down within the spread (their disks stalled meanwhile: slow syncs), each back after an outage drawn from
+ * the range (virtual milliseconds). All of them: at half, 60-seed sweeps caught a journal that never
+ * synced on 2 seeds of 60; with a 2 ms spread and no stall, none caught one that answered early (sim-journals.ts).
  */
 export const simPowerLossChance = 1;
-export const simPowerLossSpreadMs = 2;
+export const simPowerLossSpreadMs = 20;
 export const simPowerLossOutageMs = [20, 500] as const;
 /** A crash armed for a journal write that finds a rewrite (compaction) leaves the old journal this often, else the new one. */
 export const simRewriteCrashKeepsOldChance = 0.5;

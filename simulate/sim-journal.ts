@@ -47,6 +47,8 @@ export interface SimJournalHost {
   after(delayMs: number, call: () => void): void;
   /** The node crashes `delayMs` from now, if it is still up and armed (a crash inside a background sync). */
   crashIn(delayMs: number): void;
+  /** The node's disk stalls (a power loss is coming): every background sync it starts is a slow one. */
+  diskStalled?(): boolean;
   /** Present when the journal offers syncThen: hands a message to the journal's actor, as a host's `deliver` does. */
   readonly deliver?: ((message: Message) => void) | undefined;
 }
@@ -123,7 +125,7 @@ export class SimJournal implements Journal {
 
   private startSync(): BackgroundSync {
     const host = this.host!;
-    const durationMs = backgroundSyncMs(host.rng);
+    const durationMs = backgroundSyncMs(host.rng, host.diskStalled?.() === true);
     const sync: BackgroundSync = { upTo: this.appended, records: this.slabOf.length, doneAtMs: host.nowMs() + durationMs, stale: false };
     this.syncing = sync;
     host.after(durationMs, () => this.syncDone(sync));
@@ -214,9 +216,9 @@ export class SimJournal implements Journal {
   }
 }
 
-/** A background sync's duration: mostly short, now and then slow (a busy disk). */
-function backgroundSyncMs(rng: Rng): number {
-  const [min, max] = rng.chance(simBackgroundSlowSyncChance) ? simBackgroundSlowSyncMs : simBackgroundSyncMs;
+/** A background sync's duration: mostly short, now and then slow (a busy disk), always slow on a stalled disk. */
+function backgroundSyncMs(rng: Rng, stalled: boolean): number {
+  const [min, max] = stalled || rng.chance(simBackgroundSlowSyncChance) ? simBackgroundSlowSyncMs : simBackgroundSyncMs;
   return rng.between(min, max);
 }
 

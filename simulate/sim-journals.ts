@@ -35,6 +35,7 @@ export function newSimJournal(sim: Simulation, node: SimNode, deliver: ((message
         if (node.incarnation === armed && node.crashAtSync) sim.crash(node.name);
       });
     },
+    diskStalled: () => stalled.has(node),
     deliver,
   });
 }
@@ -61,20 +62,26 @@ export function armCrash(sim: Simulation, node: SimNode, withinMs: number, nodes
 
 /** Nodes a power loss took down, at the incarnation it left them: each comes back after its outage unless crashed again meanwhile. */
 const poweredOff = new WeakMap<SimNode, number>();
+/** Nodes whose disk stalls until they go down (a power loss coming): their background syncs are slow ones. */
+const stalled = new WeakSet<SimNode>();
 
 /**
  * A power loss (background-sync seeds, simPowerLossChance): with the armed node, enough others to make a quorum of the nodes
  * (or all of them, half the time) go down within simPowerLossSpreadMs, losing what their background
- * syncs had not made durable, and come back after an outage of their own. One node crashing at a time
+ * syncs had not made durable, and come back after an outage of their own. Their disks stall first (every
+ * sync they start until then is a slow one), so that anything answered before its sync completed has time
+ * to reach a client before the power goes. One node crashing at a time
  * never shows an acknowledgement sent before its sync completed (the others keep the data); a quorum
  * crashing together does. Node counts, not qranks: a near-quorum is as telling.
  */
 function powerLoss(sim: Simulation, armed: SimNode, nodes: readonly SimNode[]): void {
   const others = nodes.filter((n) => n !== armed && n.up);
   const count = sim.rng.chance(0.5) ? others.length : Math.floor(nodes.length / 2);
+  stalled.add(armed);
   for (let i = 0; i < count && others.length > 0; i++) {
     const node = others.splice(sim.rng.int(others.length), 1)[0]!;
     const incarnation = node.incarnation;
+    stalled.add(node);
     const downMs = sim.rng.between(0, simPowerLossSpreadMs);
     sim.at(downMs, () => {
       if (node.incarnation !== incarnation || !node.up) return;
@@ -90,6 +97,7 @@ function powerLoss(sim: Simulation, armed: SimNode, nodes: readonly SimNode[]): 
 /** A crash is asked for `node` (Simulation.crash): whoever asks owns its restart, not a power loss before. */
 export function crashAsked(node: SimNode): void {
   poweredOff.delete(node);
+  stalled.delete(node);
 }
 
 /** Journal records torn by crashes mid-write, torn frames cut off on reopening, and where armed crashes struck, over every node. */

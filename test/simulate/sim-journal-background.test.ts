@@ -24,6 +24,7 @@ function background(seed = 1, offered = true) {
   const crashesInMs: number[] = [];
   const syncs = { started: 0, delaysMs: [] as number[] };
   let armed = false;
+  let stalled = false;
   const host: SimJournalHost = {
     rng,
     nowMs: () => nowMs,
@@ -33,6 +34,7 @@ function background(seed = 1, offered = true) {
       pending.push({ atMs: nowMs + delayMs, seq: seq++, call });
     },
     crashIn: (delayMs) => crashesInMs.push(delayMs),
+    diskStalled: () => stalled,
     deliver: offered ? (message) => delivered.push(message) : undefined,
   };
   const journal = new SimJournal(() => armed, host);
@@ -51,7 +53,7 @@ function background(seed = 1, offered = true) {
   const settle = () => runFor(2 * simBackgroundSlowSyncMs[1]);
   /** When the sync under way completes. */
   const syncDoneMs = () => Math.min(...pending.map((p) => p.atMs));
-  return { journal, delivered, crashesInMs, syncs, runFor, settle, syncDoneMs, arm: () => void (armed = true), now: () => nowMs };
+  return { journal, delivered, crashesInMs, syncs, runFor, settle, syncDoneMs, arm: () => void (armed = true), stall: () => void (stalled = true), now: () => nowMs };
 }
 
 const recovered = (journal: SimJournal) => journal.recovered.map((r) => r[0]!);
@@ -163,6 +165,18 @@ describe('SimJournal background sync (syncThen)', () => {
     const slow = delaysMs.filter((ms) => ms >= simBackgroundSlowSyncMs[0]).length;
     expect(slow).toBeGreaterThan(10);
     expect(slow).toBeLessThan(delaysMs.length / 10);
+  });
+
+  it('takes only slow syncs while its disk stalls (a power loss coming)', () => {
+    const { journal, syncs, settle, stall } = background(12);
+    stall();
+    for (let i = 0; i < 50; i++) {
+      journal.append(record(i));
+      journal.syncThen!(ask(i));
+      settle();
+    }
+    expect(syncs.delaysMs).toHaveLength(50);
+    expect(Math.min(...syncs.delaysMs)).toBeGreaterThanOrEqual(simBackgroundSlowSyncMs[0]);
   });
 });
 
