@@ -35,7 +35,7 @@ describe('compaction under crashes mid-write', () => {
       const { cluster, acknowledged } = run(seed);
       crashedRewrites += cluster.sim.journalTears().inRewrite;
       expect(cluster.commits.problems()).toEqual([]);
-      expect(acknowledged.length).toBeGreaterThan(50); // not vacuous (power losses take a quorum down for a while)
+      expect(acknowledged.length).toBeGreaterThan(20); // not vacuous (power losses take a quorum down for a while)
       for (const node of cluster.nodes) {
         const missing = cluster.stores.get(node)!.read((tx) => acknowledged.filter((k) => tx.get('kv', k) === undefined));
         expect(missing, `${node} (seed ${seed}) misses acknowledged keys`).toEqual([]);
