@@ -195,7 +195,7 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
   // Every tick by default. Every third tick cut an idle node's CPU by ~35%, but under load a leader then
   // heard a quorum less often within its election timeout, and writes issued during the elections that
-  // followed failed NO_QUORUM (session 10): not before writes wait for a leader during an election.
+  // followed failed NO_QUORUM: not before writes wait for a leader during an election.
   const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
   const table = customQuorum(params.checkQuorum, voters.map((v) => v.id));

@@ -51,12 +51,7 @@ export class FileJournal implements Journal {
 
   /** `deliver` hands a syncThen message back to the actor (absent: syncThen is not offered). */
   constructor(dir: string, name: string, private readonly deliver?: (message: Message) => void) {
-    // Directories made here are durable before the journal in them is: each one's name lives in its parent.
-    const made = mkdirSync(dir, { recursive: true });
-    if (made !== undefined) for (let d = resolve(dir); ; d = dirname(d)) {
-      syncDir(dirname(d));
-      if (d === resolve(made) || dirname(d) === d) break;
-    }
+    makeDurableDir(dir);
     this.dir = dir;
     this.path = join(dir, `${name}.journal`);
     rmSync(`${this.path}.tmp`, { force: true }); // a rewrite that did not finish: the journal itself is whole
@@ -193,6 +188,19 @@ export class FileJournal implements Journal {
 function writeAll(fd: number, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+}
+
+/**
+ * Makes `dir` (and its missing parents) durably: each directory made is named in its parent, which is
+ * synced, so a power cut cannot take a new dataDir with the journal in it.
+ */
+function makeDurableDir(dir: string): void {
+  const made = mkdirSync(dir, { recursive: true }); // the topmost directory made; undefined: none
+  if (made === undefined) return;
+  for (let d = resolve(dir); d !== dirname(d); d = dirname(d)) {
+    syncDir(dirname(d));
+    if (d === resolve(made)) return;
+  }
 }
 
 /** Makes a rename in `dir` durable (where the platform allows opening a directory). */
