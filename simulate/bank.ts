@@ -53,7 +53,6 @@ export function runBankWorkload(options: BankOptions): WorkloadResult {
   scheduleFaults(sim, cluster.nodes, options.faults, cluster, options.timeline); // times count from now: after the opening
   const history = new HistoryRecorder();
   const expected = new ExpectedTransfers(options.seed);
-  sim.on('crashed', (node) => expected.restarted(node));
   let nextTransfer = 1;
   let stopped = false;
   const step = (process: number) => {
@@ -136,17 +135,10 @@ function transferRowsProblems(cluster: SimCluster, history: HistoryRecorder): st
 }
 
 /**
- * The transfers each node acknowledged, which every later snapshot read on that node must show while it
- * stays up: its tables held the row when it answered ok. Each read checks the transfers acknowledged
- * there since its last read, and `transfersRecheckedPerRead` earlier ones in turn (so that the cost stays
- * linear in the run).
- *
- * A crash starts the node's list afresh. Its recovery is documented to bring the tables back to at least
- * what they held (Recovered, src/actors/replicator-messages.ts), but since journals may sync in the
- * background a node applies, and acknowledges, entries its own journal has not synced yet, and after a
- * crash it serves reads without them until it catches up (e.g. `npx chorus sim --seed 2035 --time 3000ms
- * --workload bank`: n2 acknowledges transfer 132 at 1170 ms, crashes 1.5 ms later, recovers at log index
- * 126 and reads at 1298 ms lack the row). Held across restarts, this check fails those seeds.
+ * The transfers each node acknowledged, which every later snapshot read on that node must show: its
+ * tables held the row when it answered ok, and a node only serves reads once its tables hold at least
+ * what they held before it restarted. Each read checks the transfers acknowledged there since its last
+ * read, and `transfersRecheckedPerRead` earlier ones in turn (so that the cost stays linear in the run).
  */
 class ExpectedTransfers {
   private readonly perNode = new Map<string, { acked: number[]; checked: number; cursor: number }>();
@@ -157,11 +149,6 @@ class ExpectedTransfers {
 
   acknowledged(node: string, id: number): void {
     this.of(node).acked.push(id);
-  }
-
-  /** The node crashed: what it acknowledged before is no longer expected of its reads (see the class). */
-  restarted(node: string): void {
-    this.perNode.delete(node);
   }
 
   check(node: string, tx: ReadTx, atMs: number): void {

@@ -17,7 +17,10 @@
  * being synced, and counts itself toward a commit only once it is (Raft.persisted). Every other message
  * (acknowledgements, votes, a candidate's requests) waits for every sync under way when it was made: it
  * may claim entries or a vote that only those make durable. Held messages leave in the order they were
- * made, and nothing is sent early past a held one, so per-link order is kept.
+ * made, and nothing is sent early past a held one, so per-link order is kept. A new commit index is
+ * synced as well before the entries under it are applied (RaftLog.durableCommit): otherwise a node that
+ * crashed right after applying, answering a writer and serving reads would restart at the older commit,
+ * and its reads would go back until a leader told it the commit again.
  */
 import { assert } from '../runtime/assert.js';
 import { Raft } from '../cluster/raft/raft.js';
@@ -36,17 +39,18 @@ import { ChorusError } from '../runtime/errors.js';
 /** Readies written to a journal that syncs in the background, oldest first, with the messages held for each. */
 export class SyncQueue {
   private seq = 0;
-  private readonly pending: { readonly seq: number; index: number; readonly held: RaftMessage[] }[] = [];
+  private readonly pending: { readonly seq: number; index: number; readonly commit: number; readonly held: RaftMessage[] }[] = [];
   private holding = 0;
 
   /**
-   * A Ready was written, its last entry at `index` (or nothing new: the written index then). Returns
-   * the sequence number its sync reports back with. Call before routing its messages.
+   * A Ready was written, its last entry at `index` (or nothing new: the written index then), and the
+   * commit index of the hard state written last, `commit`. Returns the sequence number its sync reports
+   * back with. Call before routing its messages.
    */
-  written(index: number, first: number | undefined): number {
+  written(index: number, first: number | undefined, commit: number): number {
     // A write that replaced entries from `first` on: syncs already asked for cover only those before.
     if (first !== undefined) for (const p of this.pending) p.index = Math.min(p.index, first - 1);
-    this.pending.push({ seq: ++this.seq, index, held: [] });
+    this.pending.push({ seq: ++this.seq, index, commit, held: [] });
     return this.seq;
   }
 
@@ -70,13 +74,13 @@ export class SyncQueue {
     return false;
   }
 
-  /** Sync `seq` (and every earlier one) is done: each one's durable index and held messages, in order. */
-  done(seq: number): { readonly index: number; readonly messages: readonly RaftMessage[] }[] {
-    const out: { index: number; messages: RaftMessage[] }[] = [];
+  /** Sync `seq` (and every earlier one) is done: each one's durable index and commit, and held messages, in order. */
+  done(seq: number): { readonly index: number; readonly commit: number; readonly messages: readonly RaftMessage[] }[] {
+    const out: { index: number; commit: number; messages: RaftMessage[] }[] = [];
     while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
       const p = this.pending.shift()!;
       this.holding -= p.held.length;
-      out.push({ index: p.index, messages: p.held });
+      out.push({ index: p.index, commit: p.commit, messages: p.held });
     }
     return out;
   }
@@ -227,7 +231,8 @@ export function write(journal: Journal, raft: Raft, ready: Ready, before: HardSt
   // its own (two records per commit on every node: most of them larger than V8 keeps on its heap).
   if (ready.entries.length > 0) journal.append(hard === undefined ? encodeMsgpackMapTransient(entriesKeys, [ready.entries]) : encodeMsgpackMapTransient(bothKeys, [ready.entries, hard]));
   else if (hard !== undefined) journal.append(encodeMsgpackMapTransient(hardKeys, [hard]));
-  return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote));
+  // A new commit index is synced too: entries are applied only under a durable one (RaftLog.durableCommit).
+  return ready.entries.length > 0 || ready.image !== undefined || (h !== undefined && (h.term !== before.term || h.vote !== before.vote || h.commit !== before.commit));
 }
 
 /** The keys of the records a Ready writes: { e }, { e, h }, { h } (encodeMsgpackMapTransient). */

@@ -94,6 +94,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       random: () => ctx.random(), preVote: params.preVote, checkQuorum: params.checkQuorum,
       appendEntriesMax: params.appendEntriesMax, ...(params.appendBytesMax !== undefined ? { appendBytesMax: params.appendBytesMax } : {}), entryBytes, entryTransactions, inflightAppendsMax: params.inflightAppendsMax, logTransactionsRetained: params.logTransactionsRetained, ...(params.logBytesRetained !== undefined ? { logBytesRetained: params.logBytesRetained } : {}), readsPendingMax, forwardedBytesMax: params.forwardedBytesMax,
       incarnation: ctx.now(), // a restarted node starts later: its proposals are told from its earlier run's
+      backgroundSync: journal?.syncThen !== undefined,
     }, journal === undefined ? undefined : replay(journal, { membership: { members: params.voters.map((v) => v.id) }, index: 0 }, params.identity));
     if (journal !== undefined) {
       if (journal.tailCut !== undefined) ctx.log.warn('journal: a torn or unsynced tail was cut off at start (nothing in it had been synced)', { journal: journal.path, ...journal.tailCut });
@@ -134,11 +135,11 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       // A proposal forwarded past the leader's mailbox is in no log: its writers hear OVERLOADED, not TIMEOUT.
       if (error?.code === 'MAILBOX_FULL' && msg.type === 'propose') ctx.send(applyTo, { type: 'proposeRefused', payloads: msg.payloads, reason: 'overloaded', detail: `forwarding to ${msg.to}: ${error.message}` } satisfies ProposeRefused);
     };
-    /** The hard state last written (a new term or vote must be synced; a commit index alone need not). */
+    /** The hard state last written (a new term, vote or commit index is synced: raft-journal.ts write). */
     let writtenHard = raft.hardState();
     const syncDone = (seq: number) => {
-      for (const { index, messages } of syncs!.done(seq)) {
-        raft.persisted(index);
+      for (const { index, commit, messages } of syncs!.done(seq)) {
+        raft.persisted(index, commit);
         for (const msg of messages) sendRaft(msg);
       }
     };
@@ -152,7 +153,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
         // 1. persist (or write, and sync in the background); 2. send what may go now
         let syncSeq: number | undefined;
         if (journal !== undefined && syncs === undefined) persist(journal, raft, ready, params.identity);
-        else if (journal !== undefined && write(journal, raft, ready, writtenHard, params.identity)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index);
+        else if (journal !== undefined && write(journal, raft, ready, writtenHard, params.identity)) syncSeq = syncs!.written(ready.entries[ready.entries.length - 1]?.index ?? raft.log.writtenIndex, ready.entries[0]?.index, (ready.hardState ?? writtenHard).commit);
         if (ready.hardState !== undefined) writtenHard = ready.hardState;
         for (const msg of ready.messages) if (syncs === undefined || syncs.mayGo(msg)) sendRaft(msg);
         // 3. apply (an arbiter has no tables: it keeps the log, and nothing is applied)
@@ -232,7 +233,7 @@ export const replicator = defineActor<ReplicatorMessage, ReplicatorParams>({
       membership = detached ? 'out' : 'in';
       // Everything committed so far is handed on before the answer (the application keeps its tables
       // then as the attach point), and nothing after it while out: so a background sync under way is
-      // finished first, since only synced entries are applied.
+      // finished first, since only synced entries (under a synced commit index) are applied.
       handleReady();
       if (detached && syncs !== undefined) {
         journal!.sync();

@@ -10,7 +10,9 @@
  * - entries above stableIndex are not yet on disk: the host persists them before it sends anything
  *   that depends on them;
  * - stableIndex <= writtenIndex <= lastIndex: entries up to writtenIndex were handed to the journal
- *   (with an asynchronous sync they may not be durable yet), so unstable() gives only later ones.
+ *   (with an asynchronous sync they may not be durable yet), so unstable() gives only later ones;
+ * - entries are applied only up to min(committed, stableIndex, durableCommit): on this node's disk, and,
+ *   with an asynchronous sync, with a commit index that covers them on disk too.
  */
 import { assert } from '../../runtime/assert.js';
 import type { Entry } from './messages.js';
@@ -25,6 +27,12 @@ export class RaftLog {
   stableIndex = 0;
   /** Last index handed to the journal, durable or not (>= stableIndex). */
   writtenIndex = 0;
+  /**
+   * With an asynchronous sync (RaftConfig.backgroundSync): the commit index a completed sync made durable.
+   * Applying past it could let a crash take back what this node applied, answered and served reads from
+   * (it would restart at the older commit). Undefined when the journal syncs before anything is applied.
+   */
+  durableCommit: number | undefined = undefined;
 
   /**
    * Restores a log from what the host persisted: entries after the compaction point `base`, and the
@@ -75,6 +83,7 @@ export class RaftLog {
     this.snapshotTerm = term;
     this.committed = index;
     this.applied = index;
+    if (this.durableCommit !== undefined) this.durableCommit = Math.max(this.durableCommit, index); // the image's journal rewrite is synced
     this.stableIndex = Math.min(Math.max(this.stableIndex, index), this.lastIndex());
     this.writtenIndex = Math.min(Math.max(this.writtenIndex, index), this.lastIndex());
   }
@@ -187,12 +196,18 @@ export class RaftLog {
 
   /** True when toApply would give entries. */
   hasToApply(): boolean {
-    return Math.min(this.committed, this.stableIndex) > this.applied;
+    return this.applyLimit() > this.applied;
   }
 
   /** Committed entries not yet handed to the state machine, at most `countMax`. */
   toApply(countMax: number): Entry[] {
-    const upTo = Math.min(this.committed, this.stableIndex); // apply only what is also on our disk
+    const upTo = this.applyLimit();
     return upTo <= this.applied ? [] : this.slice(this.applied + 1, Math.min(countMax, upTo - this.applied));
+  }
+
+  /** Applied only what is also on our disk, under a commit index that is on our disk too. */
+  private applyLimit(): number {
+    const onDisk = Math.min(this.committed, this.stableIndex);
+    return this.durableCommit === undefined ? onDisk : Math.min(onDisk, this.durableCommit);
   }
 }

@@ -114,6 +114,7 @@ export class RaftState {
       this.image = restored.image;
       assert(this.image === undefined || this.image.index >= this.log.compactedIndex, 'raft: the log is compacted beyond its image');
     }
+    if (config.backgroundSync === true) this.log.durableCommit = this.log.committed; // a restored journal is durable
     this.lastHard = this.hardState();
     this.lastSoft = this.softState();
     this.refreshMembership();
@@ -212,9 +213,11 @@ export class RaftState {
 
   /**
    * A background sync finished: every entry up to `index` that the host had written before it started is
-   * durable. The host lowers `index` below any entry it replaced since (a later write that truncated).
+   * durable, and so is the commit index `commit` it had written last (the hard state). The host lowers
+   * `index` below any entry it replaced since (a later write that truncated).
    */
-  persisted(index: number): void {
+  persisted(index: number, commit: number): void {
+    if (this.log.durableCommit !== undefined) this.log.durableCommit = Math.max(this.log.durableCommit, Math.min(commit, this.log.committed));
     const stable = Math.min(index, this.log.writtenIndex);
     if (stable <= this.log.stableIndex) return;
     this.log.stableIndex = stable;

@@ -51,6 +51,12 @@ export interface RaftConfig {
   readonly forwardedBytesMax: number;
   /** Tells this Raft instance from earlier ones of the same node (a restart): different on every start. */
   readonly incarnation: number;
+  /**
+   * The host syncs its journal in the background (advance(ready, false), then persisted()): entries are
+   * applied only up to a commit index a completed sync made durable (RaftLog.durableCommit), so that a node
+   * restarting after a crash never holds less than it applied (and answered, and served reads from) before.
+   */
+  readonly backgroundSync?: boolean;
 }
 
 /** A state image: the state machine after applying every entry up to `index`, as frames. */
