@@ -6,7 +6,9 @@
  * What a user would notice if this went wrong: an acknowledged write lost, or two nodes applying
  * different writes at one log index (Raft's State Machine Safety, §5.4.3). Checked over every commit
  * any node ever handed on, across crashes. Also checked directly: a follower's acknowledgement never
- * leaves before its sync, and a leader's append does.
+ * leaves before its sync, and a leader's append does; and no node hands on (applies, answers a writer
+ * for, serves reads from) an entry its journal does not yet hold as committed, since after a crash it
+ * would restart without it and its reads would go back.
  */
 import { describe, expect, it } from 'vitest';
 import { replicator } from '../../src/actors/replicator.js';
@@ -69,6 +71,8 @@ class Cluster {
   earlyAcks = 0;
   /** Leader appends carrying entries that left before the leader's own sync. */
   earlyAppends = 0;
+  /** Entries handed on while a crash would have restarted their node at an earlier commit index. */
+  earlyApplies = 0;
   proposals = 0;
 
   /** batched: the host calls afterBatch (as the thread and inline hosts do), here after a random run of steps. */
@@ -100,7 +104,9 @@ class Cluster {
           if (msg.type === 'append' && msg.entries.length > 0 && unsynced) this.earlyAppends++;
           this.net.push({ from: id, to: to.node, msg, unsyncedAtSend: unsynced });
         } else if (message.type === 'committed') {
-          for (const e of (message as unknown as { entries: Entry[] }).entries) this.agree(id, e);
+          const entries = (message as unknown as { entries: Entry[] }).entries;
+          for (const e of entries) this.agree(id, e);
+          if (entries[entries.length - 1]!.index > durableState(journal).log.committed) this.earlyApplies++;
         }
         return undefined;
       },
@@ -145,13 +151,14 @@ class Cluster {
 }
 
 describe('replicator with a background-synced journal', () => {
-  it('never loses or changes a committed entry across crashes that lose unsynced records; acks wait for the disk, leader appends do not', () => {
+  it('never loses or changes a committed entry across crashes that lose unsynced records; acks and applies wait for the disk, leader appends do not', () => {
     let commits = 0;
     let earlyAppends = 0;
     for (let seed = 1; seed <= 40; seed++) {
       const cluster = new Cluster(new Rng(seed), seed % 2 === 0);
       for (let i = 0; i < 4000; i++) cluster.step();
       expect(cluster.earlyAcks, `seed ${seed}: a follower acknowledged entries before syncing them`).toBe(0);
+      expect(cluster.earlyApplies, `seed ${seed}: a node applied entries before its journal held them as committed`).toBe(0);
       commits += cluster.committed.size;
       earlyAppends += cluster.earlyAppends;
     }
