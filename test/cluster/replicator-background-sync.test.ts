@@ -74,6 +74,8 @@ class Cluster {
   /** Entries handed on while a crash would have restarted their node at an earlier commit index. */
   earlyApplies = 0;
   proposals = 0;
+  /** The nodes that handed on each proposed payload. */
+  readonly appliedBy = new Map<string, string[]>();
 
   /** batched: the host calls afterBatch (as the thread and inline hosts do), here after a random run of steps. */
   constructor(readonly rng: Rng, readonly batched: boolean) {
@@ -105,7 +107,11 @@ class Cluster {
           this.net.push({ from: id, to: to.node, msg, unsyncedAtSend: unsynced });
         } else if (message.type === 'committed') {
           const entries = (message as unknown as { entries: Entry[] }).entries;
-          for (const e of entries) this.agree(id, e);
+          for (const e of entries) {
+            this.agree(id, e);
+            const payload = e.data.kind === 'command' ? e.data.payload : undefined;
+            for (const p of Array.isArray(payload) ? payload : [payload]) if (typeof p === 'string') this.appliedBy.set(p, [...(this.appliedBy.get(p) ?? []), id]);
+          }
           if (entries[entries.length - 1]!.index > durableState(journal).log.committed) this.earlyApplies++;
         }
         return undefined;
@@ -123,6 +129,21 @@ class Cluster {
     const before = this.committed.get(e.index);
     if (before === undefined) this.committed.set(e.index, seen);
     else expect(seen, `${id} applied another entry at index ${e.index}`).toBe(before);
+  }
+
+  /** Delivers every message and finishes every sync, ticking each node when nothing else is left, `rounds` times. */
+  settle(rounds: number): void {
+    for (let round = 0; round < rounds; round++) {
+      for (const [id, actor] of this.actors) {
+        for (let message = this.journals.get(id)!.finishOne(); message !== undefined; message = this.journals.get(id)!.finishOne()) actor.receive(message as Persisted, { node: id, actor: 'replicator' });
+        actor.afterBatch?.();
+      }
+      const net = this.net;
+      this.net = [];
+      for (const sent of net) this.actors.get(sent.to)!.receive({ type: 'raft', msg: sent.msg }, { node: sent.from, actor: 'replicator' });
+      for (const actor of this.actors.values()) actor.afterBatch?.();
+      if (net.length === 0) for (const [id, actor] of this.actors) actor.receive(this.ticks.get(id) as ReplicatorMessage, { node: id, actor: 'replicator' });
+    }
   }
 
   step(): void {
@@ -165,5 +186,19 @@ describe('replicator with a background-synced journal', () => {
     // The schedule must actually commit things and exercise the early path, or it proves nothing.
     expect(commits).toBeGreaterThan(1000);
     expect(earlyAppends).toBeGreaterThan(100);
+  });
+
+  it('hands a lone write on to every node once their disks and the network are quiet (nothing more written after it)', () => {
+    for (const batched of [false, true]) {
+      const cluster = new Cluster(new Rng(7), batched);
+      cluster.settle(100); // a leader is elected, and its first entry committed everywhere
+      const before = cluster.committed.size;
+      const n1 = cluster.actors.get('n1')!;
+      n1.receive({ type: 'propose', payloads: ['lone'], bytes: 0, replyTo: { node: 'n1', actor: 'app' } }, { node: 'n1', actor: 'app' });
+      n1.afterBatch?.();
+      cluster.settle(100);
+      expect(cluster.committed.size, 'the write was committed').toBe(before + 1);
+      expect(cluster.appliedBy.get('lone')?.sort(), 'every node applied it').toEqual(ids);
+    }
   });
 });
