@@ -5,8 +5,12 @@
  * A read waits at the quorum gate (a leader with a quorum, or the watcher saying there is none), then
  * asks the replicator for a ReadIndex (Raft §6.4): it confirms with a quorum that the leader still
  * leads, waits until this node has applied what was committed then, and answers `readReady` (run the
- * read now) or `readFailed` (not confirmed: no leader, or it stepped down). Not confirmed, it tries
- * again after the next election, at most `noLeaderResubmitsMax` times, then NO_QUORUM.
+ * read now) or `readFailed` (not confirmed: no leader, or it stepped down). Not confirmed, it waits for
+ * the next leader reported after that (the gate's whenNextLeader, at most `gateWaitMs` at a time: asked
+ * again at once, of a leader that has gone or of none, it would fail again within milliseconds, and its
+ * tries would all be spent within one election), then asks again; at most `noLeaderResubmitsMax` times
+ * (a wait with no leader at its end counts as one), then NO_QUORUM; at once NO_QUORUM once the quorum is
+ * known lost.
  *
  * Invariants: each read's outcome is called exactly once: `undefined` (its tables now hold everything
  * a quorum-confirmed leader had committed when the read began: run it) or an error (NO_QUORUM, TIMEOUT
@@ -40,7 +44,9 @@ export class ReadCore {
 
   /** A linearizable read called: `outcome` says when its body may run, or why it may not. */
   start(outcome: ReadOutcome): void {
-    this.attempt(0, outcome);
+    const stopped = this.routes.stopped();
+    if (stopped !== undefined) return outcome(stopped);
+    this.routes.gate.whenReady(this.routes.gateWaitMs, () => this.ask(0, outcome));
   }
 
   /** The replicator's answer for read `id`; `overloaded`: the leader refused it (it held readsPendingMax reads). */
@@ -54,22 +60,28 @@ export class ReadCore {
     for (const read of [...this.pending.values()]) read.answered(error());
   }
 
-  private attempt(attempt: number, outcome: ReadOutcome): void {
+  /** Past the gate, or a leader come: ask number `attempt` (from 0), one ReadIndex; not confirmed (no leader, or it stepped down), wait for the next leader. */
+  private ask(attempt: number, outcome: ReadOutcome): void {
+    const { gate } = this.routes;
+    const stopped = this.routes.stopped(); // it stopped while the read waited
+    if (stopped !== undefined) return outcome(stopped);
+    if (gate.lost) return outcome(gate.noQuorum());
+    this.confirm((result) => {
+      if (result instanceof Error) return outcome(result);
+      if (result) return outcome(undefined);
+      this.awaitLeader(attempt + 1, outcome);
+    });
+  }
+
+  /** Waits for the next leader and asks it (see the header); `attempt`: the ask it will be. */
+  private awaitLeader(attempt: number, outcome: ReadOutcome): void {
     const { gate, gateWaitMs, nodeId } = this.routes;
-    if (this.routes.stopped() !== undefined) return outcome(this.routes.stopped());
-    gate.whenReady(gateWaitMs, () => {
-      const stopped = this.routes.stopped(); // it stopped while the read waited at the gate
-      if (stopped !== undefined) return outcome(stopped);
-      if (gate.lost) return outcome(gate.noQuorum());
-      this.confirm((result) => {
-        if (result instanceof Error) return outcome(result);
-        if (result) return outcome(undefined);
-        // Not confirmed (no leader, or it stepped down): after an election it may be, a few times.
-        if (attempt >= noLeaderResubmitsMax || gate.lost) {
-          return outcome(new ChorusError('NO_QUORUM', `a linearizable read on ${nodeId} could not be confirmed by a leader with a quorum`));
-        }
-        this.attempt(attempt + 1, outcome);
-      });
+    if (attempt > noLeaderResubmitsMax) return outcome(new ChorusError('NO_QUORUM', `a linearizable read on ${nodeId} could not be confirmed by a leader with a quorum (asked ${attempt} times, noLeaderResubmitsMax)`));
+    gate.whenNextLeader(gateWaitMs, (why) => {
+      // A leader come, or the quorum lost (ask fails it at once), or at the timeout a leader known with a
+      // quorum (none reported since the read failed: asked all the same); ask also fails it if stopped.
+      if (why !== 'timeout' || gate.open() || this.routes.stopped() !== undefined) return this.ask(attempt, outcome);
+      this.awaitLeader(attempt + 1, outcome);
     });
   }
 

@@ -11,8 +11,13 @@
  * a deadline (`writeTimeoutMs`) and exactly one outcome — applied, refused, rejected at apply, timed out,
  * or failed with the node.
  *
- * Resubmission: a write refused during an election on a side that holds a quorum (nothing of it is in
- * the log) goes again once a leader is known; a write forwarded to a leader that has since gone may be
+ * Resubmission: a write refused during an election (or a transfer of leadership) on a side that holds a
+ * quorum (nothing of it is in the log) waits for the next leader reported after the refusal (the gate's
+ * whenNextLeader), at most `gateWaitMs` at a time, and goes again to it: not at once, since the leader
+ * this node knows then may be the one that just went (or the one transferring), and a copy sent to it is
+ * refused again within milliseconds, so that every resend would be spent within one election. A wait
+ * with no leader at its end counts as one resend (what a copy sent then would have been: refused); the
+ * quorum lost fails the write at once (NO_QUORUM). A write forwarded to a leader that has since gone may be
  * lost with it (Raft drops proposals it cannot take), so it goes again through the new leader. Both at
  * most `noLeaderResubmitsMax` times. Safe if the first copy did reach the log: the second then writes
  * keys the first changed after its snapshot, certification rejects it as a conflict on every node alike,
@@ -62,6 +67,8 @@ interface PendingWrite {
   /** The leader this node knew when the write was last submitted, and its term. */
   leader: string | undefined;
   term: number;
+  /** Refused for want of a leader: it waits for the next one at the gate (leaderChanged leaves it to the gate). */
+  awaitingLeader: boolean;
 }
 
 /** What the writes need from their node. */
@@ -160,7 +167,7 @@ export class WriteCore {
     }
     const bytes = encoded.byteLength;
     const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
-    this.pending.set(id, { outcome, deadline: time.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term() });
+    this.pending.set(id, { outcome, deadline: time.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term(), awaitingLeader: false });
     this.timer ??= time.setTimer(writeTimeoutMs, this.expire);
     this.send(request);
   }
@@ -230,28 +237,49 @@ export class WriteCore {
     else this.drainWaiters.push(done);
   }
 
-  /** The committer did not take these: fail them, or (an election on a side with quorum) send them again. */
+  /** The committer did not take these: fail them, or (an election on a side with quorum) send them to the next leader. */
   refused(refused: CommitRefused): void {
     for (const id of refused.ids) {
       const write = this.pending.get(id);
       if (write === undefined) continue;
       write.copiesOut = Math.max(0, write.copiesOut - 1);
+      if (write.awaitingLeader) continue; // another copy refused: the write waits for a leader already
       if (!refused.retryable || write.resubmits >= noLeaderResubmitsMax || this.routes.stopped() !== undefined) {
         // Another copy out may be in a log: this write's outcome is that copy's.
         if (write.copiesOut === 0) this.settle(id, undefined, new ChorusError(refused.code, refused.reason));
         continue;
       }
       write.resubmits++;
-      const resend = () => {
+      this.awaitLeader(id, write, refused.reason);
+    }
+  }
+
+  /** Write `id`, refused for want of a leader (`reason`), waits for the next one and goes to it (see the header). */
+  private awaitLeader(id: number, write: PendingWrite, reason: string): void {
+    write.awaitingLeader = true;
+    const { gate, gateWaitMs, nodeId } = this.routes;
+    gate.whenNextLeader(gateWaitMs, (why) => {
+      if (this.pending.get(id) !== write) return; // settled meanwhile: a copy applied, its timeout, the node stopped
+      write.awaitingLeader = false;
+      if (this.routes.stopped() !== undefined) return; // failAll settles it
+      // At the timeout a leader known with a quorum (none reported since: this node never heard the old one
+      // go, or a transfer was given up) takes it; none known, the wait was one resend's worth.
+      if (why === 'leader' || (why === 'timeout' && gate.open() && !gate.lost)) {
         write.leader = this.routes.leader();
         write.term = this.routes.term();
-        if (this.pending.get(id) === write && this.routes.stopped() === undefined) this.send(write.request);
-      };
-      // Not in this turn, even with the gate open: what this node knows of its leader may lag the refusal
-      // (the leader the replicator just lost), and a copy sent at once, refused at once, would spend the
-      // write's resends in one turn of a host that delivers synchronously.
-      this.routes.time.setTimer(0, () => this.routes.gate.whenReady(this.routes.gateWaitMs, resend));
-    }
+        this.send(write.request);
+        return;
+      }
+      if (why === 'timeout' && write.resubmits < noLeaderResubmitsMax) {
+        write.resubmits++;
+        this.awaitLeader(id, write, reason);
+        return;
+      }
+      // Another copy out may be in a log: this write's outcome is that copy's.
+      if (write.copiesOut > 0) return;
+      const error = why === 'lost' ? gate.noQuorum() : new ChorusError('NO_QUORUM', `write ${id} on ${nodeId}: ${reason}; no leader with a quorum was known within ${gateWaitMs} ms (gateWaitMs), ${noLeaderResubmitsMax} times over (noLeaderResubmitsMax)`);
+      this.settle(id, undefined, error);
+    });
   }
 
   /**
@@ -261,7 +289,7 @@ export class WriteCore {
    */
   leaderChanged(leader: string, term: number): void {
     for (const write of this.pending.values()) {
-      if ((write.leader === leader && write.term === term) || write.resubmits >= noLeaderResubmitsMax) continue;
+      if (write.awaitingLeader || (write.leader === leader && write.term === term) || write.resubmits >= noLeaderResubmitsMax) continue;
       write.leader = leader;
       write.term = term;
       write.resubmits++;
