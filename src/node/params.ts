@@ -114,7 +114,7 @@ export interface NodeParams {
   /** Where the node's actors' log records go (default: warnings and errors as JSON lines on stderr). */
   readonly log?: (record: LogRecord) => void;
   readonly modeMask?: ModeMask;
-  /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, 1). */
+  /** Raft timing: milliseconds per tick, election timeout and heartbeat in ticks (defaults 10, 10, a third of the election timeout: 3). */
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly heartbeatTicks?: number;
@@ -193,10 +193,11 @@ export function resolveParams(params: NodeParams): ResolvedParams {
   if (params.log !== undefined && typeof params.log !== 'function') throw invalidArgument(api, 'log must be a function (record) => void');
   const network = resolveNetwork(params, voters);
   const electionTicks = positiveInteger('electionTicks', params.electionTicks, 10);
-  // Every tick by default. Every third tick cut an idle node's CPU by ~35%, but under load a leader then
-  // heard a quorum less often within its election timeout, and writes issued during the elections that
-  // followed failed NO_QUORUM: not before writes wait for a leader during an election.
-  const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, 1);
+  // A third of the shortest election timeout: a follower misses three in a row before it stands. Each
+  // heartbeat is a message each way per follower, and every tick was a third of an idle node's CPU. The
+  // elections that load causes more often at this rate no longer fail writes: a write refused for want of
+  // a leader waits for the next one (write-core.ts).
+  const heartbeatTicks = positiveInteger('heartbeatTicks', params.heartbeatTicks, heartbeatTicksDefault(electionTicks));
   if (heartbeatTicks >= electionTicks) throw invalidArgument(api, `heartbeatTicks (${heartbeatTicks}) must be less than electionTicks (${electionTicks})`);
   const table = customQuorum(params.checkQuorum, voters.map((v) => v.id));
   const messageBytesMax = isSharedNetwork(network) ? undefined : network.config.frameBytesMax;
@@ -260,4 +261,9 @@ function customQuorum(rule: unknown, ids: readonly string[]): Uint8Array | undef
   const problem = quorumTableProblem(ids, table);
   if (problem !== undefined) throw invalidArgument(api, `checkQuorum is not a safe quorum rule: ${problem}`);
   return table;
+}
+
+/** The leader's heartbeat interval in ticks when not given: a third of the election timeout, at least one. */
+export function heartbeatTicksDefault(electionTicks: number): number {
+  return Math.max(1, Math.floor(electionTicks / 3));
 }
