@@ -76,7 +76,7 @@ export class ReadCore {
   /** Waits for the next leader and asks it (see the header); `attempt`: the ask it will be. */
   private awaitLeader(attempt: number, outcome: ReadOutcome): void {
     const { gate, gateWaitMs, nodeId } = this.routes;
-    if (attempt > noLeaderResubmitsMax) return outcome(new ChorusError('NO_QUORUM', `a linearizable read on ${nodeId} could not be confirmed by a leader with a quorum (asked ${attempt} times, noLeaderResubmitsMax)`));
+    if (attempt > noLeaderResubmitsMax) return outcome(new ChorusError('NO_QUORUM', `a linearizable read on ${nodeId} could not be confirmed by a leader with a quorum: asked again ${noLeaderResubmitsMax} times (noLeaderResubmitsMax), each at the next leader or after ${gateWaitMs} ms (gateWaitMs)`));
     gate.whenNextLeader(gateWaitMs, (why) => {
       // A leader come, or the quorum lost (ask fails it at once), or at the timeout a leader known with a
       // quorum (none reported since the read failed: asked all the same); ask also fails it if stopped.
