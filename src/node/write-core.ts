@@ -75,7 +75,10 @@ interface PendingWrite {
 export interface WriteRoutes {
   readonly nodeId: string;
   readonly writeTimeoutMs: number;
-  /** How long a write waits at the gate for a leader with a quorum before it goes all the same (about two elections). */
+  /**
+   * How long a write waits at the gate for a leader with a quorum before it goes all the same, and at most
+   * how long a refused one waits for the next leader at a time (about two elections).
+   */
   readonly gateWaitMs: number;
   readonly gate: QuorumGate;
   readonly time: AppTime;
