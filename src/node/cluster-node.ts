@@ -29,8 +29,8 @@ import type { ClusterView, PeerChanged, QuorumChanged, StopCluster, StopProgress
 import type { Window, WindowIs } from '../actors/window-flusher.js';
 import { WindowControl } from './window-control.js';
 import type { ApplyEntries, CommitRefused } from '../actors/committer.js';
-import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec, restoreImage } from './node-spec.js';
-import { ImageSlicer } from './image-slices.js';
+import { COMMITTER, FLUSHER, REPLICATOR, WATCHER, CannotFollowError, applyCommitted, clusterNodeSpec } from './node-spec.js';
+import { ImageRestorer, ImageSlicer } from './image-slices.js';
 import { resolveParams, type NodeParams, type ResolvedParams } from './params.js';
 import { DetachControl } from './detached.js';
 import { nodeInfo, type NodeEvents, type NodeInfo, type ReadOptions, type StopOptions, type WriteOptions } from './node-info.js';
@@ -72,6 +72,7 @@ export class ClusterNode {
   private stopped = false;
   /** The state image being taken for the replicator, a slice per turn. */
   private readonly images = new ImageSlicer();
+  private readonly restorer = new ImageRestorer();
   /** A cluster-wide stop is under way: new writes are refused (STOPPED), the node waits for the others. */
   private closing = false;
   private stopping: Promise<void> | undefined;
@@ -298,6 +299,7 @@ export class ClusterNode {
   private async stopOnce(reason: ChorusError | undefined): Promise<void> {
     this.stopped = true;
     this.images.cancel();
+    this.restorer.cancel();
     this.stopBarrier.interrupted();
     this.link.leave();
     const error = (sent = false) => stoppedError(this.nodeId, reason, sent);
@@ -340,6 +342,7 @@ export class ClusterNode {
   }
 
   private onMessage(message: Message): void {
+    if (this.restorer.holds(message)) return; // after an image still loading
     switch (message.type) {
       case 'apply':
         this.apply(message as ApplyEntries);
@@ -419,16 +422,13 @@ export class ClusterNode {
     this.stopBarrier.applied((this.appliedIndex = entries.last));
   }
 
-  /** Loads an image (the leader's, or the journal's): applied up to its index. One that cannot be loaded (a bug, or the disk: the leader's is verified by its digest) fails the node. */
+  /** Loads an image (the leader's, or the journal's) in slices: applied up to its index once in. One that cannot be loaded (a bug, or the disk: the leader's is verified by its digest) fails the node. */
   private restore(restore: Restore): void {
     if (this.stopped) return;
-    try {
-      restoreImage(this.tables('restore'), this.nodeId, restore);
-    } catch (error) {
-      this.fail(error instanceof ChorusError ? error : new ChorusError('CORRUPT', `state image at log index ${restore.index} on ${this.nodeId}: ${String(error)}`));
-      return;
-    }
-    this.stopBarrier.applied((this.appliedIndex = restore.index));
+    this.restorer.load(this.tables('restore'), `state image at log index ${restore.index} on ${this.nodeId}`, restore.frames, (error) => {
+      if (error === undefined) this.stopBarrier.applied((this.appliedIndex = restore.index));
+      else this.fail(error instanceof ChorusError ? error : new ChorusError('CORRUPT', `state image at log index ${restore.index} on ${this.nodeId}: ${String(error)}`));
+    }, (held) => this.onMessage(held));
   }
 
   /** The node cannot go on without diverging: it stops, tells the application, and its writes fail with `error`. */

@@ -1,5 +1,7 @@
 /**
- * Takes the state image the replicator asked for (compaction, or a follower past the compacted log)
+ * State images in slices, so that the application's thread never stalls on one.
+ *
+ * Taking: ImageSlicer takes the state image the replicator asked for (compaction, or a follower past the compacted log)
  * without stalling the application's thread: the frames come from a view of the tables taken when the
  * request arrived, which later writes and applies do not change, at most `imageSliceMsMax` of work per
  * event-loop turn. Taken all at once, an image of a large table held the thread for hundreds of
@@ -13,6 +15,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ImageTaken, ImageWanted } from '../actors/replicator.js';
+import type { Message } from '../runtime/actor.js';
+import { assert } from '../runtime/assert.js';
 import type { Store } from '../store/store.js';
 import { imageSliceMsMax } from '../limits.js';
 import { ImageDigest } from '../cluster/raft/image-digest.js';
@@ -55,5 +59,73 @@ export class ImageSlicer {
   cancel(): void {
     if (this.job !== undefined) this.job.cancelled = true;
     this.job = undefined;
+  }
+}
+
+/**
+ * The messages that come in order with the applies (see the committer's toApp): while an image loads,
+ * they wait for it, since each assumes the tables after everything handed on before it.
+ */
+const afterImage = new Set(['apply', 'restore', 'recovered', 'imageWanted', 'synced', 'readReady', 'readFailed', 'membership']);
+
+/**
+ * Loading: ImageRestorer loads a state image (the leader's in a state transfer, or the journal's at
+ * start) into a loader beside the tables, at most `imageSliceMsMax` of frames per event-loop turn, and
+ * replaces the tables at once when the last frame is in. Loaded in one go, 100,000 rows held the thread
+ * for 0.4-1.7 s (reads, writes, and on an inline host every actor, waited). Meanwhile reads and writes
+ * see the tables as they were, and every message ordered after the image waits, then runs in order. An
+ * image that loads within one slice is in before `load` returns, as before.
+ */
+export class ImageRestorer {
+  private job: { cancelled: boolean } | undefined;
+  private held: Message[] = [];
+
+  /** While an image loads, holds a message that must come after it (true), to be replayed in order. */
+  holds(message: Message): boolean {
+    if (this.job === undefined || !afterImage.has(message.type)) return false;
+    this.held.push(message);
+    return true;
+  }
+
+  /** Loads `frames`; `done` hears the outcome (an error leaves the tables as they were), then `replay` gets each held message. */
+  load(store: Store, source: string, frames: readonly Uint8Array[], done: (error: unknown) => void, replay: (message: Message) => void): void {
+    assert(this.job === undefined, 'ImageRestorer: an image arrived while one loads (it should have been held)');
+    const job = { cancelled: false };
+    this.job = job;
+    const steps = store.restoreInSteps(source);
+    let next = 0;
+    const slice = () => {
+      if (job.cancelled) return;
+      const until = performance.now() + imageSliceMsMax;
+      try {
+        while (next < frames.length) {
+          steps.push(frames[next++]!);
+          if (next < frames.length && performance.now() >= until) return void setImmediate(slice);
+        }
+        steps.finish();
+      } catch (error) {
+        this.cancel();
+        return done(error);
+      }
+      this.job = undefined;
+      done(undefined);
+      const held = this.held;
+      this.held = [];
+      for (let i = 0; i < held.length; i++) {
+        if (this.job !== undefined) { // a held image: it loads in turn, and the rest wait for it
+          this.held.unshift(...held.slice(i));
+          return;
+        }
+        replay(held[i]!);
+      }
+    };
+    slice();
+  }
+
+  /** Stops loading; nothing held is replayed. */
+  cancel(): void {
+    if (this.job !== undefined) this.job.cancelled = true;
+    this.job = undefined;
+    this.held = [];
   }
 }

@@ -86,7 +86,7 @@ export function takeImage(store: Store, wanted: ImageWanted): ImageTaken {
   return { type: 'imageTaken', index: wanted.index, frames, digest: imageDigest(frames) };
 }
 
-/** Replaces the tables with an image (from the leader, or this node's journal); CORRUPT leaves them as they were. */
+/** Replaces the tables with an image at once (the simulator, on virtual time; a ClusterNode loads one in slices: image-slices.ts); CORRUPT leaves them as they were. */
 export function restoreImage(store: Store, self: string, restore: Restore): void {
   store.restoreSync(restore.frames, `state image at log index ${restore.index} on ${self}`);
 }

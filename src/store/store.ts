@@ -227,6 +227,23 @@ export class Store {
     this.replaceState(this.state.schema, loader.finish());
   }
 
+  /**
+   * restore in steps: `push` the chunks (over as many event-loop turns as the caller likes), then `finish`
+   * replaces the state at once. Until then the store is unchanged and serves reads and writes as before;
+   * on any error (CORRUPT naming source and offset) it stays unchanged.
+   */
+  restoreInSteps(source = 'snapshot'): { push(chunk: Uint8Array): void; finish(): void } {
+    const schema = this.state.schema;
+    const loader = new ImageLoader(schema, source, false);
+    return {
+      push: (chunk) => loader.push(chunk),
+      finish: () => {
+        assert(this.state.schema === schema, `${source}: the schema changed while the image was loaded`);
+        this.replaceState(schema, loader.finish());
+      },
+    };
+  }
+
   /** @internal A consistent source for an image: views of every table, a copy of the window. */
   imageSource(): ImageSource {
     const { schema, version, window, lost } = this.state;
