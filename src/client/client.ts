@@ -198,7 +198,7 @@ class Session {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.pending.size >= clientPendingRequestsMax) return Promise.reject(new ClientError('OVERLOADED', `${clientPendingRequestsMax} requests already wait for answers (clientPendingRequestsMax)`));
     const id = this.nextId++;
-    const encoded = this.codec.encode(frameToWire({ type: 'request', id, op }), this.requestBytesMax);
+    const encoded = this.codec.encodeTransient(frameToWire({ type: 'request', id, op }), this.requestBytesMax); // send copies it
     if (!encoded.ok) return Promise.reject(new ClientError(encoded.tooLarge ? 'TOO_LARGE' : 'BAD_REQUEST', `the request cannot be sent: ${encoded.reason}`));
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -75,14 +75,14 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   let open = true;
 
   const errorFrame = (id: number, code: string, message: string) =>
-    codec.encode(frameToWire({ type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue }), tcpHandshakeFrameBytesMax);
+    codec.encodeTransient(frameToWire({ type: 'response', id, ok: false, value: { code, message } satisfies ErrorValue }), tcpHandshakeFrameBytesMax);
   /** `refusable`: a read's answer, replaced by OVERLOADED when the node's answer budget is full. */
   const respond = (connection: Connection, response: ClientResponse, refusable: boolean) => {
     if (connection.closed) return;
     // The client reads no frame larger than it said at the handshake (it would close the connection,
     // failing every request on it): a larger answer is refused on this request only.
     const bound = Math.min(config.frameBytesMax, connection.peerFrameBytesMax);
-    let encoded = codec.encode(frameToWire(response), bound);
+    let encoded = codec.encodeTransient(frameToWire(response), bound); // send copies it
     if (!encoded.ok) {
       const whose = encoded.tooLarge && bound < config.frameBytesMax ? ", the client's frameBytesMax" : '';
       encoded = errorFrame(response.id, 'TOO_LARGE', `the answer cannot be sent: ${encoded.reason}${whose}`);

@@ -15,6 +15,10 @@
  * - Without TLS, every frame after the handshake is covered by the tag of its run (the frames written in
  *   one event-loop turn), and no frame of a run is decoded before its tag has checked (frame-mac.ts); a
  *   tag that fails is bad input. Handshake frames are never tagged.
+ * - `send` copies the frame before it returns (the caller may reuse its bytes: FrameCodec.encodeTransient).
+ *   A turn's frames are copied into one slab of outSlabBytes and reach the socket as one chunk at the end
+ *   of the turn (a write per frame was a large part of a leader's CPU per commit, profiled); besides what
+ *   its socket queues, a connection holds at most one slab.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -27,6 +31,10 @@ import type { AdmittedFrame, WireFrame } from './protocol.js';
 import { frameToWire, parseFrame } from './protocol.js';
 import { tcpHandshakeFrameBytesMax } from '../../limits.js';
 import { assert } from '../../runtime/assert.js';
+
+/** Bytes of a slab that a turn's outgoing frames are copied into; a larger frame is copied on its own. */
+const outSlabBytes = 16 * 1024;
+const noSlab = new Uint8Array(0);
 
 /**
  * Why a connection ended, for counters and log levels: the peer could not be reached (no TCP
@@ -72,6 +80,12 @@ export class Connection {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private corked = false;
+  /** Outgoing bytes: [chunkStart, slabEnd) of `slab` are not handed to the socket yet (see write). */
+  private slab = noSlab;
+  private slabEnd = 0;
+  private chunkStart = 0;
+  /** The `written` callbacks of the frames in that open chunk, in order. */
+  private chunkWritten: ((error?: Error | null) => void)[] = [];
   private closedReason: string | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
 
@@ -113,9 +127,9 @@ export class Connection {
     return this.closedReason !== undefined;
   }
 
-  /** Bytes waiting to leave: held before admission, or in the socket's write buffer. */
+  /** Bytes waiting to leave: held before admission, copied for the end of this turn, or in the socket's write buffer. */
   get queuedBytes(): number {
-    return this.heldBytes + (this.peerId === undefined ? 0 : this.socket.writableLength);
+    return this.heldBytes + (this.peerId === undefined ? 0 : this.slabEnd - this.chunkStart + this.socket.writableLength);
   }
 
   /** Starts the dialer's side once the socket (and TLS) is up. */
@@ -139,7 +153,7 @@ export class Connection {
     if (this.closed || this.queuedBytes + frame.byteLength > this.owner.outgoingBytesMax) return false;
     if (this.peerId === undefined) {
       assert(written === undefined, 'Connection.send: a write callback before admission');
-      this.held.push(frame);
+      this.held.push(frame.slice()); // the caller may reuse its bytes
       this.heldBytes += frame.byteLength;
       return true;
     }
@@ -169,10 +183,12 @@ export class Connection {
     if (tell !== undefined && !this.socket.destroyed) {
       this.writeFrame(tell);
       this.endRun();
+      this.handOff();
       this.socket.end();
       // A peer that never closes its side does not keep the socket: it is cut after the grace.
       setTimeout(() => this.socket.destroy(), this.owner.connectTimeoutMs).unref();
     } else {
+      this.handOff(); // so that their callbacks hear of the failure, as the socket's other writes do
       this.socket.destroy();
     }
     this.owner.closed(this, reason, kind, this.peerId);
@@ -259,8 +275,9 @@ export class Connection {
   }
 
   /**
-   * Writes through a cork held until the end of this tick, so that a burst leaves in one syscall; without
-   * TLS the burst is one run, its tag record written last (frames are not copied to be tagged).
+   * Copies `frame` for the end of this turn, when the turn's bytes go to the socket as one chunk (under a
+   * cork, so that a frame too large for the slab leaves in the same syscall); without TLS the turn's
+   * frames are one run, its tag record written last.
    */
   private write(frame: Uint8Array, written?: (error?: Error | null) => void): void {
     if (!this.corked) {
@@ -269,13 +286,13 @@ export class Connection {
       process.nextTick(() => {
         this.corked = false;
         this.endRun();
+        this.handOff();
         this.socket.uncork();
       });
     }
     const before = this.sealer?.add(frame); // the open run's tag record, when the frame would take it past its bounds
     if (before !== undefined) this.writeBytes(before);
-    if (written === undefined) this.socket.write(frame);
-    else this.socket.write(frame, written);
+    this.copy(frame, written);
     this.owner.counters.bytesSent += frame.byteLength;
     this.owner.counters.framesSent++;
   }
@@ -287,7 +304,43 @@ export class Connection {
   }
 
   private writeBytes(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.copy(bytes, undefined);
     this.owner.counters.bytesSent += bytes.byteLength;
+  }
+
+  /** Appends `bytes` to the open chunk (a frame larger than half a slab goes to the socket as its own copy). */
+  private copy(bytes: Uint8Array, written: ((error?: Error | null) => void) | undefined): void {
+    const size = bytes.byteLength;
+    if (size > this.slab.byteLength - this.slabEnd) {
+      this.handOff();
+      if (size > outSlabBytes / 2) {
+        if (written === undefined) this.socket.write(bytes.slice());
+        else this.socket.write(bytes.slice(), written);
+        return;
+      }
+      // Bytes handed to the socket stay there until written: a new slab rather than reuse.
+      this.slab = new Uint8Array(outSlabBytes);
+      this.slabEnd = 0;
+      this.chunkStart = 0;
+    }
+    this.slab.set(bytes, this.slabEnd);
+    this.slabEnd += size;
+    if (written !== undefined) this.chunkWritten.push(written);
+  }
+
+  /** Hands the open chunk to the socket; its frames' callbacks are called, in order, once it is written (or failed). */
+  private handOff(): void {
+    if (this.slabEnd === this.chunkStart) return;
+    const chunk = this.slab.subarray(this.chunkStart, this.slabEnd);
+    this.chunkStart = this.slabEnd;
+    const callbacks = this.chunkWritten;
+    if (callbacks.length === 0) {
+      this.socket.write(chunk);
+      return;
+    }
+    this.chunkWritten = [];
+    this.socket.write(chunk, callbacks.length === 1 ? callbacks[0] : (error?: Error | null) => {
+      for (const written of callbacks) written(error);
+    });
   }
 }

@@ -182,15 +182,30 @@ export class FrameCodec {
 
   /** The frame (length prefix included) for `value`, or why it cannot be encoded. */
   encode(value: unknown, frameBytesMax: number): FrameResult {
+    return this.framed(value, frameBytesMax, false);
+  }
+
+  /**
+   * encode, the frame a view of this codec's buffer, valid only until its next encode: for a caller that
+   * hands it at once to Connection.send, which copies it (no allocation per frame).
+   */
+  encodeTransient(value: unknown, frameBytesMax: number): FrameResult {
+    return this.framed(value, frameBytesMax, true);
+  }
+
+  private framed(value: unknown, frameBytesMax: number, transient: boolean): FrameResult {
     let frame: Uint8Array;
     try {
-      frame = this.encoder.encode(value);
+      frame = transient ? this.encoder.encodeTransient(value) : this.encoder.encode(value);
     } catch (error) {
       return { ok: false, reason: `not encodable as msgpack: ${(error as Error).message}` };
     }
     const length = frame.byteLength - FRAME_HEADER_BYTES;
     if (length > frameBytesMax) return { ok: false, reason: `message of ${length} bytes exceeds frameBytesMax (${frameBytesMax})`, tooLarge: true };
-    new DataView(frame.buffer).setUint32(0, length, false);
+    frame[0] = length >>> 24;
+    frame[1] = (length >>> 16) & 0xff;
+    frame[2] = (length >>> 8) & 0xff;
+    frame[3] = length & 0xff;
     return { ok: true, payload: frame };
   }
 

@@ -202,7 +202,7 @@ export class TcpNetwork implements ClusterNetwork {
       if (this.config.peers.has(to.node)) { this.drops.dropsDisconnected++; return undefined; } // not listening yet, or closed
       return new NoRouteError(to);
     }
-    const encoded = this.codec.encode(frameToWire({ type: 'msg', from: from.actor, to: to.actor, body: message } satisfies Envelope), this.config.frameBytesMax);
+    const encoded = this.codec.encodeTransient(frameToWire({ type: 'msg', from: from.actor, to: to.actor, body: message } satisfies Envelope), this.config.frameBytesMax); // send copies it
     if (!encoded.ok) {
       this.drops.dropsUnencodable++;
       this.log('error', `message to ${to.node}/${to.actor} dropped: ${encoded.reason}`, { type: message.type });
