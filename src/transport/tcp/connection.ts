@@ -84,6 +84,8 @@ export class Connection {
   private slab = noSlab;
   private slabEnd = 0;
   private chunkStart = 0;
+  /** [hashFrom, slabEnd) of `slab`: frames of the open run whose bytes its tag has not taken yet. */
+  private hashFrom = 0;
   /** The `written` callbacks of the frames in that open chunk, in order. */
   private chunkWritten: ((error?: Error | null) => void)[] = [];
   private closedReason: string | undefined;
@@ -290,30 +292,43 @@ export class Connection {
         this.socket.uncork();
       });
     }
-    const before = this.sealer?.add(frame); // the open run's tag record, when the frame would take it past its bounds
-    if (before !== undefined) this.writeBytes(before);
-    this.copy(frame, written);
+    const sealer = this.sealer;
+    if (sealer?.full(frame.byteLength) === true) this.endRun(); // the frame would take the open run past its bounds
+    sealer?.count(frame.byteLength);
+    this.copy(frame, written, sealer !== undefined);
     this.owner.counters.bytesSent += frame.byteLength;
     this.owner.counters.framesSent++;
   }
 
   /** Writes the open run's tag record, if a run is open and the socket still takes bytes. */
   private endRun(): void {
-    const record = this.sealer?.end();
-    if (record !== undefined && this.socket.writable) this.writeBytes(record);
+    if (this.sealer?.open !== true) return;
+    this.hashPending();
+    const record = this.sealer.end()!;
+    if (this.socket.writable) {
+      this.copy(record, undefined, false);
+      this.owner.counters.bytesSent += record.byteLength;
+    }
   }
 
-  private writeBytes(bytes: Uint8Array): void {
-    this.copy(bytes, undefined);
-    this.owner.counters.bytesSent += bytes.byteLength;
+  /** The open run's frames copied since the last call go to its tag, in one piece. */
+  private hashPending(): void {
+    if (this.slabEnd === this.hashFrom) return;
+    this.sealer!.hash(this.slab.subarray(this.hashFrom, this.slabEnd));
+    this.hashFrom = this.slabEnd;
   }
 
-  /** Appends `bytes` to the open chunk (a frame larger than half a slab goes to the socket as its own copy). */
-  private copy(bytes: Uint8Array, written: ((error?: Error | null) => void) | undefined): void {
+  /**
+   * Appends `bytes` (`sealed`: a frame of the open run) to the open chunk; a frame larger than half a slab
+   * goes to the socket as its own copy.
+   */
+  private copy(bytes: Uint8Array, written: ((error?: Error | null) => void) | undefined, sealed: boolean): void {
     const size = bytes.byteLength;
     if (size > this.slab.byteLength - this.slabEnd) {
+      this.hashPending();
       this.handOff();
       if (size > outSlabBytes / 2) {
+        if (sealed) this.sealer!.hash(bytes);
         if (written === undefined) this.socket.write(bytes.slice());
         else this.socket.write(bytes.slice(), written);
         return;
@@ -322,9 +337,11 @@ export class Connection {
       this.slab = new Uint8Array(outSlabBytes);
       this.slabEnd = 0;
       this.chunkStart = 0;
+      this.hashFrom = 0;
     }
     this.slab.set(bytes, this.slabEnd);
     this.slabEnd += size;
+    if (!sealed) this.hashFrom = this.slabEnd;
     if (written !== undefined) this.chunkWritten.push(written);
   }
 

@@ -84,13 +84,36 @@ export class RunSealer {
    * before it when the open run had to end first (it would pass its bounds), else undefined.
    */
   add(frame: Uint8Array): Uint8Array | undefined {
-    const full = this.run !== undefined && (this.runBytes + frame.byteLength > tcpTagRunBytesMax || this.runFrames >= tcpTagRunFramesMax);
-    const before = full ? this.end() : undefined;
-    this.run ??= this.mac.begin();
-    this.run.update(frame);
-    this.runBytes += frame.byteLength;
-    this.runFrames++;
+    const before = this.full(frame.byteLength) ? this.end() : undefined;
+    this.count(frame.byteLength);
+    this.hash(frame);
     return before;
+  }
+
+  /** A run is open (a frame was counted since the last end). */
+  get open(): boolean {
+    return this.run !== undefined;
+  }
+
+  /** The open run must end before a frame of `size` bytes: it would pass its bounds. */
+  full(size: number): boolean {
+    return this.run !== undefined && (this.runBytes + size > tcpTagRunBytesMax || this.runFrames >= tcpTagRunFramesMax);
+  }
+
+  /**
+   * Counts a frame of `size` bytes into the open run, opening one if none is; its bytes go through `hash`
+   * before the run ends, in order, in as many pieces as the caller likes (one update per turn rather than
+   * per frame: a connection hashes the bytes it copied together, connection.ts).
+   */
+  count(size: number): void {
+    this.run ??= this.mac.begin();
+    this.runBytes += size;
+    this.runFrames++;
+  }
+
+  hash(bytes: Uint8Array): void {
+    assert(this.run !== undefined, 'RunSealer.hash: no open run');
+    this.run.update(bytes);
   }
 
   /** Ends the open run: its tag record, to write after its frames; undefined when no run is open. */
