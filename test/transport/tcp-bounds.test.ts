@@ -78,4 +78,21 @@ describe('TcpNetwork bounds', () => {
     await waitFor(() => a.inbox.some((m) => m.type === 'echoed'), 'the echo from b');
     expect(b.network.stats().badInputClosures).toBe(0);
   });
+
+  it('small messages, copied together before they reach the socket, count toward outgoingBytesMax as soon as they are sent', async () => {
+    const outgoingBytesMax = 256 * 1024;
+    const cluster = await startCluster(['a'], { outgoingBytesMax }, ['x']);
+    cleanups.push(cluster.stop);
+    const [a] = cluster.members as [TestMember];
+    const x = await stalledPeer(cluster.ports['x']!);
+    await waitFor(() => a.network.stats().peers['x']?.outbound === 'connected' && x.admitted() >= 1, 'a connected to the stalled x');
+    const payload = new Uint8Array(1024).fill(1);
+    const sentBefore = a.network.stats().bytesSent;
+    // 32 MiB in one turn: nothing reaches the kernel before it ends, so every byte taken is still queued.
+    for (let i = 0; i < 32 * 1024; i++) a.host.send({ node: 'x', actor: 'sink' }, { type: 'blob', payload });
+    const stats = a.network.stats();
+    expect(stats.dropsQueueFull).toBeGreaterThan(0);
+    expect(stats.bytesSent - sentBefore).toBeGreaterThan(outgoingBytesMax / 2);
+    expect(stats.bytesSent - sentBefore).toBeLessThanOrEqual(outgoingBytesMax);
+  });
 });
