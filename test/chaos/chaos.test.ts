@@ -119,7 +119,7 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
 
   const finals = await converged(c, clientOptions);
   const okAfterHeal = history.events.filter((e) => e.type === 'ok' && e.f !== 'read' && e.time > healedAt).length;
-  const summary = `seed ${seed}: fsync delays ${fsyncDelaysMs.join('/')} ms, ${history.events.length} events, outcomes ${JSON.stringify(workload.outcomes)}\n${timeline.join('\n')}`;
+  const summary = `seed ${seed}: fsync delays ${fsyncDelaysMs.join('/')} ms, ${history.events.length} events, outcomes ${JSON.stringify(workload.outcomes)}, sequence ${JSON.stringify(workload.sequence)}\n${timeline.join('\n')}`;
   expect(okAfterHeal, `no write committed after healing\n${summary}`).toBeGreaterThan(0);
   expect(unreplaced, `a paused leader was not replaced while paused\n${summary}`).toEqual([]);
   const linear = checkLinearizable(history.events);
@@ -127,6 +127,8 @@ it(`keeps a register linearizable, loses no acknowledged write and converges, un
   const lost = checkLostWrites(history.events, finals.values);
   expect(lost.ok, `acknowledged writes lost: ${'message' in lost ? lost.message : ''}\n${summary}`).toBe(true);
   expect(new Set(finals.hashes).size, `content hashes differ: ${finals.hashes.join(' ')}\n${summary}`).toBe(1);
+  expect(workload.readsGoneBack, `a node's local reads went back\n${summary}`).toEqual([]);
+  expect(workload.sequence.steps, `the sequence was never counted up\n${summary}`).toBeGreaterThan(0);
   process.stdout.write(`chaos ${summary}\nlinearizable (${linear.ok === true ? linear.statesExplored : 0} states explored), no acknowledged write lost, equal content hashes ${finals.hashes[0]!.slice(0, 12)}\n`);
   failed = false;
 }, 300_000);

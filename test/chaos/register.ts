@@ -10,6 +10,12 @@
  * - info: everything else (TIMEOUT, CONNECTION, STOPPED, CLOSED): it may have happened, or may yet.
  *
  * Values are unique integers per write (process * 1e6 + counter), stored as the row's `v` string.
+ *
+ * Beside the register, a sequence (row `sequenceKey`, outside the register's keys and its history):
+ * process 0 counts it up by compare-and-set (1, 2, 3, ... in log order), and every process reads it
+ * locally (the default consistency) from its own node now and then. A node's local reads must never go
+ * back, across its crashes and power cuts too: it restarts holding at least what it applied before
+ * (its journal syncs a commit index before it applies under it). `readsGoneBack` lists any that did.
  */
 import type { HistoryRecorder, JsonValue } from '../../simulate/history.js';
 import type { Rng } from '../../simulate/rng.js';
@@ -28,8 +34,17 @@ export interface RegisterOptions {
   readonly thinkMs: number;
 }
 
+/** The sequence's row (the register uses keys 0 .. keys - 1). */
+export const sequenceKey = 1_000_000;
+
 export class RegisterWorkload {
   private stopped = false;
+  /** Local reads of the sequence lower than one the same process (so the same node) read before. */
+  readonly readsGoneBack: string[] = [];
+  /** Local reads of the sequence, and steps process 0 counted it up by. */
+  readonly sequence = { localReads: 0, steps: 0 };
+  /** Process 0: the sequence's value as last confirmed (undefined: read it first). */
+  private sequenceAt: number | undefined = 0;
   private readonly running: Promise<void>[] = [];
   /** Operations by outcome, for the test's log. */
   readonly outcomes: Record<string, number> = {};
@@ -65,6 +80,7 @@ export class RegisterWorkload {
     let client: Client | undefined;
     const seen = new Map<string, number | null>();
     let counter = 0;
+    let sequenceSeen = 0;
     while (!this.stopped) {
       if (client === undefined || client.closed) {
         client = await connect(this.options.clientAddr(p), { ...this.options.client, connectTimeoutMs: 2_000 }).catch(() => undefined);
@@ -73,6 +89,15 @@ export class RegisterWorkload {
           continue;
         }
       }
+      if (this.rng.chance(0.2)) {
+        const read = await client.read([{ op: 'get', table: 'kv', key: sequenceKey }]).then((r) => valueOf(r.results[0]) ?? 0, () => undefined);
+        if (read !== undefined) {
+          this.sequence.localReads++;
+          if (read < sequenceSeen) this.readsGoneBack.push(`process ${p} (${this.options.clientAddr(p)}) read ${read} at ${Math.round(this.now())} ms after ${sequenceSeen}`);
+          sequenceSeen = Math.max(sequenceSeen, read);
+        }
+      }
+      if (p === 0) await this.countUp(client);
       const key = String(this.rng.int(this.options.keys));
       const roll = this.rng.next();
       if (roll < 0.4) {
@@ -94,6 +119,26 @@ export class RegisterWorkload {
       await sleep(this.options.thinkMs);
     }
     await client?.close();
+  }
+
+  /** Process 0: the sequence one up, if it is still what was last confirmed (otherwise it is read again first). */
+  private async countUp(client: Client): Promise<void> {
+    try {
+      if (this.sequenceAt === undefined) {
+        const read = await client.read([{ op: 'get', table: 'kv', key: sequenceKey }], { consistency: 'linearizable' });
+        this.sequenceAt = valueOf(read.results[0]) ?? 0;
+      }
+      const at = this.sequenceAt;
+      this.sequenceAt = undefined; // unknown until this step is known to have happened
+      await client.write([
+        { op: 'expect', table: 'kv', key: sequenceKey, row: at === 0 ? null : { v: String(at) } },
+        { op: 'upsert', table: 'kv', row: { k: sequenceKey, v: String(at + 1) } },
+      ]);
+      this.sequenceAt = at + 1;
+      this.sequence.steps++;
+    } catch {
+      // refused, timed out, or the connection went: read it again next time
+    }
   }
 
   /** Invokes, runs and completes one operation; returns what an ok read read. */
