@@ -123,6 +123,12 @@ export const stopTimeoutMsDefault = 30_000;
 export const forwardedSeenMax = 65_536;
 /** Cluster: the application thread's work on a state image per event-loop turn before it lets others run. */
 export const imageSliceMsMax = 4;
+/**
+ * Cluster: messages held behind a state image still loading (applies, confirmed reads, ...: ImageRestorer).
+ * Past it the rest of the image loads at once, as it did before loading was sliced: the thread stalls, but
+ * what waits for the image stays bounded whatever the cluster commits meanwhile.
+ */
+export const imageLoadHeldMessagesMax = 10_000;
 /** Cluster: entries in one Raft append message. */
 export const raftAppendEntriesMax = 256;
 /**

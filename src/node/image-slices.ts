@@ -18,7 +18,7 @@ import type { ImageTaken, ImageWanted } from '../actors/replicator.js';
 import type { Message } from '../runtime/actor.js';
 import { assert } from '../runtime/assert.js';
 import type { Store } from '../store/store.js';
-import { imageSliceMsMax } from '../limits.js';
+import { imageLoadHeldMessagesMax, imageSliceMsMax } from '../limits.js';
 import { ImageDigest } from '../cluster/raft/image-digest.js';
 
 export class ImageSlicer {
@@ -73,24 +73,29 @@ const afterImage = new Set(['apply', 'restore', 'recovered', 'imageWanted', 'syn
  * start) into a loader beside the tables, at most `imageSliceMsMax` of frames per event-loop turn, and
  * replaces the tables at once when the last frame is in. Loaded in one go, 100,000 rows held the thread
  * for 0.4-1.7 s (reads, writes, and on an inline host every actor, waited). Meanwhile reads and writes
- * see the tables as they were, and every message ordered after the image waits, then runs in order. An
- * image that loads within one slice is in before `load` returns, as before.
+ * see the tables as they were, and every message ordered after the image waits, then runs in order
+ * (at most `imageLoadHeldMessagesMax` of them: past it the rest loads at once). An image that loads
+ * within one slice is in before `load` returns, as before.
  */
 export class ImageRestorer {
-  private job: { cancelled: boolean } | undefined;
+  private job: { cancelled: boolean; hurry: boolean } | undefined;
   private held: Message[] = [];
+
+  /** `heldMax`: past so many held messages the rest of the image loads at once (imageLoadHeldMessagesMax). */
+  constructor(private readonly heldMax = imageLoadHeldMessagesMax) {}
 
   /** While an image loads, holds a message that must come after it (true), to be replayed in order. */
   holds(message: Message): boolean {
     if (this.job === undefined || !afterImage.has(message.type)) return false;
     this.held.push(message);
+    if (this.held.length >= this.heldMax) this.job.hurry = true;
     return true;
   }
 
   /** Loads `frames`; `done` hears the outcome (an error leaves the tables as they were), then `replay` gets each held message. */
   load(store: Store, source: string, frames: readonly Uint8Array[], done: (error: unknown) => void, replay: (message: Message) => void): void {
     assert(this.job === undefined, 'ImageRestorer: an image arrived while one loads (it should have been held)');
-    const job = { cancelled: false };
+    const job = { cancelled: false, hurry: false };
     this.job = job;
     const steps = store.restoreInSteps(source);
     let next = 0;
@@ -100,7 +105,7 @@ export class ImageRestorer {
       try {
         while (next < frames.length) {
           steps.push(frames[next++]!);
-          if (next < frames.length && performance.now() >= until) return void setImmediate(slice);
+          if (next < frames.length && !job.hurry && performance.now() >= until) return void setImmediate(slice);
         }
         steps.finish();
       } catch (error) {

@@ -158,4 +158,18 @@ describe('ImageRestorer', () => {
     expect(heard).toEqual([]);
     expect(store.read((tx) => tx.count('kv'))).toBe(0);
   });
+
+  it('loads the rest at once once as many messages wait as it may hold, so what waits stays bounded', async () => {
+    const store = Store.open(schema);
+    const restorer = new ImageRestorer(3);
+    let loaded = false;
+    const replayed: Message[] = [];
+    restorer.load(store, 'image', imageOf(filled()), () => (loaded = true), (m) => replayed.push(m));
+    expect(loaded).toBe(false);
+    for (let i = 0; i < 3; i++) restorer.holds({ type: 'apply' } as Message);
+    await new Promise((r) => setImmediate(r)); // the next slice: the whole rest
+    expect(loaded).toBe(true);
+    expect(replayed.length).toBe(3);
+    expect(store.read((tx) => tx.count('kv'))).toBe(rows);
+  });
 });
