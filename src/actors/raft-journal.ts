@@ -214,9 +214,8 @@ export function persist(journal: Journal, raft: Raft, ready: Ready, identity?: J
 
 /**
  * Writes a Ready's image, hard state and entries, not synced yet. Returns whether anything must be
- * synced before what depends on it leaves: entries, an image, or a new term or vote. A commit index
- * alone needs no sync of its own (it is only a hint at restart: replay bounds it by the entries there,
- * and a leader tells the node again), so it rides on the next sync.
+ * synced before what depends on it goes on: entries, an image, or a new term or vote (before messages
+ * claiming them leave), or a new commit index (before the entries under it are applied: RaftLog.durableCommit).
  */
 export function write(journal: Journal, raft: Raft, ready: Ready, before: HardState, identity?: JournalIdentity): boolean {
   if (ready.entries.length === 0 && ready.hardState === undefined && ready.image === undefined) return false;

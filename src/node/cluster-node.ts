@@ -49,8 +49,7 @@ const schemaSizer = new Encoder();
 
 export async function openNode(params: NodeParams): Promise<ClusterNode> {
   const resolved = resolveParams(params);
-  // A bad schema is refused here, naming table and field. binaryEvolution: change-sets of other (learned,
-  // compatible) schemas convert on apply.
+  // A bad schema is refused here, naming table and field. binaryEvolution: other learned schemas convert on apply.
   const store = resolved.schema === undefined ? undefined : Store.open(resolved.schema, { evolution: resolved.modeMask.binaryEvolution });
   const node = new ClusterNode(resolved, store);
   await node.start();
@@ -307,8 +306,9 @@ export class ClusterNode {
     this.writes.failAll(error);
     this.reads.failAll(error);
     this.windows.failAll(error());
-    await this.host?.stop();
-    await this.link.close();
+    this.gate.releaseAll(); // calls waiting for a quorum or a leader find the node stopped now, not at their timeout
+    // Links close while the actors drain (nothing comes in after leave()): peers hear at once that it went.
+    await Promise.all([this.host?.stop(), this.link.close()]);
   }
 
   private async writeOnce(body: (tx: WriteTx) => void): Promise<ApplyResult> {

@@ -79,6 +79,8 @@ const afterImage = new Set(['apply', 'restore', 'recovered', 'imageWanted', 'syn
  */
 export class ImageRestorer {
   private job: { cancelled: boolean; hurry: boolean } | undefined;
+  /** Counts cancel() calls: a replay under way stops when it changes. */
+  private cancels = 0;
   private held: Message[] = [];
 
   /** `heldMax`: past so many held messages the rest of the image loads at once (imageLoadHeldMessagesMax). */
@@ -113,12 +115,14 @@ export class ImageRestorer {
         return done(error);
       }
       this.job = undefined;
+      const cancels = this.cancels;
       done(undefined);
       const held = this.held;
       this.held = [];
       for (let i = 0; i < held.length; i++) {
+        if (this.cancels !== cancels) return; // a replayed message stopped the node
         if (this.job !== undefined) { // a held image: it loads in turn, and the rest wait for it
-          this.held.unshift(...held.slice(i));
+          this.held = held.slice(i).concat(this.held);
           return;
         }
         replay(held[i]!);
@@ -132,5 +136,6 @@ export class ImageRestorer {
     if (this.job !== undefined) this.job.cancelled = true;
     this.job = undefined;
     this.held = [];
+    this.cancels++; // and a replay under way stops
   }
 }

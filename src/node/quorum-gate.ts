@@ -112,6 +112,12 @@ export class QuorumGate {
     this.leaderWaiters.add(waiter);
   }
 
+  /** The node stopped: every call waiting here is released now (each then finds the node stopped), its timer cleared. */
+  releaseAll(): void {
+    for (const release of [...this.waiters]) release();
+    for (const waiter of [...this.leaderWaiters]) waiter.release('timeout');
+  }
+
   /** Calls are waiting here. */
   get waiting(): boolean {
     return this.waiters.size > 0;

@@ -111,3 +111,19 @@ describe('StopBarrier', () => {
     expect(outcome).toBe('done');
   });
 });
+
+describe('stop({ scope: "local" }) with calls waiting for a quorum', () => {
+  it('fails a linearizable read and a write waiting at the gate with STOPPED at once, not when their wait would end', async () => {
+    // Alone of three (its peers never come): no quorum is ever reported, so calls wait at the gate for
+    // gateWaitMs, here 2 x 10 x 1 s = 20 s.
+    const node = await openNode({ nodeId: 0, schema, host: 'inline', network: new InProcessNetwork(), tickMs: 1_000, nodes: [{ addr: 'n1' }, { addr: 'n2' }, { addr: 'n3' }] });
+    open = [node];
+    const settled = (p: Promise<unknown>) => p.then(() => 'resolved', (error: { code?: string }) => error.code);
+    const read = settled(node.read((tx) => tx.get('kv', 'a'), { consistency: 'linearizable' }));
+    const write = settled(node.write((tx) => void tx.upsert('kv', { k: 'a', v: 1 })));
+    const startedMs = performance.now();
+    await node.stop({ scope: 'local' });
+    expect(await Promise.all([read, write])).toEqual(['STOPPED', 'STOPPED']);
+    expect(performance.now() - startedMs).toBeLessThan(10_000); // far below the 20 s wait
+  });
+});

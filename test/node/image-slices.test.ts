@@ -172,4 +172,20 @@ describe('ImageRestorer', () => {
     expect(replayed.length).toBe(3);
     expect(store.read((tx) => tx.count('kv'))).toBe(rows);
   });
+
+  it('replays nothing more once a replayed message stopped the node', async () => {
+    const store = Store.open(schema);
+    const restorer = new ImageRestorer();
+    const replayed: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      restorer.load(store, 'image', imageOf(filled()), () => resolve(), (m) => {
+        replayed.push(m.type);
+        if (m.type === 'apply') restorer.cancel(); // the apply failed the node (ClusterNode.fail stops it)
+      });
+    });
+    for (const type of ['apply', 'membership', 'recovered']) restorer.holds({ type } as Message);
+    await done;
+    expect(replayed).toEqual(['apply']);
+  });
 });
+

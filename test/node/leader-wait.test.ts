@@ -134,3 +134,39 @@ describe('a linearizable read no leader confirmed', () => {
     expect(outcome).toMatchObject({ code: 'NO_QUORUM', message: expect.stringMatching(/n1 and n3 unreachable/) });
   });
 });
+
+describe('stopping the node', () => {
+  /** A read on n2 that waits, either for the next leader (not confirmed) or at the gate (no quorum reported yet). */
+  function waitingRead(at: 'nextLeader' | 'gate') {
+    const time = new ManualTime();
+    const gate = new QuorumGate(time);
+    if (at === 'nextLeader') {
+      gate.leaderChanged('n1');
+      gate.quorumChanged(true, 'n1 and n3 connected');
+    }
+    const state: { stopped?: Error; outcome: Error | undefined | 'pending' } = { outcome: 'pending' };
+    const reads = new ReadCore({
+      nodeId: 'n2', timeoutMs: 10_000, gateWaitMs, gate, time, idStart: 1, stopped: () => state.stopped,
+      ask: (id) => {
+        time.setTimer(1, () => reads.answered(id, false));
+        return undefined;
+      },
+    });
+    reads.start((error) => (state.outcome = error));
+    time.advance(2);
+    return { time, gate, reads, state };
+  }
+
+  for (const at of ['nextLeader', 'gate'] as const) {
+    it(`fails a read waiting ${at === 'gate' ? 'at the gate' : 'for the next leader'} at once, with no timer left behind (the node releases the gate)`, () => {
+      const { time, gate, reads, state } = waitingRead(at);
+      expect(state.outcome).toBe('pending');
+      state.stopped = new Error('node n2 stopped');
+      reads.failAll(() => state.stopped!); // as ClusterNode.stopOnce, then:
+      gate.releaseAll();
+      expect(state.outcome).toBe(state.stopped);
+      expect(time.timersPending).toBe(0);
+    });
+  }
+});
+

@@ -26,6 +26,11 @@ export class ManualTime implements AppTime {
     return timer;
   }
 
+  /** Timers set and not yet fired or cleared. */
+  get timersPending(): number {
+    return this.timers.size;
+  }
+
   clearTimer(timer: unknown): void {
     this.timers.delete(timer as Timer);
   }

@@ -11,7 +11,8 @@
  * Or, with a journal that syncs in the background (thesis §10.2.1): write `image`, `hardState` and
  * `entries`, call `advance(ready, false)`, send the leader's appends and image chunks at once (the leader
  * counts itself toward a commit only once its own sync is done) and every other message only after the
- * sync; then `persisted(index)` with the last index that sync covered.
+ * sync; then `persisted(index, commit)` with the last index and the commit index that sync covered
+ * (entries are applied only under a synced commit index: RaftLog.durableCommit).
  */
 import { assert } from '../../runtime/assert.js';
 import { RaftLog } from './log.js';
