@@ -15,7 +15,7 @@ import { Rng } from './rng.js';
 import { calmNetwork } from './network.js';
 
 import {
-  simCrashMidWriteWithinMs, simDetachMsMax, simPathCapacityMin, simPowerLossStaggerMsMax, simSlowLinkMsMax, simStallMsMax, simSwarmFaultsMin, simSwarmFaultsPerRunMax, simSwarmFaultsPerSecondMax,
+  simCrashMidWriteWithinMs, simDetachMsMax, simPathCapacityMin, simPowerLossStaggerMsMax, simPowerLossStallMsMax, simSlowLinkMsMax, simStallMsMax, simSwarmFaultsMin, simSwarmFaultsPerRunMax, simSwarmFaultsPerSecondMax,
 } from './limits.js';
 
 export { simPathCapacityMin, simSlowLinkMsMax };
@@ -45,10 +45,17 @@ export type Fault =
    */
   | { readonly kind: 'crash'; readonly node: number; readonly forMs: number; readonly midWrite?: boolean }
   /**
-   * The nodes in `mask` lose power together (a rack): one after another in node order, `staggerMs` apart
-   * (0: at once), each crashed as `crash` does (mid-write with `midWrite`) and restarted `forMs` after it.
+   * The nodes in `mask` lose power together (a rack): their disks stall first for `stallMs` (every
+   * background sync they start is slow, so that an answer given before its sync completed has time to
+   * reach a client), then they go down one after another in node order, `staggerMs` apart (0: at once),
+   * each crashed as `crash` does (mid-write with `midWrite`: inside its next sync, background sync or
+   * rewrite) and restarted `forMs` after it. With `dropUnsynced` none of what their journals had not
+   * synced survives (the last record may still be torn); without it a random part does, as in any crash.
    */
-  | { readonly kind: 'powerLoss'; readonly mask: number; readonly staggerMs: number; readonly forMs: number; readonly midWrite?: boolean }
+  | {
+      readonly kind: 'powerLoss'; readonly mask: number; readonly staggerMs: number; readonly forMs: number;
+      readonly midWrite?: boolean; readonly stallMs?: number; readonly dropUnsynced?: boolean;
+    }
   /** Sets a node's clock: `offsetMs` ahead (or behind), running at `rate` (its timers fire at that rate too). */
   | { readonly kind: 'clock'; readonly node: number; readonly offsetMs: number; readonly rate: number }
   /**
@@ -161,16 +168,22 @@ function slowRange(rng: Rng, harshness: number): { minMs: number; maxMs: number 
 }
 
 /**
- * A majority of the nodes or all of them lose power, at once or one after another; the last goes down
- * within `leftMs` (what is left of the safety phase), so that the liveness phase finds them all crashed
- * or back.
+ * A majority of the nodes or all of them lose power, at once or one after another, each half the time:
+ * mid-write, after a disk stall, dropping every unsynced record. The last goes down within `leftMs` (what
+ * is left of the safety phase), so that the liveness phase finds them all crashed or back (and endFaults
+ * disarms a crash mid-write that would strike later).
  */
 function powerLoss(rng: Rng, nodes: number, leftMs: number): Fault {
   const majority = Math.floor(nodes / 2) + 1;
   const down = shuffled(rng, nodes).slice(0, majority + rng.int(nodes - majority + 1));
   const mask = down.reduce((m, i) => m | (1 << i), 0);
-  const staggerMs = rng.chance(0.5) ? 0 : Math.min(rng.int(simPowerLossStaggerMsMax), Math.floor(leftMs / down.length));
-  return { kind: 'powerLoss', mask, staggerMs, forMs: 50 + rng.int(800), ...(rng.chance(0.5) ? { midWrite: true } : {}) };
+  const stallMs = rng.chance(0.5) ? 0 : Math.min(1 + rng.int(simPowerLossStallMsMax), leftMs - 1);
+  const staggerMs = rng.chance(0.5) ? 0 : Math.min(rng.int(simPowerLossStaggerMsMax), Math.floor((leftMs - stallMs) / down.length));
+  const forMs = 50 + rng.int(800);
+  return {
+    kind: 'powerLoss', mask, staggerMs, forMs, ...(rng.chance(0.5) ? { midWrite: true } : {}),
+    ...(stallMs > 0 ? { stallMs } : {}), ...(rng.chance(0.5) ? { dropUnsynced: true } : {}),
+  };
 }
 
 /**
@@ -239,6 +252,7 @@ const faultsEnded = new WeakSet<Simulation>();
  */
 export function endFaults(sim: Simulation): void {
   faultsEnded.add(sim);
+  sim.disks.calm(); // a crash armed mid-write strikes no more, no disk stalls
 }
 
 /** Schedules each fault at its virtual time; node numbers wrap around the node list. */
@@ -307,17 +321,22 @@ function play(sim: Simulation, names: readonly string[], f: Fault, lifecycle: No
     case 'crash':
       crashFor(sim, at(f.node), f, lifecycle, timeline);
       return;
-    case 'powerLoss':
+    case 'powerLoss': {
+      const down = names.filter((_, i) => (f.mask & (1 << i)) !== 0);
+      const stallMs = f.stallMs ?? 0;
+      if (stallMs > 0) for (const node of down) sim.disks.stall(node);
       // Each node's crash is told to the timeline as a crash of its own (its down time shows per node).
-      names.filter((_, i) => (f.mask & (1 << i)) !== 0).forEach((node, k) => {
-        sim.at(k * f.staggerMs, () => {
+      down.forEach((node, k) => {
+        sim.at(stallMs + k * f.staggerMs, () => {
           if (faultsEnded.has(sim)) return;
+          if (f.dropUnsynced === true) sim.disks.dropUnsyncedAtCrash(node);
           const crash: Fault = { kind: 'crash', node: names.indexOf(node), forMs: f.forMs, ...(f.midWrite === true ? { midWrite: true } : {}) };
           timeline?.fault(sim.nowMs, crash, names);
           crashFor(sim, node, crash, lifecycle, timeline);
         });
       });
       return;
+    }
     case 'clock':
       sim.setClockOffset(at(f.node), f.offsetMs);
       sim.setClockRate(at(f.node), f.rate);

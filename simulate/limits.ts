@@ -29,15 +29,6 @@ export const simBackgroundSlowSyncMs = [5, 40] as const;
 export const simBackgroundSlowSyncChance = 0.02;
 /** The chance that a crash mid-write waits for the node's next journal rewrite (compaction) instead of its next sync. */
 export const simArmedCrashAtRewriteChance = 0.25;
-/**
- * On background-sync seeds, the chance that a crash mid-write is a power loss: a quorum of nodes (or all)
- * down within the spread (their disks stalled meanwhile: slow syncs), each back after an outage drawn from
- * the range (virtual milliseconds). All of them: at half, 60-seed sweeps caught a journal that never
- * synced on 2 seeds of 60; with a 2 ms spread and no stall, none caught one that answered early (sim-journals.ts).
- */
-export const simPowerLossChance = 1;
-export const simPowerLossSpreadMs = 20;
-export const simPowerLossOutageMs = [20, 500] as const;
 /** A crash armed for a journal write that finds a rewrite (compaction) leaves the old journal this often, else the new one. */
 export const simRewriteCrashKeepsOldChance = 0.5;
 /** A crash mid-write waits this long (virtual milliseconds) for the node's next journal sync, then crashes it anyway. */
@@ -97,5 +88,11 @@ export const simSwarmFaultsMin = 16;
 export const simSwarmFaultsPerRunMax = 100_000;
 /** A power loss crashes its nodes at once, or one after another this far apart at most (virtual milliseconds). */
 export const simPowerLossStaggerMsMax = 200;
+/**
+ * Before a power loss (half of them) the disks of its nodes stall for up to this long (virtual milliseconds):
+ * every background sync they start is a slow one (simBackgroundSlowSyncMs), so that an answer given before
+ * its sync completed has time to reach a client before the power goes.
+ */
+export const simPowerLossStallMsMax = 20;
 /** A node stall (every path to and from it clogged) lasts up to this long (virtual milliseconds). */
 export const simStallMsMax = 600;

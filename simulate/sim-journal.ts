@@ -47,8 +47,8 @@ export interface SimJournalHost {
   after(delayMs: number, call: () => void): void;
   /** The node crashes `delayMs` from now, if it is still up and armed (a crash inside a background sync). */
   crashIn(delayMs: number): void;
-  /** The node's disk stalls (a power loss is coming): every background sync it starts is a slow one. */
-  diskStalled?(): boolean;
+  /** While the node's disk stalls (a power loss is coming): the range every background sync it starts takes. */
+  stalledSyncMs?(): readonly [number, number] | undefined;
   /** Present when the journal offers syncThen: hands a message to the journal's actor, as a host's `deliver` does. */
   readonly deliver?: ((message: Message) => void) | undefined;
 }
@@ -125,7 +125,7 @@ export class SimJournal implements Journal {
 
   private startSync(): BackgroundSync {
     const host = this.host!;
-    const durationMs = backgroundSyncMs(host.rng, host.diskStalled?.() === true);
+    const durationMs = backgroundSyncMs(host.rng, host.stalledSyncMs?.());
     const sync: BackgroundSync = { upTo: this.appended, records: this.slabOf.length, doneAtMs: host.nowMs() + durationMs, stale: false };
     this.syncing = sync;
     host.after(durationMs, () => this.syncDone(sync));
@@ -156,10 +156,18 @@ export class SimJournal implements Journal {
     if (crashing) throw simulatedCrash; // after the rename: the new records, whole
   }
 
-  /** The node crashed: unsynced records may be lost, and the first one lost may be torn instead. */
-  crash(rng: Rng): void {
+  /** Whether a background sync is under way (a crash now means it never completes). */
+  get syncUnderWay(): boolean {
+    return this.syncing !== undefined;
+  }
+
+  /**
+   * The node crashed: unsynced records may be lost (all of them with `dropUnsynced`, else a random
+   * prefix survives), and the first one lost may be torn instead.
+   */
+  crash(rng: Rng, dropUnsynced = false): void {
     const count = this.slabOf.length;
-    const kept = this.synced + rng.int(count - this.synced + 1);
+    const kept = dropUnsynced ? this.synced : this.synced + rng.int(count - this.synced + 1);
     const tear = rng.chance(simJournalTornChance);
     const cut = rng.next();
     this.tail = tear && kept < count ? tornFrame(frame(this.record(kept)), cut) : undefined;
@@ -216,9 +224,9 @@ export class SimJournal implements Journal {
   }
 }
 
-/** A background sync's duration: mostly short, now and then slow (a busy disk), always slow on a stalled disk. */
-function backgroundSyncMs(rng: Rng, stalled: boolean): number {
-  const [min, max] = stalled || rng.chance(simBackgroundSlowSyncChance) ? simBackgroundSlowSyncMs : simBackgroundSyncMs;
+/** A background sync's duration: mostly short, now and then slow (a busy disk); on a stalled disk, from the stall's range. */
+function backgroundSyncMs(rng: Rng, stalled: readonly [number, number] | undefined): number {
+  const [min, max] = stalled ?? (rng.chance(simBackgroundSlowSyncChance) ? simBackgroundSlowSyncMs : simBackgroundSyncMs);
   return rng.between(min, max);
 }
 

@@ -25,7 +25,7 @@ import { SimNetwork } from './network.js';
 import { Rng } from './rng.js';
 import { TraceHash } from './trace.js';
 import { simulatedCrash } from './sim-journal.js';
-import { armCrash, crashAsked, drawBackgroundSync, journalCounts, newSimJournal } from './sim-journals.js';
+import { SimDisks, drawBackgroundSync } from './sim-journals.js';
 import { Kind, PendingTimers, SimEvent } from './sim-state.js';
 import type { SimCell, SimNode } from './sim-state.js';
 
@@ -72,6 +72,7 @@ export class Simulation {
   readonly network: SimNetwork;
   /** Whether this run's journals sync in the background (syncThen) as well as with `sync`. */
   readonly backgroundSync: boolean;
+  /** The nodes' journals: armed crashes, stalls, what a crash loses (sim-journals.ts). */ readonly disks: SimDisks;
   private clockMs = 0;
   private seq = 0;
   private readonly queue = new KeyedHeap<SimEvent>();
@@ -97,6 +98,7 @@ export class Simulation {
     this.network.setFaults({ delayMs: checkRange('networkDelayMs', options.networkDelayMs ?? [0.1, 2]) });
     this.eventsMax = options.eventsMax ?? simEventsMaxDefault;
     this.backgroundSync = options.backgroundSync ?? drawBackgroundSync(options.seed);
+    this.disks = new SimDisks(this, this.nodes);
   }
 
   /** Virtual milliseconds since the start of the run. */
@@ -114,8 +116,8 @@ export class Simulation {
   }
 
   /** Journal records torn by crashes mid-write, torn frames cut off on reopening, and armed crashes inside a background sync or a rewrite, over every node. */
-  journalTears(): ReturnType<typeof journalCounts> {
-    return journalCounts(this.nodes.values());
+  journalTears(): ReturnType<SimDisks['journalCounts']> {
+    return this.disks.journalCounts();
   }
 
   /** The most recent log records (at most simLogRecordsMax). */
@@ -157,22 +159,21 @@ export class Simulation {
     this.queue.push(this.clockMs + delayMs, this.seq++, new SimEvent(Kind.Call, undefined, 0, -1, undefined, undefined, call));
   }
 
-  /** Kills the node inside its next journal write, as a power cut mid-write would (sometimes with others), or within `withinMs` (armCrash). */
+  /** Kills the node inside its next journal write, as a power cut mid-write would, or within `withinMs` (SimDisks.armCrash). */
   crashAtNextSync(name: string, withinMs: number): void {
-    armCrash(this, this.nodeNamed('crashAtNextSync', name), withinMs, this.nodes.values());
+    this.disks.armCrash(this.nodeNamed('crashAtNextSync', name), withinMs);
   }
 
   /** Kills a node: its actors vanish mid-flight, its timers and the messages in flight to it are lost. */
   crash(name: string): void {
     const node = this.nodeNamed('crash', name);
-    crashAsked(node);
     if (!node.up) return;
     node.up = false;
     node.crashAtSync = false;
     node.incarnation++;
     node.paused = false;
     node.held = [];
-    for (const journal of node.journals.values()) journal.crash(this.rng);
+    this.disks.crashed(node); // what its journals lose
     for (const cell of node.cells.values()) {
       cell.actor = undefined;
       cell.timers.clear();
@@ -319,7 +320,8 @@ export class Simulation {
 
   /** An actor threw: report it and crash its node (a programmer error must never pass silently). */
   private fail(cell: SimCell, error: unknown): void {
-    if (error !== simulatedCrash) this.emitter.emit('actorFailed', cell.address, toFailureReason(error)); // else a crash mid-write
+    if (error === simulatedCrash) this.disks.crashedMidWrite(); // a crash mid-write, not an actor failure
+    else this.emitter.emit('actorFailed', cell.address, toFailureReason(error));
     this.crash(cell.node.name);
   }
 
@@ -347,7 +349,7 @@ export class Simulation {
     const now = () => simEpochMs + this.clockMs * node.clockRate + node.clockOffsetMs;
     const journals = node.journals;
     const name = cell.address.actor;
-    const newJournal = () => newSimJournal(this, node, this.backgroundSync ? (message) => this.fromJournal(node, node.cells.get(name), message) : undefined);
+    const newJournal = () => this.disks.journalFor(node, this.backgroundSync ? (message) => this.fromJournal(node, node.cells.get(name), message) : undefined);
     return {
       get journal() {
         let journal = journals.get(name);

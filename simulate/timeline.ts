@@ -138,7 +138,8 @@ export function describeFault(f: Fault, names: readonly string[]): string {
       return `crash ${at(f.node)}${f.midWrite === true ? ' mid-write (in a journal sync)' : ''} for ${f.forMs} ms`;
     case 'powerLoss': {
       const down = names.filter((_, i) => (f.mask & (1 << i)) !== 0).join(' ');
-      return `power loss: ${down} crash${f.staggerMs === 0 ? ' at once' : ` ${f.staggerMs} ms apart`}${f.midWrite === true ? ' mid-write' : ''}, each for ${f.forMs} ms`;
+      const stall = f.stallMs === undefined ? '' : `after their disks stall ${f.stallMs} ms, `;
+      return `power loss: ${stall}${down} crash${f.staggerMs === 0 ? ' at once' : ` ${f.staggerMs} ms apart`}${f.midWrite === true ? ' mid-write' : ''}${f.dropUnsynced === true ? ' losing every unsynced record' : ''}, each for ${f.forMs} ms`;
     }
     case 'clock':
       return `clock of ${at(f.node)}: ${f.offsetMs >= 0 ? '+' : ''}${f.offsetMs} ms, rate ${f.rate.toFixed(4)}`;

@@ -21,7 +21,7 @@ export const seedBudget = {
   register: { generated: 30, swarm3: 35, swarm5: 35 },
   bank: { generated: 14, swarm3: 18, swarm5: 18 },
   listAppend: { generated: 14, swarm3: 18, swarm5: 18 },
-  /** Power losses (a quorum crashing at once mid-sync) on background-sync seeds: cluster-power-loss.test.ts. */
+  /** Power losses (a quorum down within milliseconds, mid-sync) on background-sync seeds: cluster-power-loss.test.ts. */
   powerLoss: { generated: 12 },
 } as const;
 
@@ -44,7 +44,10 @@ export const fault: fc.Arbitrary<Fault> = fc.oneof(
   fc.record({ kind: fc.constant('pause' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }) }),
   fc.record({ kind: fc.constant('stall' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 600 }) }),
   fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'node', 'forMs'] }),
-  fc.record({ kind: fc.constant('powerLoss' as const), mask: fc.nat(31), staggerMs: fc.integer({ min: 0, max: 200 }), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean() }, { requiredKeys: ['kind', 'mask', 'staggerMs', 'forMs'] }),
+  fc.record(
+    { kind: fc.constant('powerLoss' as const), mask: fc.nat(31), staggerMs: fc.integer({ min: 0, max: 200 }), forMs: fc.integer({ min: 10, max: 800 }), midWrite: fc.boolean(), stallMs: fc.integer({ min: 1, max: 20 }), dropUnsynced: fc.boolean() },
+    { requiredKeys: ['kind', 'mask', 'staggerMs', 'forMs'] },
+  ),
   fc.record({ kind: fc.constant('clock' as const), node: fc.nat(4), offsetMs: fc.integer({ min: -2_000, max: 2_000 }), rate: fc.double({ min: 0.9, max: 1.1, noNaN: true }) }),
   fc.record({ kind: fc.constant('detach' as const), node: fc.nat(4), forMs: fc.integer({ min: 100, max: 2_000 }) }),
 );

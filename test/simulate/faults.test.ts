@@ -10,7 +10,7 @@ import { Simulation } from '../../simulate/simulation.js';
 import { ticker } from '../../src/actors/examples/ticker.js';
 import type { Message } from '../../src/runtime/actor.js';
 import { simClockDriftMax, simClockSkewMsMax } from '../../src/limits.js';
-import { simDetachMsMax, simPowerLossStaggerMsMax, simStallMsMax, simSwarmFaultsPerSecondMax } from '../../simulate/limits.js';
+import { simDetachMsMax, simPowerLossStaggerMsMax, simPowerLossStallMsMax, simStallMsMax, simSwarmFaultsPerSecondMax } from '../../simulate/limits.js';
 
 describe('swarm fault schedules', () => {
   it('draw only the kinds they are given, at the same times as the full mix', () => {
@@ -70,12 +70,33 @@ describe('swarm fault schedules', () => {
       for (const { atMs, fault } of all) {
         const down = Array.from({ length: nodes }, (_, i) => i).filter((i) => (fault.mask & (1 << i)) !== 0).length;
         expect(down).toBeGreaterThanOrEqual(majority);
-        expect(atMs + (down - 1) * fault.staggerMs).toBeLessThan(3_000); // the last one goes down in the safety phase
+        expect(atMs + (fault.stallMs ?? 0) + (down - 1) * fault.staggerMs).toBeLessThan(3_000); // the last one goes down in the safety phase
         expect(fault.staggerMs).toBeLessThan(simPowerLossStaggerMsMax);
+        expect(fault.stallMs ?? 1).toBeGreaterThan(0);
+        expect(fault.stallMs ?? 0).toBeLessThanOrEqual(simPowerLossStallMsMax);
       }
       expect(all.some(({ fault }) => fault.mask === (1 << nodes) - 1)).toBe(true);
       expect(all.some(({ fault }) => fault.staggerMs === 0) && all.some(({ fault }) => fault.staggerMs > 0)).toBe(true);
+      // Half each: mid-write, after a disk stall, dropping every unsynced record.
+      for (const key of ['midWrite', 'stallMs', 'dropUnsynced'] as const) {
+        const share = all.filter(({ fault }) => fault[key] !== undefined).length / all.length;
+        expect(share > 0.35 && share < 0.65, `${key}: ${share}`).toBe(true);
+      }
     }
+  });
+
+  it('play a power loss with a disk stall first: the stalled nodes go down after it, dropping what they had not synced', () => {
+    const sim = new Simulation({ seed: 4, backgroundSync: true });
+    const names = ['n0', 'n1', 'n2'];
+    for (const node of names) sim.addNode({ node, actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 1_000 } }] });
+    scheduleFaults(sim, names, [{ atMs: 10, fault: { kind: 'powerLoss', mask: 0b011, staggerMs: 0, forMs: 100, stallMs: 15, dropUnsynced: true } }]);
+    sim.runFor(24);
+    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]); // stalled disks, power still on
+    sim.runFor(2);
+    expect(names.map((n) => sim.isUp(n))).toEqual([false, false, true]); // down at 25 ms
+    expect(sim.disks.counts).toMatchObject({ crashes: 2, tailsDropped: 2 });
+    sim.runFor(100);
+    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]);
   });
 
   it('draw as many faults per second of a long safety phase as of a short one', () => {
@@ -124,6 +145,19 @@ describe('swarm fault schedules', () => {
     expect(arrivals('n0', 'n1')[0]).toBeGreaterThanOrEqual(100);
     expect(arrivals('n1', 'n2')[0]).toBeGreaterThanOrEqual(100);
     expect(arrivals('n0', 'n2')[0]).toBeLessThan(10);
+  });
+
+  it('strike no more once the faults end: a power loss armed mid-write crashes no node in the liveness phase', () => {
+    const sim = new Simulation({ seed: 5 });
+    const names = ['n0', 'n1', 'n2'];
+    // Tickers never write their journal: an armed crash would strike only at its deadline.
+    for (const node of names) sim.addNode({ node, actors: [{ name: 'tick', kind: ticker, params: { intervalMs: 10, ticks: 1_000 } }] });
+    scheduleFaults(sim, names, [{ atMs: 10, fault: { kind: 'powerLoss', mask: 0b111, staggerMs: 0, forMs: 100, midWrite: true } }]);
+    sim.runFor(20);
+    endFaults(sim);
+    sim.runFor(200);
+    expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]);
+    expect(sim.disks.counts.crashes).toBe(0);
   });
 
   it('strike no more once the faults end: a power loss under way crashes no further node', () => {

@@ -34,7 +34,7 @@ function background(seed = 1, offered = true) {
       pending.push({ atMs: nowMs + delayMs, seq: seq++, call });
     },
     crashIn: (delayMs) => crashesInMs.push(delayMs),
-    diskStalled: () => stalled,
+    stalledSyncMs: () => (stalled ? simBackgroundSlowSyncMs : undefined),
     deliver: offered ? (message) => delivered.push(message) : undefined,
   };
   const journal = new SimJournal(() => armed, host);
