@@ -74,6 +74,8 @@ export interface SimClusterOptions {
   readonly syncMsgSize?: number;
   /** Fold every delivery and timer into the simulation's trace hash (costs a walk of every message). */
   readonly trace?: boolean;
+  /** Journals sync in the background (syncThen); default: drawn from the seed (Simulation's `backgroundSync`). */
+  readonly backgroundSync?: boolean;
 }
 
 export class SimCluster {
@@ -113,7 +115,7 @@ export class SimCluster {
   readonly membershipChanges: { node: string; state: 'detached' | 'attached'; atMs: number }[] = [];
 
   constructor(options: SimClusterOptions) {
-    this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false });
+    this.sim = new Simulation({ seed: options.seed, trace: options.trace ?? false, ...(options.backgroundSync === undefined ? {} : { backgroundSync: options.backgroundSync }) });
     this.digests = new StateDigests(options.seed);
     this.timeouts = new Deadlines(this.sim, options.writeTimeoutMs ?? simWriteTimeoutMs);
     this.appTime = simTime(this.sim);
