@@ -107,6 +107,11 @@ export class SimDisks {
     if (node.up) this.stalled.set(node, syncMs);
   }
 
+  /** Whether the node's disk stalls now (a power loss coming). */
+  isStalled(name: string): boolean {
+    return this.stalled.has(this.named(name));
+  }
+
   /** The node's next crash drops every record its journals had not synced (none of the unsynced tail survives). */
   dropUnsyncedAtCrash(name: string): void {
     const node = this.named(name);

@@ -92,9 +92,11 @@ describe('swarm fault schedules', () => {
     scheduleFaults(sim, names, [{ atMs: 10, fault: { kind: 'powerLoss', mask: 0b011, staggerMs: 0, forMs: 100, stallMs: 15, dropUnsynced: true } }]);
     sim.runFor(24);
     expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]); // stalled disks, power still on
+    expect(names.map((n) => sim.disks.isStalled(n))).toEqual([true, true, false]);
     sim.runFor(2);
     expect(names.map((n) => sim.isUp(n))).toEqual([false, false, true]); // down at 25 ms
     expect(sim.disks.counts).toMatchObject({ crashes: 2, tailsDropped: 2 });
+    expect(names.map((n) => sim.disks.isStalled(n))).toEqual([false, false, false]); // the stall went with the power
     sim.runFor(100);
     expect(names.map((n) => sim.isUp(n))).toEqual([true, true, true]);
   });

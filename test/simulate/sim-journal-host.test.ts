@@ -179,5 +179,7 @@ describe('Simulation journals', () => {
     expect(sim.isUp('a')).toBe(true);
     expect(durable()).toEqual([1, 2]); // a normal sync, not a stalled one
     expect(heard.filter((m) => m.type === 'recovered')).toHaveLength(1);
+    sim.crash('a');
+    expect(sim.disks.counts).toMatchObject({ crashes: 1, tailsDropped: 0 });
   });
 });
