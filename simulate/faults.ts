@@ -98,7 +98,7 @@ function familiesOf(kinds: readonly FaultKind[]): Family[] {
   if (has('stall')) families.push('stall');
   if (has('pause')) families.push('pause');
   if (has('crash')) families.push('crash');
-  if (has('power-loss')) families.push('powerLoss');
+  if (has('power-loss')) families.push('powerLoss', 'powerLoss'); // twice the share of any other family
   if (has('skew') || has('drift')) families.push('clock');
   if (has('detach')) families.push('detach');
   return families;
