@@ -1,7 +1,7 @@
 /**
  * A Journal in memory for the simulator. It survives a simulated crash of its node; the crash keeps the
  * synced records and, of those appended since the last sync, a random prefix (some writes reach the
- * disk without fsync, the rest are lost); the first record after that prefix may be torn: written in
+ * disk without fsync, the rest are lost; none, when a power loss drops unsynced tails: sim-journals.ts); the first record after that prefix may be torn: written in
  * part, or whole in length with its last bytes never written. Reopening recovers a torn tail as
  * FileJournal does — the same FrameReader over the framed bytes (`[u32 length][u32 crc32][payload]`):
  * whole checksummed frames are records, a torn frame at the end is cut off.

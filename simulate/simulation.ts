@@ -72,7 +72,8 @@ export class Simulation {
   readonly network: SimNetwork;
   /** Whether this run's journals sync in the background (syncThen) as well as with `sync`. */
   readonly backgroundSync: boolean;
-  /** The nodes' journals: armed crashes, stalls, what a crash loses (sim-journals.ts). */ readonly disks: SimDisks;
+  /** The nodes' journals: armed crashes, stalls, what a crash loses (sim-journals.ts). */
+  readonly disks: SimDisks;
   private clockMs = 0;
   private seq = 0;
   private readonly queue = new KeyedHeap<SimEvent>();
@@ -169,11 +170,10 @@ export class Simulation {
     const node = this.nodeNamed('crash', name);
     if (!node.up) return;
     node.up = false;
-    node.crashAtSync = false;
     node.incarnation++;
     node.paused = false;
     node.held = [];
-    this.disks.crashed(node); // what its journals lose
+    this.disks.crashed(node); // what its journals lose; disarmed
     for (const cell of node.cells.values()) {
       cell.actor = undefined;
       cell.timers.clear();
