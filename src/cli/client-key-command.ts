@@ -8,16 +8,18 @@
  * Exit status: 0 with the key on standard output; 2 for a configuration error.
  */
 import { tcpSecretBytesMin } from '../limits.js';
-import { clientKeyFor } from '../transport/tcp/keys.js';
+import { clientKeyFor, clientNamePattern } from '../transport/tcp/keys.js';
 import { ConfigError, loadConfig } from './config.js';
 import { configArg } from './node-command.js';
 
-export const clientKeyUsage = `Usage: chorus client-key --config FILE.toml
+export const clientKeyUsage = `Usage: chorus client-key --config FILE.toml [--name NAME]
 
 Prints the cluster's client key (64 hex digits): what applications pass to chorusdb/client's
 connect(addr, { clusterName, clientKey }). It admits to the nodes' client ports only; give it to
-applications instead of the cluster secret. FILE is a node's file (CHORUS_ variables apply, as for
-chorus node). See docs/client.md.`;
+applications instead of the cluster secret. With --name, the key of client NAME (1 to 64 of
+A-Z a-z 0-9 . _ -), which that application passes with connect's clientName: NAME; a node refuses
+it once client.revoked names NAME, and every other key still works. FILE is a node's file
+(CHORUS_ variables apply, as for chorus node). See docs/client.md.`;
 
 export function runClientKeyCommand(args: readonly string[], env: Readonly<Record<string, string | undefined>>, stdout: (line: string) => void, stderr: (line: string) => void): number {
   const file = configArg(args);
@@ -38,6 +40,12 @@ export function runClientKeyCommand(args: readonly string[], env: Readonly<Recor
     stderr(`chorus client-key: ${file}: tcp.secret must hold at least ${tcpSecretBytesMin} bytes (got ${bytes})`);
     return 2;
   }
-  stdout(clientKeyFor(secret));
+  const at = args.indexOf('--name');
+  const name = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith('--name='))?.slice('--name='.length);
+  if (name !== undefined && !clientNamePattern.test(name)) {
+    stderr(`chorus client-key: --name must be 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`);
+    return 2;
+  }
+  stdout(clientKeyFor(secret, name));
   return 0;
 }

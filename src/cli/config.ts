@@ -19,6 +19,7 @@ import type { NodeParams } from '../node/params.js';
 import type { TcpNodeParams } from '../node/tcp.js';
 import type { SchemaDef } from '../store/schema.js';
 import { configBytesMax } from '../limits.js';
+import { clientNamePattern } from '../transport/tcp/keys.js';
 
 type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | 'map' | readonly string[];
 
@@ -35,7 +36,7 @@ const scalars: Readonly<Record<string, Kind>> = {
   'tcp.frameBytesMax': 'integer', 'tcp.outgoingBytesMax': 'integer',
   'tcp.sslParams.certFile': 'path', 'tcp.sslParams.keyFile': 'path', 'tcp.sslParams.caFile': 'path', 'tcp.sslParams.ciphers': 'string',
   'tcp.sslParams.verifyMode': ['peer', 'none'], 'tcp.sslParams.verifyDepth': 'integer',
-  'admin.listen': 'string', 'client.listen': 'string', 'client.queuedAnswerBytesMax': 'integer',
+  'admin.listen': 'string', 'client.listen': 'string', 'client.queuedAnswerBytesMax': 'integer', 'client.revoked': 'string',
   'log.level': ['debug', 'info', 'warn', 'error'],
   // modeMask.startDetached is left out: a process has no way to attach() later.
   'modeMask.debugOutput': 'boolean', 'modeMask.earlyDataSend': 'boolean', 'modeMask.binaryEvolution': 'boolean',
@@ -54,6 +55,8 @@ export interface NodeConfig {
   readonly clientListen: string | undefined;
   /** client.queuedAnswerBytesMax: answer bytes all clients may hold waiting (src/client/answer-budget.ts). */
   readonly clientQueuedAnswerBytesMax: number | undefined;
+  /** client.revoked: client names (comma-separated in the file) whose keys the client port refuses. */
+  readonly clientRevoked: readonly string[];
   readonly logLevel: LogLevelName;
   /** modeMask.debugOutput: log every cluster message (the log level is then at least debug). */
   readonly debugOutput: boolean;
@@ -121,6 +124,7 @@ function fromDocument(doc: Record<string, unknown>, file: string, baseDir: strin
   } as unknown as NodeParams & { tcp: TcpNodeParams };
   return {
     params, adminListen: get('admin.listen'), clientListen: get('client.listen'), clientQueuedAnswerBytesMax: get<number>('client.queuedAnswerBytesMax'),
+    clientRevoked: revokedNames(get<string>('client.revoked'), file),
     logLevel: get<LogLevelName>('log.level') ?? 'info', debugOutput: get<boolean>('modeMask.debugOutput') ?? false,
   };
 }
@@ -250,4 +254,12 @@ function tcpParams(values: ReadonlyMap<string, unknown>, file: string): TcpNodeP
   if (tcp['secret'] === undefined) throw new ConfigError(`${file}: tcp.secret (or tcp.secretFile, or ${envName('tcp.secret')}) is required`);
   if (Object.keys(ssl).length > 0) tcp['sslParams'] = ssl;
   return tcp as unknown as TcpNodeParams;
+}
+
+/** client.revoked: "name1, name2" (each as connect's clientName), checked here so the file's key is named. */
+function revokedNames(value: string | undefined, file: string): string[] {
+  const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const bad = names.find((name) => !clientNamePattern.test(name));
+  if (bad !== undefined) throw new ConfigError(`${file}: client.revoked: a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(bad)}`);
+  return names;
 }

@@ -140,6 +140,7 @@ async function open(config: NodeConfig, logger: Logger, role: Role, file: string
       clients = await startClientPort({
         listen: config.clientListen, self: node.nodeId, tcp: config.params.tcp, log: recordSink(logger),
         ...(config.clientQueuedAnswerBytesMax !== undefined ? { queuedAnswerBytesMax: config.clientQueuedAnswerBytesMax } : {}),
+        revoked: config.clientRevoked,
         execute: (request) => execute(node, request),
         outcome: (request, outcome) => {
           if (request.type === 'write') counters.clientWrites[outcome] = (counters.clientWrites[outcome] ?? 0) + 1;

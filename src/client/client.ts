@@ -23,7 +23,7 @@ import { DialerHandshake, makeProver } from '../transport/tcp/handshake.js';
 import { tuneSocket } from '../transport/tcp/link.js';
 import { ANY_NODE, CLIENT_PREFIX, frameToWire } from '../transport/tcp/protocol.js';
 import type { ClientResponse } from '../transport/tcp/protocol.js';
-import { parseClientKey } from '../transport/tcp/keys.js';
+import { clientNamePattern, parseClientKey } from '../transport/tcp/keys.js';
 import { clientOptions, loadTls, secured } from '../transport/tcp/tls.js';
 import { ChorusError } from '../runtime/errors.js';
 import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
@@ -38,6 +38,12 @@ export interface ClientOptions {
    * key admits to the client port only, never to the peer port (src/transport/tcp/keys.ts).
    */
   readonly clientKey: string | Uint8Array;
+  /**
+   * Connect as this client (1 to 64 of A-Z a-z 0-9 . _ -): `clientKey` is then the key of this name
+   * (`chorus client-key --config FILE --name NAME`), which a node refuses once the name is in its
+   * `client.revoked`, without touching the other applications' keys.
+   */
+  readonly clientName?: string;
   /** TLS, as the nodes' `sslParams` (this side's certificate and key, the CA, verifyMode). */
   readonly sslParams?: SslParams;
   /** Milliseconds to connect, finish TLS and authenticate (default 5000). */
@@ -86,11 +92,16 @@ interface Pending {
 /** Connects to a node's client port (`host:port`) and authenticates; rejects with ClientError CONNECTION. */
 export async function connect(addr: string, options: ClientOptions): Promise<Client> {
   const endpoint = parseEndpoint('connect: addr', addr, false);
-  const name = `${CLIENT_PREFIX}${randomBytes(6).toString('hex')}`;
+  const clientName: unknown = options.clientName;
+  if (clientName !== undefined && (typeof clientName !== 'string' || !clientNamePattern.test(clientName))) {
+    throw new ChorusError('INVALID_ARGUMENT', `connect: clientName must be 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(clientName)}`);
+  }
+  // Its id on the node; a named client's carries the name whose key it proves (keys.ts).
+  const name = `${CLIENT_PREFIX}${clientName === undefined ? '' : `${clientName}:`}${randomBytes(6).toString('hex')}`;
   if ('secret' in (options as object)) {
     throw new ChorusError('INVALID_ARGUMENT', 'connect: there is no secret option: give clientKey, the client key `chorus client-key --config FILE` prints (the cluster secret admits no client)');
   }
-  const { requestTimeoutMs = clientRequestTimeoutMsDefault, clientKey, ...tcp } = options;
+  const { requestTimeoutMs = clientRequestTimeoutMsDefault, clientKey, clientName: _, ...tcp } = options;
   const key = parseClientKey('connect', clientKey);
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > tcpTimeMsMax) {
     throw new ChorusError('INVALID_ARGUMENT', `connect: requestTimeoutMs must be an integer in [1, ${tcpTimeMsMax}], got ${JSON.stringify(requestTimeoutMs)}`);

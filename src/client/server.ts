@@ -16,11 +16,11 @@ import { defaultLogSink } from '../runtime/host.js';
 import type { Endpoint } from '../transport/tcp/config.js';
 import { resolveTcpConfig } from '../transport/tcp/config.js';
 import type { TcpNodeParams } from '../node/tcp.js';
-import { Acceptor, isClientName } from '../transport/tcp/acceptor.js';
+import { Acceptor, clientNameOf, isClientName } from '../transport/tcp/acceptor.js';
 import type { Connection, ConnectionOwner, Counters } from '../transport/tcp/connection.js';
 import { FrameCodec } from '../transport/tcp/framing.js';
 import { makeProver } from '../transport/tcp/handshake.js';
-import { clientKey } from '../transport/tcp/keys.js';
+import { clientKey, clientNamePattern } from '../transport/tcp/keys.js';
 import type { ClientRequest, ClientResponse } from '../transport/tcp/protocol.js';
 import { frameToWire } from '../transport/tcp/protocol.js';
 import { loadTls } from '../transport/tcp/tls.js';
@@ -50,6 +50,11 @@ export interface ClientPortOptions {
    * the budget a read is answered OVERLOADED.
    */
   readonly queuedAnswerBytesMax?: number;
+  /**
+   * Client names whose keys this port refuses (`client.revoked`): a client connecting with such a
+   * `clientName` is refused at the handshake; other names, and the cluster's client key, still pass.
+   */
+  readonly revoked?: readonly string[];
 }
 
 export interface ClientPort {
@@ -69,6 +74,9 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   if (!Number.isSafeInteger(answerBytesMax) || answerBytesMax < config.frameBytesMax || answerBytesMax > clientQueuedAnswerBytesMaxCeiling) {
     throw invalidArgument('startClientPort', `queuedAnswerBytesMax must be an integer in [tcp.frameBytesMax (${config.frameBytesMax}), ${clientQueuedAnswerBytesMaxCeiling}], got ${JSON.stringify(answerBytesMax)}`);
   }
+  const bad = (options.revoked ?? []).find((name) => typeof name !== 'string' || !clientNamePattern.test(name));
+  if (bad !== undefined) throw invalidArgument('startClientPort', `revoked: a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(bad)}`);
+  const revoked = new Set(options.revoked ?? []);
   const codec = new FrameCodec(config.frameBytesMax);
   const counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   const inFlight = new Map<Connection, number>();
@@ -152,9 +160,9 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
 
   const tls = config.ssl === undefined ? undefined : await loadTls(config.ssl);
   const acceptor = new Acceptor('clients', {
-    config, tls, prover: makeProver(clientKey(config.secret)), handlers,
+    config, tls, prover: makeProver((dialer) => clientKey(config.secret, clientNameOf(dialer))), handlers,
     isOpen: () => open,
-    knows: isClientName,
+    knows: (id) => isClientName(id) && !revoked.has(clientNameOf(id) ?? ''),
     owner: (h) => ({ codec, counters, frameBytesMax: config.frameBytesMax, outgoingBytesMax: config.outgoingBytesMax, connectTimeoutMs: config.connectTimeoutMs, ...h }),
     refusedPending: () => undefined,
     tlsFailed: () => undefined,

@@ -32,11 +32,11 @@ const sockets: Socket[] = [];
 let addrs: string[] = [];
 let node: ClusterNode;
 let port: ClientPort;
+const tcp = { clusterName: 'keys', secret: SECRET, connectIntervalMs: 50, log: (r: LogRecord) => void logs.push(r) };
 
 beforeAll(async () => {
   addrs = (await freePorts(2)).map((p) => `127.0.0.1:${p}`);
   // Node 0 holds a quorum alone (qrank 2 of 3), so it leads and commits without node 1.
-  const tcp = { clusterName: 'keys', secret: SECRET, connectIntervalMs: 50, log: (r: LogRecord) => void logs.push(r) };
   node = await openNode({
     nodeId: 0, nodes: [{ addr: addrs[0]!, qrank: 2 }, { addr: addrs[1]! }], nwType: 'tcp', host: 'inline', tcp, log: (r) => void logs.push(r),
     schema: { tables: [{ name: 'kv', fields: [{ name: 'k', type: 'string' }], primaryKey: ['k'] }] },
@@ -104,8 +104,33 @@ describe('client and peer credentials', () => {
     expect(logText(logs)).toMatch(/client-port: refused 127\.0\.0\.1:\d+: handshake failed: refused by the peer: authentication failed/);
   });
 
+  it('a named client proves its own key, and a port that revokes the name refuses that client alone, saying so', async () => {
+    const revoking = await startClientPort({ listen: '127.0.0.1:0', self: node.nodeId, tcp, log: (r) => void logs.push(r), execute: (r) => execute(node, r), revoked: ['gone'] });
+    try {
+      const at = (p: ClientPort) => `127.0.0.1:${p.address.port}`;
+      const as = (p: ClientPort, clientName: string | undefined, key: string) => connect(at(p), { clusterName: 'keys', clientKey: key, ...(clientName === undefined ? {} : { clientName }) });
+      const kept = await as(revoking, 'kept', clientKeyFor(SECRET, 'kept'));
+      expect((await kept.read([{ op: 'get', table: 'kv', key: 'acked' }])).results).toEqual([{ k: 'acked' }]);
+      await kept.close();
+      // A name's key is neither the cluster's client key nor another name's.
+      for (const [name, key] of [['kept', clientKeyFor(SECRET)], [undefined, clientKeyFor(SECRET, 'kept')], ['other', clientKeyFor(SECRET, 'kept')]] as const) {
+        await expect(as(port, name, key)).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(/bad proof/) });
+      }
+      // Revoked on one port: refused there with the reason, admitted where it is not revoked.
+      await expect(as(revoking, 'gone', clientKeyFor(SECRET, 'gone'))).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(/refused by the peer: client not admitted/) });
+      expect(logText(logs)).toMatch(/client "client:gone:[0-9a-f]+" is not admitted: its client name is revoked here \(client\.revoked\)/);
+      await (await as(port, 'gone', clientKeyFor(SECRET, 'gone'))).close();
+      // The cluster's client key still passes on the revoking port.
+      await (await as(revoking, undefined, clientKeyFor(SECRET))).close();
+      await expect(startClientPort({ listen: '127.0.0.1:0', self: node.nodeId, tcp, execute: (r) => execute(node, r), revoked: ['no spaces'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/revoked: a client name is 1 to 64/) });
+      await expect(as(port, 'no spaces', clientKeyFor(SECRET))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/clientName must be 1 to 64/) });
+    } finally {
+      await revoking.close();
+    }
+  });
+
   it('no secret or key appears in any log line', () => {
     const text = logText(logs);
-    for (const hidden of [SECRET, clientKeyFor(SECRET), Buffer.from(peerKey(secretBytes)).toString('hex')]) expect(text).not.toContain(hidden);
+    for (const hidden of [SECRET, clientKeyFor(SECRET), clientKeyFor(SECRET, 'kept'), clientKeyFor(SECRET, 'gone'), Buffer.from(peerKey(secretBytes)).toString('hex')]) expect(text).not.toContain(hidden);
   });
 });

@@ -160,9 +160,15 @@ export class Acceptor {
   }
 }
 
-/** Whether `name` is a client's (`client:<id>`): what the client port admits. */
+/** Whether `name` is a client's (`client:<id>`, or `client:<client name>:<id>`): what the client port admits. */
 export function isClientName(name: string): boolean {
   return name.startsWith(CLIENT_PREFIX) && name.length > CLIENT_PREFIX.length;
+}
+
+/** The client name a client's id carries (`client:<client name>:<id>`), if any: whose key it proves (keys.ts). */
+export function clientNameOf(id: string): string | undefined {
+  const colon = id.indexOf(':', CLIENT_PREFIX.length);
+  return colon < 0 ? undefined : id.slice(CLIENT_PREFIX.length, colon);
 }
 
 export function remoteOf(socket: Socket): string {

@@ -51,14 +51,17 @@ export interface Prover {
   session(role: Role, transcript: Transcript): FrameSession;
 }
 
-export function makeProver(secretKey: Uint8Array): Prover {
-  const key = Uint8Array.from(secretKey); // our own copy: a caller mutating theirs changes nothing
-  const hmac = (value: unknown[]) => new Uint8Array(createHmac('sha256', key).update(encode(value)).digest());
+export function makeProver(secretKey: Uint8Array | ((dialer: string) => Uint8Array)): Prover {
+  // Our own copy: a caller mutating theirs changes nothing. A function gives the key of each dialer (a
+  // client port: the key of the client name the dialer's id carries, keys.ts).
+  const fixed = typeof secretKey === 'function' ? undefined : Uint8Array.from(secretKey);
+  const keyOf = (t: Transcript) => fixed ?? (secretKey as (dialer: string) => Uint8Array)(t.dialer);
+  const hmac = (t: Transcript, value: unknown[]) => new Uint8Array(createHmac('sha256', keyOf(t)).update(encode(value)).digest());
   const prove: Prover['prove'] = (role, t) => role === 'dialer'
-    ? hmac(['chorusdb/dialer', t.cluster, t.dialer, t.acceptor, t.acceptorNonce, t.dialerNonce, t.binding])
-    : hmac(['chorusdb/acceptor', t.cluster, t.acceptor, t.dialer, t.dialerNonce, t.acceptorNonce, t.binding]);
+    ? hmac(t, ['chorusdb/dialer', t.cluster, t.dialer, t.acceptor, t.acceptorNonce, t.dialerNonce, t.binding])
+    : hmac(t, ['chorusdb/acceptor', t.cluster, t.acceptor, t.dialer, t.dialerNonce, t.acceptorNonce, t.binding]);
   const frameMac = (direction: Direction, t: Transcript) =>
-    new FrameMac(hmac(['chorusdb/frames', direction, t.cluster, t.dialer, t.acceptor, t.dialerNonce, t.acceptorNonce]), direction);
+    new FrameMac(hmac(t, ['chorusdb/frames', direction, t.cluster, t.dialer, t.acceptor, t.dialerNonce, t.acceptorNonce]), direction);
   return {
     prove,
     check(proof, role, transcript) {
@@ -234,7 +237,10 @@ export class AcceptorHandshake {
     // stranger; the log line on this side says everything.
     if (frame.cluster !== cluster) return this.done(fail(`${who} is in cluster ${JSON.stringify(frame.cluster)}, not ${JSON.stringify(cluster)}`, 'cluster name mismatch'));
     if (frame.to !== self && !(this.anyNode && frame.to === ANY_NODE)) return this.done(fail(`${who} dialed node ${JSON.stringify(frame.to)}, but this is ${JSON.stringify(self)}`, 'wrong node'));
-    if (frame.from === self || !this.knows(frame.from)) return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
+    if (frame.from === self || !this.knows(frame.from)) {
+      if (this.anyNode) return this.done(fail(`${who} is not admitted: its client name is revoked here (client.revoked), or it is not a client's id`, 'client not admitted'));
+      return this.done(fail(`${who} is not a configured peer`, 'unknown node'));
+    }
     const mismatch = this.anyNode ? clientFrameBound(who, frame.frameBytesMax) : frameBoundMismatch(who, frame.frameBytesMax, this.params.frameBytesMax);
     if (mismatch !== undefined) return this.done(mismatch);
     this.peer = frame.from;

@@ -3,6 +3,8 @@
  *
  *   peer key    HMAC-SHA-256(secret, "chorusdb peer")    what nodes prove to each other (peer port)
  *   client key  HMAC-SHA-256(secret, "chorusdb client")  what clients prove to a node's client port
+ *   named key   HMAC-SHA-256(secret, "chorusdb client NAME")  what a client connecting as NAME proves
+ *               instead (connect's clientName): revoked alone by naming it in a node's client.revoked
  *
  * HMAC is one-way: from a client key nobody can compute the secret or the peer key, so an application
  * given the client key (never the secret) cannot pass the peer port's handshake as a node and speak
@@ -24,15 +26,19 @@ export function peerKey(secret: Uint8Array): Uint8Array {
   return derive(secret, 'chorusdb peer');
 }
 
-/** The key clients prove knowledge of on the client port. */
-export function clientKey(secret: Uint8Array): Uint8Array {
-  return derive(secret, 'chorusdb client');
+/** A client name (connect's clientName, a node's client.revoked): 1 to 64 of A-Z a-z 0-9 . _ - */
+export const clientNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The key clients prove knowledge of on the client port: the cluster's, or the one of client `name`. */
+export function clientKey(secret: Uint8Array, name?: string): Uint8Array {
+  return derive(secret, name === undefined ? 'chorusdb client' : `chorusdb client ${name}`);
 }
 
-/** The client key of a cluster secret as text: what operators hand to applications. */
-export function clientKeyFor(secret: string | Uint8Array): string {
+/** The client key of a cluster secret as text (of client `name`, if given): what operators hand to applications. */
+export function clientKeyFor(secret: string | Uint8Array, name?: string): string {
+  if (name !== undefined && !clientNamePattern.test(name)) throw invalidArgument('clientKeyFor', `a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`);
   const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-  return Buffer.from(clientKey(bytes)).toString('hex');
+  return Buffer.from(clientKey(bytes, name)).toString('hex');
 }
 
 /**
