@@ -109,6 +109,12 @@ describe('loadConfig', () => {
     expect(loadConfig(file(base), { CHORUS_CLIENT_QUEUED_ANSWER_BYTES_MAX: '33554432' }).clientQueuedAnswerBytesMax).toBe(33554432);
   });
 
+  it('reads client.revoked as a comma-separated list of client names, refusing a bad one by the key', () => {
+    expect(loadConfig(file(base), {}).clientRevoked).toEqual([]);
+    expect(loadConfig(file(base), { CHORUS_CLIENT_REVOKED: ' app1, batch.v2 ,' }).clientRevoked).toEqual(['app1', 'batch.v2']);
+    expect(() => loadConfig(file(base), { CHORUS_CLIENT_REVOKED: 'app1, bad name' })).toThrow(/client\.revoked: a client name is 1 to 64 of A-Z a-z 0-9 \. _ -, got "bad name"/);
+  });
+
   it('CHORUS_TCP_SECRET overrides the file, whether it gives tcp.secret or tcp.secretFile', () => {
     const path = file(base.replace('secret = "sixteen bytes at the very least"', 'secretFile = "secret.txt"'));
     writeFileSync(join(path, '..', 'secret.txt'), 'from a file, long enough\n');

@@ -116,7 +116,7 @@ describe('chorus node and chorus arbiter as processes', () => {
     expect(refused.stderr).toMatch(/nodes\[2\] \(this node\) is an arbiter: run it with chorus arbiter/);
 
     const nodes = [
-      startProcess(['node', '--config', cluster.files[0]!], { CHORUS_MODE_MASK_DEBUG_OUTPUT: 'true' }),
+      startProcess(['node', '--config', cluster.files[0]!], { CHORUS_MODE_MASK_DEBUG_OUTPUT: 'true', CHORUS_CLIENT_REVOKED: 'gone, retired' }),
       startProcess(['node', '--config', cluster.files[1]!]),
       startProcess(['arbiter', '--config', cluster.files[2]!]),
     ];
@@ -144,6 +144,14 @@ describe('chorus node and chorus arbiter as processes', () => {
     await c0!.write([{ op: 'upsert', table: 'kv', row: { k: 1, v: 'from a client' } }]);
     expect((await c1!.read([{ op: 'get', table: 'kv', key: 1 }], { consistency: 'linearizable' })).results).toEqual([{ k: 1, v: 'from a client' }]);
     await Promise.all([c0!.close(), c1!.close()]);
+    // A named client key (chorus client-key --name): admitted with its name, refused where client.revoked
+    // names it (node 0, from the environment) and still admitted elsewhere.
+    const named = await chorusAsync(['client-key', '--config', cluster.files[0]!, '--name', 'gone']);
+    expect(named).toMatchObject({ status: 0, stdout: `${clientKeyFor(clusterSecret, 'gone')}\n` });
+    const asGone = (i: number) => connect(ready[i]!['client'] as string, { clusterName: 'cli-test', clientName: 'gone', clientKey: named.stdout.trim() });
+    await expect(asGone(0)).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringMatching(/client not admitted/) });
+    await (await asGone(1)).close();
+    expect((await chorusAsync(['client-key', '--config', cluster.files[0]!, '--name', 'a b'])).status).toBe(2);
 
     const metrics = await (await fetch(`http://${cluster.admins[0]}/metrics`)).text();
     expect(metrics).toContain('# TYPE chorus_commits_total counter');
