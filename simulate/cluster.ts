@@ -313,6 +313,7 @@ export class SimCluster {
         return;
       case 'restore':
         restoreImage(this.stores.get(node)!, node, message as Restore);
+        this.apps.get(node)!.writes.imageInstalled();
         this.appliedIndex.set(node, (message as Restore).index);
         this.recordDigest(node, (message as Restore).index, 'image installed');
         return;

@@ -133,8 +133,7 @@ export class ClusterNode {
       await this.link.close(); // a node that fails to open leaves no socket listening
       throw openRefusal(error);
     }
-    // The replicator replays its journal and hands on what was committed before; open returns once this
-    // node's tables hold it all, so a reopened node never serves reads from a half-rebuilt state.
+    // Open returns once the tables hold what the journal says was committed: never reads from a half-rebuilt state.
     const recovered = new Promise<void>((resolve) => (this.onRecovered = resolve));
     // Replaying its own journal, a node may meet a write it cannot apply (another schema): open fails then.
     const failed = new Promise<ChorusError>((resolve) => (this.onFailed = resolve));
@@ -426,8 +425,9 @@ export class ClusterNode {
   private restore(restore: Restore): void {
     if (this.stopped) return;
     this.restorer.load(this.tables('restore'), `state image at log index ${restore.index} on ${this.nodeId}`, restore.frames, (error) => {
-      if (error === undefined) this.stopBarrier.applied((this.appliedIndex = restore.index));
-      else this.fail(error instanceof ChorusError ? error : new ChorusError('CORRUPT', `state image at log index ${restore.index} on ${this.nodeId}: ${String(error)}`));
+      if (error !== undefined) return this.fail(error instanceof ChorusError ? error : new ChorusError('CORRUPT', `state image at log index ${restore.index} on ${this.nodeId}: ${String(error)}`));
+      this.writes.imageInstalled(); // a write's copy may have applied inside it, unseen
+      this.stopBarrier.applied((this.appliedIndex = restore.index));
     }, (held) => this.onMessage(held));
   }
 

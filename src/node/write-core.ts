@@ -69,6 +69,8 @@ interface PendingWrite {
   term: number;
   /** Refused for want of a leader: it waits for the next one at the gate (leaderChanged leaves it to the gate). */
   awaitingLeader: boolean;
+  /** A state image was installed here while a copy was out: that copy may have applied inside it, unseen. */
+  mayBeInImage: boolean;
 }
 
 /** What the writes need from their node. */
@@ -170,7 +172,7 @@ export class WriteCore {
     }
     const bytes = encoded.byteLength;
     const request: CommitRequest = schema === undefined ? { type: 'commit', id, changeSet: encoded, bytes } : { type: 'commit', id, changeSet: encoded, bytes: bytes + schema.bytes, schema: schema.def };
-    this.pending.set(id, { outcome, deadline: time.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term(), awaitingLeader: false });
+    this.pending.set(id, { outcome, deadline: time.now() + writeTimeoutMs, request, changeSet, resubmits: 0, copiesOut: 0, leader: this.routes.leader(), term: this.routes.term(), awaitingLeader: false, mayBeInImage: false });
     this.timer ??= time.setTimer(writeTimeoutMs, this.expire);
     this.send(request);
   }
@@ -207,7 +209,20 @@ export class WriteCore {
   applied(id: number, encoded: Uint8Array, result: ApplyResult | undefined, error: Error | undefined): void {
     const write = this.pending.get(id);
     if (write === undefined || !sameBytes(write.request.changeSet, encoded)) return;
+    // A copy rejected at apply says this write did not happen only if no other copy did: one that applied
+    // inside a state image installed here was never seen. While another copy (not refused) may be there, it
+    // settles when a copy applies, or with TIMEOUT (its outcome unknown), not as rejected: it may be in
+    // every node's tables.
+    if (error !== undefined && write.mayBeInImage && write.copiesOut > 1) {
+      write.copiesOut--;
+      return;
+    }
     this.settle(id, result, error);
+  }
+
+  /** This node installed a state image (a state transfer): a copy of a write out now may be in it. */
+  imageInstalled(): void {
+    for (const write of this.pending.values()) if (write.copiesOut > 0) write.mayBeInImage = true;
   }
 
   /** The write's outcome (from apply, a refusal, its timer or the node stopping); later ones are ignored. */
