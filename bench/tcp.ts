@@ -119,7 +119,7 @@ export async function runTcpBench(): Promise<BenchResult> {
     ],
     summary: {
       suite: 'tcp', nodes: 3, processes: true, host: 'inline', recordBytes: 100, window,
-      translogSync: 'group commit in the background (acknowledgements and votes wait for their fsync; a leader sends appends during its own and counts itself once it is done)',
+      translogSync: 'group commit in the background (acknowledgements and votes wait for their fsync; a leader sends appends during its own and counts itself once it is done; entries are applied only under a synced commit index)',
       commitsPerSecW1: round(durable.w1.perSec), commitsPerSecW64: round(durable.w64.perSec), commitsPerSecW64Window: round(durable.w64Window.perSec),
       commitP50MsW1: p(durable.w1, 0.5), commitP99MsW1: p(durable.w1, 0.99), commitP99MsW64: p(durable.w64, 0.99), commitP99MsW64Window: p(durable.w64Window, 0.99),
       memoryCommitsPerSecW1: round(memory.w1.perSec), memoryCommitsPerSecW64: round(memory.w64.perSec), memoryCommitsPerSecW64Window: round(memory.w64Window.perSec),
