@@ -23,7 +23,8 @@ import type { Actor, ActorSpec, Message, NodeSpec } from '../src/runtime/actor.j
 import type { CommitRefused, ApplyEntries } from '../src/actors/committer.js';
 import type { Window } from '../src/actors/window-flusher.js';
 import { noWindow } from '../src/actors/window-flusher.js';
-import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, restoreImage, takeImage } from '../src/node/node-spec.js';
+import { COMMITTER, REPLICATOR, applyCommitted, clusterNodeSpec, takeImage } from '../src/node/node-spec.js';
+import { ImageRestorer } from '../src/node/image-slices.js';
 import type { ImageWanted, MembershipDone, MembershipRequest, RaftStateChanged, ReadFailed, ReadReady, Restore, Synced } from '../src/actors/replicator.js';
 import { Store } from '../src/store/store.js';
 import type { SchemaDef } from '../src/store/schema.js';
@@ -38,7 +39,7 @@ import { CommitAgreement } from './checkers/commit-agreement.js';
 import { ElectionSafety } from './checkers/election-safety.js';
 import { StateDigests, digestCheckpoint } from './checkers/state-digests.js';
 import type { DigestPoint } from './checkers/state-digests.js';
-import { simElectionTicks, simSmallMessageBytes, simTickMs, simTinyImageFrameBytes, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
+import { simElectionTicks, simImageFramesPerSlice, simImageSliceMs, simSmallMessageBytes, simTickMs, simTinyImageFrameBytes, simTransLogBytesPerTransaction, simWindow, simWriteTimeoutMs } from './limits.js';
 import { transLogSizeDefault } from '../src/limits.js';
 import type { Committed } from '../src/actors/replicator.js';
 
@@ -98,6 +99,8 @@ export class SimCluster {
   private readonly appliedIndex = new Map<string, number>();
   /** Nodes whose tables hold everything committed before they (re)started. */
   private readonly recovered = new Set<string>();
+  /** Each data node's image loader (a new one when it crashes). */
+  private readonly restorers = new Map<string, ImageRestorer>();
   /** Nodes that stay down for the rest of the run (the liveness phase's minority). */
   private readonly keptDown = new Set<string>();
   private readonly memberships = new Map<string, { state: Membership; attachPoint: Uint8Array[] | undefined; localWrites: number; attachWanted: boolean }>();
@@ -132,6 +135,7 @@ export class SimCluster {
     const longTransfers = options.seed % 4 === 1;
     for (const { id } of voters) {
       if (!this.arbiters.has(id)) this.stores.set(id, Store.open(options.schema));
+      this.restorers.set(id, this.newRestorer());
       this.apps.set(id, this.newApp(id));
       this.memberships.set(id, { state: 'attached', attachPoint: undefined, localWrites: 0, attachWanted: false });
       this.sim.addNode(observeCommits(id, this.commits, clusterNodeSpec({
@@ -174,12 +178,25 @@ export class SimCluster {
     this.sim.crashAtNextSync(node, withinMs);
   }
 
+  /** Loads a node's state images in slices of simImageFramesPerSlice frames, simImageSliceMs of virtual time apart. */
+  private newRestorer(): ImageRestorer {
+    return new ImageRestorer(undefined, {
+      slice: () => {
+        let frames = 0;
+        return () => ++frames >= simImageFramesPerSlice;
+      },
+      later: (next) => this.sim.at(simImageSliceMs, next),
+    });
+  }
+
   /** A node's application side; a write that would read back different elsewhere is refused (Store.checkEncoded), as on a real node. */
   private newApp(node: string): NodeApp {
     return new NodeApp(this.sim, this.appTime, node, this.appOptions, (changeSet, encoded) => this.stores.get(node)?.checkEncoded(changeSet, encoded));
   }
 
   private onCrashed(node: string): void {
+    this.restorers.get(node)?.cancel();
+    this.restorers.set(node, this.newRestorer());
     this.recovered.delete(node);
     this.apps.get(node)!.crashed();
     this.apps.set(node, this.newApp(node));
@@ -299,6 +316,7 @@ export class SimCluster {
   }
 
   private onMessage(node: string, message: Message): void {
+    if (this.restorers.get(node)?.holds(message) === true) return; // after an image still loading
     switch (message.type) {
       case 'recovered':
         this.recovered.add(node);
@@ -311,12 +329,18 @@ export class SimCluster {
       case 'quorum':
         this.apps.get(node)!.quorum(message as QuorumChanged);
         return;
-      case 'restore':
-        restoreImage(this.stores.get(node)!, node, message as Restore);
-        this.apps.get(node)!.writes.imageInstalled();
-        this.appliedIndex.set(node, (message as Restore).index);
-        this.recordDigest(node, (message as Restore).index, 'image installed');
+      case 'restore': {
+        // Loaded as a ClusterNode loads it, in slices (here a few frames per 0.2 virtual ms), what follows
+        // it held meanwhile: the swarm's seeds check that order (ImageRestorer, src/node/image-slices.ts).
+        const { index, frames } = message as Restore;
+        this.restorers.get(node)!.load(this.stores.get(node)!, `state image at log index ${index} on ${node}`, frames, (error) => {
+          if (error !== undefined) throw error; // a damaged image here is a bug
+          this.apps.get(node)!.writes.imageInstalled();
+          this.appliedIndex.set(node, index);
+          this.recordDigest(node, index, 'image installed');
+        }, (held) => this.onMessage(node, held));
         return;
+      }
       case 'imageWanted':
         // Detached, the tables hold standalone writes: an image of them is not the replicated state.
         if (this.memberships.get(node)!.state === 'detached') return;

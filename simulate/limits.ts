@@ -96,3 +96,7 @@ export const simPowerLossStaggerMsMax = 200;
 export const simPowerLossStallMsMax = 20;
 /** A node stall (every path to and from it clogged) lasts up to this long (virtual milliseconds). */
 export const simStallMsMax = 600;
+
+/** Frames of a state image a simulated node loads per slice (ImageRestorer), and the virtual time between slices. */
+export const simImageFramesPerSlice = 16;
+export const simImageSliceMs = 0.2;

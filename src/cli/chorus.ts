@@ -26,9 +26,10 @@ Usage:
                      run one cluster node over TCP until SIGINT or SIGTERM (chorus node --help)
   chorus arbiter --config FILE.toml
                      run an arbiter: a voting member with no tables
-  chorus client-key --config FILE.toml
+  chorus client-key --config FILE.toml [--name NAME]
                      print the cluster's client key: what applications give chorusdb/client
-                     (it admits to client ports only; never give applications the cluster secret)
+                     (it admits to client ports only; never give applications the cluster secret);
+                     --name: the key of client NAME alone, refused where client.revoked lists NAME
   chorus status --node ADMIN_ADDR
                      print the cluster as that node sees it: role, connection, qrank, term, commit, lag
   chorus sim ...     run simulated clusters under faults from seeds and check them (chorus sim --help)

@@ -62,6 +62,23 @@ export class ImageSlicer {
   }
 }
 
+/** How an ImageRestorer paces its slices: by real time (a node), or by frames per virtual turn (the simulator). */
+export interface ImagePace {
+  /** A slice begins: the function returned says when it has done enough. */
+  slice(): () => boolean;
+  /** Runs `next` in a later turn. */
+  later(next: () => void): void;
+}
+
+/** At most imageSliceMsMax of work per event-loop turn. */
+export const realTimePace: ImagePace = {
+  slice: () => {
+    const until = performance.now() + imageSliceMsMax;
+    return () => performance.now() >= until;
+  },
+  later: (next) => void setImmediate(next),
+};
+
 /**
  * The messages that come in order with the applies (see the committer's toApp): while an image loads,
  * they wait for it, since each assumes the tables after everything handed on before it.
@@ -84,7 +101,7 @@ export class ImageRestorer {
   private held: Message[] = [];
 
   /** `heldMax`: past so many held messages the rest of the image loads at once (imageLoadHeldMessagesMax). */
-  constructor(private readonly heldMax = imageLoadHeldMessagesMax) {}
+  constructor(private readonly heldMax = imageLoadHeldMessagesMax, private readonly pace: ImagePace = realTimePace) {}
 
   /** While an image loads, holds a message that must come after it (true), to be replayed in order. */
   holds(message: Message): boolean {
@@ -103,11 +120,11 @@ export class ImageRestorer {
     let next = 0;
     const slice = () => {
       if (job.cancelled) return;
-      const until = performance.now() + imageSliceMsMax;
+      const enough = this.pace.slice();
       try {
         while (next < frames.length) {
           steps.push(frames[next++]!);
-          if (next < frames.length && !job.hurry && performance.now() >= until) return void setImmediate(slice);
+          if (next < frames.length && !job.hurry && enough()) return void this.pace.later(slice);
         }
         steps.finish();
       } catch (error) {

@@ -5,7 +5,7 @@
  */
 import type { NodeSpec } from '../runtime/actor.js';
 import { REPLICATOR, replicator } from '../actors/replicator.js';
-import type { ImageTaken, ImageWanted, Restore } from '../actors/replicator.js';
+import type { ImageTaken, ImageWanted } from '../actors/replicator.js';
 import { imageDigest } from '../cluster/raft/image-digest.js';
 import { windowFlusher } from '../actors/window-flusher.js';
 import type { Window } from '../actors/window-flusher.js';
@@ -84,11 +84,6 @@ export function clusterNodeSpec(p: NodeShape): NodeSpec {
 export function takeImage(store: Store, wanted: ImageWanted): ImageTaken {
   const frames = [...store.snapshot({ frameRowsMax: wanted.frameRowsMax, frameBytesMax: wanted.frameBytesMax })];
   return { type: 'imageTaken', index: wanted.index, frames, digest: imageDigest(frames) };
-}
-
-/** Replaces the tables with an image at once (the simulator, on virtual time; a ClusterNode loads one in slices: image-slices.ts); CORRUPT leaves them as they were. */
-export function restoreImage(store: Store, self: string, restore: Restore): void {
-  store.restoreSync(restore.frames, `state image at log index ${restore.index} on ${self}`);
 }
 
 /**

@@ -2,8 +2,8 @@
  * The per-index state digests on a whole simulated cluster (simulate/checkers/state-digests.ts): a state
  * image installed without one of its rows, or an apply that one node skipped, is reported with the node,
  * the log index and the seed — even when a later state transfer heals the node's tables, so that the end-state
- * comparison (convergenceProblem) sees nothing. The damage is done by wrapping the node's own
- * restoreImage and applyCommitted, once, on one node.
+ * comparison (convergenceProblem) sees nothing. The damage is done by wrapping the node's own image
+ * loader (ImageRestorer) and applyCommitted, once, on one node.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SimCluster } from '../../simulate/cluster.js';
@@ -14,16 +14,27 @@ import type { SchemaDef } from '../../src/store/schema.js';
 /** What the wrapped node functions should damage next (each once, then they behave again). */
 const damage: { dropRowOn: string | undefined; skipApplyOn: { node: string; index: number } | undefined } = { dropRowOn: undefined, skipApplyOn: undefined };
 
+vi.mock('../../src/node/image-slices.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/node/image-slices.js')>();
+  class DamagingRestorer extends original.ImageRestorer {
+    override load(store: Store, source: string, frames: readonly Uint8Array[], done: (error: unknown) => void, replay: Parameters<typeof original.ImageRestorer.prototype.load>[4]): void {
+      super.load(store, source, frames, (error) => {
+        const self = / on (\S+)$/.exec(source)?.[1];
+        if (error === undefined && self !== undefined && damage.dropRowOn === self) {
+          damage.dropRowOn = undefined;
+          dropOneRow(store);
+        }
+        done(error);
+      }, replay);
+    }
+  }
+  return { ...original, ImageRestorer: DamagingRestorer };
+});
+
 vi.mock('../../src/node/node-spec.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/node/node-spec.js')>();
   return {
     ...original,
-    restoreImage: (store: Store, self: string, restore: Parameters<typeof original.restoreImage>[2]) => {
-      original.restoreImage(store, self, restore);
-      if (damage.dropRowOn !== self) return;
-      damage.dropRowOn = undefined;
-      dropOneRow(store);
-    },
     applyCommitted: (store: Store, self: string, entries: Parameters<typeof original.applyCommitted>[2], ...rest: [number, Parameters<typeof original.applyCommitted>[4], Parameters<typeof original.applyCommitted>[5]]) => {
       const skip = damage.skipApplyOn?.node === self && entries.from <= damage.skipApplyOn.index && damage.skipApplyOn.index <= entries.last;
       const before = skip ? [...store.snapshot()] : undefined;
