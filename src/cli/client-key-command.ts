@@ -8,7 +8,7 @@
  * Exit status: 0 with the key on standard output; 2 for a configuration error.
  */
 import { tcpSecretBytesMin } from '../limits.js';
-import { clientKeyFor, clientNamePattern } from '../transport/tcp/keys.js';
+import { clientKeyFor, clientNameProblem } from '../transport/tcp/keys.js';
 import { ConfigError, loadConfig } from './config.js';
 import { configArg } from './node-command.js';
 
@@ -42,8 +42,9 @@ export function runClientKeyCommand(args: readonly string[], env: Readonly<Recor
   }
   const at = args.indexOf('--name');
   const name = at >= 0 ? args[at + 1] : args.find((a) => a.startsWith('--name='))?.slice('--name='.length);
-  if (name !== undefined && !clientNamePattern.test(name)) {
-    stderr(`chorus client-key: --name must be 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`);
+  const problem = name === undefined ? undefined : clientNameProblem(name);
+  if (problem !== undefined) {
+    stderr(`chorus client-key: --name must be ${problem}`);
     return 2;
   }
   stdout(clientKeyFor(secret, name));

@@ -19,7 +19,7 @@ import type { NodeParams } from '../node/params.js';
 import type { TcpNodeParams } from '../node/tcp.js';
 import type { SchemaDef } from '../store/schema.js';
 import { configBytesMax } from '../limits.js';
-import { clientNamePattern } from '../transport/tcp/keys.js';
+import { clientNameProblem } from '../transport/tcp/keys.js';
 
 type Kind = 'string' | 'integer' | 'boolean' | 'path' | 'secret' | 'map' | readonly string[];
 
@@ -259,7 +259,7 @@ function tcpParams(values: ReadonlyMap<string, unknown>, file: string): TcpNodeP
 /** client.revoked: "name1, name2" (each as connect's clientName), checked here so the file's key is named. */
 function revokedNames(value: string | undefined, file: string): string[] {
   const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const bad = names.find((name) => !clientNamePattern.test(name));
-  if (bad !== undefined) throw new ConfigError(`${file}: client.revoked: a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(bad)}`);
+  const problem = names.map(clientNameProblem).find((p) => p !== undefined);
+  if (problem !== undefined) throw new ConfigError(`${file}: client.revoked: a client name is ${problem}`);
   return names;
 }

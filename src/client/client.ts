@@ -23,7 +23,7 @@ import { DialerHandshake, makeProver } from '../transport/tcp/handshake.js';
 import { tuneSocket } from '../transport/tcp/link.js';
 import { ANY_NODE, CLIENT_PREFIX, frameToWire } from '../transport/tcp/protocol.js';
 import type { ClientResponse } from '../transport/tcp/protocol.js';
-import { clientNamePattern, parseClientKey } from '../transport/tcp/keys.js';
+import { clientNameProblem, parseClientKey } from '../transport/tcp/keys.js';
 import { clientOptions, loadTls, secured } from '../transport/tcp/tls.js';
 import { ChorusError } from '../runtime/errors.js';
 import { clientPendingRequestsMax, clientRequestTimeoutMsDefault, tcpNonceBytes, tcpTimeMsMax } from '../limits.js';
@@ -92,10 +92,9 @@ interface Pending {
 /** Connects to a node's client port (`host:port`) and authenticates; rejects with ClientError CONNECTION. */
 export async function connect(addr: string, options: ClientOptions): Promise<Client> {
   const endpoint = parseEndpoint('connect: addr', addr, false);
-  const clientName: unknown = options.clientName;
-  if (clientName !== undefined && (typeof clientName !== 'string' || !clientNamePattern.test(clientName))) {
-    throw new ChorusError('INVALID_ARGUMENT', `connect: clientName must be 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(clientName)}`);
-  }
+  const { clientName } = options;
+  const problem = clientName === undefined ? undefined : clientNameProblem(clientName);
+  if (problem !== undefined) throw new ChorusError('INVALID_ARGUMENT', `connect: clientName must be ${problem}`);
   // Its id on the node; a named client's carries the name whose key it proves (keys.ts).
   const name = `${CLIENT_PREFIX}${clientName === undefined ? '' : `${clientName}:`}${randomBytes(6).toString('hex')}`;
   if ('secret' in (options as object)) {

@@ -20,7 +20,7 @@ import { Acceptor, clientNameOf, isClientName } from '../transport/tcp/acceptor.
 import type { Connection, ConnectionOwner, Counters } from '../transport/tcp/connection.js';
 import { FrameCodec } from '../transport/tcp/framing.js';
 import { makeProver } from '../transport/tcp/handshake.js';
-import { clientKey, clientNamePattern } from '../transport/tcp/keys.js';
+import { clientKey, clientNameProblem } from '../transport/tcp/keys.js';
 import type { ClientRequest, ClientResponse } from '../transport/tcp/protocol.js';
 import { frameToWire } from '../transport/tcp/protocol.js';
 import { loadTls } from '../transport/tcp/tls.js';
@@ -74,8 +74,8 @@ export async function startClientPort(options: ClientPortOptions): Promise<Clien
   if (!Number.isSafeInteger(answerBytesMax) || answerBytesMax < config.frameBytesMax || answerBytesMax > clientQueuedAnswerBytesMaxCeiling) {
     throw invalidArgument('startClientPort', `queuedAnswerBytesMax must be an integer in [tcp.frameBytesMax (${config.frameBytesMax}), ${clientQueuedAnswerBytesMaxCeiling}], got ${JSON.stringify(answerBytesMax)}`);
   }
-  const bad = (options.revoked ?? []).find((name) => typeof name !== 'string' || !clientNamePattern.test(name));
-  if (bad !== undefined) throw invalidArgument('startClientPort', `revoked: a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(bad)}`);
+  const problem = (options.revoked ?? []).map(clientNameProblem).find((p) => p !== undefined);
+  if (problem !== undefined) throw invalidArgument('startClientPort', `revoked: a client name is ${problem}`);
   const revoked = new Set(options.revoked ?? []);
   const codec = new FrameCodec(config.frameBytesMax);
   const counters: Counters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };

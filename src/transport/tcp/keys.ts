@@ -27,7 +27,12 @@ export function peerKey(secret: Uint8Array): Uint8Array {
 }
 
 /** A client name (connect's clientName, a node's client.revoked): 1 to 64 of A-Z a-z 0-9 . _ - */
-export const clientNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
+const clientNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** What `name` should be, and was ("1 to 64 of ..., got ..."), when it is no client name; undefined when it is one. */
+export function clientNameProblem(name: unknown): string | undefined {
+  return typeof name === 'string' && clientNamePattern.test(name) ? undefined : `1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`;
+}
 
 /** The key clients prove knowledge of on the client port: the cluster's, or the one of client `name`. */
 export function clientKey(secret: Uint8Array, name?: string): Uint8Array {
@@ -36,7 +41,8 @@ export function clientKey(secret: Uint8Array, name?: string): Uint8Array {
 
 /** The client key of a cluster secret as text (of client `name`, if given): what operators hand to applications. */
 export function clientKeyFor(secret: string | Uint8Array, name?: string): string {
-  if (name !== undefined && !clientNamePattern.test(name)) throw invalidArgument('clientKeyFor', `a client name is 1 to 64 of A-Z a-z 0-9 . _ -, got ${JSON.stringify(name)}`);
+  const problem = name === undefined ? undefined : clientNameProblem(name);
+  if (problem !== undefined) throw invalidArgument('clientKeyFor', `a client name is ${problem}`);
   const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
   return Buffer.from(clientKey(bytes, name)).toString('hex');
 }
