@@ -95,8 +95,9 @@ const afterImage = new Set(['apply', 'restore', 'recovered', 'imageWanted', 'syn
  * within one slice is in before `load` returns, as before.
  */
 export class ImageRestorer {
-  private job: { cancelled: boolean; hurry: boolean } | undefined;
-  /** Counts cancel() calls: a replay under way stops when it changes. */
+  /** The image loading now; `hurry`: load the rest at once (too many held). */
+  private job: { hurry: boolean } | undefined;
+  /** Counts cancel() calls: a load or a replay under way stops when it changes. */
   private cancels = 0;
   private held: Message[] = [];
 
@@ -114,12 +115,13 @@ export class ImageRestorer {
   /** Loads `frames`; `done` hears the outcome (an error leaves the tables as they were), then `replay` gets each held message. */
   load(store: Store, source: string, frames: readonly Uint8Array[], done: (error: unknown) => void, replay: (message: Message) => void): void {
     assert(this.job === undefined, 'ImageRestorer: an image arrived while one loads (it should have been held)');
-    const job = { cancelled: false, hurry: false };
+    const job = { hurry: false };
     this.job = job;
+    const cancels = this.cancels;
     const steps = store.restoreInSteps(source);
     let next = 0;
     const slice = () => {
-      if (job.cancelled) return;
+      if (this.cancels !== cancels) return;
       const enough = this.pace.slice();
       try {
         while (next < frames.length) {
@@ -132,7 +134,6 @@ export class ImageRestorer {
         return done(error);
       }
       this.job = undefined;
-      const cancels = this.cancels;
       done(undefined);
       const held = this.held;
       this.held = [];
@@ -150,9 +151,8 @@ export class ImageRestorer {
 
   /** Stops loading; nothing held is replayed. */
   cancel(): void {
-    if (this.job !== undefined) this.job.cancelled = true;
     this.job = undefined;
     this.held = [];
-    this.cancels++; // and a replay under way stops
+    this.cancels++; // a load or a replay under way stops
   }
 }
